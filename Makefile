@@ -37,6 +37,8 @@ ifneq ($(SANITIZE),)
   LDFLAGS_SAN := -fsanitize=$(SANITIZE)
 endif
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN)
+GB_VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 LDLIBS  := -lopenblas -lcsv -lcjson -lpng -lz -lm -lpthread
 LDFLAGS := $(LDFLAGS_SAN)
 
@@ -72,6 +74,15 @@ $(BUILD)/flags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(CC) $(CFLAGS) $(NVCCFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(NVCCFLAGS) $(LDLIBS)' > $@
 FORCE:
+
+# Version and commit for manifests, regenerated only when they change (one object depends on it).
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define GB_VERSION_STRING "%s"\n#define GB_GIT_COMMIT "%s"\n#define GB_BUILD_FLAGS "%s"\n#define GB_SOURCE_DIR "%s"\n' \
+	  '$(GB_VERSION)' '$(GIT_COMMIT)' '$(CFLAGS_OPT) $(CFLAGS_SAN)' '$(CURDIR)' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+$(BUILD)/core/manifest.o: $(BUILD)/gen/version.h
+$(BUILD)/core/manifest.o: CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)

@@ -27,9 +27,10 @@ gb_status gb_fail(gb_status s, const char *fmt, ...) {
 }
 
 gb_status gb_fail_wrap(gb_status s, const char *fmt, ...) {
-    char prefix[1024];
-    char old[sizeof gb_error_message];
-    memcpy(old, gb_error_message, sizeof old);
+    /* prefix + old must fit the slot; the tail of a very long chain is cut, never overrun. */
+    char prefix[512];
+    char old[sizeof gb_error_message - sizeof prefix - 2];
+    snprintf(old, sizeof old, "%s", gb_error_message);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);

@@ -1,0 +1,19 @@
+/* cli/cli.h - the subcommands of the `genbench` binary (one file each) and shared helpers.
+ * Every command returns a gb_status, which main() turns into the exit code of DESIGN.md 3. */
+#ifndef GB_CLI_H
+#define GB_CLI_H
+
+#include "../core/status.h"
+
+gb_status gb_cmd_list(int argc, char **argv);
+gb_status gb_cmd_run(int argc, char **argv);
+gb_status gb_cmd_reproduce(int argc, char **argv);
+gb_status gb_cmd_check(int argc, char **argv);
+gb_status gb_cmd_bench(int argc, char **argv);
+
+/* 1 when argv holds -h or --help (commands then print their usage and return GB_OK). */
+int gb_cli_wants_help(int argc, char **argv);
+/* Parse an unsigned integer option value or fail with GB_USAGE naming the option. */
+gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out);
+
+#endif

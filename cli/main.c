@@ -1,0 +1,73 @@
+/* cli/main.c - `genbench`: dispatch to a subcommand, print the reason of a failure, exit with
+ * the status code (0 ok, 1 gate failed, 2 usage, 3 input/data, 4 numerical, 5 environment). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/manifest.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: genbench <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  list                     the registered pipelines\n"
+    "  run <pipeline> [opts]    train, sample and evaluate one pipeline\n"
+    "  reproduce [opts]         run every pipeline, write results/summary.csv and report.html, gate\n"
+    "  check [RESULTS] [opts]   compare results with reference/*.csv; exit 1 on a regression\n"
+    "  bench [opts]             training-step benchmark against PyTorch\n"
+    "  version                  version, commit and build flags\n"
+    "\n"
+    "`genbench <command> --help` describes each command's options.\n"
+    "exit codes: 0 ok, 1 gate failed, 2 usage, 3 input/data error, 4 numerical failure, 5 environment\n";
+
+int gb_cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
+}
+
+gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out) {
+    char *end = NULL;
+    if (!text || !*text || *text == '-') return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
+    *out = strtoull(text, &end, 10);
+    if (*end) return gb_fail(GB_USAGE, "%s: '%s' is not a non-negative integer", option, text);
+    return GB_OK;
+}
+
+static gb_status cmd_version(int argc, char **argv) {
+    if (gb_cli_wants_help(argc, argv)) {
+        printf("usage: genbench version\nprints the version, the git commit it was built from and the build flags\n");
+        return GB_OK;
+    }
+    printf("genbench %s (commit %s)\n", gb_version(), gb_git_commit());
+    return GB_OK;
+}
+
+int main(int argc, char **argv) {
+    gb_log_init_from_env();
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return GB_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return GB_OK;
+    }
+    static const struct {
+        const char *name;
+        gb_status (*fn)(int, char **);
+    } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
+                    {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"version", cmd_version}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) != 0) continue;
+        gb_status s = commands[i].fn(argc - 1, argv + 1);
+        if (s != GB_OK && s != GB_GATE_FAILED)
+            fprintf(stderr, "genbench %s: %s: %s\n", cmd, gb_status_name(s), gb_last_error());
+        return (int)s;
+    }
+    fprintf(stderr, "genbench: unknown command '%s'\n\n%s", cmd, usage);
+    return GB_USAGE;
+}

@@ -1,0 +1,54 @@
+/* cli/run_options.c - parse the options shared by `run` and `reproduce`. */
+#include "run_options.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+const char gb_run_options_help[] =
+    "options:\n"
+    "  --scale smoke|small|paper  problem size (default small; smoke: seconds; paper: the seeds' settings)\n"
+    "  --device cpu|cuda|auto     backend (default auto: cuda when a GPU is present)\n"
+    "  --seed N                   run seed (default 1); every random draw derives from it\n"
+    "  --threads N                CPU BLAS threads (default 2), recorded in the manifest\n"
+    "  --data DIR                 where real datasets are looked for (default data)\n"
+    "  --out DIR                  output directory (default results/<pipeline>/<scale>-<device>-s<seed>)\n"
+    "  --resume                   continue from <out>/checkpoint.safetensors (bitwise-identical result)\n";
+
+gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int allow_out) {
+    *opt = (gb_run_options){.scale = GB_SCALE_SMALL, .device = "auto", .seed = 1, .threads = 2, .data_dir = "data"};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long long n;
+        if (strcmp(a, "--resume") == 0 && allow_out) {
+            opt->resume = 1;
+            continue;
+        }
+        if (!v && (strcmp(a, "--scale") == 0 || strcmp(a, "--device") == 0 || strcmp(a, "--seed") == 0 ||
+                   strcmp(a, "--threads") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0))
+            return gb_fail(GB_USAGE, "%s needs a value", a);
+        if (strcmp(a, "--scale") == 0) {
+            GB_TRY(gb_scale_parse(v, &opt->scale));
+        } else if (strcmp(a, "--device") == 0) {
+            if (strcmp(v, "cpu") && strcmp(v, "cuda") && strcmp(v, "auto"))
+                return gb_fail(GB_USAGE, "--device '%s': expected cpu, cuda or auto", v);
+            opt->device = v;
+        } else if (strcmp(a, "--seed") == 0) {
+            GB_TRY(gb_cli_parse_u64(a, v, &n));
+            opt->seed = n;
+        } else if (strcmp(a, "--threads") == 0) {
+            GB_TRY(gb_cli_parse_u64(a, v, &n));
+            if (n < 1 || n > 1024) return gb_fail(GB_USAGE, "--threads %llu: expected 1..1024", n);
+            opt->threads = (int)n;
+        } else if (strcmp(a, "--data") == 0) {
+            opt->data_dir = v;
+        } else if (strcmp(a, "--out") == 0 && allow_out) {
+            opt->out_dir = v;
+        } else {
+            return gb_fail(GB_USAGE, "unknown option '%s' (see --help)", a);
+        }
+        i++;
+    }
+    return GB_OK;
+}

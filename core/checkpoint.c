@@ -1,0 +1,137 @@
+/* core/checkpoint.c - save/restore the whole training state (see checkpoint.h). */
+#include "checkpoint.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+
+gb_stream *gb_train_state_stream(gb_train_state *st, const char *name, gb_stream initial) {
+    GB_ASSERT(st->n_streams < GB_CHECKPOINT_MAX_STREAMS, "too many checkpointed streams");
+    size_t i = st->n_streams++;
+    snprintf(st->stream_names[i], sizeof st->stream_names[i], "%s", name);
+    st->streams[i] = initial;
+    return &st->streams[i];
+}
+
+void gb_train_state_extra(gb_train_state *st, const char *name, float *data, size_t count) {
+    GB_ASSERT(st->n_extras < GB_CHECKPOINT_MAX_STREAMS, "too many checkpointed arrays");
+    size_t i = st->n_extras++;
+    snprintf(st->extra_names[i], sizeof st->extra_names[i], "extra/%s", name);
+    st->extras[i] = data;
+    st->extra_counts[i] = count;
+}
+
+static const char *role_names[3] = {"param", "adam_m", "adam_v"};
+
+gb_status gb_checkpoint_save(const char *path, gb_device *dev, const gb_param_block *pb,
+                             const gb_train_state *st) {
+    size_t bytes = pb->total * sizeof(float);
+    float *host = malloc(3 * bytes + 1);
+    GB_ASSERT(host, "out of host memory for a %zu-byte checkpoint", 3 * bytes);
+    const float *blocks[3] = {pb->params, pb->adam_m, pb->adam_v};
+    for (int r = 0; r < 3; r++) gb_download(dev, host + r * pb->total, blocks[r], bytes);
+
+    size_t n = 3 * pb->n_specs + st->n_extras;
+    gb_st_entry *entries = calloc(n, sizeof *entries);
+    char (*names)[GB_PARAM_NAME_MAX + 16] = calloc(n, sizeof *names);
+    GB_ASSERT(entries && names, "out of host memory");
+    for (int r = 0; r < 3; r++)
+        for (size_t i = 0; i < pb->n_specs; i++) {
+            size_t k = r * pb->n_specs + i;
+            const gb_param_spec *s = &pb->specs[i];
+            snprintf(names[k], sizeof names[k], "%s/%s", role_names[r], s->name);
+            entries[k].name = names[k];
+            entries[k].dtype = GB_DT_F32;
+            entries[k].ndim = s->ndim;
+            for (int d = 0; d < s->ndim; d++) entries[k].shape[d] = s->shape[d];
+            entries[k].data = host + r * pb->total + pb->offsets[i];
+        }
+    for (size_t i = 0; i < st->n_extras; i++) {
+        gb_st_entry *e = &entries[3 * pb->n_specs + i];
+        e->name = st->extra_names[i];
+        e->dtype = GB_DT_F32;
+        e->ndim = 1;
+        e->shape[0] = (int64_t)st->extra_counts[i];
+        e->data = st->extras[i];
+    }
+
+    /* metadata: step, data_position, config, rng/<name> */
+    char step[32], pos[32], rng[GB_CHECKPOINT_MAX_STREAMS][96];
+    char rng_keys[GB_CHECKPOINT_MAX_STREAMS][80];
+    const char *meta[2 * (3 + GB_CHECKPOINT_MAX_STREAMS) + 1];
+    size_t m = 0;
+    snprintf(step, sizeof step, "%" PRIu64, st->step);
+    snprintf(pos, sizeof pos, "%" PRIu64, st->data_position);
+    meta[m++] = "step", meta[m++] = step;
+    meta[m++] = "data_position", meta[m++] = pos;
+    meta[m++] = "config", meta[m++] = st->config;
+    for (size_t i = 0; i < st->n_streams; i++) {
+        snprintf(rng_keys[i], sizeof rng_keys[i], "rng/%s", st->stream_names[i]);
+        snprintf(rng[i], sizeof rng[i], "%08" PRIx32 ":%08" PRIx32 ":%" PRIu64, st->streams[i].key[0],
+                 st->streams[i].key[1], st->streams[i].position);
+        meta[m++] = rng_keys[i], meta[m++] = rng[i];
+    }
+    meta[m] = NULL;
+    gb_status s = gb_safetensors_write(path, entries, n, meta);
+    free(names);
+    free(entries);
+    free(host);
+    return s;
+}
+
+static gb_status parse_u64(const gb_safetensors *f, const char *path, const char *key, uint64_t *out) {
+    const char *v = gb_safetensors_meta(f, key);
+    char *end = NULL;
+    if (!v || !*v) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing", path, key);
+    *out = strtoull(v, &end, 10);
+    if (*end) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' = '%s' is not an integer", path, key, v);
+    return GB_OK;
+}
+
+gb_status gb_checkpoint_load(const char *path, gb_device *dev, gb_param_block *pb,
+                             gb_train_state *st) {
+    gb_safetensors f;
+    GB_TRY(gb_safetensors_read(path, &f));
+    gb_status s = GB_OK;
+    const char *config = gb_safetensors_meta(&f, "config");
+    if (!config || strcmp(config, st->config) != 0) {
+        s = gb_fail(GB_INPUT, "%s: checkpoint was written for config '%s', this run is '%s'; "
+                    "use a fresh --out directory or the same options", path, config ? config : "(none)", st->config);
+        goto done;
+    }
+    if ((s = parse_u64(&f, path, "step", &st->step)) != GB_OK) goto done;
+    if ((s = parse_u64(&f, path, "data_position", &st->data_position)) != GB_OK) goto done;
+    for (size_t i = 0; i < st->n_streams; i++) {
+        char key[80];
+        snprintf(key, sizeof key, "rng/%s", st->stream_names[i]);
+        const char *v = gb_safetensors_meta(&f, key);
+        gb_stream r;
+        if (!v || sscanf(v, "%" SCNx32 ":%" SCNx32 ":%" SCNu64, &r.key[0], &r.key[1], &r.position) != 3) {
+            s = gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing or malformed", path, key);
+            goto done;
+        }
+        st->streams[i] = r;
+    }
+    size_t bytes = pb->total * sizeof(float);
+    float *host = malloc(bytes + 1);
+    GB_ASSERT(host, "out of host memory");
+    float *blocks[3] = {pb->params, pb->adam_m, pb->adam_v};
+    for (int r = 0; r < 3 && s == GB_OK; r++) {
+        for (size_t i = 0; i < pb->n_specs && s == GB_OK; i++) {
+            char name[GB_PARAM_NAME_MAX + 16];
+            snprintf(name, sizeof name, "%s/%s", role_names[r], pb->specs[i].name);
+            s = gb_safetensors_get_f32(&f, name, host + pb->offsets[i], gb_param_numel(&pb->specs[i]));
+        }
+        if (s == GB_OK) gb_upload(dev, blocks[r], host, bytes);
+    }
+    free(host);
+    for (size_t i = 0; i < st->n_extras && s == GB_OK; i++)
+        s = gb_safetensors_get_f32(&f, st->extra_names[i], st->extras[i], st->extra_counts[i]);
+    if (s == GB_OK) gb_params_zero_grad(pb, dev);
+done:
+    gb_safetensors_free(&f);
+    return s;
+}

@@ -1,0 +1,49 @@
+/* core/checkpoint.h - training checkpoints: params + optimizer state + RNG positions + step +
+ * data-loader position, in one safetensors file written atomically.
+ *
+ * Layout: tensors "param/<name>", "adam_m/<name>", "adam_v/<name>" (F32, the shapes of the
+ * model's parameter table, in table order); metadata "step", "data_position", "config" (a
+ * string that identifies the pipeline, scale and hyperparameters: a resume under another config
+ * is refused), and one "rng/<stream>" entry per sequential stream ("<key0>:<key1>:<position>").
+ * A resumed run restores all of it, so it continues bitwise-identically to an uninterrupted run.
+ */
+#ifndef GB_CHECKPOINT_H
+#define GB_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "params.h"
+#include "philox.h"
+
+#define GB_CHECKPOINT_MAX_STREAMS 8
+
+typedef struct {
+    uint64_t step;           /* optimizer steps completed */
+    uint64_t data_position;  /* samples consumed by the data loader */
+    char config[512];        /* identifies what was trained */
+    size_t n_streams;
+    char stream_names[GB_CHECKPOINT_MAX_STREAMS][64];
+    gb_stream streams[GB_CHECKPOINT_MAX_STREAMS];
+    /* Host arrays saved as F32 tensors "extra/<name>" and restored on load (e.g. the loss log
+     * that becomes train.csv, so a resumed run writes the same train.csv bytes). */
+    size_t n_extras;
+    char extra_names[GB_CHECKPOINT_MAX_STREAMS][64];
+    float *extras[GB_CHECKPOINT_MAX_STREAMS];
+    size_t extra_counts[GB_CHECKPOINT_MAX_STREAMS];
+} gb_train_state;
+
+/* Register a sequential stream so it is saved and restored (returns its slot). */
+gb_stream *gb_train_state_stream(gb_train_state *st, const char *name, gb_stream initial);
+
+/* Register a host array of `count` floats to be saved and restored with the checkpoint. */
+void gb_train_state_extra(gb_train_state *st, const char *name, float *data, size_t count);
+
+gb_status gb_checkpoint_save(const char *path, gb_device *dev, const gb_param_block *pb,
+                             const gb_train_state *st);
+/* Load into an already-created block; GB_INPUT naming the file and field when the file is
+ * corrupt, its parameter table differs, or its config differs from st->config. Streams present in
+ * the file replace the ones registered in st (matched by name). */
+gb_status gb_checkpoint_load(const char *path, gb_device *dev, gb_param_block *pb,
+                             gb_train_state *st);
+
+#endif

@@ -1,0 +1,21 @@
+/* pipelines/registry.c - the table of every pipeline `genbench list` prints. Adding a pipeline
+ * is one file in pipelines/ and one row here (README: "Adding a pipeline"). */
+#include <string.h>
+
+#include "pipeline.h"
+
+static const gb_pipeline pipelines[] = {
+    {"toy2d-langevin",
+     "ScoreNet MLP + denoising score matching + annealed Langevin on the CS446 point cloud",
+     "specs/pipelines.md 5.1-5.4", gb_toy2d_langevin_run},
+};
+
+size_t gb_pipeline_count(void) { return sizeof pipelines / sizeof pipelines[0]; }
+
+const gb_pipeline *gb_pipeline_at(size_t i) { return i < gb_pipeline_count() ? &pipelines[i] : NULL; }
+
+const gb_pipeline *gb_pipeline_find(const char *id) {
+    for (size_t i = 0; i < gb_pipeline_count(); i++)
+        if (strcmp(pipelines[i].id, id) == 0) return &pipelines[i];
+    return NULL;
+}
