@@ -1,0 +1,231 @@
+/* cli/gate.c - the regression gate: results vs reference (see gate.h). */
+#define _XOPEN_SOURCE 700
+#include "gate.h"
+
+#include <ftw.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/csv.h"
+
+const char *gb_verdict_name(gb_verdict v) {
+    static const char *names[] = {"pass", "FAIL", "FAIL (missing)", "no reference"};
+    return names[v];
+}
+
+static gb_gate_row *add_row(gb_gate_report *r) {
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->rows = realloc(r->rows, r->cap * sizeof *r->rows);
+        GB_ASSERT(r->rows, "out of host memory");
+    }
+    gb_gate_row *row = &r->rows[r->n++];
+    memset(row, 0, sizeof *row);
+    row->got = NAN;
+    return row;
+}
+
+/* ---- result files -------------------------------------------------------------------- */
+
+typedef struct {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
+static path_list *walk_target;
+
+static int collect_metrics(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+    (void)sb;
+    if (type == FTW_F && strcmp(path + ftw->base, "metrics.csv") == 0) {
+        path_list *l = walk_target;
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 16;
+            l->paths = realloc(l->paths, l->cap * sizeof *l->paths);
+            GB_ASSERT(l->paths, "out of host memory");
+        }
+        l->paths[l->n++] = strdup(path);
+    }
+    return 0;
+}
+
+static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static gb_status find_metric_files(const char *results, path_list *l) {
+    struct stat sb;
+    if (stat(results, &sb) != 0) return gb_fail(GB_INPUT, "%s: no such results file or directory", results);
+    if (S_ISREG(sb.st_mode)) {
+        walk_target = l;
+        struct FTW ftw = {.base = (int)(strrchr(results, '/') ? strrchr(results, '/') - results + 1 : 0)};
+        collect_metrics(results, &sb, FTW_F, &ftw);
+        return GB_OK;
+    }
+    walk_target = l;
+    if (nftw(results, collect_metrics, 16, FTW_PHYS) != 0)
+        return gb_fail(GB_INPUT, "%s: cannot walk the results directory", results);
+    qsort(l->paths, l->n, sizeof *l->paths, compare_paths);
+    return GB_OK;
+}
+
+/* ---- reference files ----------------------------------------------------------------- */
+
+static const char *reference_columns[] = {"pipeline", "scale", "dataset", "device", "metric",
+                                          "expected", "tolerance", "rule", "n_seeds", "source"};
+
+static gb_status load_reference(const char *dir, gb_csv_table **tables, size_t *n_tables) {
+    DIR *d = opendir(dir);
+    if (!d) return gb_fail(GB_INPUT, "%s: cannot open the reference directory", dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0) {
+            names = realloc(names, (n + 1) * sizeof *names);
+            names[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, compare_paths);
+    *tables = calloc(n ? n : 1, sizeof **tables);
+    gb_status s = GB_OK;
+    size_t loaded = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (s == GB_OK) s = gb_csv_read(path, &(*tables)[loaded]);
+        if (s == GB_OK) {
+            for (size_t c = 0; c < sizeof reference_columns / sizeof *reference_columns; c++)
+                if (gb_csv_col(&(*tables)[loaded], reference_columns[c]) < 0 && s == GB_OK)
+                    s = gb_fail(GB_INPUT, "%s: reference file lacks the column '%s'", path, reference_columns[c]);
+            loaded++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    *n_tables = loaded;
+    return s;
+}
+
+static int same_first_word(const char *a, const char *b) {
+    size_t la = strcspn(a, " "), lb = strcspn(b, " ");
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+static int judge(const char *rule, double got, double expected, double tol, gb_verdict *v) {
+    int ok;
+    if (strcmp(rule, "abs") == 0) ok = fabs(got - expected) <= tol;
+    else if (strcmp(rule, "rel") == 0) ok = fabs(got - expected) <= tol * fabs(expected);
+    else if (strcmp(rule, "at_most") == 0) ok = got <= expected + tol;
+    else if (strcmp(rule, "at_least") == 0) ok = got >= expected - tol;
+    else return 0;
+    *v = isfinite(got) && ok ? GB_VERDICT_PASS : GB_VERDICT_FAIL;
+    return 1;
+}
+
+/* Judge one result file's metrics against every reference table. */
+static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_refs, gb_gate_report *report) {
+    gb_csv_table res;
+    GB_TRY(gb_csv_read(path, &res));
+    static const char *need[] = {"pipeline", "scale", "device", "seed", "dataset", "metric", "value"};
+    for (size_t c = 0; c < sizeof need / sizeof *need; c++)
+        if (gb_csv_col(&res, need[c]) < 0) {
+            gb_csv_free(&res);
+            return gb_fail(GB_INPUT, "%s: metrics file lacks the column '%s'", path, need[c]);
+        }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') ? strrchr(path, '/') - path : 1), path);
+    gb_status s = GB_OK;
+    /* every metric of the result, with or without a reference */
+    size_t first = report->n;
+    for (size_t r = 0; r < res.n_rows && s == GB_OK; r++) {
+        gb_gate_row *row = add_row(report);
+#define CELL(name) gb_csv_cell(&res, r, (size_t)gb_csv_col(&res, name))
+        snprintf(row->pipeline, sizeof row->pipeline, "%s", CELL("pipeline"));
+        snprintf(row->scale, sizeof row->scale, "%s", CELL("scale"));
+        snprintf(row->device, sizeof row->device, "%s", CELL("device"));
+        snprintf(row->seed, sizeof row->seed, "%s", CELL("seed"));
+        snprintf(row->dataset, sizeof row->dataset, "%s", CELL("dataset"));
+        snprintf(row->metric, sizeof row->metric, "%s", CELL("metric"));
+#undef CELL
+        snprintf(row->result_dir, sizeof row->result_dir, "%s", dir);
+        s = gb_csv_double(&res, r, "value", &row->got);
+        row->verdict = GB_VERDICT_NO_REFERENCE;
+    }
+    size_t last = report->n;
+    for (size_t t = 0; t < n_refs && s == GB_OK && last > first; t++) {
+        gb_csv_table *ref = &refs[t];
+        const gb_gate_row *any = &report->rows[first];
+        for (size_t r = 0; r < ref->n_rows && s == GB_OK; r++) {
+#define REF(name) gb_csv_cell(ref, r, (size_t)gb_csv_col(ref, name))
+            const char *dev = REF("device");
+            if (strcmp(REF("pipeline"), any->pipeline) || strcmp(REF("scale"), any->scale) ||
+                !same_first_word(REF("dataset"), any->dataset) || (strcmp(dev, "any") && strcmp(dev, any->device)))
+                continue;
+            gb_gate_row *row = NULL;
+            for (size_t k = first; k < last; k++)
+                if (strcmp(report->rows[k].metric, REF("metric")) == 0) row = &report->rows[k];
+            if (!row) { /* the reference expects a metric this run did not produce */
+                row = add_row(report);
+                *row = report->rows[first];
+                snprintf(row->metric, sizeof row->metric, "%s", REF("metric"));
+                row->got = NAN;
+            }
+            GB_TRY(gb_csv_double(ref, r, "expected", &row->expected));
+            GB_TRY(gb_csv_double(ref, r, "tolerance", &row->tolerance));
+            snprintf(row->rule, sizeof row->rule, "%s", REF("rule"));
+            snprintf(row->source, sizeof row->source, "%s", REF("source"));
+            if (isnan(row->got)) row->verdict = GB_VERDICT_MISSING;
+            else if (!judge(row->rule, row->got, row->expected, row->tolerance, &row->verdict))
+                s = gb_fail(GB_INPUT, "%s: data row %zu: unknown rule '%s' (abs, rel, at_most, at_least)",
+                            ref->source, r + 1, row->rule);
+#undef REF
+        }
+    }
+    gb_csv_free(&res);
+    return s;
+}
+
+gb_status gb_gate_evaluate(const char *results, const char *reference_dir, gb_gate_report *report) {
+    memset(report, 0, sizeof *report);
+    path_list files = {0};
+    gb_csv_table *refs = NULL;
+    size_t n_refs = 0;
+    gb_status s = find_metric_files(results, &files);
+    if (s == GB_OK) s = load_reference(reference_dir, &refs, &n_refs);
+    for (size_t i = 0; i < files.n && s == GB_OK; i++) s = judge_result(files.paths[i], refs, n_refs, report);
+    for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
+    free(files.paths);
+    for (size_t i = 0; i < n_refs; i++) gb_csv_free(&refs[i]);
+    free(refs);
+    if (s == GB_OK && files.n == 0) s = gb_fail(GB_INPUT, "%s: no metrics.csv found (run `genbench run` first)", results);
+    for (size_t i = 0; i < report->n; i++) {
+        report->n_pass += report->rows[i].verdict == GB_VERDICT_PASS;
+        report->n_fail += report->rows[i].verdict == GB_VERDICT_FAIL || report->rows[i].verdict == GB_VERDICT_MISSING;
+    }
+    return s;
+}
+
+void gb_gate_print(const gb_gate_report *r, FILE *fp) {
+    fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12s %12s %12s  %s\n", "pipeline", "scale", "dev", "seed", "metric",
+            "rule", "expected", "got", "delta", "verdict");
+    for (size_t i = 0; i < r->n; i++) {
+        const gb_gate_row *w = &r->rows[i];
+        if (w->verdict == GB_VERDICT_NO_REFERENCE)
+            fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12s %12.6g %12s  %s\n", w->pipeline, w->scale, w->device,
+                    w->seed, w->metric, "-", "-", w->got, "-", gb_verdict_name(w->verdict));
+        else
+            fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12.6g %12.6g %+12.4g  %s\n", w->pipeline, w->scale,
+                    w->device, w->seed, w->metric, w->rule, w->expected, w->got, w->got - w->expected,
+                    gb_verdict_name(w->verdict));
+    }
+    fprintf(fp, "gate: %zu passed, %zu failed, %zu metrics without reference\n", r->n_pass, r->n_fail,
+            r->n - r->n_pass - r->n_fail);
+}
+
+void gb_gate_free(gb_gate_report *r) {
+    free(r->rows);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,42 @@
+/* cli/gate.h - compare result metrics with reference numbers (DESIGN.md section 5).
+ *
+ * reference/*.csv rows: pipeline, scale, dataset, device, metric, expected, tolerance, rule,
+ * n_seeds, source. A row applies to a result when pipeline, scale and metric are equal, the
+ * dataset's first word matches (e.g. "cs446", "synthetic:shapes32") and device is the result's
+ * device or "any". Rules: abs |got-expected| <= tol; rel |got-expected| <= tol*|expected|;
+ * at_most got <= expected + tol; at_least got >= expected - tol.
+ */
+#ifndef GB_GATE_H
+#define GB_GATE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../core/status.h"
+
+typedef enum { GB_VERDICT_PASS, GB_VERDICT_FAIL, GB_VERDICT_MISSING, GB_VERDICT_NO_REFERENCE } gb_verdict;
+
+typedef struct {
+    char pipeline[64], scale[16], device[16], seed[24], dataset[128], metric[64];
+    double got;               /* NAN when missing */
+    double expected, tolerance;
+    char rule[16], source[256], result_dir[1024];
+    gb_verdict verdict;
+} gb_gate_row;
+
+typedef struct {
+    gb_gate_row *rows;
+    size_t n, cap;
+    size_t n_pass, n_fail;
+} gb_gate_report;
+
+/* Gather every metrics.csv under `results` (a directory, searched recursively, or one file) and
+ * judge each metric against every reference/*.csv in `reference_dir`. A reference row whose
+ * pipeline and scale were run but whose metric is absent is a failure (missing). */
+gb_status gb_gate_evaluate(const char *results, const char *reference_dir, gb_gate_report *report);
+/* One aligned row per metric: pipeline scale metric expected got delta verdict. */
+void gb_gate_print(const gb_gate_report *report, FILE *fp);
+const char *gb_verdict_name(gb_verdict v);
+void gb_gate_free(gb_gate_report *report);
+
+#endif
