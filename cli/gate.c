@@ -63,9 +63,10 @@ static gb_status find_metric_files(const char *results, path_list *l) {
         return GB_OK;
     }
     walk_target = l;
+    size_t before = l->n;
     if (nftw(results, collect_metrics, 16, FTW_PHYS) != 0)
         return gb_fail(GB_INPUT, "%s: cannot walk the results directory", results);
-    qsort(l->paths, l->n, sizeof *l->paths, compare_paths);
+    qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
     return GB_OK;
 }
 
@@ -188,19 +189,22 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
     return s;
 }
 
-gb_status gb_gate_evaluate(const char *results, const char *reference_dir, gb_gate_report *report) {
+gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const char *reference_dir,
+                           gb_gate_report *report) {
     memset(report, 0, sizeof *report);
     path_list files = {0};
     gb_csv_table *refs = NULL;
     size_t n_refs = 0;
-    gb_status s = find_metric_files(results, &files);
+    gb_status s = GB_OK;
+    for (size_t i = 0; i < n_results && s == GB_OK; i++) s = find_metric_files(results[i], &files);
     if (s == GB_OK) s = load_reference(reference_dir, &refs, &n_refs);
     for (size_t i = 0; i < files.n && s == GB_OK; i++) s = judge_result(files.paths[i], refs, n_refs, report);
     for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
     free(files.paths);
     for (size_t i = 0; i < n_refs; i++) gb_csv_free(&refs[i]);
     free(refs);
-    if (s == GB_OK && files.n == 0) s = gb_fail(GB_INPUT, "%s: no metrics.csv found (run `genbench run` first)", results);
+    if (s == GB_OK && files.n == 0)
+        s = gb_fail(GB_INPUT, "%s: no metrics.csv found (run `genbench run` first)", n_results ? results[0] : "(none)");
     for (size_t i = 0; i < report->n; i++) {
         report->n_pass += report->rows[i].verdict == GB_VERDICT_PASS;
         report->n_fail += report->rows[i].verdict == GB_VERDICT_FAIL || report->rows[i].verdict == GB_VERDICT_MISSING;

@@ -30,10 +30,11 @@ typedef struct {
     size_t n_pass, n_fail;
 } gb_gate_report;
 
-/* Gather every metrics.csv under `results` (a directory, searched recursively, or one file) and
- * judge each metric against every reference/*.csv in `reference_dir`. A reference row whose
- * pipeline and scale were run but whose metric is absent is a failure (missing). */
-gb_status gb_gate_evaluate(const char *results, const char *reference_dir, gb_gate_report *report);
+/* Gather every metrics.csv under each of `results` (directories, searched recursively, or single
+ * files) and judge each metric against every reference/*.csv in `reference_dir`. A reference row
+ * whose pipeline and scale were run but whose metric is absent is a failure (missing). */
+gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const char *reference_dir,
+                           gb_gate_report *report);
 /* One aligned row per metric: pipeline scale metric expected got delta verdict. */
 void gb_gate_print(const gb_gate_report *report, FILE *fp);
 const char *gb_verdict_name(gb_verdict v);
