@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# tests/smoke.sh BUILD - every registered pipeline at smoke scale, the gate on those results, and
+# the CLI's exit codes (DESIGN.md section 3). Part of `make test`.
+set -u
+build=${1:-build}
+bin="$build/genbench"
+out="$build/smoke"
+rm -rf "$out"
+fail=0
+expect_exit() { # expect_exit CODE DESCRIPTION -- COMMAND...
+  local want=$1 what=$2; shift 3
+  "$@" >"$out/last.log" 2>&1; local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; sed 's/^/    /' "$out/last.log" | tail -5; fail=1
+  else
+    echo "ok: $what (exit $got)"
+  fi
+}
+mkdir -p "$out"
+
+for p in $("$bin" list | awk '{print $1}'); do
+  expect_exit 0 "smoke run of $p" -- "$bin" run "$p" --scale smoke --device cpu --out "$out/runs/$p"
+  for f in metrics.csv manifest.txt train.csv; do
+    [ -s "$out/runs/$p/$f" ] || { echo "FAIL: $p wrote no $f"; fail=1; }
+  done
+  ls "$out/runs/$p"/*.png >/dev/null 2>&1 || { echo "FAIL: $p wrote no plots"; fail=1; }
+done
+expect_exit 0 "gate on the smoke results" -- "$bin" check "$out/runs"
+"$bin" check "$out/runs" | tail -n +1
+
+# the gate must fail on a regressed metric: corrupt one value and check exit 1
+cp -r "$out/runs" "$out/regressed"
+first=$(ls "$out/regressed" | head -n1)
+awk -F, 'BEGIN{OFS=","} NR>1 && $6=="sliced_w1" {$7="99"} {print}' "$out/runs/$first/metrics.csv" >"$out/regressed/$first/metrics.csv"
+expect_exit 1 "gate on a regressed metric" -- "$bin" check "$out/regressed/$first"
+
+expect_exit 2 "unknown command" -- "$bin" frobnicate
+expect_exit 2 "unknown pipeline" -- "$bin" run no-such-pipeline
+expect_exit 2 "unknown option" -- "$bin" run toy2d-langevin --no-such-option
+expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
+expect_exit 0 "help" -- "$bin" run --help
+expect_exit 3 "check of a missing results directory" -- "$bin" check "$out/does-not-exist"
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  expect_exit 5 "--device cuda without a GPU" -- "$bin" run toy2d-langevin --scale smoke --device cuda --out "$out/cuda"
+fi
+# a corrupt checkpoint is an input error, and the good metrics.csv beside it survives
+cp -r "$out/runs/toy2d-langevin" "$out/corrupt"
+head -c 100 "$out/runs/toy2d-langevin/checkpoint.safetensors" >"$out/corrupt/checkpoint.safetensors"
+expect_exit 3 "resume from a truncated checkpoint" -- "$bin" run toy2d-langevin --scale smoke --device cpu --out "$out/corrupt" --resume
+cmp -s "$out/corrupt/metrics.csv" "$out/runs/toy2d-langevin/metrics.csv" || { echo "FAIL: failed resume touched metrics.csv"; fail=1; }
+
+exit $fail
