@@ -50,7 +50,7 @@ ifeq ($(HAVE_NVCC),yes)
 endif
 
 # ---- sources ---------------------------------------------------------------
-LIB_DIRS := core kernels kernels/cpu models pipelines datasets metrics
+LIB_DIRS := core kernels kernels/cpu models pipelines datasets metrics gate
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CU_SRC   := $(if $(filter yes,$(HAVE_NVCC)),$(wildcard kernels/cuda/*.cu))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)

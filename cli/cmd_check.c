@@ -5,7 +5,7 @@
 
 #include "../core/manifest.h"
 #include "cli.h"
-#include "gate.h"
+#include "../gate/gate.h"
 
 /* reference/ of the current directory, else of the source checkout. */
 const char *gb_default_reference_dir(char *buf, size_t size) {

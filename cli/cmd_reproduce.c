@@ -7,8 +7,8 @@
 
 #include "../pipelines/pipeline.h"
 #include "cli.h"
-#include "gate.h"
-#include "report.h"
+#include "../gate/gate.h"
+#include "../gate/report.h"
 #include "run_options.h"
 
 const char *gb_default_reference_dir(char *buf, size_t size);

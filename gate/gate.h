@@ -1,4 +1,4 @@
-/* cli/gate.h - compare result metrics with reference numbers (DESIGN.md section 5).
+/* gate/gate.h - compare result metrics with reference numbers (DESIGN.md section 5).
  *
  * reference/*.csv rows: pipeline, scale, dataset, device, metric, expected, tolerance, rule,
  * n_seeds, source. A row applies to a result when pipeline, scale and metric are equal, the

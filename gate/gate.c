@@ -1,4 +1,4 @@
-/* cli/gate.c - the regression gate: results vs reference (see gate.h). */
+/* gate/gate.c - the regression gate: results vs reference (see gate.h). */
 #define _XOPEN_SOURCE 700
 #include "gate.h"
 

@@ -1,4 +1,4 @@
-/* cli/report.c - summary.csv and the self-contained report.html (see report.h). */
+/* gate/report.c - summary.csv and the self-contained report.html (see report.h). */
 #include "report.h"
 
 #include <dirent.h>

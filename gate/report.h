@@ -1,4 +1,4 @@
-/* cli/report.h - results/summary.csv and results/report.html from a gate report. */
+/* gate/report.h - results/summary.csv and results/report.html from a gate report. */
 #ifndef GB_REPORT_H
 #define GB_REPORT_H
 

@@ -1,0 +1,104 @@
+/* tests/test_gate.c - the regression gate's rules, matching and failure modes, on small files
+ * written by the test (gate/gate.c). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../gate/gate.h"
+
+static char dir[256];
+
+static void write_file(const char *rel, const char *text) {
+    char path[512], cmd[600];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname %s)\"", path);
+    cr_assert_eq(system(cmd), 0);
+    FILE *fp = fopen(path, "w");
+    cr_assert(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/gb_gate_%d", (int)getpid());
+    write_file("ref/toy.csv",
+               "pipeline,scale,dataset,device,metric,expected,tolerance,rule,n_seeds,source\n"
+               "toy,smoke,cs446,any,a,1.0,0.1,abs,1,golden\n"
+               "toy,smoke,cs446,any,b,10,0.05,rel,1,golden\n"
+               "toy,smoke,cs446,cpu,c,5,0,at_most,1,golden\n"
+               "toy,smoke,cs446,cuda,c,1,0,at_most,1,golden for cuda only\n"
+               "toy,smoke,cs446,any,d,2,0.5,at_least,1,golden\n"
+               "toy,small,cs446,any,a,100,0,abs,1,other scale\n");
+}
+
+static void teardown(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    (void)system(cmd);
+}
+
+static const char *header = "pipeline,scale,device,seed,dataset,metric,value,note\n";
+
+static gb_gate_report evaluate(const char *metrics_body, gb_status want) {
+    char text[2048], results[512], ref[512];
+    snprintf(text, sizeof text, "%s%s", header, metrics_body);
+    write_file("res/run/metrics.csv", text);
+    snprintf(results, sizeof results, "%s/res", dir);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    const char *paths[] = {results};
+    gb_gate_report r;
+    gb_status s = gb_gate_evaluate(paths, 1, ref, &r);
+    cr_assert_eq(s, want, "status %d: %s", s, gb_last_error());
+    return r;
+}
+
+static const gb_gate_row *row(const gb_gate_report *r, const char *metric) {
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->rows[i].metric, metric) == 0) return &r->rows[i];
+    cr_assert_fail("metric %s not in the report", metric);
+    return NULL;
+}
+
+TestSuite(gate, .init = setup, .fini = teardown);
+
+Test(gate, every_rule_passes_inside_and_fails_outside) {
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446 sha:00,a,1.09,\n"
+                                "toy,smoke,cpu,1,cs446 sha:00,b,10.6,\n"
+                                "toy,smoke,cpu,1,cs446 sha:00,c,5,\n"
+                                "toy,smoke,cpu,1,cs446 sha:00,d,1.4,\n"
+                                "toy,smoke,cpu,1,cs446 sha:00,e,3,\n", GB_OK);
+    cr_expect_eq(row(&r, "a")->verdict, GB_VERDICT_PASS);     /* |1.09-1| <= 0.1 */
+    cr_expect_eq(row(&r, "b")->verdict, GB_VERDICT_FAIL);     /* 0.6 > 0.05 * 10 */
+    cr_expect_eq(row(&r, "c")->verdict, GB_VERDICT_PASS);     /* cpu row: 5 <= 5; the cuda row does not apply */
+    cr_expect_eq(row(&r, "d")->verdict, GB_VERDICT_FAIL);     /* 1.4 < 2 - 0.5 */
+    cr_expect_eq(row(&r, "e")->verdict, GB_VERDICT_NO_REFERENCE);
+    cr_expect_eq(r.n_pass, 2);
+    cr_expect_eq(r.n_fail, 2);
+    gb_gate_free(&r);
+}
+
+Test(gate, missing_metric_fails_and_nan_fails) {
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,nan,\n", GB_OK);
+    cr_expect_eq(row(&r, "a")->verdict, GB_VERDICT_FAIL, "NaN must never pass");
+    cr_expect_eq(row(&r, "b")->verdict, GB_VERDICT_MISSING);
+    cr_expect_eq(row(&r, "d")->verdict, GB_VERDICT_MISSING);
+    gb_gate_free(&r);
+}
+
+Test(gate, other_dataset_does_not_match) {
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,synthetic:other,a,50,\n", GB_OK);
+    cr_expect_eq(row(&r, "a")->verdict, GB_VERDICT_NO_REFERENCE);
+    cr_expect_eq(r.n_fail, 0);
+    gb_gate_free(&r);
+}
+
+Test(gate, malformed_files_are_input_errors) {
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,not-a-number,\n", GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "metrics.csv") != NULL, "message: %s", gb_last_error());
+    write_file("ref/bad.csv", "pipeline,scale\ntoy,smoke\n");
+    r = evaluate("toy,smoke,cpu,1,cs446,a,1,\n", GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "bad.csv") != NULL && strstr(gb_last_error(), "column"), "message: %s",
+              gb_last_error());
+}
