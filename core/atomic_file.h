@@ -24,7 +24,7 @@
 typedef struct {
     FILE *fp;         /* write here */
     char *final_path; /* the name the data appears under after commit */
-    char *tmp_path;   /* "<dir>/.<base>.tmp.<pid>" */
+    char *tmp_path;   /* "<dir>/.<base>.tmp.<pid>" (".<base>.tmp.<pid>" when path has no dir) */
 } gb_atomic_file;
 
 /* Create the tmp file for `path`. GB_INPUT when `path` has no file name (empty,
