@@ -30,12 +30,17 @@ gb_status gb_fail_wrap(gb_status s, const char *fmt, ...) {
     /* prefix + old must fit the slot; the tail of a very long chain is cut, never overrun. */
     char prefix[512];
     char old[sizeof gb_error_message - sizeof prefix - 2];
-    snprintf(old, sizeof old, "%s", gb_error_message);
+    size_t keep = strnlen(gb_error_message, sizeof old - 1);
+    memcpy(old, gb_error_message, keep);
+    old[keep] = '\0';
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    snprintf(gb_error_message, sizeof gb_error_message, "%s: %s", prefix, old);
+    size_t lp = strlen(prefix);
+    memcpy(gb_error_message, prefix, lp);
+    memcpy(gb_error_message + lp, ": ", 2);
+    memcpy(gb_error_message + lp + 2, old, keep + 1);
     return s;
 }
 
@@ -46,6 +51,17 @@ void gb_clear_error(void) { gb_error_message[0] = '\0'; }
 void gb_panic(const char *file, int line, const char *fmt, ...) {
     fflush(stdout);
     fprintf(stderr, "genbench: internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+void gb_assert_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+    fflush(stdout);
+    fprintf(stderr, "genbench: internal error at %s:%d: assertion `%s` failed: ", file, line, cond);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -42,9 +42,13 @@ void gb_clear_error(void);
 _Noreturn void gb_panic(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define GB_ASSERT(cond, ...)                                                    \
-    do {                                                                        \
-        if (!(cond)) gb_panic(__FILE__, __LINE__, "assertion `" #cond "` failed: " __VA_ARGS__); \
+/* The condition's text is passed as an argument, not pasted into the format: it may hold '%'. */
+_Noreturn void gb_assert_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define GB_ASSERT(cond, ...)                                                   \
+    do {                                                                       \
+        if (!(cond)) gb_assert_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);   \
     } while (0)
 
 /* Propagate a non-OK status. */

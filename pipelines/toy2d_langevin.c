@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/atomic_file.h"
 #include "../core/checkpoint.h"
 #include "../core/log.h"
 #include "../core/philox.h"
