@@ -1,6 +1,6 @@
 /* gate/gate.h - compare result metrics with reference numbers (DESIGN.md section 5).
  *
- * reference/*.csv rows: pipeline, scale, dataset, device, metric, expected, tolerance, rule,
+ * reference/<name>.csv rows: pipeline, scale, dataset, device, metric, expected, tolerance, rule,
  * n_seeds, source. A row applies to a result when pipeline, scale and metric are equal, the
  * dataset's first word matches (e.g. "cs446", "synthetic:shapes32") and device is the result's
  * device or "any". Rules: abs |got-expected| <= tol; rel |got-expected| <= tol*|expected|;
@@ -31,7 +31,7 @@ typedef struct {
 } gb_gate_report;
 
 /* Gather every metrics.csv under each of `results` (directories, searched recursively, or single
- * files) and judge each metric against every reference/*.csv in `reference_dir`. A reference row
+ * files) and judge each metric against every reference/<name>.csv in `reference_dir`. A reference row
  * whose pipeline and scale were run but whose metric is absent is a failure (missing). */
 gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const char *reference_dir,
                            gb_gate_report *report);

@@ -10,7 +10,7 @@
 #include "../core/atomic_file.h"
 #include "../core/csv.h"
 #include "../core/manifest.h"
-#include "../core/plot.h"
+#include "../core/base64.h"
 
 gb_status gb_report_write_summary(const gb_gate_report *r, const char *path) {
     gb_atomic_file af;
