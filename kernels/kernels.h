@@ -45,6 +45,24 @@ typedef struct {
     int decoupled_weight_decay;
 } gb_adam_hparams;
 
+/* The per-step scalars of an Adam/AdamW update. torch.optim.Adam computes
+ * them with Python floats (double) and ATen rounds each to float where it meets
+ * a float tensor; gb_adam_scalars_compute (kernels/cpu/adam.c) does the same
+ * once on the host, and every backend's elementwise update uses these values,
+ * so the backends agree with each other bit for bit. */
+typedef struct {
+    float beta1, one_minus_beta1; /* m = beta1*m + one_minus_beta1*g */
+    float beta2, one_minus_beta2; /* v = beta2*v + one_minus_beta2*g*g */
+    float step_size;              /* lr / (1 - beta1^step) */
+    float bc2_sqrt;               /* sqrt(1 - beta2^step) */
+    float eps;
+    float l2_decay;               /* Adam: g += l2_decay*p first (0: off) */
+    float decay_factor;           /* AdamW: p *= decay_factor first (1 - lr*wd; 1: off) */
+} gb_adam_scalars;
+
+/* step is 1-based; aborts (programmer error) when step < 1. */
+gb_adam_scalars gb_adam_scalars_compute(const gb_adam_hparams *hp, long step);
+
 typedef struct gb_backend {
     const char *name; /* "cpu" or "cuda" */
 

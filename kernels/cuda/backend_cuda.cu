@@ -1,0 +1,158 @@
+/* kernels/cuda/backend_cuda.cu - the CUDA backend: memory ops, the table, open/close.
+ *
+ * Backend memory is device memory from plain cudaMalloc (never managed
+ * memory). All work goes to the legacy default stream, so cudaMemcpy orders
+ * itself after the kernels before it and download returns finished data.
+ * cuBLAS gets a fixed workspace at open (cuBLAS's condition for bitwise
+ * reproducible results on one GPU model) and the default math mode, which
+ * keeps sgemm in full float32 (no TF32).
+ * Tested by tests/test_kernels_cuda.c (every op against the CPU backend).
+ */
+#include "kernels/cuda/common.cuh"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* 32 MiB: the workspace size NVIDIA recommends for Hopper. */
+static const size_t gb_cublas_workspace_bytes = (size_t)32 << 20;
+
+static void *cuda_alloc(gb_device *dev, size_t bytes) {
+    (void)dev;
+    void *p = nullptr;
+    cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e != cudaSuccess) {
+        size_t free_b = 0, total_b = 0;
+        cudaGetLastError();
+        cudaMemGetInfo(&free_b, &total_b);
+        gb_panic(__FILE__, __LINE__,
+                 "out of memory: cudaMalloc of %zu bytes failed: %s (%s); device has %zu of %zu bytes free",
+                 bytes, cudaGetErrorName(e), cudaGetErrorString(e), free_b, total_b);
+    }
+    return p;
+}
+
+static void cuda_free(gb_device *dev, void *ptr) {
+    (void)dev;
+    if (ptr) GB_CUDA_CHECK(cudaFree(ptr));
+}
+
+static void cuda_upload(gb_device *dev, void *dst, const void *host_src, size_t bytes) {
+    (void)dev;
+    if (bytes) GB_CUDA_CHECK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+}
+
+static void cuda_download(gb_device *dev, void *host_dst, const void *src, size_t bytes) {
+    (void)dev;
+    if (bytes) GB_CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+static void cuda_copy(gb_device *dev, void *dst, const void *src, size_t bytes) {
+    (void)dev;
+    if (bytes) GB_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+
+static void cuda_zero(gb_device *dev, void *ptr, size_t bytes) {
+    (void)dev;
+    if (bytes) GB_CUDA_CHECK(cudaMemset(ptr, 0, bytes));
+}
+
+static void cuda_sync(gb_device *dev) {
+    (void)dev;
+    GB_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+static gb_backend make_cuda_backend() {
+    gb_backend b;
+    memset(&b, 0, sizeof b);
+    b.name = "cuda";
+    b.alloc = cuda_alloc;
+    b.free = cuda_free;
+    b.upload = cuda_upload;
+    b.download = cuda_download;
+    b.copy = cuda_copy;
+    b.zero = cuda_zero;
+    b.sync = cuda_sync;
+    b.linear_forward = gb_linear_forward_cuda;
+    b.linear_backward = gb_linear_backward_cuda;
+    b.softplus_forward = gb_softplus_forward_cuda;
+    b.softplus_backward = gb_softplus_backward_cuda;
+    b.half_sq_error = gb_half_sq_error_cuda;
+    b.adam_update = gb_adam_update_cuda;
+    return b;
+}
+
+static const gb_backend gb_cuda_backend = make_cuda_backend();
+
+extern "C" int gb_cuda_device_count(void) {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError(); /* clear it so later calls do not see it */
+        return 0;
+    }
+    return n;
+}
+
+extern "C" gb_status gb_cuda_device_open(gb_device *dev) {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return gb_fail(GB_ENV, "no CUDA device: cudaGetDeviceCount returned %s (%s); run with --device cpu",
+                       cudaGetErrorName(e), cudaGetErrorString(e));
+    }
+    if (n == 0)
+        return gb_fail(GB_ENV, "no CUDA device: cudaGetDeviceCount returned 0 devices; run with --device cpu");
+    e = cudaSetDevice(0);
+    if (e != cudaSuccess)
+        return gb_fail(GB_ENV, "CUDA device 0 is unusable: cudaSetDevice returned %s (%s); run with --device cpu",
+                       cudaGetErrorName(e), cudaGetErrorString(e));
+    cudaDeviceProp prop;
+    e = cudaGetDeviceProperties(&prop, 0);
+    if (e != cudaSuccess)
+        return gb_fail(GB_ENV, "CUDA device 0: cudaGetDeviceProperties returned %s (%s)",
+                       cudaGetErrorName(e), cudaGetErrorString(e));
+
+    gb_cuda_state *st = static_cast<gb_cuda_state *>(calloc(1, sizeof *st));
+    GB_ASSERT(st, "out of host memory for the CUDA backend state");
+    cublasStatus_t bs = cublasCreate(&st->blas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        free(st);
+        return gb_fail(GB_ENV, "cuBLAS: cublasCreate returned %s (%s); check the CUDA installation",
+                       cublasGetStatusName(bs), cublasGetStatusString(bs));
+    }
+    e = cudaMalloc(&st->blas_workspace, gb_cublas_workspace_bytes);
+    if (e != cudaSuccess) {
+        cublasDestroy(st->blas);
+        free(st);
+        return gb_fail(GB_ENV, "CUDA: cudaMalloc of the %zu-byte cuBLAS workspace returned %s (%s)",
+                       gb_cublas_workspace_bytes, cudaGetErrorName(e), cudaGetErrorString(e));
+    }
+    st->blas_workspace_bytes = gb_cublas_workspace_bytes;
+    GB_CUBLAS_CHECK(cublasSetWorkspace(st->blas, st->blas_workspace, st->blas_workspace_bytes));
+    GB_CUBLAS_CHECK(cublasSetMathMode(st->blas, CUBLAS_DEFAULT_MATH));
+    const char *sync = getenv("GB_SYNC_DEBUG");
+    st->sync_debug = sync && strcmp(sync, "1") == 0;
+
+    int runtime = 0, blas_version = 0;
+    GB_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+    GB_CUBLAS_CHECK(cublasGetVersion(st->blas, &blas_version));
+
+    memset(dev, 0, sizeof *dev);
+    dev->ops = &gb_cuda_backend;
+    dev->impl = st;
+    snprintf(dev->name, sizeof dev->name, "cuda (%.48s, sm_%d%d, CUDA runtime %d.%d, cuBLAS %d.%d.%d)",
+             prop.name, prop.major, prop.minor, runtime / 1000, runtime % 1000 / 10,
+             blas_version / 10000, blas_version / 100 % 100, blas_version % 100);
+    return GB_OK;
+}
+
+extern "C" void gb_cuda_device_close(gb_device *dev) {
+    gb_cuda_state *st = gb_cuda_state_of(dev);
+    if (!st) return;
+    GB_CUDA_CHECK(cudaDeviceSynchronize());
+    GB_CUBLAS_CHECK(cublasDestroy(st->blas));
+    GB_CUDA_CHECK(cudaFree(st->blas_workspace));
+    free(st);
+    dev->impl = nullptr;
+}
