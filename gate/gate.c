@@ -153,6 +153,7 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
 #undef CELL
         snprintf(row->result_dir, sizeof row->result_dir, "%s", dir);
         s = gb_csv_double(&res, r, "value", &row->got);
+        row->present = 1;
         row->verdict = GB_VERDICT_NO_REFERENCE;
     }
     size_t last = report->n;
@@ -173,12 +174,13 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
                 *row = report->rows[first];
                 snprintf(row->metric, sizeof row->metric, "%s", REF("metric"));
                 row->got = NAN;
+                row->present = 0;
             }
             GB_TRY(gb_csv_double(ref, r, "expected", &row->expected));
             GB_TRY(gb_csv_double(ref, r, "tolerance", &row->tolerance));
             snprintf(row->rule, sizeof row->rule, "%s", REF("rule"));
             snprintf(row->source, sizeof row->source, "%s", REF("source"));
-            if (isnan(row->got)) row->verdict = GB_VERDICT_MISSING;
+            if (!row->present) row->verdict = GB_VERDICT_MISSING;
             else if (!judge(row->rule, row->got, row->expected, row->tolerance, &row->verdict))
                 s = gb_fail(GB_INPUT, "%s: data row %zu: unknown rule '%s' (abs, rel, at_most, at_least)",
                             ref->source, r + 1, row->rule);

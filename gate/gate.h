@@ -18,7 +18,8 @@ typedef enum { GB_VERDICT_PASS, GB_VERDICT_FAIL, GB_VERDICT_MISSING, GB_VERDICT_
 
 typedef struct {
     char pipeline[64], scale[16], device[16], seed[24], dataset[128], metric[64];
-    double got;               /* NAN when missing */
+    double got;               /* NAN when missing or when the run reported NaN */
+    int present;              /* the result holds this metric */
     double expected, tolerance;
     char rule[16], source[256], result_dir[1024];
     gb_verdict verdict;

@@ -1,4 +1,4 @@
-/* tests/fixture.h - read the raw float32 fixtures written by tests/peers/*.py, and compare arrays.
+/* tests/fixture.h - read the raw float32 fixtures written by tests/peers/<name>.py, and compare arrays.
  *
  * A missing fixture FAILS the test with the command that makes it: a parity test never passes
  * because its reference is absent. */
@@ -13,16 +13,16 @@
 /* Read $GB_FIXTURES/<rel> holding exactly `count` little-endian float32 values. */
 static inline float *fixture_f32(const char *rel, size_t count) {
     const char *root = getenv("GB_FIXTURES");
-    if (!root) cr_fatal("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
+    if (!root) cr_assert_fail("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     FILE *fp = fopen(path, "rb");
-    if (!fp) cr_fatal("fixture %s is missing: run /usr/bin/python3 tests/peers/<peer>.py %s", path, root);
+    if (!fp) cr_assert_fail("fixture %s is missing: run /usr/bin/python3 tests/peers/<peer>.py %s", path, root);
     float *data = malloc(count * sizeof(float) + 1);
     size_t got = fread(data, sizeof(float), count, fp);
     int extra = fgetc(fp);
     fclose(fp);
-    if (got != count || extra != EOF) cr_fatal("fixture %s: expected exactly %zu floats", path, count);
+    if (got != count || extra != EOF) cr_assert_fail("fixture %s: expected exactly %zu floats", path, count);
     return data;
 }
 

@@ -10,17 +10,17 @@
 
 #include "run_binary.h"
 
-static char dir[256];
+static char dir[64];
 
 static void make_dir(void) {
     snprintf(dir, sizeof dir, "/tmp/gb_determinism_%d", (int)getpid());
-    char cmd[300];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
     cr_assert_eq(system(cmd), 0);
 }
 
 static void remove_dir(void) {
-    char cmd[300];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     (void)system(cmd);
 }
@@ -78,7 +78,7 @@ Test(determinism, killed_and_resumed_equals_uninterrupted) {
 
 Test(determinism, resume_with_other_config_is_refused) {
     run_ok(NULL, "a", 7, 0);
-    char args[600], log[400], cmd[600];
+    char args[600], log[400], cmd[1024];
     snprintf(cmd, sizeof cmd, "mkdir -p %s/before && cp %s/a/metrics.csv %s/before/", dir, dir, dir);
     cr_assert_eq(system(cmd), 0);
     /* same directory, other seed: the checkpoint's config differs -> input error, exit 3 */

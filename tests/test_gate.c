@@ -8,7 +8,7 @@
 
 #include "../gate/gate.h"
 
-static char dir[256];
+static char dir[64];
 
 static void write_file(const char *rel, const char *text) {
     char path[512], cmd[600];
@@ -34,7 +34,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    char cmd[300];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     (void)system(cmd);
 }
@@ -95,10 +95,10 @@ Test(gate, other_dataset_does_not_match) {
 }
 
 Test(gate, malformed_files_are_input_errors) {
-    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,not-a-number,\n", GB_INPUT);
+    (void)evaluate("toy,smoke,cpu,1,cs446,a,not-a-number,\n", GB_INPUT);
     cr_expect(strstr(gb_last_error(), "metrics.csv") != NULL, "message: %s", gb_last_error());
     write_file("ref/bad.csv", "pipeline,scale\ntoy,smoke\n");
-    r = evaluate("toy,smoke,cpu,1,cs446,a,1,\n", GB_INPUT);
+    (void)evaluate("toy,smoke,cpu,1,cs446,a,1,\n", GB_INPUT);
     cr_expect(strstr(gb_last_error(), "bad.csv") != NULL && strstr(gb_last_error(), "column"), "message: %s",
               gb_last_error());
 }
