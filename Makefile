@@ -30,7 +30,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -I. $(OPENB
 ifeq ($(DEBUG),1)
   CFLAGS_OPT := -O0 -g3 -DGB_DEBUG=1
 else
-  CFLAGS_OPT := -O2 -g -fno-fast-math -ffp-contract=off -march=x86-64-v2
+  CFLAGS_OPT := -O3 -g -fno-fast-math -ffp-contract=off -march=x86-64-v2
 endif
 ifneq ($(SANITIZE),)
   CFLAGS_SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
@@ -88,6 +88,9 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
+
+# Elementwise CPU kernels vectorise floorf/selects only without trapping-math (no code reads FP flags).
+$(BUILD)/kernels/cpu/%.o: CFLAGS += -fno-trapping-math
 
 $(BUILD)/%.cu.o: %.cu $(BUILD)/flags
 	@mkdir -p $(dir $@)
