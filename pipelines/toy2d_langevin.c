@@ -51,7 +51,7 @@ typedef struct {
  * formed on a 2-core CPU in about a minute; paper: the HW5 starter's 50,000 iterations. */
 static const toy2d_config configs[] = {
     [GB_SCALE_SMOKE] = {200, 8, 128, 20, 256, 10, 50, 0.01f, 0.3f, 0.01f, 2e-5f, 0.01f},
-    [GB_SCALE_SMALL] = {3000, 8, 128, 100, 1000, 20, 500, 0.01f, 0.3f, 0.01f, 2e-5f, 0.01f},
+    [GB_SCALE_SMALL] = {8000, 8, 128, 100, 1000, 20, 500, 0.01f, 0.3f, 0.01f, 2e-5f, 0.01f},
     [GB_SCALE_PAPER] = {50000, 8, 128, 100, 1000, 100, 1000, 0.01f, 0.3f, 0.01f, 2e-5f, 0.01f},
 };
 

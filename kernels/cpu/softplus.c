@@ -19,9 +19,9 @@ static const float gb_softplus_threshold = 20.0f;
 
 /* Both directions use u = exp(-|x|) in (0, 1], which never overflows:
  *   softplus(x) = max(x, 0) + log1p(u),  sigmoid(x) = x >= 0 ? 1/(1+u) : u/(1+u).
- * The loops are branch-free so they vectorise (see vmath.h); target_clones adds an AVX2 copy
+ * The loops are branch-free so they vectorise (see vmath.h); target_clones adds AVX-512/AVX2 copies
  * chosen at load time. Without FMA contraction both copies give identical bits. */
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void gb_softplus_forward_cpu(gb_device *dev, float *out, const float *inp, size_t n) {
     (void)dev;
     for (size_t i = 0; i < n; i++) {
@@ -32,7 +32,7 @@ void gb_softplus_forward_cpu(gb_device *dev, float *out, const float *inp, size_
     }
 }
 
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void gb_softplus_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *inp,
                               size_t n) {
     (void)dev;
