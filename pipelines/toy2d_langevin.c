@@ -67,7 +67,7 @@ typedef struct {
     uint64_t seed;
     float *host_in;     /* [max_batch, 3] */
     float *host_target; /* [n, 2] */
-    float *host_out;    /* [max_batch, 2] */
+    float *host_sigma;  /* [n] noise level of each point */
     float *dev_target;  /* [n, 2] backend */
     float *dev_loss;    /* [1] backend */
 } toy2d;
@@ -78,22 +78,31 @@ static void geometric_sigmas(float *s, size_t levels, float hi, float lo) {
         s[i] = (float)exp(log(hi) + (log(lo) - log(hi)) * (double)i / (double)(levels - 1));
 }
 
-/* Build the perturbed batch of training step `step` on the host: input rows (x~, sigma) and the
- * target -z of the simplified loss. */
-static void make_training_batch(toy2d *t, uint64_t step) {
-    gb_stream level = gb_stream_open(t->seed, "train/sigma");
-    gb_stream noise = gb_stream_open(t->seed, "train/noise");
+/* The perturbed batch on the host, given each point's sigma in t->host_sigma: input rows
+ * (x + sigma z, sigma) and the target -z of the simplified loss; z is normal number
+ * 2 (first_row + k) + d of the stream with noise_key. */
+static void perturb_points(toy2d *t, const uint32_t noise_key[2], uint64_t first_row) {
     for (size_t k = 0; k < t->n; k++) {
-        uint64_t row = step * t->n + k;
-        uint32_t li = (uint32_t)(((uint64_t)gb_philox_u32_at(level.key, row) * TOY2D_LEVELS) >> 32);
-        float sigma = t->sigmas[li];
+        float sigma = t->host_sigma[k];
         for (int d = 0; d < 2; d++) {
-            float z = gb_philox_normal_at(noise.key, 2 * row + (uint64_t)d);
+            float z = gb_philox_normal_at(noise_key, 2 * (first_row + k) + (uint64_t)d);
             t->host_in[3 * k + d] = t->data[2 * k + d] + sigma * z;
             t->host_target[2 * k + d] = -z;
         }
         t->host_in[3 * k + 2] = sigma;
     }
+}
+
+/* Training step `step`: each point's level uniform over the 10 ("train/sigma"), noise from
+ * "train/noise"; rows are numbered step * n + k so every step draws fresh numbers. */
+static void make_training_batch(toy2d *t, uint64_t step) {
+    gb_stream level = gb_stream_open(t->seed, "train/sigma");
+    gb_stream noise = gb_stream_open(t->seed, "train/noise");
+    for (size_t k = 0; k < t->n; k++) {
+        uint32_t li = (uint32_t)(((uint64_t)gb_philox_u32_at(level.key, step * t->n + k) * TOY2D_LEVELS) >> 32);
+        t->host_sigma[k] = t->sigmas[li];
+    }
+    perturb_points(t, noise.key, step * t->n);
 }
 
 /* One full-batch step: forward, fused loss/gradient, backward, Adam. Returns the loss. */
@@ -135,15 +144,8 @@ static double eval_dsm_loss(toy2d *t) {
     gb_stream noise = gb_stream_open(t->seed, "eval/noise");
     double total = 0;
     for (size_t li = 0; li < TOY2D_LEVELS; li++) {
-        float sigma = t->sigmas[li];
-        for (size_t k = 0; k < t->n; k++) {
-            for (int d = 0; d < 2; d++) {
-                float z = gb_philox_normal_at(noise.key, 2 * (li * t->n + k) + (uint64_t)d);
-                t->host_in[3 * k + d] = t->data[2 * k + d] + sigma * z;
-                t->host_target[2 * k + d] = -z;
-            }
-            t->host_in[3 * k + 2] = sigma;
-        }
+        for (size_t k = 0; k < t->n; k++) t->host_sigma[k] = t->sigmas[li];
+        perturb_points(t, noise.key, li * t->n);
         gb_upload(t->dev, t->net.input, t->host_in, t->n * 3 * sizeof(float));
         gb_upload(t->dev, t->dev_target, t->host_target, t->n * 2 * sizeof(float));
         float *out = gb_scorenet_mlp_forward(&t->net, t->dev, t->n);
@@ -293,7 +295,7 @@ gb_status gb_toy2d_langevin_run(gb_run_context *ctx) {
     gb_scorenet_mlp_create(&t.net, ctx->dev, c->n_layers, c->width, 3, 2, max_batch);
     gb_params_init(&t.net.params, ctx->dev, ctx->opt->seed);
     t.host_in = malloc(max_batch * 3 * sizeof(float));
-    t.host_out = malloc(max_batch * 2 * sizeof(float));
+    t.host_sigma = malloc(data.n * sizeof(float));
     t.host_target = malloc(data.n * 2 * sizeof(float));
     t.dev_target = gb_dev_alloc(ctx->dev, data.n * 2 * sizeof(float));
     t.dev_loss = gb_dev_alloc(ctx->dev, sizeof(float));
@@ -302,7 +304,7 @@ gb_status gb_toy2d_langevin_run(gb_run_context *ctx) {
     float *loss_log = calloc(n_log, sizeof(float));
     float *samples = malloc(2 * c->n_samples * sizeof(float));
     float *traj = malloc(TRAJ_CHAINS * (steps + 1) * 2 * sizeof(float));
-    GB_ASSERT(t.host_in && t.host_out && t.host_target && loss_log && samples && traj, "out of host memory");
+    GB_ASSERT(t.host_in && t.host_sigma && t.host_target && loss_log && samples && traj, "out of host memory");
 
     gb_status s = train(ctx, &t, loss_log, n_log);
     if (s == GB_OK) {
@@ -325,7 +327,7 @@ gb_status gb_toy2d_langevin_run(gb_run_context *ctx) {
     gb_dev_free(ctx->dev, t.dev_loss);
     gb_dev_free(ctx->dev, t.dev_target);
     free(t.host_target);
-    free(t.host_out);
+    free(t.host_sigma);
     free(t.host_in);
     gb_scorenet_mlp_destroy(&t.net, ctx->dev);
     gb_cs446_free(&data);
