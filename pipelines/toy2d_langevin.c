@@ -55,7 +55,7 @@ static const toy2d_config configs[] = {
     [GB_SCALE_PAPER] = {50000, 8, 128, 100, 1000, 100, 1000, 0.01f, 0.3f, 0.01f, 2e-5f, 0.01f},
 };
 
-#define TRAJ_CHAINS 16 /* chains whose whole path is kept for the trajectory plot */
+#define TRAJ_CHAINS 6 /* chains whose whole path is kept for the trajectory plot */
 
 typedef struct {
     const toy2d_config *cfg;

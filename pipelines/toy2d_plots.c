@@ -17,7 +17,6 @@
 static const gb_rgb data_colour = {170, 170, 170};
 static const gb_rgb sample_colour = {31, 119, 180};
 static const gb_rgb arrow_colour = {214, 39, 40};
-static const gb_rgb path_colour = {255, 127, 14};
 
 static gb_status save(gb_run_context *ctx, gb_plot *p, const char *file) {
     char path[1200];
@@ -65,16 +64,18 @@ static gb_status plot_score_field(gb_run_context *ctx, const toy2d_plot_input *i
 }
 
 static gb_status plot_trajectories(gb_run_context *ctx, const toy2d_plot_input *in) {
-    gb_plot *p = gb_plot_new(W, H, "Langevin trajectories of 16 chains (start: N(0,I); end: dots)", XMIN, XMAX, YMIN, YMAX);
+    /* six chains: more turn the early, large-sigma steps into an unreadable tangle */
+    size_t chains = in->n_traj < 6 ? in->n_traj : 6;
+    gb_plot *p = gb_plot_new(W, H, "Langevin trajectories of 6 chains (start: N(0,I); end: dots)", XMIN, XMAX, YMIN, YMAX);
     gb_plot_set_labels(p, "x", "y");
     gb_plot_points(p, in->data, in->n_data, data_colour, 1);
     double *px = malloc(in->traj_len * sizeof *px), *py = malloc(in->traj_len * sizeof *py);
     GB_ASSERT(px && py, "out of host memory");
-    for (size_t c = 0; c < in->n_traj; c++) {
+    for (size_t c = 0; c < chains; c++) {
         const float *t = in->traj + c * in->traj_len * 2;
         for (size_t k = 0; k < in->traj_len; k++) px[k] = t[2 * k], py[k] = t[2 * k + 1];
-        gb_plot_polyline(p, px, py, in->traj_len, path_colour, 1);
-        gb_plot_points(p, t + 2 * (in->traj_len - 1), 1, sample_colour, 3);
+        gb_plot_polyline(p, px, py, in->traj_len, gb_palette((int)c + 1), 1);
+        gb_plot_points(p, t + 2 * (in->traj_len - 1), 1, GB_RGB_BLACK, 4);
     }
     free(px);
     free(py);
