@@ -10,7 +10,7 @@ typedef struct {
 
 /* Sorts a copy of the samples. */
 gb_bench_stats gb_bench_summarise(const double *samples, size_t n);
-/* "a faster", "a slower" or "ambiguous": a is clearly faster only when its max is below b's min
+/* A one-line verdict for genbench (a) vs the peer (b): "clearly faster" only when a's max is below b's min
  * (or the reverse); overlapping ranges are called ambiguous rather than trusting medians. */
 const char *gb_bench_verdict(const gb_bench_stats *a, const gb_bench_stats *b);
 
