@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 
@@ -142,15 +143,13 @@ void gb_stream_u32(gb_stream *s, uint32_t *out, size_t n) {
 }
 
 void gb_stream_uniform(gb_stream *s, float *out, size_t n) {
-    uint64_t pos = s->position;
-    size_t i = 0;
-    while (i < n) {
-        uint32_t w[4];
-        gb_philox_block(w, s->key, pos / 4);
-        for (unsigned lane = (unsigned)(pos % 4); lane < 4 && i < n; lane++, i++, pos++)
-            out[i] = gb_word_to_uniform(w[lane]);
+    /* Draw the words into the output buffer (same size), then map each in place. */
+    gb_stream_u32(s, (uint32_t *)(void *)out, n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w;
+        memcpy(&w, &out[i], sizeof w);
+        out[i] = gb_word_to_uniform(w);
     }
-    s->position = pos;
 }
 
 void gb_stream_normal(gb_stream *s, float *out, size_t n) {
