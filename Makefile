@@ -39,7 +39,7 @@ endif
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN)
 GB_VERSION := 0.1.0
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
-LDLIBS  := -lopenblas -lcsv -lcjson -lpng -lz -lm -lpthread
+LDLIBS  := -llapacke -lopenblas -lfftw3f -lfftw3 -lmatio -ljpeg -lzip -lcsv -lcjson -lpng -lz -lm -lpthread
 LDFLAGS := $(LDFLAGS_SAN)
 
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))

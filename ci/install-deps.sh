@@ -10,8 +10,9 @@ packages=(
   build-essential pkg-config
   libopenblas-dev liblapacke-dev libfftw3-dev
   libcsv-dev libcjson-dev libpng-dev zlib1g-dev
+  libmatio-dev libjpeg-dev libzip-dev
   libcriterion-dev
-  python3-numpy python3-torch
+  python3-numpy python3-scipy python3-pil python3-torch
 )
 
 missing=()

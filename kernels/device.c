@@ -23,6 +23,91 @@ int gb_cuda_available(void) {
 #endif
 }
 
+/* Listed by hand from the table in kernels/kernels.h (C cannot iterate a struct's
+ * members); tests/test_kernels_cpu.c checks the CPU table is complete through it. */
+const char *gb_backend_missing_op(const gb_backend *ops) {
+#define ENTRY(name) \
+    if (!ops->name) return #name
+    ENTRY(alloc);
+    ENTRY(free);
+    ENTRY(upload);
+    ENTRY(download);
+    ENTRY(copy);
+    ENTRY(zero);
+    ENTRY(sync);
+    ENTRY(linear_forward);
+    ENTRY(linear_backward);
+    ENTRY(softplus_forward);
+    ENTRY(softplus_backward);
+    ENTRY(half_sq_error);
+    ENTRY(adam_update);
+    ENTRY(fill);
+    ENTRY(add);
+    ENTRY(mul);
+    ENTRY(axpy);
+    ENTRY(scale_by);
+    ENTRY(activation_forward);
+    ENTRY(activation_backward);
+    ENTRY(activation_jvp);
+    ENTRY(activation_jvp_backward);
+    ENTRY(film_forward);
+    ENTRY(film_backward);
+    ENTRY(batchnorm_forward_train);
+    ENTRY(batchnorm_backward_train);
+    ENTRY(batchnorm_forward_eval);
+    ENTRY(batchnorm_backward_eval);
+    ENTRY(groupnorm_forward);
+    ENTRY(groupnorm_backward);
+    ENTRY(layernorm_channels_forward);
+    ENTRY(layernorm_channels_backward);
+    ENTRY(conv2d_forward);
+    ENTRY(conv2d_backward);
+    ENTRY(conv_transpose2d_forward);
+    ENTRY(conv_transpose2d_backward);
+    ENTRY(weight_standardize_forward);
+    ENTRY(weight_standardize_backward);
+    ENTRY(maxpool2d_forward);
+    ENTRY(maxpool2d_backward);
+    ENTRY(avgpool2d_forward);
+    ENTRY(avgpool2d_backward);
+    ENTRY(spatial_sum_forward);
+    ENTRY(spatial_sum_backward);
+    ENTRY(upsample_nearest2x_forward);
+    ENTRY(upsample_nearest2x_backward);
+    ENTRY(concat_channels_forward);
+    ENTRY(concat_channels_backward);
+    ENTRY(squeeze2x_forward);
+    ENTRY(unsqueeze2x_forward);
+    ENTRY(softmax_forward);
+    ENTRY(softmax_backward);
+    ENTRY(log_softmax_forward);
+    ENTRY(log_softmax_backward);
+    ENTRY(logsumexp_forward);
+    ENTRY(logsumexp_backward);
+    ENTRY(sum_forward);
+    ENTRY(sum_backward);
+    ENTRY(attention_forward);
+    ENTRY(attention_backward);
+    ENTRY(linear_attention_forward);
+    ENTRY(linear_attention_backward);
+    ENTRY(bce_with_logits);
+    ENTRY(sq_error);
+    ENTRY(cross_entropy);
+    ENTRY(gaussian_kl);
+    ENTRY(reparameterize_forward);
+    ENTRY(reparameterize_backward);
+    ENTRY(clip_grad_norm);
+    ENTRY(fourier_embedding_forward);
+    ENTRY(fourier_embedding_backward);
+    ENTRY(sinusoidal_embedding_forward);
+    ENTRY(sinusoidal_embedding_backward);
+    ENTRY(coupling_forward);
+    ENTRY(coupling_backward);
+    ENTRY(coupling_inverse);
+#undef ENTRY
+    return NULL;
+}
+
 static gb_status open_cuda(gb_device *dev, int threads) {
 #ifdef GB_HAVE_CUDA
     if (threads < 1)
@@ -30,6 +115,12 @@ static gb_status open_cuda(gb_device *dev, int threads) {
                        threads);
     GB_TRY(gb_cuda_device_open(dev));
     dev->threads = threads;
+    const char *missing = gb_backend_missing_op(dev->ops);
+    if (missing) {
+        gb_cuda_device_close(dev);
+        return gb_fail(GB_ENV, "the CUDA backend does not implement op '%s' yet; run with --device cpu",
+                       missing);
+    }
     return GB_OK;
 #else
     (void)dev;
@@ -50,8 +141,18 @@ gb_status gb_device_open(gb_device *dev, const char *name, int threads) {
     return gb_fail(GB_USAGE, "unknown device '%s': use --device cpu, cuda or auto", name);
 }
 
+void *gb_dev_scratch(gb_device *dev, size_t bytes) {
+    if (bytes > dev->scratch_bytes) {
+        if (dev->scratch) dev->ops->free(dev, dev->scratch);
+        dev->scratch = dev->ops->alloc(dev, bytes);
+        dev->scratch_bytes = bytes;
+    }
+    return dev->scratch;
+}
+
 void gb_device_close(gb_device *dev) {
     if (!dev || !dev->ops) return;
+    if (dev->scratch) dev->ops->free(dev, dev->scratch);
 #ifdef GB_HAVE_CUDA
     if (dev->ops != &gb_cpu_backend) gb_cuda_device_close(dev);
 #endif

@@ -63,6 +63,16 @@ const gb_backend gb_cpu_backend = {
     .softplus_backward = gb_softplus_backward_cpu,
     .half_sq_error = gb_half_sq_error_cpu,
     .adam_update = gb_adam_update_cpu,
+
+    /* -- elementwise arithmetic, activations, FiLM -- */
+
+    /* -- normalisation -- */
+
+    /* -- convolution -- */
+
+    /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
+
+    /* -- losses, optimiser helpers, time embeddings, coupling -- */
 };
 
 gb_status gb_cpu_device_open(gb_device *dev, int threads) {

@@ -35,4 +35,16 @@ void gb_half_sq_error_cpu(gb_device *dev, float *loss, float *dpred, const float
 void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float *m, float *v,
                         size_t n, const gb_adam_hparams *hp, long step);
 
+/* ==== the op families below: each section lists its files, then its functions ==== */
+
+/* -- elementwise arithmetic, activations, FiLM -- */
+
+/* -- normalisation -- */
+
+/* -- convolution -- */
+
+/* -- pooling, resampling, layout, softmax family, reductions, attention -- */
+
+/* -- losses, optimiser helpers, time embeddings, coupling -- */
+
 #endif
