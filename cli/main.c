@@ -16,7 +16,7 @@ static const char usage[] =
     "  run <pipeline> [opts]    train, sample and evaluate one pipeline\n"
     "  reproduce [opts]         run every pipeline, write results/summary.csv and report.html, gate\n"
     "  check [RESULTS] [opts]   compare results with reference/*.csv; exit 1 on a regression\n"
-    "  bench [opts]             training-step benchmark against PyTorch\n"
+    "  bench [opts]             kernel and training-step benchmarks (ceilings, peers, --compare)\n"
     "  version                  version, commit and build flags\n"
     "\n"
     "`genbench <command> --help` describes each command's options.\n"

@@ -49,4 +49,18 @@ head -c 100 "$out/runs/toy2d-langevin/checkpoint.safetensors" >"$out/corrupt/che
 expect_exit 3 "resume from a truncated checkpoint" -- "$bin" run toy2d-langevin --scale smoke --device cpu --out "$out/corrupt" --resume
 cmp -s "$out/corrupt/metrics.csv" "$out/runs/toy2d-langevin/metrics.csv" || { echo "FAIL: failed resume touched metrics.csv"; fail=1; }
 
+# the benchmark harness works end to end (timings are not checked: they vary by machine)
+expect_exit 0 "bench --quick" -- "$bin" bench --quick --out "$out/bench"
+for f in bench.csv bench.json roofline.png; do
+  [ -s "$out/bench/$f" ] || { echo "FAIL: bench wrote no $f"; fail=1; }
+done
+grep -q '^sgemm,fwd,openblas,.*,1,ok,' "$out/bench/bench.csv" || { echo "FAIL: the sgemm row was not checked and timed"; fail=1; }
+grep -q '^toy2d_step,step,pytorch,' "$out/bench/bench.csv" || { echo "FAIL: no PyTorch step row"; fail=1; }
+"$bin" bench --compare "$out/bench/bench.csv" "$out/bench/bench.csv" | grep -q ' 0 slower, 0 ambiguous' ||
+  { echo "FAIL: a benchmark file compared with itself is not all same"; fail=1; }
+awk -F, 'BEGIN{OFS=","} /^sgemm,/ {$12=$12*10; $11=$11*10; $13=$13*10} {print}' "$out/bench/bench.csv" >"$out/bench/slower.csv"
+expect_exit 1 "bench --compare --fail-on-regression on a 10x slower row" -- \
+  "$bin" bench --compare "$out/bench/bench.csv" "$out/bench/slower.csv" --fail-on-regression
+expect_exit 2 "bench --fail-on-regression without --compare" -- "$bin" bench --fail-on-regression
+
 exit $fail

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/peers/toy2d_step.py - the toy2d-langevin training step in PyTorch, timed.
 
-The same model, batch and optimizer as genbench's bench (bench/bench_toy2d.c): an MLP of
+The same model, batch and optimizer as genbench.s bench (bench/cases_steps.c): an MLP of
 LAYERS linear layers of width WIDTH with Softplus between them on ROWS x 3 inputs, loss
 0.5 * ||out - target||^2 summed over the 2 outputs and averaged over rows, Adam lr 0.01;
 fixed inputs (no random draws inside the timed step), the thread count set explicitly.

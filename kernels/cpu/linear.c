@@ -72,7 +72,7 @@ void gb_linear_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, o, 1.0f, dout, o > 0 ? o : 1,
                     weight, in, 0.0f, dinp, in);
     }
-    if (o > 0 && n > 0) {
+    if (dweight && o > 0 && n > 0) {
         /* dweight[o, in] += dout[n, o]^T @ inp[n, in] (beta 1: accumulate) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, in, n, 1.0f, dout, o, inp, in,
                     1.0f, dweight, in);

@@ -94,7 +94,7 @@ extern "C" void gb_linear_backward_cuda(gb_device *dev, float *dinp, float *dwei
                                         dout, o, &zero, dinp, in));
         }
     }
-    if (in > 0 && o > 0 && n > 0) {
+    if (dweight && in > 0 && o > 0 && n > 0) {
         /* column-major: dweight^T[in, o] += inp^T[in, n] @ dout[n, o] */
         GB_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, in, o, n, &one, inp, in, dout, o,
                                     &one, dweight, in));

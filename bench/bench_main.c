@@ -1,0 +1,142 @@
+/* bench/bench_main.c - `genbench bench`: run the benchmark registry, or compare two runs.
+ *
+ *   genbench bench [--filter S] [--device D] [--threads N] [--quick] [--out DIR]
+ *   genbench bench --compare A.csv B.csv [--fail-on-regression]
+ *
+ * A run measures the ceilings first, then every case whose "kernel/direction/impl/
+ * shape" contains the filter, and writes DIR/bench.csv, DIR/bench.json and
+ * DIR/roofline.png (default DIR: results/bench). Timings never gate CI; tests/smoke.sh
+ * runs --quick to prove the harness works and exercises --compare.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "../core/atomic_file.h"
+#include "../core/manifest.h"
+#include "cases.h"
+#include "compare.h"
+#include "output.h"
+
+static const char usage[] =
+    "usage: genbench bench [--filter S] [--device cpu|cuda|auto] [--threads N] [--quick] [--out DIR]\n"
+    "       genbench bench --compare A.csv B.csv [--fail-on-regression]\n"
+    "\n"
+    "Times every kernel (forward and backward) and whole training steps on the pipelines' shapes,\n"
+    "each implementation checked against the reference before it is timed, next to the measured\n"
+    "fp32 FMA peak and copy bandwidth, and PyTorch peers side by side as ratios. Writes\n"
+    "DIR/bench.csv, DIR/bench.json and DIR/roofline.png (default results/bench).\n"
+    "  --filter S              only rows whose kernel/direction/impl/shape contains S\n"
+    "  --quick                 a seconds-long smoke run (tiny budgets; CI uses it)\n"
+    "  --compare A B           same / faster / slower / ambiguous per row, from the spreads\n"
+    "  --fail-on-regression    with --compare: exit 1 when any row is clearly slower\n";
+
+typedef struct {
+    const char *filter, *device, *out, *compare_a, *compare_b;
+    int threads, quick, fail_on_regression;
+} bench_options;
+
+static gb_status parse(int argc, char **argv, bench_options *o) {
+    *o = (bench_options){.device = "cpu", .out = "results/bench", .threads = 2};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--quick")) o->quick = 1;
+        else if (!strcmp(a, "--fail-on-regression")) o->fail_on_regression = 1;
+        else if (!strcmp(a, "--filter") && has_value) o->filter = argv[++i];
+        else if (!strcmp(a, "--device") && has_value) o->device = argv[++i];
+        else if (!strcmp(a, "--out") && has_value) o->out = argv[++i];
+        else if (!strcmp(a, "--threads") && has_value) {
+            unsigned long long v;
+            GB_TRY(gb_cli_parse_u64(a, argv[++i], &v));
+            if (v < 1 || v > 1024) return gb_fail(GB_USAGE, "--threads must be between 1 and 1024");
+            o->threads = (int)v;
+        } else if (!strcmp(a, "--compare") && i + 2 < argc) {
+            o->compare_a = argv[++i];
+            o->compare_b = argv[++i];
+        } else
+            return gb_fail(GB_USAGE, "unknown or incomplete option '%s' (see genbench bench --help)", a);
+    }
+    if (o->fail_on_regression && !o->compare_a)
+        return gb_fail(GB_USAGE, "--fail-on-regression needs --compare A.csv B.csv");
+    return GB_OK;
+}
+
+static int matches(const gb_bench_case *c, const char *filter) {
+    if (!filter) return 1;
+    char key[256];
+    snprintf(key, sizeof key, "%s/%s/%s/%s", c->kernel, c->direction, c->impl, c->shape);
+    return strstr(key, filter) != NULL;
+}
+
+static gb_status run_all(const bench_options *o, int argc, char **argv) {
+    gb_device dev;
+    GB_TRY(gb_device_open(&dev, o->device, o->threads));
+    gb_bench_list cases = {0};
+    gb_bench_add_linear_cases(&cases, o->quick);
+    gb_bench_add_step_cases(&cases, o->quick);
+    gb_bench_result *results = calloc(cases.count, sizeof *results);
+    unsigned char *selected = calloc(cases.count, 1);
+    GB_ASSERT(results && selected, "out of memory for %zu benchmark rows", cases.count);
+
+    gb_ceilings ceilings;
+    gb_ceilings_measure(&ceilings, o->threads, o->quick);
+    gb_bench_method method = gb_bench_method_default(o->quick);
+    for (size_t i = 0; i < cases.count; i++) {
+        if (!matches(&cases.items[i], o->filter)) continue;
+        selected[i] = 1;
+        fprintf(stderr, "bench: %s %s %s [%s]\n", cases.items[i].kernel, cases.items[i].direction,
+                cases.items[i].impl, cases.items[i].shape);
+        gb_bench_run_case(&cases.items[i], &dev, o->threads, &method, &results[i]);
+    }
+
+    gb_manifest m;
+    gb_manifest_init(&m);
+    gb_manifest_add_build_info(&m, argc, argv);
+    gb_manifest_set(&m, "device", "%s", dev.name);
+    gb_manifest_set(&m, "threads", "%d", o->threads);
+    gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
+    gb_bench_run run = {.cases = &cases, .results = results, .selected = selected, .ceilings = &ceilings,
+                        .manifest = &m, .device_name = dev.name, .threads = o->threads};
+    gb_bench_print_table(&run);
+    char path[1024];
+    gb_status s = gb_mkdirs(o->out);
+    if (s == GB_OK) {
+        snprintf(path, sizeof path, "%s/bench.csv", o->out);
+        s = gb_bench_write_csv(&run, path);
+    }
+    if (s == GB_OK) {
+        snprintf(path, sizeof path, "%s/bench.json", o->out);
+        s = gb_bench_write_json(&run, path);
+    }
+    if (s == GB_OK) {
+        snprintf(path, sizeof path, "%s/roofline.png", o->out);
+        s = gb_bench_write_roofline(&run, path);
+    }
+    if (s == GB_OK) printf("wrote %s/bench.csv, bench.json and roofline.png\n", o->out);
+    gb_manifest_free(&m);
+    free(results);
+    free(selected);
+    gb_bench_list_free(&cases);
+    gb_device_close(&dev);
+    return s;
+}
+
+gb_status gb_cmd_bench(int argc, char **argv) {
+    if (gb_cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return GB_OK;
+    }
+    bench_options o;
+    GB_TRY(parse(argc, argv, &o));
+    if (o.compare_a) {
+        int regressions = 0;
+        GB_TRY(gb_bench_compare_files(o.compare_a, o.compare_b, &regressions));
+        if (o.fail_on_regression && regressions > 0)
+            return gb_fail(GB_GATE_FAILED, "%d row%s clearly slower than the baseline", regressions,
+                           regressions == 1 ? "" : "s");
+        return GB_OK;
+    }
+    return run_all(&o, argc, argv);
+}
