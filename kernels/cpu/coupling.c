@@ -18,7 +18,7 @@
  * Each output is evaluated in double from the float inputs and rounded once,
  * so the forward/inverse round trip returns x to within about two roundings
  * (tests/tolerances.md). s and t at b = 1 positions are never read.
- * Tested by tests/test_kernels_loss.c (round trip, the log-determinant against
+ * Tested by tests/test_kernels_embed_coupling.c (round trip, the log-determinant against
  * torch.slogdet of an autograd Jacobian, a plain-torch coupling, central finite
  * differences of a double transcription).
  */

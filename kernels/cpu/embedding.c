@@ -23,7 +23,7 @@
  * at the rounded argument, summed in double over the 2*half outputs:
  *   Fourier:    dt_i = sum_k 2 pi w_k (dout[i,k] cos a_ik - dout[i,half+k] sin a_ik)
  *   Sinusoidal: dt_i = sum_k f_k (dout[i,k] cos a_ik - dout[i,half+k] sin a_ik)
- * Tested by tests/test_kernels_loss.c (double transcriptions, central finite
+ * Tested by tests/test_kernels_embed_coupling.c (double transcriptions, central finite
  * differences, PyTorch fixtures of both modules' formulas).
  */
 #include "kernels/cpu/cpu.h"
