@@ -73,6 +73,20 @@ const gb_backend gb_cpu_backend = {
     /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
 
     /* -- losses, optimiser helpers, time embeddings, coupling -- */
+    .bce_with_logits = gb_bce_with_logits_cpu,
+    .sq_error = gb_sq_error_cpu,
+    .cross_entropy = gb_cross_entropy_cpu,
+    .gaussian_kl = gb_gaussian_kl_cpu,
+    .reparameterize_forward = gb_reparameterize_forward_cpu,
+    .reparameterize_backward = gb_reparameterize_backward_cpu,
+    .clip_grad_norm = gb_clip_grad_norm_cpu,
+    .fourier_embedding_forward = gb_fourier_embedding_forward_cpu,
+    .fourier_embedding_backward = gb_fourier_embedding_backward_cpu,
+    .sinusoidal_embedding_forward = gb_sinusoidal_embedding_forward_cpu,
+    .sinusoidal_embedding_backward = gb_sinusoidal_embedding_backward_cpu,
+    .coupling_forward = gb_coupling_forward_cpu,
+    .coupling_backward = gb_coupling_backward_cpu,
+    .coupling_inverse = gb_coupling_inverse_cpu,
 };
 
 gb_status gb_cpu_device_open(gb_device *dev, int threads) {

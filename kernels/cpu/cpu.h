@@ -47,4 +47,41 @@ void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float
 
 /* -- losses, optimiser helpers, time embeddings, coupling -- */
 
+/* losses.c */
+void gb_bce_with_logits_cpu(gb_device *dev, float *loss, float *dlogits, const float *logits,
+                            const float *target, float target_value, size_t n, float weight);
+void gb_sq_error_cpu(gb_device *dev, float *loss, float *dpred, const float *pred,
+                     const float *target, float target_value, size_t n, double divisor);
+void gb_cross_entropy_cpu(gb_device *dev, float *loss, float *dlogits, const float *logits,
+                          const int32_t *labels, size_t rows, size_t classes, float weight);
+void gb_gaussian_kl_cpu(gb_device *dev, float *loss, float *dmu, float *dlog_std, const float *mu,
+                        const float *log_std, size_t rows, size_t cols, float weight);
+void gb_reparameterize_forward_cpu(gb_device *dev, float *z, const float *mu, const float *log_std,
+                                   const float *eps, size_t n);
+void gb_reparameterize_backward_cpu(gb_device *dev, float *dmu, float *dlog_std, const float *dz,
+                                    const float *log_std, const float *eps, size_t n);
+
+/* clip.c */
+void gb_clip_grad_norm_cpu(gb_device *dev, float *grads, size_t n, float max_norm,
+                           float *total_norm);
+
+/* embedding.c */
+void gb_fourier_embedding_forward_cpu(gb_device *dev, float *out, const float *t, const float *w,
+                                      size_t n, size_t half);
+void gb_fourier_embedding_backward_cpu(gb_device *dev, float *dt, const float *dout,
+                                       const float *t, const float *w, size_t n, size_t half);
+void gb_sinusoidal_embedding_forward_cpu(gb_device *dev, float *out, const float *t, size_t n,
+                                         size_t dim);
+void gb_sinusoidal_embedding_backward_cpu(gb_device *dev, float *dt, const float *dout,
+                                          const float *t, size_t n, size_t dim);
+
+/* coupling.c */
+void gb_coupling_forward_cpu(gb_device *dev, float *y, float *logdet, const float *x,
+                             const float *s, const float *t, const gb_coupling_shape *shape);
+void gb_coupling_backward_cpu(gb_device *dev, float *dx, float *ds, float *dt, const float *dy,
+                              const float *dlogdet, const float *x, const float *s,
+                              const gb_coupling_shape *shape);
+void gb_coupling_inverse_cpu(gb_device *dev, float *x, const float *y, const float *s,
+                             const float *t, const gb_coupling_shape *shape);
+
 #endif
