@@ -15,8 +15,9 @@
  *              next step size by ~2e-11 (observed worst 8.9e-11, vdp). Replacing scipy's np.dot
  *              by left-to-right loops made its times bitwise equal to ours (checked once by
  *              monkeypatching rk_step; not part of the suite, it depends on scipy internals).
- *   TOL_Y      1e-10 relative (floor 1e-12) on the final state: the same perturbation carried
- *              through the solution (observed below 1e-11)
+ *   TOL_Y      1e-10 relative on the final state, relative to max(|y|, 1e-6) (components far
+ *              below atol carry no relative accuracy): the same perturbation carried through
+ *              the solution (observed 7.3e-15 relative; 6.6e-18 absolute on a 2e-7 component)
  *   CLOSED     |y - y_exact| <= 20 (atol + rtol |y_exact|): RK45 controls the local error per
  *              step; the global error is a sum of local errors, amplified where the solution
  *              grows (backward decay: e^{k (t0 - t)}); scipy's own worst ratio on these
@@ -153,7 +154,7 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
         snprintf(name, sizeof name, "ode_%s_y", c->name);
         double *yref = mm_read_f64(name, c->n, NULL);
         snprintf(name, sizeof name, "%s final state", c->name);
-        mm_expect_close(name, y, yref, c->n, TOL_Y, 1e-12);
+        mm_expect_close(name, y, yref, c->n, TOL_Y, 1e-6);
         cr_expect_eq(st.t, c->t1, "%s: stats.t", c->name);
         free(yref);
     }
