@@ -88,12 +88,143 @@ def write_ode(outdir):
         save(outdir, 'ode_%s_counts' % name, [sol.nfev, acc, rej])
 
 
+# ---------------------------------------------------------------- ZSL ----
+ZSL_DIM, ZSL_K, ZSL_PER = 16, 20, 60
+N_SEEN, N_UNSEEN = 6, 5
+
+
+def f32(x):
+    """Values exactly representable in float32, kept as float64 (what the C side reads)."""
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
+def cosine(a, b):
+    """sklearn.metrics.pairwise.cosine_similarity: normalize rows (zero norm -> 1), dot."""
+    def normalize(x):
+        n = np.sqrt(np.einsum('ij,ij->i', x, x))
+        n[n == 0] = 1.0
+        return x / n[:, None]
+    return normalize(a) @ normalize(b).T
+
+
+def knn_vote(sim, per, k):
+    """CIZSL eval_fakefeat_test / train_GBU.py: argsort(-sim), top k, idx // per, np.unique vote."""
+    idx_mat = np.argsort(-1 * sim, axis=1)
+    label_mat = (idx_mat[:, 0:k] / per).astype(int)
+    preds = np.zeros(label_mat.shape[0])
+    for i in range(label_mat.shape[0]):
+        values, counts = np.unique(label_mat[i], return_counts=True)
+        preds[i] = values[np.argmax(counts)]
+    return preds
+
+
+def mca(preds, labels):
+    """train_GBU.py's per-class mean over range(max label + 1)."""
+    acc = np.zeros(labels.max() + 1)
+    for i in range(labels.max() + 1):
+        acc[i] = (preds[labels == i] == i).mean()
+    return acc.mean() * 100
+
+
+def class_data(rng, centers, n, noise):
+    labels = rng.integers(0, len(centers), size=n)
+    return f32(centers[labels] + noise * rng.standard_normal((n, centers.shape[1]))), labels
+
+
+def gen_rows(rng, centers, per, noise, shift):
+    rows = np.repeat(centers + shift, per, axis=0)
+    return f32(rows + noise * rng.standard_normal(rows.shape))
+
+
+def write_zsl(outdir):
+    rng = np.random.default_rng(SEED)
+    centers = rng.standard_normal((N_SEEN + N_UNSEEN, ZSL_DIM))
+    seen_c, unseen_c = centers[:N_SEEN], centers[N_SEEN:]
+    # Generated features: the class centre, slightly off, plus noise (a imperfect generator).
+    gen_seen = gen_rows(rng, seen_c, ZSL_PER, 1.2, 0.6 * rng.standard_normal(seen_c.shape))
+    gen_unseen = gen_rows(rng, unseen_c, ZSL_PER, 1.2, 0.6 * rng.standard_normal(unseen_c.shape))
+    train_seen, lab_train = class_data(rng, seen_c, 150, 1.8)
+    test_seen, lab_test_seen = class_data(rng, seen_c, 140, 1.8)
+    test_unseen, lab_test_unseen = class_data(rng, unseen_c, 130, 1.8)
+    for name, arr in [('gen_seen', gen_seen), ('gen_unseen', gen_unseen), ('train_seen', train_seen),
+                      ('lab_train', lab_train), ('test_seen', test_seen),
+                      ('lab_test_seen', lab_test_seen), ('test_unseen', test_unseen),
+                      ('lab_test_unseen', lab_test_unseen)]:
+        save(outdir, 'zsl_' + name, arr)
+
+    # Text ZSL top-1 (per sample) on the unseen classes.
+    sim = cosine(test_unseen, gen_unseen)
+    preds = knn_vote(sim, ZSL_PER, ZSL_K)
+    save(outdir, 'zsl_text_preds', preds)
+    save(outdir, 'zsl_text_top1', [(preds == lab_test_unseen).mean() * 100])
+    save(outdir, 'zsl_cosine', sim[:7, :50])
+
+    # Text GZSL AUC (eval_fakefeat_GZSL): prototypes of [seen ; unseen], 400 lambdas.
+    gen_feat = np.vstack((gen_seen, gen_unseen))
+    pivots = np.vstack([gen_feat[i * ZSL_PER:(i + 1) * ZSL_PER].mean(0)
+                        for i in range(N_SEEN + N_UNSEEN)])
+    seen_sim = cosine(train_seen, pivots)
+    unseen_sim = cosine(test_unseen, pivots)
+    lambdas = np.arange(-2, 2, 0.01)
+    acc_s, acc_u = [], []
+    for lam in lambdas:
+        tmp = seen_sim.copy()
+        tmp[:, N_SEEN:] += lam
+        acc_s.append((np.argmax(tmp, axis=1) == lab_train).mean())
+        tmp = unseen_sim.copy()
+        tmp[:, N_SEEN:] += lam
+        acc_u.append((np.argmax(tmp, axis=1) == lab_test_unseen + N_SEEN).mean())
+    save(outdir, 'zsl_lambdas', lambdas)
+    save(outdir, 'zsl_gzsl_acc_s', acc_s)
+    save(outdir, 'zsl_gzsl_acc_u', acc_u)
+    save(outdir, 'zsl_gzsl_auc', [np.trapz(y=acc_s, x=acc_u) * 100.0])
+    save(outdir, 'zsl_pivots', pivots)
+    save(outdir, 'zsl_seen_scores', seen_sim)
+
+    # GBU (train_GBU.py eval_fakefeat_test and eval_fakefeat_test_gzsl).
+    t1 = mca(knn_vote(cosine(test_unseen, gen_unseen), ZSL_PER, ZSL_K), lab_test_unseen)
+    s = mca(knn_vote(cosine(test_seen, np.vstack((gen_seen, gen_unseen))), ZSL_PER, ZSL_K),
+            lab_test_seen)
+    u = mca(knn_vote(cosine(test_unseen, np.vstack((gen_unseen, gen_seen))), ZSL_PER, ZSL_K),
+            lab_test_unseen)
+    save(outdir, 'zsl_gbu', [t1, u, s, 2 * s * u / (s + u)])
+
+    # AUSUC by a dense calibrated-stacking sweep (independent of the C switch-point algorithm):
+    # gamma at every midpoint between consecutive distinct switch points and beyond both ends.
+    n_cls = N_SEEN + N_UNSEEN
+    sc_s = rng.standard_normal((90, n_cls)) + 0.8 * np.eye(n_cls)[lab_test_seen[:90]]
+    sc_u = rng.standard_normal((70, n_cls)) + 0.8 * np.eye(n_cls)[lab_test_unseen[:70] + N_SEEN]
+    sc_s[:, :N_SEEN] += 0.5  # seen bias, as in real GZSL
+    sc_u[:, :N_SEEN] += 0.5
+    ls, lu = lab_test_seen[:90], lab_test_unseen[:70] + N_SEEN
+    save(outdir, 'zsl_ausuc_scores_s', sc_s)
+    save(outdir, 'zsl_ausuc_scores_u', sc_u)
+    save(outdir, 'zsl_ausuc_labels_s', ls)
+    save(outdir, 'zsl_ausuc_labels_u', lu)
+    both = np.vstack((sc_s, sc_u))
+    d = np.unique(both[:, :N_SEEN].max(1) - both[:, N_SEEN:].max(1))
+    gammas = np.concatenate(([d[0] - 1.0], (d[:-1] + d[1:]) / 2, [d[-1] + 1.0]))
+    for avg in ('sample', 'class'):
+        a_s, a_u = [], []
+        for g in gammas:
+            ps = np.argmax(sc_s - g * (np.arange(n_cls) < N_SEEN), axis=1)
+            pu = np.argmax(sc_u - g * (np.arange(n_cls) < N_SEEN), axis=1)
+            if avg == 'sample':
+                a_s.append((ps == ls).mean())
+                a_u.append((pu == lu).mean())
+            else:
+                a_s.append(np.mean([(ps[ls == c] == c).mean() for c in np.unique(ls)]))
+                a_u.append(np.mean([(pu[lu == c] == c).mean() for c in np.unique(lu)]))
+        save(outdir, 'zsl_ausuc_' + avg, [np.trapz(a_s, a_u) * 100, a_s[0], a_u[-1]])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: metrics_misc.py OUTDIR')
     outdir = os.path.join(sys.argv[1], 'metrics_misc')
     os.makedirs(outdir, exist_ok=True)
     write_ode(outdir)
+    write_zsl(outdir)
 
 
 if __name__ == '__main__':
