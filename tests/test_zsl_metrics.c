@@ -9,9 +9,9 @@
  *     same decisions give the same counts; the grid follows numpy's fill formula)
  *   TOL_COS 1e-13 absolute on cosine similarities (|value| <= 1): both sides normalise in double
  *     and take dot products of 16 terms in different orders (dgemm vs numpy matmul), error
- *     <= 16 * 2^-53 * 2 ~ 4e-15; observed ~1e-16
+ *     <= 16 * 2^-53 * 2 ~ 4e-15; observed 1.0e-16
  *   TOL_MEAN 1e-12 relative on class-mean accuracies, H, AUC and AUSUC: the same fractions
- *     summed in another order (numpy's pairwise sums) plus one trapezoid pass; observed ~1e-15
+ *     summed in another order (numpy's pairwise sums) plus one trapezoid pass; observed 2.2e-16
  */
 #include <criterion/criterion.h>
 
