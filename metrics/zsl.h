@@ -48,8 +48,10 @@
  *                dense sweep of gamma converges to).
  *
  * Similarities go through cblas_dgemm on blocks (256 queries x 1024 generated rows), so memory
- * stays O(block) whatever the set sizes; OpenBLAS computes each dot product in one thread in a
- * fixed order, so results are reproducible for a given build and machine.
+ * stays O(block) whatever the set sizes. OpenBLAS splits a dgemm over output blocks, not over
+ * the summed dimension, so the similarities (and everything after them) are reproducible for a
+ * given build, machine and thread count; across BLAS builds they may differ in the last ulps,
+ * which moves a result only through an exact near-tie.
  * Errors: empty sets, k of 0 or more than the generated rows, labels out of range and non-finite
  * features or scores give GB_INPUT / GB_USAGE with the argument and index named; GB_ENV when
  * memory runs out.

@@ -239,6 +239,17 @@ static zdata load(void) {
     return z;
 }
 
+static void unload(zdata *z) {
+    free(z->gen_seen);
+    free(z->gen_unseen);
+    free(z->train_seen);
+    free(z->test_seen);
+    free(z->test_unseen);
+    free(z->lab_train);
+    free(z->lab_test_seen);
+    free(z->lab_test_unseen);
+}
+
 Test(zsl, text_top1_matches_numpy) {
     zdata z = load();
     double *sref = mm_read_f64("zsl_cosine", 7 * 50, NULL);
@@ -262,6 +273,7 @@ Test(zsl, text_top1_matches_numpy) {
     free(aref);
     free(gl);
     free(pred);
+    unload(&z);
 }
 
 Test(zsl, text_gzsl_auc_matches_numpy) {
@@ -305,6 +317,7 @@ Test(zsl, text_gzsl_auc_matches_numpy) {
     free(aur);
     free(aucr);
     free(lref);
+    unload(&z);
 }
 
 Test(zsl, gbu_matches_numpy) {
@@ -319,6 +332,7 @@ Test(zsl, gbu_matches_numpy) {
     expect_rel(r.s, ref[2], TOL_MEAN, "GBU s");
     expect_rel(r.h, ref[3], TOL_MEAN, "GBU H");
     free(ref);
+    unload(&z);
 }
 
 Test(zsl, ausuc_matches_a_dense_numpy_sweep) {
