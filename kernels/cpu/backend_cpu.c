@@ -79,6 +79,7 @@ const gb_backend gb_cpu_backend = {
     .gaussian_kl = gb_gaussian_kl_cpu,
     .reparameterize_forward = gb_reparameterize_forward_cpu,
     .reparameterize_backward = gb_reparameterize_backward_cpu,
+    .gradient_penalty = gb_gradient_penalty_cpu,
     .clip_grad_norm = gb_clip_grad_norm_cpu,
     .fourier_embedding_forward = gb_fourier_embedding_forward_cpu,
     .fourier_embedding_backward = gb_fourier_embedding_backward_cpu,

@@ -47,6 +47,10 @@ void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float
 
 /* -- losses, optimiser helpers, time embeddings, coupling -- */
 
+/* gradient_penalty.c */
+void gb_gradient_penalty_cpu(gb_device *dev, float *loss, float *dg, const float *g, size_t rows,
+                             size_t cols, float lambda);
+
 /* losses.c */
 void gb_bce_with_logits_cpu(gb_device *dev, float *loss, float *dlogits, const float *logits,
                             const float *target, float target_value, size_t n, float weight);
