@@ -335,14 +335,16 @@ static void backward64(const att_case *c, const double *qkv, const double *g, in
 }
 
 /* Float rounding bounds (first order, tests/tolerances.md):
- *   softmax attention: sim errs by at most emax absolute, so attn by 2 emax + u
- *     relative; out adds an N-term sgemm: ((N+2)u + 2 emax) * mag;
- *     gradients chain two more products (D and N terms), the softmax backward
- *     (attn twice) and the normalisation: (N + D + 12)u + 4 emax, times mag;
- *   linear attention: ctx is an N-term product (alpha 1/N rounded), out a D-term
- *     one, pq/pk round once: (N + D + 7)u; gradients (2(N + D) + 16)u. */
+ *   softmax attention: sim errs by at most emax absolute, so attn by 2 emax + 2u
+ *     relative (the softmax rounds twice); out adds an N-term sgemm:
+ *     ((N+3)u + 2 emax) * mag; gradients chain two more products (D and N
+ *     terms), the softmax backward (attn twice) and the normalisation:
+ *     (N + D + 12)u + 4 emax, times mag;
+ *   linear attention: pq, pk round twice; ctx is an N-term product with alpha
+ *     float(1/N); out a D-term one with alpha scale: (N + D + 8)u;
+ *     gradients (2(N + D) + 16)u. */
 static double k_out(const att_case *c, double emax) {
-    return c->linear ? (c->positions + c->dim_head + 7) * U : (c->positions + 2) * U + 2 * emax;
+    return c->linear ? (c->positions + c->dim_head + 8) * U : (c->positions + 3) * U + 2 * emax;
 }
 static double k_grad(const att_case *c, double emax) {
     return c->linear ? (2.0 * (c->positions + c->dim_head) + 16) * U
@@ -525,7 +527,7 @@ Test(attention, l2_normalisation_runs_over_positions) {
      * normalised row is r_j = (j+1)/sqrt(30), so sim[i, j] = 10 * 3 * r_i r_j =
      * (i+1)(j+1). Normalising each column over dim_head instead would make every
      * column (1,2,3)/sqrt(14), sim uniform, and out the plain mean of v.
-     * Tolerance 1e-5 relative: (N+2)u + 2 emax with emax ~ 10 (D+3) u ~ 4e-6. */
+     * Tolerance 1e-5 relative: (N+3)u + 2 emax with emax ~ 10 (D+3) u ~ 4e-6. */
     const int D = 3, N = 4;
     gb_attention_shape s = {1, 1, D, N, 10.0f, 1};
     float qkv[3 * 3 * 4], out[3 * 4], saved[4 * 4 + 2 * 3 * 4];

@@ -43,25 +43,56 @@ static void check_shape(const gb_attention_shape *s) {
               s->heads, s->dim_head, s->positions);
 }
 
+/* Column operations walk blocks of GB_COL_BLOCK columns row by row: a column
+ * walk would stride by N floats, which for N = 1024 maps all D rows to one L1
+ * set (4 KiB aliasing) and misses on every access. Each column still reduces
+ * over rows in ascending order, so blocking changes no result. */
+enum { GB_COL_BLOCK = 64 };
+
 /* p[:, j] = softmax of x[:, j] over the `rows` entries of each column (double,
- * max subtracted, ascending row order). */
+ * max subtracted; one exponential per element, parked in p as float until the
+ * sum is known, as gb_softmax_forward_cpu does). */
 static void column_softmax(float *p, const float *x, size_t rows, size_t cols) {
-    for (size_t j = 0; j < cols; j++) {
-        double m = -INFINITY, s = 0.0;
-        for (size_t r = 0; r < rows; r++)
-            if ((double)x[r * cols + j] > m) m = (double)x[r * cols + j];
-        for (size_t r = 0; r < rows; r++) s += exp((double)x[r * cols + j] - m);
-        for (size_t r = 0; r < rows; r++) p[r * cols + j] = (float)(exp((double)x[r * cols + j] - m) / s);
+    double m[GB_COL_BLOCK], s[GB_COL_BLOCK];
+    for (size_t j0 = 0; j0 < cols; j0 += GB_COL_BLOCK) {
+        const size_t w = cols - j0 < GB_COL_BLOCK ? cols - j0 : GB_COL_BLOCK;
+        for (size_t j = 0; j < w; j++) m[j] = -INFINITY, s[j] = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + j0;
+            for (size_t j = 0; j < w; j++)
+                if ((double)xr[j] > m[j]) m[j] = (double)xr[j];
+        }
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + j0;
+            float *pr = p + r * cols + j0;
+            for (size_t j = 0; j < w; j++) {
+                const double e = exp((double)xr[j] - m[j]);
+                s[j] += e;
+                pr[j] = (float)e;
+            }
+        }
+        for (size_t r = 0; r < rows; r++) {
+            float *pr = p + r * cols + j0;
+            for (size_t j = 0; j < w; j++) pr[j] = (float)((double)pr[j] / s[j]);
+        }
     }
 }
 
 /* In place: g (gradient w.r.t. p) becomes the gradient w.r.t. x, column by column. */
 static void column_softmax_backward(float *g, const float *p, size_t rows, size_t cols) {
-    for (size_t j = 0; j < cols; j++) {
-        double dot = 0.0;
-        for (size_t r = 0; r < rows; r++) dot += (double)p[r * cols + j] * (double)g[r * cols + j];
-        for (size_t r = 0; r < rows; r++)
-            g[r * cols + j] = (float)((double)p[r * cols + j] * ((double)g[r * cols + j] - dot));
+    double dot[GB_COL_BLOCK];
+    for (size_t j0 = 0; j0 < cols; j0 += GB_COL_BLOCK) {
+        const size_t w = cols - j0 < GB_COL_BLOCK ? cols - j0 : GB_COL_BLOCK;
+        for (size_t j = 0; j < w; j++) dot[j] = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *pr = p + r * cols + j0, *gr = g + r * cols + j0;
+            for (size_t j = 0; j < w; j++) dot[j] += (double)pr[j] * (double)gr[j];
+        }
+        for (size_t r = 0; r < rows; r++) {
+            const float *pr = p + r * cols + j0;
+            float *gr = g + r * cols + j0;
+            for (size_t j = 0; j < w; j++) gr[j] = (float)((double)pr[j] * ((double)gr[j] - dot[j]));
+        }
     }
 }
 
