@@ -3,6 +3,9 @@
 written with the real tools (CPython's pickle, numpy, scipy.io.savemat, torch.save).
 
     zsl_data.py OUTDIR      writes everything under OUTDIR/zsl_data/
+    zsl_data.py --check gbu DIR | --check text DIR DATASET SPLIT
+                            reads files the C writers made the way the upstream loaders do
+                            (ZSL_GAN dataset_GBU.py / dataset.py) and prints a JSON summary
 
 pickles/
   index.json              [{file, kind: "object" | "array", ...}] one entry per pickle below
@@ -30,6 +33,7 @@ text_cub/, text_nab/      GAZSL/CIZSL layouts (CUB easy+hard, NAB easy, sparse
                           PredicateMatrix); expected_<split>.json and .f32 files
 text_bad_<what>/          CUB easy layouts with one semantic error each (see TEXT_BAD)
 """
+import hashlib
 import io
 import json
 import os
@@ -413,6 +417,15 @@ def gbu_data(rng, n=40, dim=5, classes=7, att_dim=6, n_unseen=2):
                 test_seen=test_seen, test_unseen=idx_unseen)
 
 
+def combined_sha(d, names):
+    """The dataset digest of datasets/zsl_set.h: sha256 over '<name>  <sha256 hex>' lines."""
+    lines = ""
+    for n in names:
+        with open(os.path.join(d, n), "rb") as f:
+            lines += "%s  %s\n" % (n, hashlib.sha256(f.read()).hexdigest())
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def cell_of_str(strings):
     c = np.empty((len(strings), 1), dtype=object)
     for i, s in enumerate(strings):
@@ -456,6 +469,7 @@ def write_gbu(root, name, g, feat_dtype=np.float64, label_dtype=np.float64, loc_
            "labels": [int(v) for v in g["labels"]], "seen": [int(v) for v in g["seen"]],
            "unseen": [int(v) for v in g["unseen"]], "trainval": [int(v) for v in g["trainval"]],
            "test_seen": [int(v) for v in g["test_seen"]], "test_unseen": [int(v) for v in g["test_unseen"]]}
+    exp["sha256"] = combined_sha(d, ["att_splits.mat", "res101.mat"])
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump(exp, f)
     # what the loader must produce: float32 of the stored values, [n, dim] and [classes, att_dim]
@@ -593,7 +607,7 @@ def write_text(d, dataset, split, t, pm_sparse=False, feat_dtype=np.float32, com
            "att_dim": int(t["pm"].shape[1]),
            "labels": [int(t["train_cid"][l] - 1) for l in t["ltr"]] + [int(t["test_cid"][l] - 1) for l in t["lte"]],
            "seen": [int(v - 1) for v in t["train_cid"]], "unseen": [int(v - 1) for v in t["test_cid"]],
-           "n_train": int(len(t["ltr"]))}
+           "n_train": int(len(t["ltr"])), "sha256": combined_sha(d, TEXT_FILES[(dataset, split)])}
     with open(os.path.join(d, "expected_%s_%s.json" % (dataset, split)), "w") as f:
         json.dump(exp, f)
 
@@ -651,7 +665,51 @@ def text_bad(root, t):
         json.dump(listing, f)
 
 
+def check_gbu(d):
+    """As ZSL_GAN dataset_GBU.py reads them."""
+    res = sio.loadmat(os.path.join(d, "res101.mat"))
+    feature = res["features"].T
+    label = res["labels"].astype(int).squeeze() - 1
+    sp_ = sio.loadmat(os.path.join(d, "att_splits.mat"))
+    out = {"n": int(feature.shape[0]), "dim": int(feature.shape[1]), "feat_sum": float(feature.astype(np.float64).sum()),
+           "feat_first": [float(v) for v in feature[0]], "labels": [int(v) for v in label]}
+    for k in ("trainval_loc", "train_loc", "val_loc", "test_seen_loc", "test_unseen_loc"):
+        loc = sp_[k].squeeze(axis=1) - 1
+        out[k] = [int(v) for v in loc]
+        out[k + "_feat_sum"] = float(feature[loc].astype(np.float64).sum())  # upstream indexes directly
+    att = sp_["att"].T
+    out["att_shape"] = list(att.shape)
+    out["att_first"] = [float(v) for v in att[0]]
+    out["names"] = [str(sp_["allclasses_names"][0][0][0]), str(res["image_files"][1][0][0])]
+    return out
+
+
+def check_text(d, dataset, split):
+    """As ZSL_GAN / CIZSL dataset.py read them."""
+    f = dict(zip(("text", "split", "ftr", "fte", "ltr", "lte"), TEXT_FILES[(dataset, split)]))
+    ftr = sio.loadmat(os.path.join(d, f["ftr"]))["pfc_feat"].astype(np.float32)
+    fte = sio.loadmat(os.path.join(d, f["fte"]))["pfc_feat"].astype(np.float32)
+    with open(os.path.join(d, f["ltr"]), "rb") as a, open(os.path.join(d, f["lte"]), "rb") as b:
+        ltr = pickle.load(a, encoding="latin1")
+        lte = pickle.load(b, encoding="latin1")
+    assert isinstance(ltr, np.ndarray) and ltr.dtype == np.int64
+    split_ = sio.loadmat(os.path.join(d, f["split"]))
+    train_cid = split_["train_cid"].squeeze()
+    test_cid = split_["test_cid"].squeeze()
+    pm = sio.loadmat(os.path.join(d, f["text"]))["PredicateMatrix"]
+    return {"ntr": int(ftr.shape[0]), "nte": int(fte.shape[0]), "dim": int(ftr.shape[1]),
+            "ftr_sum": float(ftr.astype(np.float64).sum()), "fte_sum": float(fte.astype(np.float64).sum()),
+            "ftr_first": [float(v) for v in ftr[0]], "ltr": [int(v) for v in ltr], "lte": [int(v) for v in lte],
+            "train_cid": [int(v) for v in train_cid], "test_cid": [int(v) for v in test_cid],
+            "pm_shape": list(pm.shape), "pm_sum": float(pm.sum()),
+            "train_text_first": [float(v) for v in pm[train_cid - 1].astype(np.float32)[0]]}
+
+
 def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "--check":
+        out = check_gbu(sys.argv[3]) if sys.argv[2] == "gbu" else check_text(*sys.argv[3:6])
+        print(json.dumps(out))
+        return
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     root = os.path.join(sys.argv[1], "zsl_data")
@@ -670,7 +728,7 @@ def main():
     d = os.path.join(root, "text_cub")
     write_text(d, "cub", "easy", cub_easy, label_how=("np_p2", "py2_p2"))
     write_text(d, "cub", "hard", cub_hard, feat_dtype=np.float64, compress=True, label_how=("np_p0", "py2_p0"),
-               cid_shape="column")
+               cid_shape="column", write_pm=False)  # the easy split's PredicateMatrix file is shared
     nab = text_data(rng, classes=10, vocab=50, dim=4, n_seen=7, per_class=3)
     write_text(os.path.join(root, "text_nab"), "nab", "easy", nab, pm_sparse=True, compress=True,
                label_how=("np_p4_i4", "list_p2"))
