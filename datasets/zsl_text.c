@@ -69,7 +69,9 @@ static gb_status read_labels(const char *path, size_t expect, int bound, const c
         int64_t v;
         int ok = a.data ? gb_np_get_int64(&a, i, &v) : gb_pk_as_int64(root->items[i], &v);
         if (!ok)
-            st = gb_fail(GB_INPUT, "%s: label %zu is not an integer", path, i + 1);
+            st = gb_fail(GB_INPUT, "%s: label %zu is not an integer; expected integer class positions (a %s "
+                         "array): the file is corrupt or not a labels file", path, i + 1,
+                         a.data ? gb_np_dtype_name(a.dtype) : "list");
         else if (v < 0 || v >= bound)
             st = gb_fail(GB_INPUT, "%s: label %zu is %lld, outside 0..%d (positions in %s)", path, i + 1, (long long)v,
                          bound - 1, cid);
