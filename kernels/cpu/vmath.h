@@ -21,7 +21,7 @@
  * gb_vtanh2(x): tanh(x) and 1 - |tanh(x)|, likewise (the derivative 1 - tanh^2 = c (2 - c)
  *   keeps its relative precision where tanh rounds to 1).
  * gb_vnormal_tail(a), a >= 0: the standard normal density phi(a) and upper tail
- *   Q(a) = P(Z > a) = Phi(-a), both to ~8 ulp relative down to the underflow near a = 14.
+ *   Q(a) = P(Z > a) = Phi(-a), both to ~5 ulp relative down to the underflow near a = 14.
  * The reductions (gb_vsum_f64 and friends) accumulate float data in double in GB_VLANES
  * interleaved partial sums, lane j taking elements j, j + GB_VLANES, ..., combined in a fixed
  * tree: the order is fixed by the code, not the vector width, so the result is the same bits
