@@ -4,6 +4,7 @@
 #include "metrics/fid.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +157,12 @@ static gb_status check_finite(const double *v, size_t n, const char *what, size_
     return GB_OK;
 }
 
+/* Eigenvalues at or below r * DBL_EPSILON * |largest| are indistinguishable from the rounding
+ * of dsyevd (backward error about r eps |M|) and count as 0. Taking their square root would add
+ * up to sqrt(r eps) |M|^(1/2) of noise each: a singular covariance (N < d) has d - N + 1 such
+ * eigenvalues, whose noise would otherwise dominate the error of the trace. */
+static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
+
 /* Eigenvalues of the symmetric r x r matrix m (overwritten), clamped at 0, square-rooted and
  * summed in ascending order (w: r doubles of scratch). */
 static gb_status trace_sqrt_sym(double *out, double *m, size_t r, double *w) {
@@ -169,12 +176,12 @@ static gb_status trace_sqrt_sym(double *out, double *m, size_t r, double *w) {
     if (info != 0)
         return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on the %zu x %zu product",
                        (int)info, r, r);
-    double top = r ? fabs(w[r - 1]) : 0.0, acc = 0.0;
+    double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
     if (r && w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
                 "covariances are not positive semi-definite",
                 w[0], top);
-    for (size_t i = 0; i < r; i++) acc += sqrt(w[i] > 0.0 ? w[i] : 0.0);
+    for (size_t i = 0; i < r; i++) acc += w[i] > floor ? sqrt(w[i]) : 0.0;
     *out = acc;
     return GB_OK;
 }
@@ -208,14 +215,15 @@ static gb_status eigen_path(double *out, const double *s1, const double *s2, siz
     if (info != 0)
         return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on S1 (%zu x %zu)", (int)info, d,
                        d);
-    double top = fabs(w[d - 1]);
+    double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
     if (w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1 (largest %.3g) clamped to 0: S1 is not positive "
                 "semi-definite",
                 w[0], top);
-    /* Ascending eigenvalues: keep the trailing columns with l > 0, scaled by sqrt(l). */
+    /* Ascending eigenvalues: keep the trailing columns with l above the noise floor (the rest
+     * are zero up to rounding), scaled by sqrt(l). */
     size_t first = 0;
-    while (first < d && !(w[first] > 0.0)) first++;
+    while (first < d && !(w[first] > floor)) first++;
     size_t r = d - first;
     if (r == 0) {
         *out = 0.0;

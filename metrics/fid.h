@@ -21,11 +21,14 @@
  *                        swapping the roles; else the eigen path): the same spectrum, a third of
  *                        the cost of the eigendecomposition of S1.
  * The eigenvalues of the symmetric B^T S2 B come from LAPACKE_dsyevd (values only). Clamping:
- * for positive semi-definite inputs every exact eigenvalue is >= 0, and the computed ones err
- * by about eps * |S1| |S2|, so eigenvalues below 0 (of S1, and of B^T S2 B) are rounding and
- * are clamped to 0 before the square root (changing the trace by at most
- * d * sqrt(eps |S1| |S2|)); a clamped eigenvalue below -1e-6 times the largest one means the
- * input was not a covariance, which is logged as a warning. No complex arithmetic, no eps
+ * for positive semi-definite inputs every exact eigenvalue is >= 0, and dsyevd's computed ones
+ * err by about r * eps * (largest), r the matrix order. Eigenvalues at or below that noise floor,
+ * r * DBL_EPSILON * |largest| (negative ones included), of S1 and of B^T S2 B are set to 0
+ * before the square root. This changes the trace by at most sqrt(floor) per eigenvalue, the
+ * same size as the noise it removes, and makes singular covariances (N < d: d - N + 1 exactly
+ * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
+ * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one means
+ * the input was not a covariance, which is logged as a warning. No complex arithmetic, no eps
  * added to the diagonal (pytorch-fid and clean-fid add 1e-6 I when scipy's sqrtm fails).
  *
  * Stats files: np.savez_compressed with keys "mu" and "sigma".

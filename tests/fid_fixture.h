@@ -38,6 +38,7 @@ static inline double fid_reference(const char *key) {
         }
     if (fp) fclose(fp);
     cr_assert_fail("%s has no key %s: re-run " FID_PEER, path, key);
+    return NAN;
 }
 
 /* A 2-D .npy fixture as float32 [n, d] (malloc'd). */
