@@ -154,7 +154,7 @@ static void netd_layout(gb_zsl_netd *d) {
     const gb_zsl_gan_config *c = &d->cfg;
     size_t b = d->max_batch;
     float **hidden[] = {&d->pre, &d->hid, &d->dhid, &d->dhid_aux, &d->dpre,
-                        &d->pre_t, &d->hid_t, &d->dhid_t, &d->dpre_t};
+                        &d->pre_t, &d->hid_t, &d->dpre_t};
     for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
         *hidden[i] = gb_arena_floats(a, b * c->h_dim);
     d->gan = gb_arena_floats(a, b);
@@ -321,9 +321,10 @@ void gb_zsl_netd_gradient_penalty(gb_zsl_netd *d, gb_device *dev, size_t batch,
     /* (4) tangents along x_t = v: a_t = W1 v (no bias), h_t = f'(a) a_t */
     gb_linear_forward(dev, d->pre_t, d->v, w1, NULL, &s0);
     gb_activation_jvp(dev, d->hid_t, d->pre, d->pre_t, nh, &c->d_act);
-    /* (5) reverse through (primal, tangent) with dy_t = 1, dy = 0 */
-    gb_linear_backward(dev, d->dhid_t, gb_grad(p, D_GAN_W), NULL, d->ones, d->hid_t, w2, &sg);
-    gb_activation_jvp_backward(dev, d->dpre, d->dpre_t, NULL, d->dhid_t, d->pre, d->pre_t, nh,
+    /* (5) reverse through (primal, tangent) with dy_t = 1, dy = 0. dh_t = w2 dy_t is the dhid
+     * of step (2), which had the same all-ones adjoint. */
+    gb_linear_backward(dev, NULL, gb_grad(p, D_GAN_W), NULL, d->ones, d->hid_t, w2, &sg);
+    gb_activation_jvp_backward(dev, d->dpre, d->dpre_t, NULL, d->dhid, d->pre, d->pre_t, nh,
                                &c->d_act);
     gb_linear_backward(dev, NULL, gb_grad(p, D_SHARED_W), NULL, d->dpre_t, d->v, w1, &s0);
     if (!piecewise_linear(&c->d_act)) /* else dpre is exactly 0 (see the top of this file) */

@@ -94,7 +94,7 @@ typedef struct {
     /* penalty: input gradient g, its penalty gradient v, the tangents and their adjoints */
     float *ones;                /* [B]: dD/d(out) = 1 per sample */
     float *g, *v;               /* [B, x_dim] */
-    float *pre_t, *hid_t, *dhid_t, *dpre_t; /* [B, h] */
+    float *pre_t, *hid_t, *dpre_t; /* [B, h] */
 } gb_zsl_netd;
 
 /* Build the parameter tables and arenas for batches up to max_batch. Parameters are not
