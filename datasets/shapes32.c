@@ -136,15 +136,19 @@ int gb_shapes_render(uint8_t *out, int side, uint64_t seed, int train, uint64_t 
     return label;
 }
 
-gb_status gb_shapes32_generate(gb_image_set *set, uint64_t seed, int train, uint64_t first, int count) {
-    GB_TRY(gb_image_set_alloc(set, count, 3, GB_SHAPES32_SIDE, GB_SHAPES32_SIDE, 1, GB_SHAPES32_CLASSES));
+gb_status gb_shapes_generate(gb_image_set *set, int side, uint64_t seed, int train, uint64_t first, int count) {
+    if (side < 8 || side > 4096) return gb_fail(GB_USAGE, "shapes: side %d is outside 8..4096", side);
+    GB_TRY(gb_image_set_alloc(set, count, 3, side, side, 1, GB_SHAPES32_CLASSES));
     size_t bytes = gb_image_set_image_bytes(set);
     for (int i = 0; i < count; i++)
-        set->labels[i] = gb_shapes_render(set->pixels + (size_t)i * bytes, GB_SHAPES32_SIDE, seed, train,
-                                          first + (uint64_t)i);
-    snprintf(set->identity, sizeof set->identity, "synthetic:shapes32");
+        set->labels[i] = gb_shapes_render(set->pixels + (size_t)i * bytes, side, seed, train, first + (uint64_t)i);
+    snprintf(set->identity, sizeof set->identity, "synthetic:shapes%d", side);
     set->sha256[0] = '\0';
     return GB_OK;
+}
+
+gb_status gb_shapes32_generate(gb_image_set *set, uint64_t seed, int train, uint64_t first, int count) {
+    return gb_shapes_generate(set, GB_SHAPES32_SIDE, seed, train, first, count);
 }
 
 /* One .bin file: records of label byte + CHW pixels, indices first.. of the split. */

@@ -42,8 +42,11 @@ int gb_shapes32_label(uint64_t index);
  * Other sides draw the same scene scaled (the sprites stand-in uses 16). */
 int gb_shapes_render(uint8_t *out, int side, uint64_t seed, int train, uint64_t index);
 
-/* Images first .. first + count - 1 of a split into *set (allocated here, 3 x 32 x 32,
- * 10 classes, identity "synthetic:shapes32", sha256 ""). */
+/* Images first .. first + count - 1 of a split into *set (allocated here, 3 x side x side,
+ * 10 classes, identity "synthetic:shapes<side>", sha256 ""). GB_USAGE for a side outside
+ * 8..4096. */
+gb_status gb_shapes_generate(gb_image_set *set, int side, uint64_t seed, int train, uint64_t first, int count);
+/* gb_shapes_generate at side 32: identity "synthetic:shapes32". */
 gb_status gb_shapes32_generate(gb_image_set *set, uint64_t seed, int train, uint64_t first, int count);
 
 /* Write <dir>/cifar-10-batches-bin/{data_batch_1..5.bin, test_batch.bin, batches.meta.txt}
