@@ -80,12 +80,12 @@ int gb_glyphs28_render(uint8_t *out, uint64_t seed, int train, uint64_t index) {
     float u[10];
     gb_stream_uniform(&st, u, 10);
     /* Affine map unit box -> pixels: p = c + A q, A = scale * R(rot) * shear * aspect. */
-    float scale = 9.0f + 2.5f * u[0];                 /* pixels per unit: glyph height 15..21 px */
+    float scale = 8.5f + 2.0f * u[0];                 /* pixels per unit: glyph height 14..18 px */
     float aspect = 0.8f + 0.35f * u[1];
     float rot = 0.5f * (u[2] - 0.5f);                  /* +-14 degrees */
     float shear = 0.5f * (u[3] - 0.5f);
     float cx = 14.0f + 3.0f * (u[4] - 0.5f), cy = 14.0f + 3.0f * (u[5] - 0.5f);
-    float half_width = 0.9f + 1.0f * u[6];             /* strokes 1.8 .. 3.8 px wide */
+    float half_width = 0.9f + 0.8f * u[6];             /* strokes 1.8 .. 3.4 px wide */
     float peak = 0.85f + 0.15f * u[7];
     float jitter = 0.03f + 0.05f * u[8];
     float cr = cosf(rot), sr = sinf(rot);
@@ -94,31 +94,48 @@ int gb_glyphs28_render(uint8_t *out, uint64_t seed, int train, uint64_t index) {
 
     float dist[S * S];
     for (int i = 0; i < S * S; i++) dist[i] = 1e9f;
+    /* Flatten, wobble and map every stroke first, so the glyph can be kept inside the image. */
+    float xs[MAX_STROKES][MAX_POINTS], ys[MAX_STROKES][MAX_POINTS];
+    int npts[MAX_STROKES] = {0};
+    float reach = half_width + 1.0f; /* farthest a lit pixel centre lies from a stroke */
+    float bx0 = 1e9f, bx1 = -1e9f, by0 = 1e9f, by1 = -1e9f;
     for (int k = 0; k < MAX_STROKES && glyphs[label][k].kind; k++) {
-        float xs[MAX_POINTS], ys[MAX_POINTS];
-        int n = flatten(&glyphs[label][k], xs, ys, MAX_POINTS);
+        int n = npts[k] = flatten(&glyphs[label][k], xs[k], ys[k], MAX_POINTS);
         /* Each stroke gets one smooth wobble (a random offset at each end, blended along it). */
         float j[4];
         gb_stream_uniform(&st, j, 4);
         for (int i = 0; i < n; i++) {
             float t = n > 1 ? (float)i / (float)(n - 1) : 0.0f;
-            float qx = xs[i] + jitter * ((1 - t) * (2 * j[0] - 1) + t * (2 * j[2] - 1));
-            float qy = ys[i] + jitter * ((1 - t) * (2 * j[1] - 1) + t * (2 * j[3] - 1));
-            xs[i] = cx + a11 * qx + a12 * qy;
-            ys[i] = cy + a21 * qx + a22 * qy;
+            float qx = xs[k][i] + jitter * ((1 - t) * (2 * j[0] - 1) + t * (2 * j[2] - 1));
+            float qy = ys[k][i] + jitter * ((1 - t) * (2 * j[1] - 1) + t * (2 * j[3] - 1));
+            xs[k][i] = cx + a11 * qx + a12 * qy;
+            ys[k][i] = cy + a21 * qx + a22 * qy;
+            bx0 = fminf(bx0, xs[k][i]), bx1 = fmaxf(bx1, xs[k][i]);
+            by0 = fminf(by0, ys[k][i]), by1 = fmaxf(by1, ys[k][i]);
         }
+    }
+    /* Shift back inside a 1-pixel black frame when the jitter pushed the glyph out (as MNIST,
+     * no stroke is ever cut by the border). */
+    float sx = 0.0f, sy = 0.0f, lo = 1.0f + reach, hi = (float)S - 1.0f - reach;
+    if (bx0 < lo) sx = lo - bx0;
+    else if (bx1 > hi) sx = hi - bx1;
+    if (by0 < lo) sy = lo - by0;
+    else if (by1 > hi) sy = hi - by1;
+    for (int k = 0; k < MAX_STROKES && npts[k]; k++) {
+        int n = npts[k];
+        for (int i = 0; i < n; i++) xs[k][i] += sx, ys[k][i] += sy;
         /* Only the pixels within reach of a segment's bounding box can change. */
-        float reach = half_width + 1.0f;
         for (int i = 0; i + 1 < n; i++) {
-            int x0 = (int)floorf(fminf(xs[i], xs[i + 1]) - reach), x1 = (int)ceilf(fmaxf(xs[i], xs[i + 1]) + reach);
-            int y0 = (int)floorf(fminf(ys[i], ys[i + 1]) - reach), y1 = (int)ceilf(fmaxf(ys[i], ys[i + 1]) + reach);
+            const float *x_ = xs[k], *y_ = ys[k];
+            int x0 = (int)floorf(fminf(x_[i], x_[i + 1]) - reach), x1 = (int)ceilf(fmaxf(x_[i], x_[i + 1]) + reach);
+            int y0 = (int)floorf(fminf(y_[i], y_[i + 1]) - reach), y1 = (int)ceilf(fmaxf(y_[i], y_[i + 1]) + reach);
             if (x0 < 0) x0 = 0;
             if (y0 < 0) y0 = 0;
             if (x1 > S - 1) x1 = S - 1;
             if (y1 > S - 1) y1 = S - 1;
             for (int y = y0; y <= y1; y++)
                 for (int x = x0; x <= x1; x++) {
-                    float d = seg_dist((float)x + 0.5f, (float)y + 0.5f, xs[i], ys[i], xs[i + 1], ys[i + 1]);
+                    float d = seg_dist((float)x + 0.5f, (float)y + 0.5f, x_[i], y_[i], x_[i + 1], y_[i + 1]);
                     if (d < dist[y * S + x]) dist[y * S + x] = d;
                 }
         }

@@ -5,7 +5,8 @@
  * drawn white on black like MNIST. Every image jitters the stroke points a little, applies a
  * random affine map (scale, aspect, rotation, shear, translation) and a random stroke width,
  * and is anti-aliased from the exact distance to the strokes (coverage = clamp(w/2 + 0.5 - d,
- * 0, 1) with d in pixels). Identity "synthetic:glyphs28".
+ * 0, 1) with d in pixels). A glyph pushed past the image by the jitter is shifted back, so
+ * strokes never touch the outer pixel frame (as in MNIST). Identity "synthetic:glyphs28".
  *
  * Determinism: image `index` of a split comes from its own Philox stream
  * "data/glyphs28/<train|test>/<index>" of the seed, and its label is index % 10, so any
