@@ -308,6 +308,14 @@ typedef struct gb_backend {
     void (*reparameterize_backward)(gb_device *dev, float *dmu, float *dlog_std, const float *dz,
                                     const float *log_std, const float *eps, size_t n);
 
+    /* WGAN-GP penalty on the per-sample input gradients g [rows, cols] of the critic:
+     *   loss = lambda * mean_r (||g_r||_2 - 1)^2
+     *   dg_r = 2 lambda (||g_r|| - 1) / (rows ||g_r||) * g_r   (overwrite; 0 where ||g_r|| = 0,
+     *          as PyTorch's norm backward). dg is the tangent direction of the R-operator
+     *          pass that turns this into the exact parameter gradient (DESIGN.md section 3). */
+    void (*gradient_penalty)(gb_device *dev, float *loss, float *dg, const float *g, size_t rows,
+                             size_t cols, float lambda);
+
     /* ---- optimiser helpers ------------------------------------------------------------ */
     /* torch.nn.utils.clip_grad_norm_ on one contiguous gradient block: total =
      * ||grads||_2 (double accumulation), written to total_norm (one float in
