@@ -19,11 +19,20 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "../core/atomic_file.h"
+#include "../core/sha256.h"
+#include "../datasets/cifar10.h"
+#include "../datasets/cub.h"
 #include "../datasets/fetch.h"
+#include "../datasets/gbu.h"
 #include "../datasets/glyphs28.h"
+#include "../datasets/idx.h"
 #include "../datasets/image_set.h"
 #include "../datasets/registry.h"
 #include "../datasets/shapes32.h"
+#include "../datasets/zsl_synth.h"
+#include "../datasets/zsl_text.h"
+#include "../datasets/zsl_write.h"
 
 static const char usage[] =
     "usage: genbench data <command> [options]\n"
@@ -33,15 +42,17 @@ static const char usage[] =
     "  fetch NAME                    download from the official URLs (curl), verify, unpack\n"
     "  inspect NAME|STANDIN|PATH     load it as a pipeline would and print key: value lines\n"
     "  synth KIND --out DIR          write a stand-in in the real format; KIND: shapes32 (CIFAR-10\n"
-    "                                binary layout), glyphs28 (gzipped IDX, as MNIST)\n"
+    "                                binary layout), glyphs28 (gzipped IDX, as MNIST), zsl-synth-att\n"
+    "                                (xlsa17 res101.mat + att_splits.mat), zsl-synth-text (GAZSL CUB2011\n"
+    "                                easy-split files)\n"
     "\n"
     "options:\n"
     "  --data DIR     data root (default $GB_DATA, else data/)\n"
     "  --out DIR      synth: output folder\n"
     "  --seed S       synth / inspect of a stand-in: seed (default 0)\n"
     "  --count N      synth: shapes32 records per batch file (default 10000), glyphs28 training\n"
-    "                 images (default 60000; test gets N/6); inspect of a stand-in: images per split\n"
-    "                 (default 1000)\n"
+    "                 images (default 60000; test gets N/6), zsl-synth instances per class (30);\n"
+    "                 inspect of a stand-in: images per split (default 1000) or instances per class\n"
     "\n"
     "GB_DATA_URL_OVERRIDE_<NAME> (NAME upper-cased, '-' as '_'): fetch every file of that dataset\n"
     "from <value>/<file name> instead of the official URLs; checksums are still enforced.\n"
@@ -278,6 +289,301 @@ static gb_status load_standin(gb_image_set *set, int train, const void *ctx) {
     return gb_shapes_generate(set, c->side, c->seed, train, 0, c->count);
 }
 
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* "<dir>/<rel>" exists as a regular file. */
+static int has_file(const char *dir, const char *rel) {
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, rel) < 0) return 0;
+    int ok = is_file(p);
+    free(p);
+    return ok;
+}
+
+/* Float array statistics as key: value lines. */
+static void print_float_stats(const char *key, const float *v, size_t n) {
+    double lo = n ? v[0] : 0, hi = n ? v[0] : 0, sum = 0;
+    size_t nonfinite = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        if (!(x - x == 0)) {
+            nonfinite++;
+            continue;
+        }
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+        sum += x;
+    }
+    printf("%s.dtype: float32\n%s.min: %.6g\n%s.max: %.6g\n%s.mean: %.6g\n", key, key, lo, key, hi, key,
+           n > nonfinite ? sum / (double)(n - nonfinite) : 0.0);
+    if (nonfinite) printf("%s.nonfinite: %zu\n", key, nonfinite);
+}
+
+static void print_zsl_set(const char *prefix, const gb_zsl_set *z) {
+    printf("%sidentity: %s\n", prefix, z->identity);
+    printf("%scount: %d\n", prefix, z->n);
+    printf("%sfeatures.shape: [%d, %d]\n", prefix, z->n, z->dim);
+    char key[64];
+    snprintf(key, sizeof key, "%sfeatures", prefix);
+    print_float_stats(key, z->features, (size_t)z->n * (size_t)z->dim);
+    printf("%sclass_desc.shape: [%d, %d]\n", prefix, z->num_classes, z->att_dim);
+    snprintf(key, sizeof key, "%sclass_desc", prefix);
+    print_float_stats(key, z->class_desc, (size_t)z->num_classes * (size_t)z->att_dim);
+    printf("%sclasses: %d (seen %d, unseen %d)\n", prefix, z->num_classes, z->n_seen, z->n_unseen);
+    printf("%ssplits: train=%d test_seen=%d test_unseen=%d\n", prefix, z->n_train, z->n_test_seen, z->n_test_unseen);
+    int *hist = calloc((size_t)z->num_classes + 1, sizeof *hist);
+    if (hist) {
+        for (int i = 0; i < z->n; i++)
+            if (z->labels[i] >= 0 && z->labels[i] < z->num_classes) hist[z->labels[i]]++;
+        printf("%sclass_histogram:", prefix);
+        for (int k = 0; k < z->num_classes; k++) printf(" %d", hist[k]);
+        printf("\n");
+        free(hist);
+    }
+    printf("%ssha256: %s\n", prefix, z->sha256[0] ? z->sha256 : "none (synthetic)");
+}
+
+static gb_status inspect_zsl_synth(gb_zsl_synth_style style, const data_options *o) {
+    gb_zsl_synth_config c;
+    gb_zsl_synth_default(&c, style);
+    if (o->count > 0) c.per_class = (int)o->count;
+    gb_zsl_set z;
+    GB_TRY(gb_zsl_synth_make(&z, &c, o->seed));
+    printf("source: stand-in %s, seed %llu, %d instances per class\n", z.identity, (unsigned long long)o->seed,
+           c.per_class);
+    print_zsl_set("", &z);
+    gb_zsl_set_free(&z);
+    return GB_OK;
+}
+
+static gb_status inspect_gbu(const char *dir, const char *name) {
+    gb_zsl_set z;
+    GB_TRY(gb_gbu_load(&z, dir, name));
+    printf("source: %s (GBU / xlsa17 loader)\n", dir);
+    print_zsl_set("", &z);
+    gb_zsl_set_free(&z);
+    return GB_OK;
+}
+
+/* Each split (easy, hard) whose six files are all there. */
+static gb_status inspect_text(const char *dir, const char *dataset) {
+    static const char *const splits[2] = {"easy", "hard"};
+    printf("source: %s (GAZSL text loader)\n", dir);
+    int loaded = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *names[6];
+        GB_TRY(gb_zsl_text_files(dataset, splits[i], names));
+        int complete = 1;
+        for (int f = 0; f < 6; f++) complete &= has_file(dir, names[f]);
+        if (!complete) {
+            printf("%s: not there (needs %s, %s, %s, %s, %s, %s)\n", splits[i], names[0], names[1], names[2],
+                   names[3], names[4], names[5]);
+            continue;
+        }
+        gb_zsl_set z;
+        GB_TRY(gb_zsl_text_load(&z, dir, dataset, splits[i]));
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "%s.", splits[i]);
+        print_zsl_set(prefix, &z);
+        gb_zsl_set_free(&z);
+        loaded++;
+    }
+    return loaded ? GB_OK : gb_fail(GB_INPUT, "%s: neither the easy nor the hard split is complete", dir);
+}
+
+typedef struct {
+    const char *path;
+    int records_per_file;
+} cifar_ctx;
+
+static gb_status load_cifar(gb_image_set *set, int train, const void *ctx) {
+    const cifar_ctx *c = ctx;
+    return gb_cifar10_load(set, c->path, train ? GB_CIFAR10_TRAIN : GB_CIFAR10_TEST, c->records_per_file);
+}
+
+static gb_status inspect_cifar(const char *path) {
+    cifar_ctx c = {path, 0};
+    /* A folder may hold fewer records per file than the published 10000 (a smoke-sized
+     * stand-in): take the count from test_batch.bin's size. */
+    if (is_dir(path)) {
+        static const char *const tries[2] = {"cifar-10-batches-bin/test_batch.bin", "test_batch.bin"};
+        for (int i = 0; i < 2; i++) {
+            char *p = NULL;
+            struct stat st;
+            if (asprintf(&p, "%s/%s", path, tries[i]) < 0) return gb_fail(GB_ENV, "out of memory");
+            if (stat(p, &st) == 0 && st.st_size > 0 && st.st_size % GB_CIFAR10_RECORD_BYTES == 0)
+                c.records_per_file = (int)(st.st_size / GB_CIFAR10_RECORD_BYTES);
+            free(p);
+            if (c.records_per_file) break;
+        }
+    }
+    printf("source: %s (CIFAR-10 binary loader)\n", path);
+    return inspect_splits(load_cifar, &c);
+}
+
+typedef struct {
+    const char *dir, *dataset;
+} idx_ctx;
+
+static gb_status load_idx(gb_image_set *set, int train, const void *ctx) {
+    const idx_ctx *c = ctx;
+    return gb_idx_load(set, c->dir, c->dataset, train);
+}
+
+static gb_status inspect_idx(const char *dir, const char *dataset) {
+    idx_ctx c = {dir, dataset};
+    printf("source: %s (IDX loader)\n", dir);
+    return inspect_splits(load_idx, &c);
+}
+
+static gb_status inspect_cub_index(const char *root) {
+    gb_cub_index idx;
+    GB_TRY(gb_cub_index_read(&idx, root));
+    int train = 0;
+    int *hist = calloc((size_t)idx.num_classes + 1, sizeof *hist);
+    for (int i = 0; i < idx.count; i++) {
+        train += idx.is_train[i];
+        if (hist && idx.labels[i] >= 0 && idx.labels[i] < idx.num_classes) hist[idx.labels[i]]++;
+    }
+    printf("source: %s (CUB-200-2011 index)\n", idx.images_dir);
+    printf("count: %d\nclasses: %d\nsplits: train=%d test=%d\nclass_histogram:", idx.count, idx.num_classes, train,
+           idx.count - train);
+    for (int k = 0; hist && k < idx.num_classes; k++) printf(" %d", hist[k]);
+    printf("\nimages: JPEG of varying sizes (inspect cub32 for the 32x32 set)\n");
+    free(hist);
+    gb_cub_index_free(&idx);
+    return GB_OK;
+}
+
+static gb_status inspect_one_set(gb_image_set *set, gb_status s) {
+    if (s == GB_OK) {
+        printf("splits: all=%d\n", set->count);
+        print_image_set("all", set);
+    }
+    gb_image_set_free(set);
+    return s;
+}
+
+static gb_status inspect_cub32(const char *dir) {
+    gb_image_set set;
+    char *folder = NULL;
+    if (asprintf(&folder, "%s/CUB_200_2011_32", dir) < 0) return gb_fail(GB_ENV, "out of memory");
+    gb_status s;
+    if (is_dir(folder)) {
+        printf("source: %s (flat folder of 32x32 JPEGs)\n", folder);
+        s = inspect_one_set(&set, gb_cub_load_folder(&set, folder, 32, 0));
+    } else {
+        gb_cub_options opt = gb_cub_options_cmu32(0);
+        printf("source: %s (CUB-200-2011 resized by the CMU 16-824 recipe)\n", dir);
+        s = inspect_one_set(&set, gb_cub_load_resized(&set, dir, &opt));
+    }
+    free(folder);
+    return s;
+}
+
+static gb_status inspect_weights(const char *path) {
+    char hex[65];
+    struct stat st;
+    if (stat(path, &st) != 0) return gb_fail(GB_INPUT, "%s: cannot stat", path);
+    GB_TRY(gb_sha256_file(path, hex));
+    unsigned char magic[4] = {0};
+    FILE *fp = fopen(path, "rb");
+    size_t got = fp ? fread(magic, 1, 4, fp) : 0;
+    if (fp) fclose(fp);
+    const char *container = got == 4 && memcmp(magic, "PK\3\4", 4) == 0 ? "zip (torch.save >= 1.6)"
+                            : got >= 2 && magic[0] == 0x80 && magic[1] == 0x02 ? "legacy torch.save stream (pickle protocol 2)"
+                                                                              : "unknown";
+    printf("source: %s\nbytes: %lld\ncontainer: %s\nsha256: %s\n", path, (long long)st.st_size, container, hex);
+    return GB_OK;
+}
+
+/* Datasets without a loader in this build (sprites: the .npy reader core/npy.h). */
+static gb_status inspect_other(const char *root, const gb_dataset_info *ds, const char *dir) {
+    (void)root;
+    return gb_fail(GB_ENV, "%s in %s: this build has no loader for it yet (it needs core/npy.h)", ds->name, dir);
+}
+
+/* A single file of unknown layout. */
+static gb_status inspect_file(const char *path) {
+    return gb_fail(GB_INPUT, "%s: not a known dataset file (CIFAR-10 .tar.gz, .pth weights) or folder", path);
+}
+
+/* Load a registered dataset from the data root. */
+static gb_status inspect_dataset(const char *root, const gb_dataset_info *ds) {
+    gb_data_presence p = gb_dataset_presence(root, ds, NULL, NULL);
+    if (p != GB_DATA_PRESENT)
+        return gb_fail(GB_INPUT, "%s is %s under %s: run `genbench data fetch %s`%s%s", ds->name,
+                       gb_data_presence_name(p), root, ds->name, ds->standin ? ", or inspect its stand-in " : "",
+                       ds->standin ? ds->standin : "");
+    char *dir = gb_dataset_dir(root, ds);
+    if (!dir) return gb_fail(GB_ENV, "out of memory");
+    gb_status s;
+    const char *n = ds->name;
+    if (strcmp(n, "cifar10") == 0) {
+        char *archive = gb_dataset_path(root, ds, "cifar-10-binary.tar.gz");
+        s = inspect_cifar(archive && is_file(archive) ? archive : dir);
+        free(archive);
+    } else if (strcmp(n, "mnist") == 0 || strcmp(n, "fashion-mnist") == 0) {
+        s = inspect_idx(dir, n[0] == 'm' ? "mnist" : "fashion_mnist");
+    } else if (strcmp(n, "cub") == 0) {
+        s = inspect_cub_index(dir);
+    } else if (strcmp(n, "cub32") == 0) {
+        s = inspect_cub32(dir);
+    } else if (strncmp(n, "gbu-", 4) == 0) {
+        const char *sub = strcmp(n, "gbu-awa2") == 0 ? "AWA2" : strcmp(n, "gbu-sun") == 0 ? "SUN" : "CUB";
+        char *d = NULL;
+        if (asprintf(&d, "%s/xlsa17/data/%s", dir, sub) < 0) d = NULL;
+        s = d ? inspect_gbu(d, sub) : gb_fail(GB_ENV, "out of memory");
+        free(d);
+    } else if (strncmp(n, "gazsl-", 6) == 0) {
+        int cub = strcmp(n, "gazsl-cub") == 0;
+        char *d = NULL;
+        if (asprintf(&d, "%s/%s", dir, cub ? "CUB2011" : "NABird") < 0) d = NULL;
+        s = d ? inspect_text(d, cub ? "cub" : "nab") : gb_fail(GB_ENV, "out of memory");
+        free(d);
+    } else if (strcmp(n, "inception-weights") == 0) {
+        char *w = gb_dataset_path(root, ds, ds->files[0].name);
+        s = w ? inspect_weights(w) : gb_fail(GB_ENV, "out of memory");
+        free(w);
+    } else {
+        s = inspect_other(root, ds, dir);
+    }
+    free(dir);
+    return s;
+}
+
+/* A path: recognise the layout from the files it holds. */
+static gb_status inspect_path(const char *path) {
+    if (is_dir(path)) {
+        if (has_file(path, "cifar-10-batches-bin/test_batch.bin") || has_file(path, "test_batch.bin"))
+            return inspect_cifar(path);
+        if (has_file(path, "train-images-idx3-ubyte.gz") || has_file(path, "train-images-idx3-ubyte"))
+            return inspect_idx(path, "idx");
+        if (has_file(path, "res101.mat")) {
+            const char *base = strrchr(path, '/');
+            return inspect_gbu(path, base && base[1] ? base + 1 : path);
+        }
+        if (has_file(path, "CUB_Porter_7551D_TFIDF_new.mat")) return inspect_text(path, "cub");
+        if (has_file(path, "NAB_Porter_13217D_TFIDF_new.mat")) return inspect_text(path, "nab");
+        if (has_file(path, "CUB_200_2011/images.txt") || has_file(path, "images.txt")) return inspect_cub_index(path);
+        return gb_fail(GB_INPUT, "%s: no known dataset layout (CIFAR-10 batches, IDX files, res101.mat, TF-IDF .mat, "
+                       "CUB images.txt)", path);
+    }
+    size_t len = strlen(path);
+    if ((len > 7 && strcmp(path + len - 7, ".tar.gz") == 0) || (len > 4 && strcmp(path + len - 4, ".tgz") == 0)) {
+        if (strstr(path, "cifar")) return inspect_cifar(path);
+    }
+    if (len > 4 && strcmp(path + len - 4, ".pth") == 0) return inspect_weights(path);
+    return inspect_file(path);
+}
+
 static gb_status cmd_inspect(const data_options *o) {
     if (o->n_args != 1) return gb_fail(GB_USAGE, "data inspect needs one dataset name, stand-in name or path");
     const char *what = o->args[0];
@@ -291,18 +597,40 @@ static gb_status cmd_inspect(const data_options *o) {
         printf("source: stand-in %s, seed %llu, %d images per split\n", what, (unsigned long long)o->seed, count);
         return inspect_splits(load_standin, &c);
     }
+    if (strcmp(what, "zsl-synth-att") == 0) return inspect_zsl_synth(GB_ZSL_SYNTH_ATT, o);
+    if (strcmp(what, "zsl-synth-text") == 0) return inspect_zsl_synth(GB_ZSL_SYNTH_TEXT, o);
     const gb_dataset_info *ds = gb_dataset_find(what);
+    if (ds) return inspect_dataset(gb_data_root(o->data), ds);
     struct stat st;
-    if (!ds && stat(what, &st) != 0)
-        return gb_fail(GB_USAGE, "'%s' is neither a dataset name, a stand-in (shapes32, shapes16, glyphs28) nor an "
-                       "existing path", what);
-    return gb_fail(GB_ENV, "inspect of '%s' needs its loader, which this build does not include yet", what);
+    if (stat(what, &st) != 0)
+        return gb_fail(GB_USAGE, "'%s' is neither a dataset name, a stand-in (shapes32, shapes16, glyphs28, "
+                       "zsl-synth-att, zsl-synth-text) nor an existing path", what);
+    return inspect_path(what);
 }
 
 /* ---- synth ------------------------------------------------------------------------------- */
 
+static gb_status synth_zsl(gb_zsl_synth_style style, const data_options *o) {
+    gb_zsl_synth_config c;
+    gb_zsl_synth_default(&c, style);
+    if (o->count > 0) c.per_class = (int)o->count;
+    gb_zsl_set z;
+    GB_TRY(gb_zsl_synth_make(&z, &c, o->seed));
+    gb_status s = gb_mkdirs(o->out);
+    if (s == GB_OK)
+        s = style == GB_ZSL_SYNTH_ATT ? gb_zsl_write_gbu(&z, o->out) : gb_zsl_write_text(&z, o->out, "cub", "easy");
+    if (s == GB_OK)
+        printf("wrote %s: %s, %d classes (%d unseen), %d instances, seed %llu (%s)\n", o->out, z.identity,
+               z.num_classes, z.n_unseen, z.n, (unsigned long long)o->seed,
+               style == GB_ZSL_SYNTH_ATT ? "res101.mat + att_splits.mat, as xlsa17/data/<set>"
+                                         : "CUB2011 easy-split files, as the GAZSL archive");
+    gb_zsl_set_free(&z);
+    return s;
+}
+
 static gb_status cmd_synth(const data_options *o) {
-    if (o->n_args != 1) return gb_fail(GB_USAGE, "data synth needs one kind: shapes32 or glyphs28");
+    if (o->n_args != 1)
+        return gb_fail(GB_USAGE, "data synth needs one kind: shapes32, glyphs28, zsl-synth-att or zsl-synth-text");
     if (!o->out) return gb_fail(GB_USAGE, "data synth needs --out DIR");
     const char *kind = o->args[0];
     if (strcmp(kind, "shapes32") == 0) {
@@ -320,7 +648,9 @@ static gb_status cmd_synth(const data_options *o) {
                (unsigned long long)o->seed);
         return GB_OK;
     }
-    return gb_fail(GB_USAGE, "unknown stand-in '%s' (known: shapes32, glyphs28)", kind);
+    if (strcmp(kind, "zsl-synth-att") == 0) return synth_zsl(GB_ZSL_SYNTH_ATT, o);
+    if (strcmp(kind, "zsl-synth-text") == 0) return synth_zsl(GB_ZSL_SYNTH_TEXT, o);
+    return gb_fail(GB_USAGE, "unknown stand-in '%s' (known: shapes32, glyphs28, zsl-synth-att, zsl-synth-text)", kind);
 }
 
 gb_status gb_cmd_data(int argc, char **argv) {

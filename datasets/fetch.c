@@ -15,6 +15,7 @@
 
 #include "core/atomic_file.h"
 #include "core/log.h"
+#include "core/tar.h"
 
 extern char **environ;
 
@@ -223,19 +224,64 @@ gb_status gb_unzip(const char *archive, const char *dir) {
     return s;
 }
 
+gb_status gb_untar(const char *archive, const char *dir) {
+    gb_tar *tar = NULL;
+    GB_TRY(gb_tar_open(&tar, archive));
+    gb_status s = GB_OK;
+    static char buf[1 << 16];
+    for (;;) {
+        gb_tar_entry e;
+        int end = 0;
+        s = gb_tar_next(tar, &e, &end);
+        if (s != GB_OK || end) break;
+        if (e.type != '0' && e.type != '5') {
+            gb_warn("%s: skipping member '%s' (type '%c': only files and folders are unpacked)", archive, e.name,
+                    e.type);
+            continue;
+        }
+        if (!safe_member(e.name)) {
+            s = gb_fail(GB_INPUT, "%s: member at byte %llu has an unsafe path '%s' (absolute or with ..); refusing "
+                        "to unpack", archive, (unsigned long long)e.offset, e.name);
+            break;
+        }
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, e.name) < 0) {
+            s = gb_fail(GB_ENV, "out of memory");
+            break;
+        }
+        if (e.type == '5') {
+            s = gb_mkdirs(path);
+            free(path);
+            if (s != GB_OK) break;
+            continue;
+        }
+        gb_atomic_file af = {0};
+        s = mkdirs_parent(path);
+        if (s == GB_OK) s = gb_atomic_open(&af, path);
+        for (uint64_t left = e.size; s == GB_OK && left > 0;) {
+            size_t n = left < sizeof buf ? (size_t)left : sizeof buf;
+            s = gb_tar_read(tar, buf, n);
+            if (s == GB_OK && fwrite(buf, 1, n, af.fp) != n) s = gb_fail(GB_ENV, "%s: write failed", path);
+            left -= n;
+        }
+        if (s == GB_OK) s = gb_atomic_commit(&af);
+        else gb_atomic_abort(&af);
+        free(path);
+        if (s != GB_OK) break;
+    }
+    gb_tar_close(tar);
+    return s;
+}
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
 static gb_status unpack(const char *archive, const char *dir) {
-    if (ends_with(archive, ".zip")) {
-        gb_info("unpacking %s into %s", archive, dir);
-        return gb_unzip(archive, dir);
-    }
-    /* tar.gz: core/tar.h has not landed on this branch yet. */
-    printf("note: %s is left packed; unpack it with: tar -xzf '%s' -C '%s'\n", archive, archive, dir);
-    return GB_OK;
+    gb_info("unpacking %s into %s", archive, dir);
+    if (ends_with(archive, ".zip")) return gb_unzip(archive, dir);
+    return gb_untar(archive, dir);
 }
 
 gb_status gb_data_fetch(const char *root, const gb_dataset_info *ds) {

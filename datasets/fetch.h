@@ -8,9 +8,11 @@
  * so a URL is never interpreted); no curl on PATH, or curl failing on every URL (no network,
  * unknown host, HTTP error, missing file:// path), is GB_ENV with curl's exit code and
  * reason. Archives marked `extract` are unpacked into the dataset folder afterwards (zip via
- * libzip); member paths that are absolute or contain ".." are refused, and each member is
- * written atomically (core/atomic_file.h).
- * Tested by tests/smoke_data.sh (file:// URLs through GB_DATA_URL_OVERRIDE_<NAME>).
+ * libzip, tar or tar.gz via core/tar.h); member paths that are absolute or contain ".." are
+ * refused, links and devices are skipped, and each member is written atomically
+ * (core/atomic_file.h).
+ * Tested by tests/smoke_data.sh (file:// URLs through GB_DATA_URL_OVERRIDE_<NAME>) and
+ * tests/test_datasets_synth.c (unpacking, unsafe member paths).
  */
 #ifndef GB_DATASETS_FETCH_H
 #define GB_DATASETS_FETCH_H
@@ -28,5 +30,8 @@ gb_status gb_curl_download(const char *url, const char *part);
 
 /* Unpack a zip archive into dir. GB_INPUT naming the archive and member on a bad archive. */
 gb_status gb_unzip(const char *archive, const char *dir);
+/* Unpack a tar archive (gzip-compressed or not) into dir; GB_INPUT naming the archive and the
+ * member's byte offset on a bad archive or an unsafe path. */
+gb_status gb_untar(const char *archive, const char *dir);
 
 #endif

@@ -74,6 +74,21 @@ expect_log '^splits: train=120 test=20' "inspect mnist: split sizes"
 expect_log '^train.shape: \[120, 1, 28, 28\]' "inspect mnist: shape"
 expect_log '^train.sha256: [0-9a-f]{64}$' "inspect mnist: the files' digest"
 
+# Zero-shot stand-ins in the real layouts, read back by name and by path through the loaders.
+zroot="$out/zroot"
+expect_exit 0 "synth zsl-synth-att (xlsa17 layout)" -- "$bin" data synth zsl-synth-att --out "$zroot/gbu/xlsa17/data/AWA2" --seed 2
+expect_exit 0 "inspect gbu-awa2 through the GBU loader" -- "$bin" data inspect gbu-awa2 --data "$zroot"
+expect_log '^identity: gbu:awa2' "inspect gbu-awa2: identity"
+expect_log '^splits: train=960 test_seen=240 test_unseen=300' "inspect gbu-awa2: split sizes"
+expect_log '^classes: 50 \(seen 40, unseen 10\)' "inspect gbu-awa2: classes"
+expect_exit 0 "synth zsl-synth-text (GAZSL layout)" -- "$bin" data synth zsl-synth-text --out "$zroot/gazsl/CUB2011" --count 5
+expect_exit 0 "inspect a GAZSL folder through the text loader" -- "$bin" data inspect "$zroot/gazsl/CUB2011"
+expect_log '^easy.identity: gazsl:cub-easy' "inspect gazsl folder: identity"
+expect_log '^easy.count: 200' "inspect gazsl folder: 40 classes x 5 instances"
+expect_exit 0 "list with the zero-shot stand-ins" -- "$bin" data list --data "$zroot"
+expect_log '^gbu-awa2 +present' "list: gbu-awa2 present"
+expect_log '^gazsl-cub +partial' "list: gazsl-cub partial (the hard split is missing)"
+
 # ---- verify ----------------------------------------------------------------------------
 # The synthesised IDX files stand under the real names, so they must fail verification.
 cp "$root/mnist/t10k-labels-idx1-ubyte.gz" "$out/before.gz"
@@ -145,6 +160,8 @@ expect_exit 2 "unknown dataset" -- "$bin" data fetch imagenet --data "$root"
 expect_exit 2 "unknown option" -- "$bin" data list --bogus
 expect_exit 2 "synth without --out" -- "$bin" data synth shapes32
 expect_exit 2 "synth of an unknown stand-in" -- "$bin" data synth teapots --out "$out/x"
+expect_exit 2 "inspect of something that does not exist" -- "$bin" data inspect "$out/no/such/thing"
+expect_exit 3 "inspect of a missing dataset" -- "$bin" data inspect cub --data "$out/empty"
 expect_exit 0 "data --help" -- "$bin" data --help
 
 if [ "$fail" -ne 0 ]; then echo "smoke_data: FAILED"; exit 1; fi

@@ -7,8 +7,12 @@
  * nearest-class-mean classifier on raw pixels, fitted on the training split, far above chance
  * on the test split). Writers: exact CIFAR-10 binary / IDX layouts, read back here with
  * independent code (zlib's gz* reader, hand-decoded big-endian headers).
- * Registry: digests are well-formed hex, names unique, stand-ins known; file checks against
- * the FIPS 180-4 "abc" digest. Each test works in its own mkdtemp folder.
+ * and round trips through the real loaders (datasets/cifar10.h, datasets/idx.h).
+ * Registry: digests are well-formed hex, names unique, stand-ins known, and equal to the
+ * loaders' own published-file tables (written independently from the same spec); file checks
+ * against the FIPS 180-4 "abc" digest and RFC 1321 MD5 vectors. Unpacking: zip and tar.gz
+ * archives made by libzip and GNU tar, and members with paths outside the target refused.
+ * Each test works in its own mkdtemp folder.
  */
 #include <criterion/criterion.h>
 
@@ -23,8 +27,11 @@
 #include <zlib.h>
 
 #include "core/atomic_file.h"
+#include "datasets/cifar10.h"
+#include "datasets/cub.h"
 #include "datasets/fetch.h"
 #include "datasets/glyphs28.h"
+#include "datasets/idx.h"
 #include "datasets/registry.h"
 #include "datasets/shapes32.h"
 
@@ -330,6 +337,49 @@ Test(synth, glyphs28_writes_gzipped_idx) {
     free(b);
 }
 
+static void expect_same_set(const gb_image_set *got, const gb_image_set *want, const char *what) {
+    cr_assert_eq(got->count, want->count, "%s: count", what);
+    cr_assert_eq(got->channels, want->channels);
+    cr_assert_eq(got->height, want->height);
+    cr_assert_eq(got->width, want->width);
+    cr_assert(memcmp(got->pixels, want->pixels, (size_t)got->count * gb_image_set_image_bytes(got)) == 0,
+              "%s: pixels differ after the round trip", what);
+    cr_assert(memcmp(got->labels, want->labels, (size_t)got->count * sizeof *got->labels) == 0,
+              "%s: labels differ after the round trip", what);
+}
+
+Test(synth, shapes32_round_trip_through_the_cifar10_loader) {
+    enum { N = 17 };
+    cr_assert_eq(gb_shapes32_write_cifar_bin(tmpdir, 21, N), GB_OK);
+    gb_image_set train, test, want_train, want_test;
+    cr_assert_eq(gb_cifar10_load(&train, tmpdir, GB_CIFAR10_TRAIN, N), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_cifar10_load(&test, tmpdir, GB_CIFAR10_TEST, N), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_shapes32_generate(&want_train, 21, 1, 0, 5 * N), GB_OK);
+    cr_assert_eq(gb_shapes32_generate(&want_test, 21, 0, 0, N), GB_OK);
+    expect_same_set(&train, &want_train, "shapes32 train");
+    expect_same_set(&test, &want_test, "shapes32 test");
+    cr_assert_str_eq(train.identity, "cifar10:train");
+    gb_image_set_free(&train);
+    gb_image_set_free(&test);
+    gb_image_set_free(&want_train);
+    gb_image_set_free(&want_test);
+}
+
+Test(synth, glyphs28_round_trip_through_the_idx_loader) {
+    cr_assert_eq(gb_glyphs28_write_idx(tmpdir, 8, 45, 9), GB_OK);
+    gb_image_set train, test, want_train, want_test;
+    cr_assert_eq(gb_idx_load(&train, tmpdir, "mnist", 1), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_idx_load(&test, tmpdir, "mnist", 0), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_glyphs28_generate(&want_train, 8, 1, 0, 45), GB_OK);
+    cr_assert_eq(gb_glyphs28_generate(&want_test, 8, 0, 0, 9), GB_OK);
+    expect_same_set(&train, &want_train, "glyphs28 train");
+    expect_same_set(&test, &want_test, "glyphs28 test");
+    gb_image_set_free(&train);
+    gb_image_set_free(&test);
+    gb_image_set_free(&want_train);
+    gb_image_set_free(&want_test);
+}
+
 /* ---- registry ---------------------------------------------------------------------------- */
 
 static int is_hex(const char *s, size_t len) {
@@ -377,6 +427,27 @@ Test(synth, registry_table_is_consistent) {
               "the torch.hub name carries the first 8 hex digits of the SHA-256");
 }
 
+static void expect_same_published(const gb_data_file *mine, const gb_published_file *theirs) {
+    cr_assert_str_eq(mine->name, theirs->file);
+    cr_assert_eq(mine->bytes, theirs->bytes, "%s: size", mine->name);
+    cr_assert_str_eq(mine->sha256 ? mine->sha256 : "", theirs->sha256 ? theirs->sha256 : "", "%s: sha256", mine->name);
+    cr_assert_str_eq(mine->md5 ? mine->md5 : "", theirs->md5 ? theirs->md5 : "", "%s: md5", mine->name);
+}
+
+/* The loaders carry their own copies of the published digests, typed in separately from
+ * formats.md: a typo in either table shows up here. */
+Test(synth, registry_agrees_with_the_loaders_tables) {
+    expect_same_published(&gb_dataset_find("cifar10")->files[0], &gb_cifar10_binary_archive);
+    expect_same_published(&gb_dataset_find("cub")->files[0], &gb_cub_archive);
+    const gb_dataset_info *m = gb_dataset_find("mnist"), *f = gb_dataset_find("fashion-mnist");
+    cr_assert_eq(m->file_count, 4);
+    cr_assert_eq(f->file_count, 4);
+    for (int i = 0; i < 4; i++) {
+        expect_same_published(&m->files[i], &gb_mnist_files[i]);
+        expect_same_published(&f->files[i], &gb_fashion_mnist_files[i]);
+    }
+}
+
 Test(synth, data_root_and_override_names) {
     unsetenv("GB_DATA");
     cr_assert_str_eq(gb_data_root(NULL), "data");
@@ -418,6 +489,15 @@ Test(synth, file_check_ok_mismatch_missing_unverifiable) {
     cr_assert_eq(r.bytes, 3);
     cr_assert_eq(gb_data_file_check(join("nope.bin"), &f, &r), GB_OK);
     cr_assert_eq(r.check, GB_FILE_MISSING);
+    /* MD5 decides when no SHA-256 is published (RFC 1321: MD5("abc")) */
+    f.md5 = "900150983cd24fb0d6963f7d28e17f72";
+    cr_assert_eq(gb_data_file_check(path, &f, &r), GB_OK);
+    cr_assert_eq(r.check, GB_FILE_OK);
+    cr_assert_str_eq(r.algorithm, "md5");
+    f.md5 = "900150983cd24fb0d6963f7d28e17f73";
+    cr_assert_eq(gb_data_file_check(path, &f, &r), GB_OK);
+    cr_assert_eq(r.check, GB_FILE_MISMATCH);
+    cr_assert_str_eq(r.got, "900150983cd24fb0d6963f7d28e17f72");
 }
 
 Test(synth, presence_missing_partial_present) {
@@ -469,4 +549,28 @@ Test(synth, unzip_refuses_paths_outside_the_folder) {
     cr_assert_eq(access(join("escaped.txt"), F_OK), -1, "a member was written outside the target folder");
     cr_assert_eq(gb_atomic_write(join("junk.zip"), "not a zip", 9), GB_OK);
     cr_assert_eq(gb_unzip(join("junk.zip"), join("out")), GB_INPUT);
+}
+
+/* GNU tar (an independent writer) makes the archives; -P keeps a "../" member name as given. */
+static void run(const char *cmd) { cr_assert_eq(system(cmd), 0, "command failed: %s", cmd); }
+
+Test(synth, untar_extracts_members_and_refuses_escapes) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir -p src/CUB_200_2011/images/001.A && echo 1 >src/CUB_200_2011/images.txt && "
+             "printf 'jpeg' >src/CUB_200_2011/images/001.A/x.jpg && tar -C src -czf good.tgz CUB_200_2011", tmpdir);
+    run(cmd);
+    cr_assert_eq(gb_untar(join("good.tgz"), join("out")), GB_OK, "%s", gb_last_error());
+    unsigned char *data = NULL;
+    size_t n;
+    cr_assert_eq(gb_read_file(join("out/CUB_200_2011/images/001.A/x.jpg"), &data, &n), GB_OK);
+    cr_assert_eq(n, 4);
+    cr_assert(memcmp(data, "jpeg", 4) == 0);
+    free(data);
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p deep/er && echo x >deep/escaped.txt && cd deep/er && "
+             "tar -P -czf ../../evil.tgz ../escaped.txt 2>/dev/null", tmpdir);
+    run(cmd);
+    cr_assert_eq(gb_untar(join("evil.tgz"), join("deep/er/out")), GB_INPUT);
+    cr_assert(strstr(gb_last_error(), "../escaped.txt") != NULL, "%s", gb_last_error());
+    cr_assert_eq(access(join("deep/er/escaped.txt"), F_OK), -1, "a member was written outside the target folder");
 }
