@@ -98,7 +98,7 @@ expect_log 'delete it and run `genbench data fetch mnist`' "verify gives the fix
 cmp -s "$root/mnist/t10k-labels-idx1-ubyte.gz" "$out/before.gz" || { echo "FAIL: verify touched the file"; fail=1; }
 expect_exit 3 "verify without a name also fails on the mismatch" -- "$bin" data verify --data "$root"
 expect_log 'MISMATCH sha256 expected f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6' \
-  "verify prints the published sha256 of t10k-images"
+  "verify prints the published sha256 of t10k-labels"
 expect_exit 3 "verify of a missing dataset" -- "$bin" data verify cub --data "$root"
 expect_exit 0 "verify of a root with nothing downloaded" -- "$bin" data verify --data "$out/empty"
 
