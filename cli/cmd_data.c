@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "../core/atomic_file.h"
+#include "../core/npy.h"
 #include "../core/sha256.h"
 #include "../datasets/cifar10.h"
 #include "../datasets/cub.h"
@@ -30,6 +31,7 @@
 #include "../datasets/image_set.h"
 #include "../datasets/registry.h"
 #include "../datasets/shapes32.h"
+#include "../datasets/sprites.h"
 #include "../datasets/zsl_synth.h"
 #include "../datasets/zsl_text.h"
 #include "../datasets/zsl_write.h"
@@ -42,7 +44,8 @@ static const char usage[] =
     "  fetch NAME                    download from the official URLs (curl), verify, unpack\n"
     "  inspect NAME|STANDIN|PATH     load it as a pipeline would and print key: value lines\n"
     "  synth KIND --out DIR          write a stand-in in the real format; KIND: shapes32 (CIFAR-10\n"
-    "                                binary layout), glyphs28 (gzipped IDX, as MNIST), zsl-synth-att\n"
+    "                                binary layout), glyphs28 (gzipped IDX, as MNIST), shapes16 (the\n"
+    "                                sprites .npy pair), zsl-synth-att\n"
     "                                (xlsa17 res101.mat + att_splits.mat), zsl-synth-text (GAZSL CUB2011\n"
     "                                easy-split files)\n"
     "\n"
@@ -51,7 +54,8 @@ static const char usage[] =
     "  --out DIR      synth: output folder\n"
     "  --seed S       synth / inspect of a stand-in: seed (default 0)\n"
     "  --count N      synth: shapes32 records per batch file (default 10000), glyphs28 training\n"
-    "                 images (default 60000; test gets N/6), zsl-synth instances per class (30);\n"
+    "                 images (default 60000; test gets N/6), shapes16 images (default 89400),\n"
+    "                 zsl-synth instances per class (30);\n"
     "                 inspect of a stand-in: images per split (default 1000) or instances per class\n"
     "\n"
     "GB_DATA_URL_OVERRIDE_<NAME> (NAME upper-cased, '-' as '_'): fetch every file of that dataset\n"
@@ -291,7 +295,7 @@ typedef struct {
 static gb_status load_standin(gb_image_set *set, int train, const void *ctx) {
     const standin_ctx *c = ctx;
     if (c->side == 0) return gb_glyphs28_generate(set, c->seed, train, 0, c->count);
-    return gb_shapes_generate(set, c->side, c->seed, train, 0, c->count);
+    return gb_shapes32_generate(set, c->seed, train, 0, c->count);
 }
 
 static int is_file(const char *path) {
@@ -509,15 +513,79 @@ static gb_status inspect_weights(const char *path) {
     return GB_OK;
 }
 
-/* Datasets without a loader in this build (sprites: the .npy reader core/npy.h). */
-static gb_status inspect_other(const char *root, const gb_dataset_info *ds, const char *dir) {
-    (void)root;
-    return gb_fail(GB_ENV, "%s in %s: this build has no loader for it yet (it needs core/npy.h)", ds->name, dir);
+static gb_status inspect_sprites(const char *dir) {
+    gb_image_set set;
+    printf("source: %s (sprites .npy loader)\n", dir);
+    return inspect_one_set(&set, gb_sprites_load(&set, dir));
 }
 
-/* A single file of unknown layout. */
+static const char *npy_dtype_name(gb_npy_dtype t) {
+    switch (t) {
+    case GB_NPY_U8: return "uint8";
+    case GB_NPY_I32: return "int32";
+    case GB_NPY_I64: return "int64";
+    case GB_NPY_F32: return "float32";
+    default: return "float64";
+    }
+}
+
+static gb_status print_npy(const char *prefix, const gb_npy_array *a) {
+    printf("%sdtype: %s\n%sshape: [", prefix, npy_dtype_name(a->dtype), prefix);
+    for (int d = 0; d < a->ndim; d++) printf("%s%zu", d ? ", " : "", a->shape[d]);
+    printf("]\n%scount: %zu\n", prefix, a->count);
+    double *v = malloc(a->count * sizeof *v + 1);
+    if (!v) return gb_fail(GB_ENV, "out of memory for %zu values", a->count);
+    gb_npy_to_f64(v, a);
+    double lo = a->count ? v[0] : 0, hi = lo, sum = 0;
+    size_t nonfinite = 0;
+    for (size_t i = 0; i < a->count; i++) {
+        if (!(v[i] - v[i] == 0)) {
+            nonfinite++;
+            continue;
+        }
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+        sum += v[i];
+    }
+    printf("%smin: %.6g\n%smax: %.6g\n%smean: %.6g\n", prefix, lo, prefix, hi, prefix,
+           a->count > nonfinite ? sum / (double)(a->count - nonfinite) : 0.0);
+    if (nonfinite) printf("%snonfinite: %zu\n", prefix, nonfinite);
+    free(v);
+    return GB_OK;
+}
+
+/* A single .npy or .npz file through core/npy.h; anything else is not a dataset file. */
 static gb_status inspect_file(const char *path) {
-    return gb_fail(GB_INPUT, "%s: not a known dataset file (CIFAR-10 .tar.gz, .pth weights) or folder", path);
+    size_t len = strlen(path);
+    char hex[65];
+    if (len > 4 && strcmp(path + len - 4, ".npy") == 0) {
+        gb_npy_array a;
+        GB_TRY(gb_npy_load(&a, path));
+        gb_status s = gb_sha256_file(path, hex);
+        if (s == GB_OK) {
+            printf("source: %s (.npy)\n", path);
+            s = print_npy("", &a);
+            printf("sha256: %s\n", hex);
+        }
+        gb_npy_free(&a);
+        return s;
+    }
+    if (len > 4 && strcmp(path + len - 4, ".npz") == 0) {
+        gb_npz z;
+        GB_TRY(gb_npz_load(&z, path));
+        gb_status s = gb_sha256_file(path, hex);
+        if (s == GB_OK) printf("source: %s (.npz)\narrays: %zu\n", path, z.count);
+        for (size_t i = 0; i < z.count && s == GB_OK; i++) {
+            char prefix[160];
+            snprintf(prefix, sizeof prefix, "%s.", z.keys[i]);
+            s = print_npy(prefix, &z.arrays[i]);
+        }
+        if (s == GB_OK) printf("sha256: %s\n", hex);
+        gb_npz_free(&z);
+        return s;
+    }
+    return gb_fail(GB_INPUT, "%s: not a known dataset file (.npy, .npz, CIFAR-10 .tar.gz, .pth weights) or folder",
+                   path);
 }
 
 /* Load a registered dataset from the data root. */
@@ -558,7 +626,8 @@ static gb_status inspect_dataset(const char *root, const gb_dataset_info *ds) {
         s = w ? inspect_weights(w) : gb_fail(GB_ENV, "out of memory");
         free(w);
     } else {
-        s = inspect_other(root, ds, dir);
+        GB_ASSERT(strcmp(n, "sprites") == 0, "no inspect rule for dataset %s", n);
+        s = inspect_sprites(dir);
     }
     free(dir);
     return s;
@@ -578,8 +647,9 @@ static gb_status inspect_path(const char *path) {
         if (has_file(path, "CUB_Porter_7551D_TFIDF_new.mat")) return inspect_text(path, "cub");
         if (has_file(path, "NAB_Porter_13217D_TFIDF_new.mat")) return inspect_text(path, "nab");
         if (has_file(path, "CUB_200_2011/images.txt") || has_file(path, "images.txt")) return inspect_cub_index(path);
+        if (has_file(path, GB_SPRITES_IMAGES)) return inspect_sprites(path);
         return gb_fail(GB_INPUT, "%s: no known dataset layout (CIFAR-10 batches, IDX files, res101.mat, TF-IDF .mat, "
-                       "CUB images.txt)", path);
+                       "CUB images.txt, sprites .npy)", path);
     }
     size_t len = strlen(path);
     if ((len > 7 && strcmp(path + len - 7, ".tar.gz") == 0) || (len > 4 && strcmp(path + len - 4, ".tgz") == 0)) {
@@ -595,8 +665,12 @@ static gb_status cmd_inspect(const data_options *o) {
     if (strncmp(what, "synthetic:", 10) == 0) what += 10;
     int count = o->count > 0 ? (int)o->count : 1000;
     standin_ctx c = {-1, o->seed, count};
+    if (strcmp(what, "shapes16") == 0) {
+        gb_image_set set;
+        printf("source: stand-in shapes16 (sprites), seed %llu, %d images\n", (unsigned long long)o->seed, count);
+        return inspect_one_set(&set, gb_sprites_standin(&set, o->seed, 0, count));
+    }
     if (strcmp(what, "shapes32") == 0) c.side = 32;
-    else if (strcmp(what, "shapes16") == 0) c.side = 16;
     else if (strcmp(what, "glyphs28") == 0) c.side = 0;
     if (c.side >= 0) {
         printf("source: stand-in %s, seed %llu, %d images per split\n", what, (unsigned long long)o->seed, count);
@@ -635,7 +709,8 @@ static gb_status synth_zsl(gb_zsl_synth_style style, const data_options *o) {
 
 static gb_status cmd_synth(const data_options *o) {
     if (o->n_args != 1)
-        return gb_fail(GB_USAGE, "data synth needs one kind: shapes32, glyphs28, zsl-synth-att or zsl-synth-text");
+        return gb_fail(GB_USAGE, "data synth needs one kind: shapes32, glyphs28, shapes16, zsl-synth-att or "
+                       "zsl-synth-text");
     if (!o->out) return gb_fail(GB_USAGE, "data synth needs --out DIR");
     const char *kind = o->args[0];
     if (strcmp(kind, "shapes32") == 0) {
@@ -653,9 +728,17 @@ static gb_status cmd_synth(const data_options *o) {
                (unsigned long long)o->seed);
         return GB_OK;
     }
+    if (strcmp(kind, "shapes16") == 0) {
+        int count = o->count > 0 ? (int)o->count : 89400;
+        GB_TRY(gb_sprites_write_standin(o->out, o->seed, count));
+        printf("wrote %s: %d images as %s + %s (the sprites layout), seed %llu\n", o->out, count, GB_SPRITES_IMAGES,
+               GB_SPRITES_LABELS, (unsigned long long)o->seed);
+        return GB_OK;
+    }
     if (strcmp(kind, "zsl-synth-att") == 0) return synth_zsl(GB_ZSL_SYNTH_ATT, o);
     if (strcmp(kind, "zsl-synth-text") == 0) return synth_zsl(GB_ZSL_SYNTH_TEXT, o);
-    return gb_fail(GB_USAGE, "unknown stand-in '%s' (known: shapes32, glyphs28, zsl-synth-att, zsl-synth-text)", kind);
+    return gb_fail(GB_USAGE, "unknown stand-in '%s' (known: shapes32, glyphs28, shapes16, zsl-synth-att, "
+                   "zsl-synth-text)", kind);
 }
 
 gb_status gb_cmd_data(int argc, char **argv) {

@@ -89,6 +89,14 @@ expect_exit 0 "list with the zero-shot stand-ins" -- "$bin" data list --data "$z
 expect_log '^gbu-awa2 +present' "list: gbu-awa2 present"
 expect_log '^gazsl-cub +partial' "list: gazsl-cub partial (the hard split is missing)"
 
+expect_exit 0 "synth shapes16 (the sprites .npy pair)" -- "$bin" data synth shapes16 --out "$zroot/sprites" --count 25
+expect_exit 0 "inspect sprites through the .npy loader" -- "$bin" data inspect sprites --data "$zroot"
+expect_log '^all.shape: \[25, 3, 16, 16\]' "inspect sprites: NCHW shape"
+expect_log '^all.class_histogram: 5 5 5 5 5$' "inspect sprites: one-hot labels decoded"
+expect_exit 0 "inspect one .npy file" -- "$bin" data inspect "$zroot/sprites/sprite_labels_nc_1788_16x16.npy"
+expect_log '^shape: \[25, 5\]' "inspect .npy: shape"
+expect_log '^mean: 0.2$' "inspect .npy: one-hot mean"
+
 # ---- verify ----------------------------------------------------------------------------
 # The synthesised IDX files stand under the real names, so they must fail verification.
 cp "$root/mnist/t10k-labels-idx1-ubyte.gz" "$out/before.gz"

@@ -7,7 +7,8 @@
  * nearest-class-mean classifier on raw pixels, fitted on the training split, far above chance
  * on the test split). Writers: exact CIFAR-10 binary / IDX layouts, read back here with
  * independent code (zlib's gz* reader, hand-decoded big-endian headers).
- * and round trips through the real loaders (datasets/cifar10.h, datasets/idx.h).
+ * and round trips through the real loaders (datasets/cifar10.h, datasets/idx.h); the sprites
+ * .npy pair: stand-in round trip, HWC -> CHW, corrupt one-hot rows and mismatched counts.
  * Registry: digests are well-formed hex, names unique, stand-ins known, and equal to the
  * loaders' own published-file tables (written independently from the same spec); file checks
  * against the FIPS 180-4 "abc" digest and RFC 1321 MD5 vectors. Unpacking: zip and tar.gz
@@ -27,6 +28,7 @@
 #include <zlib.h>
 
 #include "core/atomic_file.h"
+#include "core/npy.h"
 #include "datasets/cifar10.h"
 #include "datasets/cub.h"
 #include "datasets/fetch.h"
@@ -34,6 +36,7 @@
 #include "datasets/idx.h"
 #include "datasets/registry.h"
 #include "datasets/shapes32.h"
+#include "datasets/sprites.h"
 
 static char tmpdir[256];
 
@@ -378,6 +381,48 @@ Test(synth, glyphs28_round_trip_through_the_idx_loader) {
     gb_image_set_free(&test);
     gb_image_set_free(&want_train);
     gb_image_set_free(&want_test);
+}
+
+Test(synth, sprites_standin_round_trip_and_layout) {
+    cr_assert_eq(gb_sprites_write_standin(tmpdir, 6, 30), GB_OK, "%s", gb_last_error());
+    gb_image_set got, want;
+    cr_assert_eq(gb_sprites_load(&got, tmpdir), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_sprites_standin(&want, 6, 0, 30), GB_OK);
+    expect_same_set(&got, &want, "sprites stand-in");
+    cr_assert_eq(got.num_classes, 5);
+    cr_assert_str_eq(got.identity, "sprites");
+    cr_assert_eq(strlen(got.sha256), 64);
+    for (int i = 0; i < 30; i++) cr_assert_eq(want.labels[i], (i % 10) % 5, "shape kind is the class");
+    cr_assert_str_eq(want.identity, "synthetic:shapes16");
+    /* the file on disk is HWC: pixel (y=2, x=3), channel 1 of image 4 */
+    gb_npy_array a;
+    cr_assert_eq(gb_npy_load(&a, join(GB_SPRITES_IMAGES)), GB_OK);
+    cr_assert_eq(a.ndim, 4);
+    cr_assert_eq(a.shape[1], 16);
+    cr_assert_eq(a.shape[3], 3);
+    const uint8_t *hwc = a.data;
+    cr_assert_eq(hwc[((4 * 16 + 2) * 16 + 3) * 3 + 1], want.pixels[((4 * 3 + 1) * 16 + 2) * 16 + 3]);
+    gb_npy_free(&a);
+    gb_image_set_free(&got);
+    gb_image_set_free(&want);
+}
+
+Test(synth, sprites_rejects_bad_labels_and_counts) {
+    cr_assert_eq(gb_sprites_write_standin(tmpdir, 6, 4), GB_OK);
+    double rows[4 * 5] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1};
+    size_t shape[2] = {4, 5};
+    gb_npy_array lab = gb_npy_view(GB_NPY_F64, 2, shape, rows);
+    cr_assert_eq(gb_npy_save(join(GB_SPRITES_LABELS), &lab), GB_OK);
+    gb_image_set set;
+    cr_assert_eq(gb_sprites_load(&set, tmpdir), GB_INPUT);
+    cr_assert(strstr(gb_last_error(), "row 2 is not one-hot") != NULL, "%s", gb_last_error());
+    cr_assert_null(set.pixels);
+    size_t short_shape[2] = {3, 5};
+    lab = gb_npy_view(GB_NPY_F64, 2, short_shape, rows);
+    cr_assert_eq(gb_npy_save(join(GB_SPRITES_LABELS), &lab), GB_OK);
+    cr_assert_eq(gb_sprites_load(&set, tmpdir), GB_INPUT);
+    cr_assert(strstr(gb_last_error(), GB_SPRITES_LABELS) != NULL, "%s", gb_last_error());
+    cr_assert_eq(gb_sprites_write_standin(tmpdir, 6, 0), GB_USAGE);
 }
 
 /* ---- registry ---------------------------------------------------------------------------- */
