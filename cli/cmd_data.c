@@ -24,6 +24,7 @@
 #include "../core/sha256.h"
 #include "../datasets/cifar10.h"
 #include "../datasets/cub.h"
+#include "../datasets/dataset_files.h"
 #include "../datasets/fetch.h"
 #include "../datasets/gbu.h"
 #include "../datasets/glyphs28.h"
@@ -298,20 +299,10 @@ static gb_status load_standin(gb_image_set *set, int train, const void *ctx) {
     return gb_shapes32_generate(set, c->seed, train, 0, c->count);
 }
 
-static int is_file(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* "<dir>/<rel>" exists as a regular file. */
 static int has_file(const char *dir, const char *rel) {
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", dir, rel) < 0) return 0;
-    int ok = is_file(p);
+    char *p = gb_path_join(dir, rel);
+    int ok = p && gb_is_file(p);
     free(p);
     return ok;
 }
@@ -421,7 +412,7 @@ static gb_status inspect_cifar(const char *path) {
     cifar_ctx c = {path, 0};
     /* A folder may hold fewer records per file than the published 10000 (a smoke-sized
      * stand-in): take the count from test_batch.bin's size. */
-    if (is_dir(path)) {
+    if (gb_is_dir(path)) {
         static const char *const tries[2] = {"cifar-10-batches-bin/test_batch.bin", "test_batch.bin"};
         for (int i = 0; i < 2; i++) {
             char *p = NULL;
@@ -485,7 +476,7 @@ static gb_status inspect_cub32(const char *dir) {
     char *folder = NULL;
     if (asprintf(&folder, "%s/CUB_200_2011_32", dir) < 0) return gb_fail(GB_ENV, "out of memory");
     gb_status s;
-    if (is_dir(folder)) {
+    if (gb_is_dir(folder)) {
         printf("source: %s (flat folder of 32x32 JPEGs)\n", folder);
         s = inspect_one_set(&set, gb_cub_load_folder(&set, folder, 32, 0));
     } else {
@@ -601,7 +592,7 @@ static gb_status inspect_dataset(const char *root, const gb_dataset_info *ds) {
     const char *n = ds->name;
     if (strcmp(n, "cifar10") == 0) {
         char *archive = gb_dataset_path(root, ds, "cifar-10-binary.tar.gz");
-        s = inspect_cifar(archive && is_file(archive) ? archive : dir);
+        s = inspect_cifar(archive && gb_is_file(archive) ? archive : dir);
         free(archive);
     } else if (strcmp(n, "mnist") == 0 || strcmp(n, "fashion-mnist") == 0) {
         s = inspect_idx(dir, n[0] == 'm' ? "mnist" : "fashion_mnist");
@@ -635,7 +626,7 @@ static gb_status inspect_dataset(const char *root, const gb_dataset_info *ds) {
 
 /* A path: recognise the layout from the files it holds. */
 static gb_status inspect_path(const char *path) {
-    if (is_dir(path)) {
+    if (gb_is_dir(path)) {
         if (has_file(path, "cifar-10-batches-bin/test_batch.bin") || has_file(path, "test_batch.bin"))
             return inspect_cifar(path);
         if (has_file(path, "train-images-idx3-ubyte.gz") || has_file(path, "train-images-idx3-ubyte"))
