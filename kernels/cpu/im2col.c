@@ -34,66 +34,129 @@ int gb_im2col_is_identity(const gb_im2col_geom *g) {
            g->pad_h == 0 && g->pad_w == 0;
 }
 
-void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0, int y1) {
+/* Stride 1 with out_w == width ("same" padding along x, the common case): a
+ * window row and its image row are both `width` floats long, so one tap's whole
+ * valid band is a single contiguous run in both the image and the columns. It is
+ * copied (or added) in one pass; only the positions that wrap around a row edge
+ * (x < lo or x >= hi) need fixing. For small images this replaces out_h short
+ * copies per tap, whose call overhead dominated at 8x8. */
+static int flat_rows(const gb_im2col_geom *g) {
+    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->width;
+}
+
+/* The window rows y in [y0, y1) whose tap row i lands inside the image: [*ya, *yb). */
+static void valid_y(const gb_im2col_geom *g, int i, int y0, int y1, int *ya, int *yb) {
+    int a = g->pad_h - i > y0 ? g->pad_h - i : y0;
+    int b = g->height + g->pad_h - i < y1 ? g->height + g->pad_h - i : y1;
+    *ya = a;
+    *yb = b > a ? b : a;
+}
+
+/* Zero the wrapped positions of a flat band: x < lo on rows after ya, x >= hi on
+ * rows before yb - 1 (the first and last rows' outer parts lie outside the band). */
+static void clear_wrapped(float *row, int ow, int lo, int hi, int ya, int yb, int y0) {
+    if (lo == 0 && hi == ow) return;
+    for (int y = ya; y < yb; y++) {
+        float *r = row + (size_t)(y - y0) * (size_t)ow;
+        if (y > ya)
+            for (int x = 0; x < lo; x++) r[x] = 0.0f;
+        if (y < yb - 1)
+            for (int x = hi; x < ow; x++) r[x] = 0.0f;
+    }
+}
+
+static void im2col_row(const gb_im2col_geom *g, float *row, const float *src_c, int i, int j, int y0,
+                       int y1) {
     const int ow = g->out_w, sw = g->stride_w;
+    int lo, hi;
+    valid_x(g, j, &lo, &hi);
+    const int shift = j - g->pad_w; /* ix = x*sw + shift */
+    if (flat_rows(g)) {
+        int ya, yb;
+        valid_y(g, i, y0, y1, &ya, &yb);
+        size_t total = (size_t)(y1 - y0) * (size_t)ow;
+        if (lo >= hi || ya >= yb) {
+            memset(row, 0, total * sizeof *row);
+            return;
+        }
+        size_t d0 = (size_t)(ya - y0) * (size_t)ow + (size_t)lo;
+        size_t d1 = (size_t)(yb - 1 - y0) * (size_t)ow + (size_t)hi;
+        const float *src = src_c + (size_t)(ya - g->pad_h + i) * (size_t)g->width + (size_t)(lo + shift);
+        memset(row, 0, d0 * sizeof *row);
+        memcpy(row + d0, src, (d1 - d0) * sizeof *row);
+        memset(row + d1, 0, (total - d1) * sizeof *row);
+        clear_wrapped(row, ow, lo, hi, ya, yb, y0);
+        return;
+    }
+    for (int y = y0; y < y1; y++) {
+        float *dst = row + (size_t)(y - y0) * (size_t)ow;
+        int iy = y * g->stride_h - g->pad_h + i;
+        if (iy < 0 || iy >= g->height || lo >= hi) {
+            memset(dst, 0, (size_t)ow * sizeof *dst);
+            continue;
+        }
+        const float *src = src_c + (size_t)iy * (size_t)g->width;
+        if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
+        if (sw == 1) {
+            memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
+        } else {
+            for (int x = lo; x < hi; x++) dst[x] = src[x * sw + shift];
+        }
+        if (hi < ow) memset(dst + hi, 0, (size_t)(ow - hi) * sizeof *dst);
+    }
+}
+
+void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0, int y1) {
     const size_t plane = (size_t)g->height * (size_t)g->width;
-    for (int c = 0; c < g->channels; c++) {
-        const float *src_c = img + (size_t)c * plane;
-        for (int i = 0; i < g->kernel_h; i++) {
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
             for (int j = 0; j < g->kernel_w; j++) {
                 size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
-                float *row = cols + r * ld;
-                int lo, hi;
-                valid_x(g, j, &lo, &hi);
-                const int shift = j - g->pad_w; /* ix = x*sw + shift */
-                for (int y = y0; y < y1; y++) {
-                    float *dst = row + (size_t)(y - y0) * (size_t)ow;
-                    int iy = y * g->stride_h - g->pad_h + i;
-                    if (iy < 0 || iy >= g->height || lo >= hi) {
-                        memset(dst, 0, (size_t)ow * sizeof *dst);
-                        continue;
-                    }
-                    const float *src = src_c + (size_t)iy * (size_t)g->width;
-                    if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
-                    if (sw == 1) {
-                        memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
-                    } else {
-                        for (int x = lo; x < hi; x++) dst[x] = src[x * sw + shift];
-                    }
-                    if (hi < ow) memset(dst + hi, 0, (size_t)(ow - hi) * sizeof *dst);
-                }
+                im2col_row(g, cols + r * ld, img + (size_t)c * plane, i, j, y0, y1);
             }
+}
+
+static void col2im_row(const gb_im2col_geom *g, float *dst_c, float *row, int i, int j, int y0, int y1) {
+    const int ow = g->out_w, sw = g->stride_w;
+    int lo, hi;
+    valid_x(g, j, &lo, &hi);
+    const int shift = j - g->pad_w;
+    if (lo >= hi) return;
+    if (flat_rows(g)) {
+        int ya, yb;
+        valid_y(g, i, y0, y1, &ya, &yb);
+        if (ya >= yb) return;
+        size_t d0 = (size_t)(ya - y0) * (size_t)ow + (size_t)lo;
+        size_t d1 = (size_t)(yb - 1 - y0) * (size_t)ow + (size_t)hi;
+        /* the wrapped positions then add +0 to a neighbouring pixel: no change */
+        clear_wrapped(row, ow, lo, hi, ya, yb, y0);
+        float *d = dst_c + (size_t)(ya - g->pad_h + i) * (size_t)g->width + (size_t)(lo + shift);
+        const float *s = row + d0;
+        for (size_t t = 0; t < d1 - d0; t++) d[t] += s[t];
+        return;
+    }
+    for (int y = y0; y < y1; y++) {
+        int iy = y * g->stride_h - g->pad_h + i;
+        if (iy < 0 || iy >= g->height) continue;
+        const float *src = row + (size_t)(y - y0) * (size_t)ow;
+        float *dst = dst_c + (size_t)iy * (size_t)g->width;
+        if (sw == 1) {
+            float *d = dst + shift;
+            for (int x = lo; x < hi; x++) d[x] += src[x];
+        } else {
+            for (int x = lo; x < hi; x++) dst[x * sw + shift] += src[x];
         }
     }
 }
 
-void gb_col2im_add(const gb_im2col_geom *g, float *img, const float *cols, size_t ld, int y0, int y1) {
-    const int ow = g->out_w, sw = g->stride_w;
+void gb_col2im_add(const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0, int y1) {
     const size_t plane = (size_t)g->height * (size_t)g->width;
-    for (int c = 0; c < g->channels; c++) {
-        float *dst_c = img + (size_t)c * plane;
-        for (int i = 0; i < g->kernel_h; i++) {
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
             for (int j = 0; j < g->kernel_w; j++) {
                 size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
-                const float *row = cols + r * ld;
-                int lo, hi;
-                valid_x(g, j, &lo, &hi);
-                const int shift = j - g->pad_w;
-                for (int y = y0; y < y1; y++) {
-                    int iy = y * g->stride_h - g->pad_h + i;
-                    if (iy < 0 || iy >= g->height) continue;
-                    const float *src = row + (size_t)(y - y0) * (size_t)ow;
-                    float *dst = dst_c + (size_t)iy * (size_t)g->width;
-                    if (sw == 1) {
-                        float *d = dst + shift;
-                        for (int x = lo; x < hi; x++) d[x] += src[x];
-                    } else {
-                        for (int x = lo; x < hi; x++) dst[x * sw + shift] += src[x];
-                    }
-                }
+                col2im_row(g, img + (size_t)c * plane, cols + r * ld, i, j, y0, y1);
             }
-        }
-    }
 }
 
 gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_per_col) {
@@ -101,7 +164,7 @@ gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_
     size_t positions = (size_t)out_h * (size_t)out_w;
     size_t per_sample = floats_per_col * positions * sizeof(float);
     if (per_sample <= GB_CONV_WORKSPACE_BYTES) {
-        size_t want = (GB_CONV_TARGET_COLS + positions - 1) / positions;
+        size_t want = positions >= GB_CONV_DIRECT_COLS ? 1 : (GB_CONV_TARGET_COLS + positions - 1) / positions;
         size_t cap = per_sample ? GB_CONV_WORKSPACE_BYTES / per_sample : want;
         if (want > cap) want = cap;
         if (want > (size_t)batch) want = (size_t)batch;

@@ -35,8 +35,9 @@ void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img
 /* The adjoint: img[c, iy, ix] += every cols entry that im2col would have read from
  * it, for window rows [y0, y1). Contributions are added in a fixed order (row r
  * ascending, then window position), so the result is deterministic. img is not
- * cleared here (callers overwrite by zeroing first, or accumulate bands). */
-void gb_col2im_add(const gb_im2col_geom *g, float *img, const float *cols, size_t ld, int y0, int y1);
+ * cleared here (callers overwrite by zeroing first, or accumulate bands). cols is
+ * workspace: its entries at padding positions may be overwritten with 0. */
+void gb_col2im_add(const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0, int y1);
 
 /* 1 when im2col is the identity (1x1 kernel, stride 1, no padding): cols = img. */
 int gb_im2col_is_identity(const gb_im2col_geom *g);
@@ -50,7 +51,12 @@ typedef struct {
 
 /* Columns one GEMM should have at least to run near the BLAS rate (measured on
  * the CMU GAN shapes, see kernels/cpu/conv2d.c), and the workspace budget. */
-enum { GB_CONV_TARGET_COLS = 2048 };
+#ifndef GB_CONV_TARGET_COLS
+#define GB_CONV_TARGET_COLS 4096
+#endif
+#ifndef GB_CONV_DIRECT_COLS
+#define GB_CONV_DIRECT_COLS 1024
+#endif
 #define GB_CONV_WORKSPACE_BYTES ((size_t)64 << 20)
 
 /* Chunking for `batch` samples of `positions` = out_h*out_w columns each, where
