@@ -515,7 +515,7 @@ Test(conv2d, deterministic, .init = open_cpu, .fini = close_cpu) {
 /* ============================ conv2d through FFTs ================================= */
 
 /* The FFT bound (tests/tolerances.md): for each output plane (n, m),
- *   err <= sum_c [(2 phi + g) |w_c|_1 |x_c|_2 + phi |x_c|_1 |w_c|_2] + bias rounding,
+ *   err <= sum_c [(2 phi + g) |w_c|_1 |x_c|_2 + phi |x_c|_1 |w_c|_2] + 2u (|z| + |b|),
  * phi = 8 u log2(F_h F_w) (Higham Thm 24.2 with eta <= 8u), g = (2C + 4) u.
  * F here is the padded size rounded up to 2^a 3^b 5^c 7^d, as conv_fft.c does. */
 static int smooth(int x) {
@@ -539,17 +539,19 @@ static double *fft_bound(const conv_data *d) {
     double *tol = gc_dalloc(d->z.out);
     for (int n = 0; n < s->batch; n++)
         for (int m = 0; m < M; m++) {
-            double e = 0;
+            double e = 0, zb = 0; /* zb: |z| <= sum_c |x_c|_2 |w_c|_2 (Cauchy-Schwarz) */
             for (int c = 0; c < C; c++) {
                 const double *x = d->xd + ((size_t)n * C + c) * plane, *w = d->wd + ((size_t)m * C + c) * kp;
                 double x1 = 0, x2 = 0, w1 = 0, w2 = 0;
                 for (size_t i = 0; i < plane; i++) x1 += fabs(x[i]), x2 += x[i] * x[i];
                 for (size_t i = 0; i < kp; i++) w1 += fabs(w[i]), w2 += w[i] * w[i];
                 e += (2 * phi + g) * w1 * sqrt(x2) + phi * x1 * sqrt(w2);
+                zb += sqrt(x2) * sqrt(w2);
             }
             for (size_t p = 0; p < oplane; p++) {
                 size_t o = ((size_t)n * M + m) * oplane + p;
-                tol[o] = e + U * (e + fabs(d->bd[m]) + 1.0) * 2; /* + rounding of the bias add */
+                /* + the rounded 1/(F_h F_w) in alpha and the bias add: 2u (|z| + |b|) */
+                tol[o] = e + 2 * U * (zb + fabs(d->bd[m]));
             }
         }
     return tol;
