@@ -636,7 +636,13 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         {2, 48, 35, 35, 64, 5, 5, 1, 1, 2, 2, 0, 0},
         {2, 16, 17, 17, 16, 1, 7, 1, 1, 0, 3, 0, 0},
         {2, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 0, 0},
+        {2, 3, 24, 24, 4, 11, 11, 1, 1, 5, 5, 0, 0},
     };
+    /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+ */
+    cr_expect(!gb_conv2d_uses_fft(&shapes[0]) && !gb_conv2d_uses_fft(&shapes[1]) &&
+                  !gb_conv2d_uses_fft(&shapes[2]) && !gb_conv2d_uses_fft(&shapes[3]),
+              "the FFT path measured slower on the U-Net/Inception/3x3 shapes");
+    cr_expect(gb_conv2d_uses_fft(&shapes[4]), "11x11 stride 1 takes the FFT path");
     for (size_t k = 0; k < NCASES(shapes); k++) {
         conv_data d;
         data_random(&d, &shapes[k], 0, 4300 + k);

@@ -83,9 +83,25 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
     }
 }
 
+/* When the FFT forward wins. Measured with 2 OpenBLAS threads on the development
+ * machine (AMD EPYC Zen 4, 2 cores; other jobs shared it, so each figure is the
+ * best of 3-25 interleaved runs), time of FFT / time of GEMM:
+ *   U-Net stem 3->64 7x7 p3, 32x32, batch 32 ........ 5.7  (batch 1: 5.3)
+ *   Inception Mixed_5b 48->64 5x5 p2, 35x35, b32 ..... 2.4
+ *   Inception Mixed_6 128->128 1x7 p(0,3), 17x17 ..... 4.7
+ *   Inception Mixed_6 128->128 7x1 p(3,0), 17x17 ..... 14
+ *   Inception Mixed_6 192->192 1x7, 17x17 ............ 5.4
+ *   Inception Mixed_7 384->384 1x3 p(0,1), 8x8 ....... 2.4
+ * so the FFT never wins on the shapes genbench runs: the GEMM runs at 100+
+ * GFLOP/s on both cores while the FFTs are single-threaded (FFTW's own threads
+ * would be a second pool), every call re-transforms the weights (M*C planes),
+ * and the per-bin complex GEMMs are small. It wins only for large square
+ * kernels (batch 8, C = M, "same" padding, images 32 and 64):
+ *   5x5: 1.4-4.0 except one noisy 0.35;  7x7: 0.6-4.1;  9x9: 0.1-1.75 (loses
+ *   at 64 channels, 32x32);  11x11: 0.18-0.70;  15x15: 0.03-0.52.
+ * Rule: stride 1 and both kernel sides >= 11. */
 int gb_conv2d_uses_fft(const gb_conv_shape *s) {
-    (void)s;
-    return 0;
+    return s->stride_h == 1 && s->stride_w == 1 && s->kernel_h >= 11 && s->kernel_w >= 11;
 }
 
 void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
