@@ -475,9 +475,8 @@ Test(conv2d, large_images_match_float64_adjoint, .init = open_cpu, .fini = close
 }
 
 Test(conv2d, row_bands_when_one_sample_exceeds_the_workspace, .init = open_cpu, .fini = close_cpu) {
-    /* K = 130*9 = 1170 rows x 96*96 columns = 43 MB of columns, + M: with the dout
-     * and output buffers the sample exceeds GB_CONV_WORKSPACE_BYTES (64 MB)
-     * only with enough channels, so use 200 in, 96x100: 1800 x 9600 floats = 69 MB. */
+    /* 200 channels, 3x3: K = 1800 rows of 96*100 columns, 69 MB with the output
+     * rows: over GB_CONV_WORKSPACE_BYTES (64 MB), so the sample runs in row bands */
     const gb_conv_shape s = {1, 200, 96, 100, 3, 3, 3, 1, 1, 1, 1, 0, 0};
     check_against_adjoint("bands", &s, 0, 2101);
 }
