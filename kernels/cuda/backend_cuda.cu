@@ -72,6 +72,13 @@ static gb_backend make_cuda_backend() {
     b.copy = cuda_copy;
     b.zero = cuda_zero;
     b.sync = cuda_sync;
+    /* -- convolution (cuDNN) -- */
+    b.conv2d_forward = gb_conv2d_forward_cuda;
+    b.conv2d_backward = gb_conv2d_backward_cuda;
+    b.conv_transpose2d_forward = gb_conv_transpose2d_forward_cuda;
+    b.conv_transpose2d_backward = gb_conv_transpose2d_backward_cuda;
+    b.weight_standardize_forward = gb_weight_standardize_forward_cuda;
+    b.weight_standardize_backward = gb_weight_standardize_backward_cuda;
     b.linear_forward = gb_linear_forward_cuda;
     b.linear_backward = gb_linear_backward_cuda;
     b.softplus_forward = gb_softplus_forward_cuda;
@@ -151,6 +158,7 @@ extern "C" void gb_cuda_device_close(gb_device *dev) {
     gb_cuda_state *st = gb_cuda_state_of(dev);
     if (!st) return;
     GB_CUDA_CHECK(cudaDeviceSynchronize());
+    gb_cuda_conv_release(dev);
     GB_CUBLAS_CHECK(cublasDestroy(st->blas));
     GB_CUDA_CHECK(cudaFree(st->blas_workspace));
     free(st);
