@@ -202,9 +202,16 @@ static int first_fma(const Perf *perf, int returned) {
     return -1;
 }
 
-/* Workspace of one algorithm, or -1 when cuDNN does not support it for the plan. */
+/* Why the last candidate was refused, for the message when none is left. */
+static cudnnStatus_t last_refusal = CUDNN_STATUS_SUCCESS;
+
+/* Workspace of one algorithm, or -1 when cuDNN does not support it for the plan (any status
+ * of cuDNN 9's NOT_SUPPORTED category: shape, layout, padding, ...). */
 static long long ws_or_unsupported(cudnnStatus_t st, size_t bytes, const char *call) {
-    if (st == CUDNN_STATUS_NOT_SUPPORTED) return -1;
+    if (CUDNN_STATUS_CATEGORY(st) == CUDNN_STATUS_NOT_SUPPORTED) {
+        last_refusal = st;
+        return -1;
+    }
     gb_cuda_check_<cudnnStatus_t>(st, "cuDNN", call, __FILE__, __LINE__);
     return (long long)bytes;
 }
@@ -241,8 +248,10 @@ static void describe(char *buf, size_t cap, const gb_conv_plan *p) {
 [[noreturn]] static void no_algorithm(const gb_conv_plan *p, const char *direction) {
     char d[256];
     describe(d, sizeof d, p);
-    gb_panic(__FILE__, __LINE__, "cuDNN supports none of the deterministic %s algorithms for %s",
-             direction, d);
+    gb_panic(__FILE__, __LINE__,
+             "cuDNN supports none of the deterministic %s algorithms for %s (last refusal: %s); "
+             "run with --device cpu",
+             direction, d, cudnnGetErrorString(last_refusal));
 }
 
 static void choose_fwd(gb_device *dev, gb_conv_plan *p) {
