@@ -79,7 +79,8 @@ typedef struct gb_backend {
     /* linear: out = inp @ W^T + b (bias may be NULL) */
     void (*linear_forward)(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_linear_shape *shape);
-    /* dinp = dout @ W; dweight += dout^T @ inp; dbias += colsum(dout); each NULL: skip */
+    /* dinp = dout @ W; dweight += dout^T @ inp; dbias += colsum(dout); each NULL: skip
+     * (inp is read only for dweight, so it may be NULL when dweight is) */
     void (*linear_backward)(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_linear_shape *shape);

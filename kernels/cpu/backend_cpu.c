@@ -65,8 +65,27 @@ const gb_backend gb_cpu_backend = {
     .adam_update = gb_adam_update_cpu,
 
     /* -- elementwise arithmetic, activations, FiLM -- */
+    .fill = gb_fill_cpu,
+    .add = gb_add_cpu,
+    .mul = gb_mul_cpu,
+    .axpy = gb_axpy_cpu,
+    .scale_by = gb_scale_by_cpu,
+    .activation_forward = gb_activation_forward_cpu,
+    .activation_backward = gb_activation_backward_cpu,
+    .activation_jvp = gb_activation_jvp_cpu,
+    .activation_jvp_backward = gb_activation_jvp_backward_cpu,
+    .film_forward = gb_film_forward_cpu,
+    .film_backward = gb_film_backward_cpu,
 
     /* -- normalisation -- */
+    .batchnorm_forward_train = gb_batchnorm_forward_train_cpu,
+    .batchnorm_backward_train = gb_batchnorm_backward_train_cpu,
+    .batchnorm_forward_eval = gb_batchnorm_forward_eval_cpu,
+    .batchnorm_backward_eval = gb_batchnorm_backward_eval_cpu,
+    .groupnorm_forward = gb_groupnorm_forward_cpu,
+    .groupnorm_backward = gb_groupnorm_backward_cpu,
+    .layernorm_channels_forward = gb_layernorm_channels_forward_cpu,
+    .layernorm_channels_backward = gb_layernorm_channels_backward_cpu,
 
     /* -- convolution -- */
 
