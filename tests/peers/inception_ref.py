@@ -103,8 +103,10 @@ def import_peers(outdir):
     return pfi, cfr, tfi
 
 
-def random_state_dict(pfi, torch):
-    """Random weights in the real layout, with calibrated BN statistics (see the docstring)."""
+def random_state_dict(pfi, torch, x_cal):
+    """Random weights in the real layout, with BN statistics calibrated on x_cal (the test
+    images: random convolutions on smooth images grow activations by 2-4x per block when the
+    statistics come from noise), then perturbed."""
     g = torch.Generator().manual_seed(SEED)
     net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     with torch.no_grad():
@@ -122,12 +124,11 @@ def random_state_dict(pfi, torch):
         # one train-mode pass through the FID network's blocks sets the running statistics
         fid = fid_network(pfi, net.state_dict())
         fid.train()
-        x = torch.rand((4, 3, 96, 96), generator=g) * 2 - 1
         for m in fid.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.reset_running_stats()
                 m.momentum = None
-        run_blocks(fid, x)
+        run_blocks(fid, x_cal)
         sd = fid.state_dict()
         for k in sd:
             if k.endswith("running_mean"):
@@ -204,14 +205,6 @@ def main():
     from PIL import Image
     torch.manual_seed(SEED)
 
-    sd = random_state_dict(pfi, torch)
-    torch.save(sd, os.path.join(d, "weights_zip.pth"))
-    legacy = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
-    torch.save(legacy, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
-    torch.save({k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}, os.path.join(d, "partial.pth"))
-    bad = {k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}
-    bad["Conv2d_1a_3x3.conv.weight"] = bad["Conv2d_1a_3x3.conv.weight"].reshape(32, 3, 1, 9)
-    torch.save(bad, os.path.join(d, "badshape.pth"))
     write_small(d, torch)
     write_images(d)
 
@@ -222,11 +215,19 @@ def main():
     # pytorch-fid: ToTensor (u8 / 255) -> InceptionV3(resize_input, normalize_input)
     x01 = torch.stack([torch.from_numpy(i.copy()).permute(2, 0, 1).float().div(255) for i in imgs])
     save_f32(os.path.join(d, "x01.f32"), x01.numpy())
-    save_f32(os.path.join(d, "pt_input.f32"),
-             (2 * F.interpolate(x01, size=(299, 299), mode="bilinear", align_corners=False) - 1).numpy())
+    pt_input = 2 * F.interpolate(x01, size=(299, 299), mode="bilinear", align_corners=False) - 1
+    save_f32(os.path.join(d, "pt_input.f32"), pt_input.numpy())
+    sd = random_state_dict(pfi, torch, pt_input)
+    fid = fid_network(pfi, sd)  # also makes the wrapper below load sd
+    torch.save(sd, os.path.join(d, "weights_zip.pth"))
+    legacy = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+    torch.save(legacy, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save({k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}, os.path.join(d, "partial.pth"))
+    bad = {k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}
+    bad["Conv2d_1a_3x3.conv.weight"] = bad["Conv2d_1a_3x3.conv.weight"].reshape(32, 3, 1, 9)
+    torch.save(bad, os.path.join(d, "badshape.pth"))
     wrapper = pfi.InceptionV3([3], resize_input=True, normalize_input=True)
     wrapper.eval()
-    fid = fid_network(pfi, sd)
     with torch.no_grad():
         pool = wrapper(x01)[0].reshape(2, 2048)
         logits = fid.fc(pool)
