@@ -2,14 +2,17 @@
  * this suite (the commands are not wired into cli/main.c yet, and the test binaries link only
  * the library). Each test captures stdout in a file and checks the printed numbers against the
  * peer fixtures (tests/peers/fid_stats.py) and the exit statuses of the error paths:
- * 2 usage, 3 bad input, 5 image folder without the Inception network.
+ * 2 usage, 3 bad input, 5 image folder without the Inception weights. Image folders run
+ * through the network on random weights in the real format (tests/peers/inception_ref.py).
  */
 #include "../cli/cmd_fid.c"
 
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include "core/sha256.h"
 #include "tests/fid_fixture.h"
+#include "tests/fixture.h"
 
 static char outfile[64];
 
@@ -88,9 +91,14 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", a, a, "--layout", "tf"}, 5, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", a, a, "--seed", "-1"}, 5, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", a, a, "--protocol", "x"}, 5, last, sizeof last), GB_USAGE);
+    setenv("GB_DATA", "/nonexistent-gb-data", 1);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_ENV);
-    cr_expect_not_null(strstr(gb_last_error(), "image folders need the Inception network (not yet built)"), "%s",
-                       gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "genbench data fetch inception-weights"), "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "/nonexistent-gb-data/weights/pt_inception-2015-12-05-6726825d.pth"),
+                       "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a, "--weights-sha256", "00"}, 5, last, sizeof last),
+                 GB_USAGE);
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a, "--protocol", "tf"}, 5, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, a}, 3, last, sizeof last), GB_ENV);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", "/nonexistent/x.npz", a}, 3, last, sizeof last), GB_INPUT);
     /* A stats file where features are expected, and the reverse. */
@@ -100,4 +108,41 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", f, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", "--help"}, 2, last, sizeof last), GB_OK);
     rmdir(dir);
+}
+
+/* An image folder against itself through the network (random weights in the real format):
+ * FID 0, and --stats-out holds the mean of pytorch-fid's pool3 features of the two images. */
+Test(cmd_fid, image_folders, .timeout = 120) {
+    const char *root = getenv("GB_FIXTURES");
+    cr_assert(root, "GB_FIXTURES is not set");
+    char dir[1024], w[1024], out[64] = "/tmp/gb_cmdfid_stats_XXXXXX";
+    snprintf(dir, sizeof dir, "%s/inception/images", root);
+    snprintf(w, sizeof w, "%s/inception/weights_zip.pth", root);
+    char h[65];
+    cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char last[512];
+    char *argv[] = {"fid", dir, dir, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid", "--batch",
+                    "2", "--device", "cpu", "--stats-out", out};
+    cr_assert_eq(run_cmd(gb_cmd_fid, argv, 15, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect(fabs(atof(last)) < 1e-6, "FID of a folder with itself: %s", last);
+    gb_fid_stats st;
+    cr_assert_eq(gb_fid_stats_load(&st, out, NULL), GB_OK, "%s", gb_last_error());
+    float *ref = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < 2048; i++) {
+        double m = 0.5 * ((double)ref[i] + ref[2048 + i]);
+        if (fabs(st.mu[i] - m) > worst) worst = fabs(st.mu[i] - m);
+        if (fabs(m) > scale) scale = fabs(m);
+    }
+    cr_expect(worst <= 1e-4 * scale, "mu differs from pytorch-fid's features: %.3g (scale %.3g)", worst, scale);
+    gb_fid_stats_free(&st);
+    free(ref);
+    unlink(out);
+    /* the pinned hash refuses the random file: exit 3 naming the hash and the fetch command */
+    char *argv2[] = {"fid", dir, dir, "--weights", w, "--device", "cpu"};
+    cr_expect_eq(run_cmd(gb_cmd_fid, argv2, 7, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), GB_INCEPTION_SHA256), "%s", gb_last_error());
 }
