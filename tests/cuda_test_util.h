@@ -2,10 +2,10 @@
  * visible skip without a GPU, a CPU and a CUDA device, a replayable RNG, device buffers with
  * guard regions, and float comparisons that print the first mismatches with their indices.
  *
- * The CUDA device is opened with gb_cuda_device_open directly (not gb_device_open("cuda")),
- * so these suites run while other parts of the CUDA op table are still missing; the ops they
- * call are the table entries they test. Only for tests/test_cuda_*.c, after criterion.h and
- * under #ifdef GB_HAVE_CUDA. Each suite's tests are its own header comments.
+ * The CUDA device is opened with gb_cuda_device_open directly, as tests/cuda_parity.h does
+ * (the table's completeness is tests/test_kernels_cuda.c's check). Only for
+ * tests/test_cuda_*.c, after criterion.h and under #ifdef GB_HAVE_CUDA. Each suite's tests are
+ * in its own header comment.
  */
 #ifndef GB_TESTS_CUDA_TEST_UTIL_H
 #define GB_TESTS_CUDA_TEST_UTIL_H

@@ -30,6 +30,10 @@ gb_status gb_cuda_device_open(gb_device *dev);
 /* Release the cuBLAS handle and workspace of a device opened above. */
 void gb_cuda_device_close(gb_device *dev);
 
+/* The CUDA backend's op table (a global built at load time, usable without a GPU: the
+ * completeness test of tests/test_kernels_cuda.c reads it). */
+const gb_backend *gb_cuda_backend_table(void);
+
 /* ---- convolution algorithms (kernels/cuda/conv.cu) ----------------------------------
  * By default cuDNN's algorithms come from a fixed allow-list of deterministic ones
  * (bitwise-reproducible results run to run on one GPU model). on != 0 (the CLI's
