@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import os
+import pickle
 import struct
 import sys
 import tarfile
@@ -231,10 +232,70 @@ def corpus_cub():
     put("cub", "no_space.idx", join(b"1\n", images, labels, split))
 
 
+# ---- npy / npz ----------------------------------------------------------------------
+def npy(arr, **kw):
+    b = io.BytesIO()
+    np.save(b, arr, **kw)
+    return b.getvalue()
+
+
+def corpus_npy():
+    put("npy", "f4.npy", npy(np.arange(6, dtype="<f4").reshape(2, 3)))
+    put("npy", "f8_big_endian.npy", npy(np.linspace(0, 1, 5).astype(">f8")))
+    put("npy", "fortran.npy", npy(np.asfortranarray(np.arange(12, dtype="<i4").reshape(3, 4))))
+    put("npy", "u1_3d.npy", npy(RNG.integers(0, 256, (2, 2, 3), dtype=np.uint8)))
+    put("npy", "scalar_i8.npy", npy(np.array(-5, dtype="<i8")))
+    put("npy", "empty.npy", npy(np.zeros((0, 3), dtype="<f4")))
+    v2 = npy(np.zeros(2, dtype="<f4"))
+    h = v2[10:].split(b"\n", 1)[0] + b"\n"
+    put("npy", "v2_header.npy", b"\x93NUMPY\x02\x00" + struct.pack("<I", len(h)) + h + v2[10 + len(h):])
+    put("npy", "py2_long_shape.npy", npy(np.zeros(3, dtype="<f8")).replace(b"(3,)", b"(3L,)"))
+    put("npy", "bool.npy", npy(np.array([True, False])))
+    put("npy", "structured.npy", npy(np.zeros(2, dtype=[("a", "<f4"), ("b", "u1")])))
+    put("npy", "truncated.npy", npy(np.arange(4, dtype="<f8"))[:-5])
+
+
+def npz(arrays, compressed):
+    b = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(b, **arrays)
+    return b.getvalue()
+
+
+def corpus_npz():
+    mu, sigma = np.arange(3, dtype="<f8"), np.eye(3, dtype="<f8")
+    put("npz", "stored.npz", npz({"mu": mu, "sigma": sigma}, False))
+    put("npz", "deflated.npz", npz({"mu": mu, "sigma": sigma}, True))
+    put("npz", "one_u1.npz", npz({"x": np.arange(10, dtype=np.uint8)}, True))
+    put("npz", "empty_archive.npz", npz({}, False))
+    bad = bytearray(npz({"mu": mu}, False))
+    bad[bad.find(b"\x93NUMPY") + 60] ^= 0xFF  # a data byte: the CRC no longer matches
+    put("npz", "bad_crc.npz", bytes(bad))
+
+
+# ---- pickle ---------------------------------------------------------------------------
+def corpus_pickle():
+    obj = {"a": [1, 2.5, None, True], "b": (b"bytes", "t\u00e9xt"), "big": 2 ** 70, "neg": -3}
+    for proto in range(5):
+        put("pickle", "dict_p%d.pkl" % proto, pickle.dumps(obj, protocol=proto))
+    shared = [1, 2]
+    put("pickle", "memo_shared.pkl", pickle.dumps([shared, shared, {"k": shared}], protocol=2))
+    put("pickle", "numpy_i64_p2.pkl", pickle.dumps(np.arange(5, dtype=np.int64), protocol=2))
+    put("pickle", "numpy_f4_2d_p4.pkl", pickle.dumps(np.ones((2, 3), dtype=np.float32), protocol=4))
+    put("pickle", "numpy_fortran_p2.pkl", pickle.dumps(np.asfortranarray(np.eye(2)), protocol=2))
+    put("pickle", "two_pickles.pkl", pickle.dumps(1, protocol=2) + pickle.dumps([2, 3], protocol=2))
+    put("pickle", "global_reduce.pkl", b"cos\nsystem\n(S'echo'\ntR.")
+    put("pickle", "truncated.pkl", pickle.dumps(obj, protocol=2)[:-7])
+    put("pickle", "persid.pkl", b"\x80\x02(X\x07\x00\x00\x00storageq\x00ctorch\nFloatStorage\nq\x01X\x01"
+                               b"\x00\x00\x000q\x02X\x03\x00\x00\x00cpuq\x03K\x04tq\x04Q.")
+
+
 if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
     for f in (corpus_csv, corpus_safetensors, corpus_gzip, corpus_tar, corpus_cifar10, corpus_idx,
-              corpus_jpeg, corpus_cub):
-        f()
+              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle):
+        # Seeds only for the targets that exist (formats whose parser has landed).
+        if os.path.exists(os.path.join(here, f.__name__[len("corpus_"):] + "_fuzz.c")):
+            f()
     for parser in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, parser))
         size = sum(os.path.getsize(os.path.join(OUT, parser, f)) for f in files)
