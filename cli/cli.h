@@ -10,6 +10,9 @@ gb_status gb_cmd_run(int argc, char **argv);
 gb_status gb_cmd_reproduce(int argc, char **argv);
 gb_status gb_cmd_check(int argc, char **argv);
 gb_status gb_cmd_bench(int argc, char **argv);
+gb_status gb_cmd_fid(int argc, char **argv);
+gb_status gb_cmd_kid(int argc, char **argv);
+gb_status gb_cmd_prdc(int argc, char **argv);
 
 /* 1 when argv holds -h or --help (commands then print their usage and return GB_OK). */
 int gb_cli_wants_help(int argc, char **argv);

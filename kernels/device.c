@@ -96,6 +96,7 @@ const char *gb_backend_missing_op(const gb_backend *ops) {
     ENTRY(gaussian_kl);
     ENTRY(reparameterize_forward);
     ENTRY(reparameterize_backward);
+    ENTRY(gradient_penalty);
     ENTRY(clip_grad_norm);
     ENTRY(fourier_embedding_forward);
     ENTRY(fourier_embedding_backward);

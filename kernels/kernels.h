@@ -79,7 +79,8 @@ typedef struct gb_backend {
     /* linear: out = inp @ W^T + b (bias may be NULL) */
     void (*linear_forward)(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_linear_shape *shape);
-    /* dinp = dout @ W; dweight += dout^T @ inp; dbias += colsum(dout); each NULL: skip */
+    /* dinp = dout @ W; dweight += dout^T @ inp; dbias += colsum(dout); each NULL: skip
+     * (inp is read only for dweight, so it may be NULL when dweight is) */
     void (*linear_backward)(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_linear_shape *shape);
@@ -307,6 +308,14 @@ typedef struct gb_backend {
      * log_std fan out to the KL term, whose gradient gaussian_kl wrote first. */
     void (*reparameterize_backward)(gb_device *dev, float *dmu, float *dlog_std, const float *dz,
                                     const float *log_std, const float *eps, size_t n);
+
+    /* WGAN-GP penalty on the per-sample input gradients g [rows, cols] of the critic:
+     *   loss = lambda * mean_r (||g_r||_2 - 1)^2
+     *   dg_r = 2 lambda (||g_r|| - 1) / (rows ||g_r||) * g_r   (overwrite; 0 where ||g_r|| = 0,
+     *          as PyTorch's norm backward). dg is the tangent direction of the R-operator
+     *          pass that turns this into the exact parameter gradient (DESIGN.md section 3). */
+    void (*gradient_penalty)(gb_device *dev, float *loss, float *dg, const float *g, size_t rows,
+                             size_t cols, float lambda);
 
     /* ---- optimiser helpers ------------------------------------------------------------ */
     /* torch.nn.utils.clip_grad_norm_ on one contiguous gradient block: total =

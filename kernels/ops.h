@@ -199,6 +199,9 @@ static inline void gb_reparameterize_forward(gb_device *d, float *z, const float
 static inline void gb_reparameterize_backward(gb_device *d, float *dmu, float *dlog_std, const float *dz, const float *log_std, const float *eps, size_t n) {
     d->ops->reparameterize_backward(d, dmu, dlog_std, dz, log_std, eps, n);
 }
+static inline void gb_gradient_penalty(gb_device *d, float *loss, float *dg, const float *g, size_t rows, size_t cols, float lambda) {
+    d->ops->gradient_penalty(d, loss, dg, g, rows, cols, lambda);
+}
 static inline void gb_clip_grad_norm(gb_device *d, float *grads, size_t n, float max_norm, float *total_norm) {
     d->ops->clip_grad_norm(d, grads, n, max_norm, total_norm);
 }

@@ -97,8 +97,10 @@ typedef struct {
  *        axis (the output of a bias-free 1x1 conv, chunked in that order); head h
  *        of q is channels h*dim_head .. (h+1)*dim_head-1 of the q chunk.
  *   out [batch, heads * dim_head, positions], heads outermost ("b (h d) x y").
- * Softmax attention: q and k L2-normalised along dim_head when l2_normalize_qk
- *   (F.normalize, eps 1e-12), sim = scale * q^T k, softmax over keys, out = v attn^T.
+ * Softmax attention: when l2_normalize_qk, q and k are L2-normalised per (head,
+ *   channel) row OVER POSITIONS (lucidrains' l2norm = F.normalize(t, dim=-1) applied
+ *   to the 'b h c (x y)' layout, eps 1e-12: what the pretrained U-Net was trained
+ *   with), sim = scale * q^T k, softmax over keys, out = v attn^T.
  * Linear attention: q softmaxed over dim_head, k over positions, q *= scale,
  *   v /= positions, context = k v^T, out = context^T q. */
 typedef struct {

@@ -5,9 +5,11 @@
  * The FD reference of a backward pass: for an op y = f(x) written in double by the
  * test (an independent transcription of the forward), and an upstream gradient dy,
  * the exact input gradient is dx = J^T dy = grad of L(x) = <dy, f(x)>; gc_fd_vjp
- * evaluates it by central differences with step h (error O(h^2 |f'''|) plus
- * rounding eps64 |L| / h: ~1e-10 for h = 1e-4 on O(1) data, far under every float32
- * tolerance). Header-only (static functions) so each suite is self-contained.
+ * evaluates it by central differences with step h (error O(h^2 |f'''|) plus the
+ * rounding of L itself, ~ny * eps64 * max|dy_j y_j| / h: ~1e-10 for h = 1e-4 on a few
+ * O(1) outputs, but ~1e-7 for a thousand outputs, where a suite should difference one
+ * output at a time instead). Header-only (static functions) so each suite is
+ * self-contained.
  */
 #ifndef GB_TEST_GRADCHECK_H
 #define GB_TEST_GRADCHECK_H

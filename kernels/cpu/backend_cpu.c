@@ -65,12 +65,55 @@ const gb_backend gb_cpu_backend = {
     .adam_update = gb_adam_update_cpu,
 
     /* -- elementwise arithmetic, activations, FiLM -- */
+    .fill = gb_fill_cpu,
+    .add = gb_add_cpu,
+    .mul = gb_mul_cpu,
+    .axpy = gb_axpy_cpu,
+    .scale_by = gb_scale_by_cpu,
+    .activation_forward = gb_activation_forward_cpu,
+    .activation_backward = gb_activation_backward_cpu,
+    .activation_jvp = gb_activation_jvp_cpu,
+    .activation_jvp_backward = gb_activation_jvp_backward_cpu,
+    .film_forward = gb_film_forward_cpu,
+    .film_backward = gb_film_backward_cpu,
 
     /* -- normalisation -- */
+    .batchnorm_forward_train = gb_batchnorm_forward_train_cpu,
+    .batchnorm_backward_train = gb_batchnorm_backward_train_cpu,
+    .batchnorm_forward_eval = gb_batchnorm_forward_eval_cpu,
+    .batchnorm_backward_eval = gb_batchnorm_backward_eval_cpu,
+    .groupnorm_forward = gb_groupnorm_forward_cpu,
+    .groupnorm_backward = gb_groupnorm_backward_cpu,
+    .layernorm_channels_forward = gb_layernorm_channels_forward_cpu,
+    .layernorm_channels_backward = gb_layernorm_channels_backward_cpu,
 
     /* -- convolution -- */
 
     /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
+    .maxpool2d_forward = gb_maxpool2d_forward_cpu,
+    .maxpool2d_backward = gb_maxpool2d_backward_cpu,
+    .avgpool2d_forward = gb_avgpool2d_forward_cpu,
+    .avgpool2d_backward = gb_avgpool2d_backward_cpu,
+    .spatial_sum_forward = gb_spatial_sum_forward_cpu,
+    .spatial_sum_backward = gb_spatial_sum_backward_cpu,
+    .upsample_nearest2x_forward = gb_upsample_nearest2x_forward_cpu,
+    .upsample_nearest2x_backward = gb_upsample_nearest2x_backward_cpu,
+    .concat_channels_forward = gb_concat_channels_forward_cpu,
+    .concat_channels_backward = gb_concat_channels_backward_cpu,
+    .squeeze2x_forward = gb_squeeze2x_forward_cpu,
+    .unsqueeze2x_forward = gb_unsqueeze2x_forward_cpu,
+    .softmax_forward = gb_softmax_forward_cpu,
+    .softmax_backward = gb_softmax_backward_cpu,
+    .log_softmax_forward = gb_log_softmax_forward_cpu,
+    .log_softmax_backward = gb_log_softmax_backward_cpu,
+    .logsumexp_forward = gb_logsumexp_forward_cpu,
+    .logsumexp_backward = gb_logsumexp_backward_cpu,
+    .sum_forward = gb_sum_forward_cpu,
+    .sum_backward = gb_sum_backward_cpu,
+    .attention_forward = gb_attention_forward_cpu,
+    .attention_backward = gb_attention_backward_cpu,
+    .linear_attention_forward = gb_linear_attention_forward_cpu,
+    .linear_attention_backward = gb_linear_attention_backward_cpu,
 
     /* -- losses, optimiser helpers, time embeddings, coupling -- */
     .bce_with_logits = gb_bce_with_logits_cpu,
@@ -79,6 +122,7 @@ const gb_backend gb_cpu_backend = {
     .gaussian_kl = gb_gaussian_kl_cpu,
     .reparameterize_forward = gb_reparameterize_forward_cpu,
     .reparameterize_backward = gb_reparameterize_backward_cpu,
+    .gradient_penalty = gb_gradient_penalty_cpu,
     .clip_grad_norm = gb_clip_grad_norm_cpu,
     .fourier_embedding_forward = gb_fourier_embedding_forward_cpu,
     .fourier_embedding_backward = gb_fourier_embedding_backward_cpu,

@@ -39,13 +39,133 @@ void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float
 
 /* -- elementwise arithmetic, activations, FiLM -- */
 
+/* elementwise.c */
+void gb_fill_cpu(gb_device *dev, float *out, float value, size_t n);
+void gb_add_cpu(gb_device *dev, float *out, const float *a, const float *b, size_t n);
+void gb_mul_cpu(gb_device *dev, float *out, const float *a, const float *b, size_t n);
+void gb_axpy_cpu(gb_device *dev, float *y, float alpha, const float *x, size_t n);
+void gb_scale_by_cpu(gb_device *dev, float *out, float alpha, const float *inp, size_t n);
+
+/* activation.c */
+void gb_activation_forward_cpu(gb_device *dev, float *out, const float *inp, size_t n,
+                               const gb_activation *act);
+void gb_activation_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *inp,
+                                size_t n, const gb_activation *act);
+void gb_activation_jvp_cpu(gb_device *dev, float *out_t, const float *inp, const float *inp_t,
+                           size_t n, const gb_activation *act);
+void gb_activation_jvp_backward_cpu(gb_device *dev, float *dinp, float *dinp_t, const float *dout,
+                                    const float *dout_t, const float *inp, const float *inp_t,
+                                    size_t n, const gb_activation *act);
+
+/* film.c */
+void gb_film_forward_cpu(gb_device *dev, float *out, const float *inp, const float *scale,
+                         const float *shift, const gb_norm_shape *shape);
+void gb_film_backward_cpu(gb_device *dev, float *dinp, float *dscale, float *dshift,
+                          const float *dout, const float *inp, const float *scale,
+                          const gb_norm_shape *shape);
+
 /* -- normalisation -- */
+
+/* batchnorm.c */
+void gb_batchnorm_forward_train_cpu(gb_device *dev, float *out, float *save_mean, float *save_rstd,
+                                    float *running_mean, float *running_var, const float *inp,
+                                    const float *gamma, const float *beta,
+                                    const gb_norm_shape *shape, float momentum);
+void gb_batchnorm_backward_train_cpu(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                                     const float *dout, const float *inp, const float *gamma,
+                                     const float *save_mean, const float *save_rstd,
+                                     const gb_norm_shape *shape);
+void gb_batchnorm_forward_eval_cpu(gb_device *dev, float *out, const float *inp, const float *gamma,
+                                   const float *beta, const float *running_mean,
+                                   const float *running_var, const gb_norm_shape *shape);
+void gb_batchnorm_backward_eval_cpu(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const float *inp, const float *gamma,
+                                    const float *running_mean, const float *running_var,
+                                    const gb_norm_shape *shape);
+
+/* groupnorm.c */
+void gb_groupnorm_forward_cpu(gb_device *dev, float *out, float *save_mean, float *save_rstd,
+                              const float *inp, const float *gamma, const float *beta,
+                              const gb_norm_shape *shape);
+void gb_groupnorm_backward_cpu(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                               const float *dout, const float *inp, const float *gamma,
+                               const float *save_mean, const float *save_rstd,
+                               const gb_norm_shape *shape);
+
+/* layernorm.c */
+void gb_layernorm_channels_forward_cpu(gb_device *dev, float *out, float *save_mean,
+                                       float *save_rstd, const float *inp, const float *gain,
+                                       const gb_norm_shape *shape);
+void gb_layernorm_channels_backward_cpu(gb_device *dev, float *dinp, float *dgain,
+                                        const float *dout, const float *inp, const float *gain,
+                                        const float *save_mean, const float *save_rstd,
+                                        const gb_norm_shape *shape);
 
 /* -- convolution -- */
 
 /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
 
+/* pool.c */
+void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const float *inp,
+                              const gb_pool_shape *shape);
+void gb_maxpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout, const int32_t *argmax,
+                               const gb_pool_shape *shape);
+void gb_avgpool2d_forward_cpu(gb_device *dev, float *out, const float *inp,
+                              const gb_pool_shape *shape);
+void gb_avgpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout,
+                               const gb_pool_shape *shape);
+
+/* layout.c */
+void gb_spatial_sum_forward_cpu(gb_device *dev, float *out, const float *inp, size_t planes,
+                                size_t spatial, float scale);
+void gb_spatial_sum_backward_cpu(gb_device *dev, float *dinp, const float *dout, size_t planes,
+                                 size_t spatial, float scale);
+void gb_upsample_nearest2x_forward_cpu(gb_device *dev, float *out, const float *inp, size_t planes,
+                                       int height, int width);
+void gb_upsample_nearest2x_backward_cpu(gb_device *dev, float *dinp, const float *dout,
+                                        size_t planes, int height, int width);
+void gb_concat_channels_forward_cpu(gb_device *dev, float *out, const float *a, const float *b,
+                                    int batch, int ca, int cb, size_t spatial);
+void gb_concat_channels_backward_cpu(gb_device *dev, float *da, float *db, const float *dout,
+                                     int batch, int ca, int cb, size_t spatial);
+void gb_squeeze2x_forward_cpu(gb_device *dev, float *out, const float *inp, int batch, int channels,
+                              int height, int width);
+void gb_unsqueeze2x_forward_cpu(gb_device *dev, float *out, const float *inp, int batch,
+                                int channels, int height, int width);
+
+/* softmax.c */
+void gb_softmax_forward_cpu(gb_device *dev, float *out, const float *inp, size_t rows, size_t cols);
+void gb_softmax_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *out,
+                             size_t rows, size_t cols);
+void gb_log_softmax_forward_cpu(gb_device *dev, float *out, const float *inp, size_t rows,
+                                size_t cols);
+void gb_log_softmax_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *out,
+                                 size_t rows, size_t cols);
+void gb_logsumexp_forward_cpu(gb_device *dev, float *out, const float *inp, size_t rows,
+                              size_t cols);
+void gb_logsumexp_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *inp,
+                               const float *out, size_t rows, size_t cols);
+void gb_sum_forward_cpu(gb_device *dev, float *out, const float *inp, size_t n, float scale);
+void gb_sum_backward_cpu(gb_device *dev, float *dinp, const float *dout, size_t n, float scale);
+
+/* attention.c */
+void gb_attention_forward_cpu(gb_device *dev, float *out, float *saved, const float *qkv,
+                              const gb_attention_shape *shape);
+void gb_attention_backward_cpu(gb_device *dev, float *dqkv, const float *dout, const float *qkv,
+                               const float *saved, const gb_attention_shape *shape);
+
+/* linear_attention.c */
+void gb_linear_attention_forward_cpu(gb_device *dev, float *out, float *saved, const float *qkv,
+                                     const gb_attention_shape *shape);
+void gb_linear_attention_backward_cpu(gb_device *dev, float *dqkv, const float *dout,
+                                      const float *qkv, const float *saved,
+                                      const gb_attention_shape *shape);
+
 /* -- losses, optimiser helpers, time embeddings, coupling -- */
+
+/* gradient_penalty.c */
+void gb_gradient_penalty_cpu(gb_device *dev, float *loss, float *dg, const float *g, size_t rows,
+                             size_t cols, float lambda);
 
 /* losses.c */
 void gb_bce_with_logits_cpu(gb_device *dev, float *loss, float *dlogits, const float *logits,

@@ -1,0 +1,184 @@
+/* kernels/cpu/pool.c - 2-D max and average pooling, forward and backward (CPU).
+ *
+ * PyTorch semantics (torch.nn.functional.max_pool2d / avg_pool2d, floor mode,
+ * dilation 1), shapes and output sizes in kernels/shapes.h (gb_pool_shape):
+ *
+ *   max pool:  out = max over the window, padding counts as -inf; argmax holds the
+ *              index (y * in_width + x) of the winner inside its input plane. Ties
+ *              go to the first maximum in row-major window order and NaN beats
+ *              everything (the last NaN of the window): the comparison of PyTorch's
+ *              CPU kernel (val > max || isnan(val)), so argmax matches it exactly.
+ *              backward: dinp = 0, then dinp[argmax] += dout in output order
+ *              (overwrite as a whole; windows may overlap). That is PyTorch's CPU
+ *              order of float additions, so the gradient matches it bit for bit.
+ *   avg pool:  out = sum over the in-image part of the window / divisor, where the
+ *              divisor is the window clipped to the padded image (count_include_pad,
+ *              kh*kw in floor mode) or to the image (count_include_pad = 0, e.g.
+ *              Inception's 3x3 stride-1 pool). The sum is in double in row-major
+ *              window order, rounded once.
+ *              backward: each dinp element gathers dout / divisor over the windows
+ *              that cover it (double, ascending output order), so there is no
+ *              scatter and no float accumulation order to worry about.
+ *
+ * Tested by tests/test_kernels_pool.c: float64 finite differences of a float64
+ * transcription (tie-free inputs for max pool), PyTorch forward and autograd
+ * fixtures from tests/peers/kernels_pool.py (odd sizes, windows hitting padding,
+ * ties, count_include_pad both ways).
+ */
+#include "kernels/cpu/cpu.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The rules of PyTorch's pooling argument checks (pad at most half the kernel,
+ * a non-empty output); breaking them is a programmer error in the model. */
+static void check_pool_shape(const gb_pool_shape *s) {
+    GB_ASSERT(s->batch >= 0 && s->channels >= 0 && s->in_height >= 1 && s->in_width >= 1,
+              "pool shape: batch %d, channels %d, input %dx%d must be non-negative / non-empty",
+              s->batch, s->channels, s->in_height, s->in_width);
+    GB_ASSERT(s->kernel_h >= 1 && s->kernel_w >= 1 && s->stride_h >= 1 && s->stride_w >= 1,
+              "pool shape: kernel %dx%d and stride %dx%d must be >= 1", s->kernel_h, s->kernel_w,
+              s->stride_h, s->stride_w);
+    GB_ASSERT(s->pad_h >= 0 && s->pad_w >= 0 && s->pad_h <= s->kernel_h / 2 &&
+                  s->pad_w <= s->kernel_w / 2,
+              "pool shape: padding %dx%d must be between 0 and half the kernel %dx%d", s->pad_h,
+              s->pad_w, s->kernel_h, s->kernel_w);
+    GB_ASSERT(gb_pool_out_h(s) >= 1 && gb_pool_out_w(s) >= 1,
+              "pool shape: input %dx%d is smaller than the kernel %dx%d with padding %dx%d",
+              s->in_height, s->in_width, s->kernel_h, s->kernel_w, s->pad_h, s->pad_w);
+}
+
+static size_t pool_planes(const gb_pool_shape *s) { return (size_t)s->batch * (size_t)s->channels; }
+
+static inline int imax(int a, int b) { return a > b ? a : b; }
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const float *inp,
+                              const gb_pool_shape *shape) {
+    (void)dev;
+    check_pool_shape(shape);
+    const int ih = shape->in_height, iw = shape->in_width;
+    const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
+    const size_t planes = pool_planes(shape);
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = inp + p * (size_t)ih * (size_t)iw;
+        float *dst = out + p * (size_t)oh * (size_t)ow;
+        int32_t *arg = argmax ? argmax + p * (size_t)oh * (size_t)ow : NULL;
+        for (int oy = 0; oy < oh; oy++) {
+            const int y0 = imax(oy * shape->stride_h - shape->pad_h, 0);
+            const int y1 = imin(oy * shape->stride_h - shape->pad_h + shape->kernel_h, ih);
+            for (int ox = 0; ox < ow; ox++) {
+                const int x0 = imax(ox * shape->stride_w - shape->pad_w, 0);
+                const int x1 = imin(ox * shape->stride_w - shape->pad_w + shape->kernel_w, iw);
+                /* pad <= kernel/2 guarantees every window meets the image, so the
+                 * initial index is always overwritten or names a real element. */
+                float best = -INFINITY;
+                int32_t best_at = y0 * iw + x0;
+                for (int y = y0; y < y1; y++) {
+                    for (int x = x0; x < x1; x++) {
+                        float v = src[y * iw + x];
+                        if (v > best || isnan(v)) {
+                            best = v;
+                            best_at = y * iw + x;
+                        }
+                    }
+                }
+                dst[oy * ow + ox] = best;
+                if (arg) arg[oy * ow + ox] = best_at;
+            }
+        }
+    }
+}
+
+void gb_maxpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout, const int32_t *argmax,
+                               const gb_pool_shape *shape) {
+    (void)dev;
+    check_pool_shape(shape);
+    const size_t in_plane = (size_t)shape->in_height * (size_t)shape->in_width;
+    const size_t out_plane = (size_t)gb_pool_out_h(shape) * (size_t)gb_pool_out_w(shape);
+    const size_t planes = pool_planes(shape);
+    if (planes) memset(dinp, 0, planes * in_plane * sizeof *dinp);
+    for (size_t p = 0; p < planes; p++) {
+        float *dst = dinp + p * in_plane;
+        const float *g = dout + p * out_plane;
+        const int32_t *arg = argmax + p * out_plane;
+        for (size_t o = 0; o < out_plane; o++) {
+            GB_ASSERT(arg[o] >= 0 && (size_t)arg[o] < in_plane,
+                      "maxpool2d backward: argmax %d outside the %zu-element input plane", arg[o],
+                      in_plane);
+            dst[arg[o]] += g[o];
+        }
+    }
+}
+
+/* PyTorch's divisor for the window starting at (y, x) (unclipped, may be negative). */
+static int avg_divisor(const gb_pool_shape *s, int y, int x) {
+    const int ih = s->in_height, iw = s->in_width;
+    const int py1 = imin(y + s->kernel_h, ih + s->pad_h), px1 = imin(x + s->kernel_w, iw + s->pad_w);
+    if (s->count_include_pad) return (py1 - y) * (px1 - x);
+    return (imin(py1, ih) - imax(y, 0)) * (imin(px1, iw) - imax(x, 0));
+}
+
+void gb_avgpool2d_forward_cpu(gb_device *dev, float *out, const float *inp,
+                              const gb_pool_shape *shape) {
+    (void)dev;
+    check_pool_shape(shape);
+    const int ih = shape->in_height, iw = shape->in_width;
+    const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
+    const size_t planes = pool_planes(shape);
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = inp + p * (size_t)ih * (size_t)iw;
+        float *dst = out + p * (size_t)oh * (size_t)ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const int wy = oy * shape->stride_h - shape->pad_h;
+            const int y0 = imax(wy, 0), y1 = imin(wy + shape->kernel_h, ih);
+            for (int ox = 0; ox < ow; ox++) {
+                const int wx = ox * shape->stride_w - shape->pad_w;
+                const int x0 = imax(wx, 0), x1 = imin(wx + shape->kernel_w, iw);
+                double acc = 0.0;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) acc += (double)src[y * iw + x];
+                dst[oy * ow + ox] = (float)(acc / (double)avg_divisor(shape, wy, wx));
+            }
+        }
+    }
+}
+
+/* The output indices o whose windows [o*stride - pad, o*stride - pad + kernel)
+ * contain input index i: o in [lo, hi] (empty when lo > hi). */
+static void covering_range(int i, int kernel, int stride, int pad, int out_n, int *lo, int *hi) {
+    const int top = i + pad;            /* o*stride <= top */
+    const int bottom = top - kernel + 1; /* o*stride >= bottom */
+    *lo = bottom <= 0 ? 0 : (bottom + stride - 1) / stride;
+    *hi = imin(top / stride, out_n - 1);
+}
+
+void gb_avgpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout,
+                               const gb_pool_shape *shape) {
+    (void)dev;
+    check_pool_shape(shape);
+    const int ih = shape->in_height, iw = shape->in_width;
+    const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
+    const size_t planes = pool_planes(shape);
+    for (size_t p = 0; p < planes; p++) {
+        const float *g = dout + p * (size_t)oh * (size_t)ow;
+        float *dst = dinp + p * (size_t)ih * (size_t)iw;
+        for (int y = 0; y < ih; y++) {
+            int oy0, oy1;
+            covering_range(y, shape->kernel_h, shape->stride_h, shape->pad_h, oh, &oy0, &oy1);
+            for (int x = 0; x < iw; x++) {
+                int ox0, ox1;
+                covering_range(x, shape->kernel_w, shape->stride_w, shape->pad_w, ow, &ox0, &ox1);
+                double acc = 0.0;
+                for (int oy = oy0; oy <= oy1; oy++) {
+                    const int wy = oy * shape->stride_h - shape->pad_h;
+                    for (int ox = ox0; ox <= ox1; ox++) {
+                        const int wx = ox * shape->stride_w - shape->pad_w;
+                        acc += (double)g[oy * ow + ox] / (double)avg_divisor(shape, wy, wx);
+                    }
+                }
+                dst[y * iw + x] = (float)acc;
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+/* metrics/fid.c - streaming FID statistics, the Frechet distance via symmetric
+ * eigendecompositions, and stats .npz files (see metrics/fid.h; tested by
+ * tests/test_fid_stats.c). */
+#include "metrics/fid.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/npy.h"
+
+void gb_fid_stats_free(gb_fid_stats *s) {
+    if (!s) return;
+    free(s->mu);
+    free(s->sigma);
+    memset(s, 0, sizeof *s);
+}
+
+static gb_status stats_alloc(gb_fid_stats *s, size_t dim) {
+    memset(s, 0, sizeof *s);
+    s->dim = dim;
+    s->mu = malloc(dim * sizeof *s->mu);
+    s->sigma = malloc(dim * dim * sizeof *s->sigma);
+    if (!s->mu || !s->sigma) {
+        gb_fid_stats_free(s);
+        return gb_fail(GB_ENV, "out of memory for FID statistics of dimension %zu", dim);
+    }
+    return GB_OK;
+}
+
+/* ---- streaming statistics ------------------------------------------------------------------ */
+
+gb_status gb_fid_accum_init(gb_fid_accum *a, size_t dim) {
+    memset(a, 0, sizeof *a);
+    if (dim == 0) return gb_fail(GB_USAGE, "FID statistics need a feature dimension >= 1");
+    a->dim = dim;
+    a->sum = calloc(dim, sizeof *a->sum);
+    a->m2 = calloc(dim * dim, sizeof *a->m2);
+    a->chunk = malloc((size_t)GB_FID_CHUNK * dim * sizeof *a->chunk);
+    a->tmp = malloc(2 * dim * sizeof *a->tmp);
+    if (!a->sum || !a->m2 || !a->chunk || !a->tmp) {
+        gb_fid_accum_free(a);
+        return gb_fail(GB_ENV, "out of memory for the FID accumulator (dimension %zu)", dim);
+    }
+    return GB_OK;
+}
+
+void gb_fid_accum_free(gb_fid_accum *a) {
+    if (!a) return;
+    free(a->sum);
+    free(a->m2);
+    free(a->chunk);
+    free(a->tmp);
+    memset(a, 0, sizeof *a);
+}
+
+/* Fold nb rows x (centred in place) into (*n, sum, m2): Chan et al.'s pairwise update.
+ * tmp holds 2 * dim doubles. */
+static void fold_chunk(size_t dim, uint64_t *n, double *sum, double *m2, double *x /* [nb, dim] */, size_t nb,
+                       double *tmp) {
+    double *csum = tmp, *delta = tmp + dim;
+    memset(csum, 0, dim * sizeof *csum);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < dim; j++) csum[j] += x[i * dim + j];
+    for (size_t j = 0; j < dim; j++) {
+        double mean_b = csum[j] / (double)nb;
+        delta[j] = *n ? mean_b - sum[j] / (double)*n : 0.0;
+        for (size_t i = 0; i < nb; i++) x[i * dim + j] -= mean_b;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dim, (int)nb, 1.0, x, (int)dim, 1.0, m2, (int)dim);
+    if (*n) {
+        double na = (double)*n, w = na * (double)nb / (na + (double)nb);
+        cblas_dsyr(CblasRowMajor, CblasUpper, (int)dim, w, delta, 1, m2, (int)dim);
+    }
+    for (size_t j = 0; j < dim; j++) sum[j] += csum[j];
+    *n += nb;
+}
+
+gb_status gb_fid_accum_add(gb_fid_accum *a, const float *x, size_t rows) {
+    size_t dim = a->dim;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < dim; j++)
+            if (!isfinite(x[i * dim + j]))
+                return gb_fail(GB_INPUT, "feature row %llu, column %zu is %g: features must be finite",
+                               (unsigned long long)(a->n + a->pending + i), j, (double)x[i * dim + j]);
+    for (size_t i = 0; i < rows; i++) {
+        double *dst = a->chunk + a->pending * dim;
+        for (size_t j = 0; j < dim; j++) dst[j] = x[i * dim + j];
+        if (++a->pending == GB_FID_CHUNK) {
+            fold_chunk(dim, &a->n, a->sum, a->m2, a->chunk, a->pending, a->tmp);
+            a->pending = 0;
+        }
+    }
+    return GB_OK;
+}
+
+gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out) {
+    size_t dim = a->dim;
+    uint64_t n = a->n + a->pending;
+    memset(out, 0, sizeof *out);
+    if (n < 2) return gb_fail(GB_INPUT, "FID statistics need at least 2 feature rows (got %llu)", (unsigned long long)n);
+    GB_TRY(stats_alloc(out, dim));
+    /* Fold the partial chunk into copies so that more rows can still be added afterwards. */
+    double *rows = a->pending ? malloc(a->pending * dim * sizeof *rows) : NULL;
+    if (a->pending && !rows) {
+        gb_fid_stats_free(out);
+        return gb_fail(GB_ENV, "out of memory finishing FID statistics");
+    }
+    uint64_t folded = a->n;
+    memcpy(out->mu, a->sum, dim * sizeof *out->mu); /* used as the running sum here */
+    memcpy(out->sigma, a->m2, dim * dim * sizeof *out->sigma);
+    if (a->pending) {
+        memcpy(rows, a->chunk, a->pending * dim * sizeof *rows);
+        fold_chunk(dim, &folded, out->mu, out->sigma, rows, a->pending, a->tmp);
+        free(rows);
+    }
+    double inv_n = 1.0 / (double)n, inv_n1 = 1.0 / (double)(n - 1);
+    for (size_t j = 0; j < dim; j++) out->mu[j] *= inv_n;
+    for (size_t i = 0; i < dim; i++) {
+        out->sigma[i * dim + i] *= inv_n1;
+        for (size_t j = i + 1; j < dim; j++) {
+            double v = out->sigma[i * dim + j] * inv_n1;
+            out->sigma[i * dim + j] = v;
+            out->sigma[j * dim + i] = v;
+        }
+    }
+    out->n = n;
+    if (n < dim)
+        gb_warn("FID statistics from %llu samples in %zu dimensions: the covariance is singular and FID is "
+                "strongly biased; use at least %zu samples",
+                (unsigned long long)n, dim, dim);
+    return GB_OK;
+}
+
+gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n, size_t dim) {
+    memset(out, 0, sizeof *out);
+    gb_fid_accum a;
+    GB_TRY(gb_fid_accum_init(&a, dim));
+    gb_status s = gb_fid_accum_add(&a, x, n);
+    if (s == GB_OK) s = gb_fid_accum_finish(&a, out);
+    gb_fid_accum_free(&a);
+    return s;
+}
+
+/* ---- Frechet distance ------------------------------------------------------------------------ */
+
+static gb_status check_finite(const double *v, size_t n, const char *what, size_t dim) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            if (dim) return gb_fail(GB_INPUT, "%s[%zu, %zu] is %g: statistics must be finite", what, i / dim, i % dim, v[i]);
+            return gb_fail(GB_INPUT, "%s[%zu] is %g: statistics must be finite", what, i, v[i]);
+        }
+    return GB_OK;
+}
+
+/* Eigenvalues at or below r * DBL_EPSILON * |largest| are indistinguishable from the rounding
+ * of dsyevd (backward error about r eps |M|) and count as 0. Taking their square root would add
+ * up to sqrt(r eps) |M|^(1/2) of noise each: a singular covariance (N < d) has d - N + 1 such
+ * eigenvalues, whose noise would otherwise dominate the error of the trace. */
+static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
+
+/* Eigenvalues of the symmetric r x r matrix m (overwritten), clamped at 0, square-rooted and
+ * summed in ascending order (w: r doubles of scratch). */
+static gb_status trace_sqrt_sym(double *out, double *m, size_t r, double *w) {
+    /* Symmetrize: the products below are symmetric only up to rounding. */
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = i + 1; j < r; j++) {
+            double v = 0.5 * (m[i * r + j] + m[j * r + i]);
+            m[i * r + j] = m[j * r + i] = v;
+        }
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)r, m, (lapack_int)r, w);
+    if (info != 0)
+        return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on the %zu x %zu product",
+                       (int)info, r, r);
+    double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
+    if (r && w[0] < -1e-6 * top)
+        gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
+                "covariances are not positive semi-definite",
+                w[0], top);
+    for (size_t i = 0; i < r; i++) acc += w[i] > floor ? sqrt(w[i]) : 0.0;
+    *out = acc;
+    return GB_OK;
+}
+
+/* tr sqrt(L^T S2 L) with S1 = L L^T; returns 1 (and nothing else) when S1 is not positive
+ * definite. Column-major throughout: a symmetric matrix reads the same in either order. */
+static int cholesky_path(gb_status *st, double *out, const double *s1, const double *s2, size_t d, double *l,
+                         double *t, double *w) {
+    memcpy(l, s1, d * d * sizeof *l);
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, l, (lapack_int)d);
+    if (info > 0) return 1;
+    if (info < 0) {
+        *st = gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dpotrf argument error %d", (int)info);
+        return 0;
+    }
+    memcpy(t, s2, d * d * sizeof *t);
+    /* t = S2 L, then t = L^T t (dtrmm reads only the lower triangle of l). */
+    cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)d, 1.0, l, (int)d, t,
+                (int)d);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)d, (int)d, 1.0, l, (int)d, t,
+                (int)d);
+    *st = trace_sqrt_sym(out, t, d, w);
+    return 0;
+}
+
+/* tr sqrt(B^T S2 B) with B = V diag(sqrt(l)) over the eigenvalues l > 0 of S1. */
+static gb_status eigen_path(double *out, const double *s1, const double *s2, size_t d, double *v, double *t,
+                            double *w) {
+    memcpy(v, s1, d * d * sizeof *v);
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)d, v, (lapack_int)d, w);
+    if (info != 0)
+        return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on S1 (%zu x %zu)", (int)info, d,
+                       d);
+    double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
+    if (w[0] < -1e-6 * top)
+        gb_warn("Frechet distance: eigenvalue %.3g of S1 (largest %.3g) clamped to 0: S1 is not positive "
+                "semi-definite",
+                w[0], top);
+    /* Ascending eigenvalues: keep the trailing columns with l above the noise floor (the rest
+     * are zero up to rounding), scaled by sqrt(l). */
+    size_t first = 0;
+    while (first < d && !(w[first] > floor)) first++;
+    size_t r = d - first;
+    if (r == 0) {
+        *out = 0.0;
+        return GB_OK;
+    }
+    double *b = v + first * d; /* column-major d x r */
+    for (size_t c = 0; c < r; c++) {
+        double sc = sqrt(w[first + c]);
+        for (size_t i = 0; i < d; i++) b[c * d + i] *= sc;
+    }
+    /* t (d x r) = S2 B; then m (r x r) = B^T t, stored after t. */
+    double *m = t + d * r;
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, (int)d, (int)r, 1.0, s2, (int)d, b, (int)d, 0.0, t, (int)d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
+                (int)r);
+    return trace_sqrt_sym(out, m, r, w);
+}
+
+gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, const double *mu2, const double *s2,
+                              size_t dim, gb_frechet_method method) {
+    if (dim == 0) return gb_fail(GB_INPUT, "Frechet distance of 0-dimensional statistics");
+    GB_TRY(check_finite(mu1, dim, "mu1", 0));
+    GB_TRY(check_finite(mu2, dim, "mu2", 0));
+    GB_TRY(check_finite(s1, dim * dim, "sigma1", dim));
+    GB_TRY(check_finite(s2, dim * dim, "sigma2", dim));
+    double diff2 = 0.0, tr1 = 0.0, tr2 = 0.0;
+    for (size_t i = 0; i < dim; i++) {
+        double dlt = mu1[i] - mu2[i];
+        diff2 += dlt * dlt;
+        tr1 += s1[i * dim + i];
+        tr2 += s2[i * dim + i];
+    }
+    double *fac = malloc(dim * dim * sizeof *fac), *t = malloc(2 * dim * dim * sizeof *t),
+           *w = malloc(dim * sizeof *w);
+    gb_status st = GB_OK;
+    double trsq = 0.0;
+    if (!fac || !t || !w) {
+        st = gb_fail(GB_ENV, "out of memory for the Frechet distance in %zu dimensions", dim);
+    } else {
+        int need_eigen = 1;
+        if (method == GB_FRECHET_AUTO) {
+            need_eigen = cholesky_path(&st, &trsq, s1, s2, dim, fac, t, w);
+            /* tr sqrt(S1 S2) = tr sqrt(S2 S1): factor whichever is positive definite. */
+            if (need_eigen) need_eigen = cholesky_path(&st, &trsq, s2, s1, dim, fac, t, w);
+        }
+        if (need_eigen && st == GB_OK) st = eigen_path(&trsq, s1, s2, dim, fac, t, w);
+    }
+    free(fac);
+    free(t);
+    free(w);
+    if (st != GB_OK) return st;
+    *out = diff2 + tr1 + tr2 - 2.0 * trsq;
+    return GB_OK;
+}
+
+gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b) {
+    if (a->dim != b->dim)
+        return gb_fail(GB_INPUT, "FID: the statistics have different feature dimensions (%zu and %zu)", a->dim, b->dim);
+    return gb_frechet_distance(out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO);
+}
+
+/* ---- stats files ------------------------------------------------------------------------------ */
+
+const char *gb_fid_layout_name(gb_fid_layout layout) {
+    return layout == GB_FID_LAYOUT_CLEAN_FID ? "clean-fid" : "pytorch-fid";
+}
+
+gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layout layout) {
+    size_t d = s->dim, sshape[2] = {d, d};
+    float *mu32 = NULL;
+    gb_npy_array arrays[2];
+    if (layout == GB_FID_LAYOUT_CLEAN_FID) {
+        mu32 = malloc(d * sizeof *mu32);
+        if (!mu32) return gb_fail(GB_ENV, "out of memory");
+        for (size_t i = 0; i < d; i++) mu32[i] = (float)s->mu[i];
+        arrays[0] = gb_npy_view(GB_NPY_F32, 1, &d, mu32);
+    } else {
+        arrays[0] = gb_npy_view(GB_NPY_F64, 1, &d, s->mu);
+    }
+    arrays[1] = gb_npy_view(GB_NPY_F64, 2, sshape, s->sigma);
+    const char *keys[2] = {"mu", "sigma"};
+    gb_status st = gb_npz_save(path, keys, arrays, 2, GB_NPZ_DEFLATED);
+    free(mu32);
+    return st;
+}
+
+gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout) {
+    memset(out, 0, sizeof *out);
+    gb_npz z;
+    GB_TRY(gb_npz_load(&z, path));
+    const gb_npy_array *mu = gb_npz_find(&z, "mu"), *sg = gb_npz_find(&z, "sigma");
+    gb_status st = GB_OK;
+    if (!mu || !sg) {
+        st = gb_fail(GB_INPUT, "%s: FID stats need the keys 'mu' and 'sigma' (as written by np.savez_compressed(path, "
+                               "mu=mu, sigma=sigma)); '%s' is missing",
+                     path, mu ? "sigma" : "mu");
+    } else if ((mu->dtype != GB_NPY_F32 && mu->dtype != GB_NPY_F64) ||
+               (sg->dtype != GB_NPY_F32 && sg->dtype != GB_NPY_F64)) {
+        st = gb_fail(GB_INPUT, "%s: 'mu' and 'sigma' must be float32 or float64 (got %s and %s)", path,
+                     gb_npy_descr(mu->dtype), gb_npy_descr(sg->dtype));
+    } else if (mu->ndim != 1 || mu->shape[0] == 0) {
+        st = gb_fail(GB_INPUT, "%s: 'mu' must have shape (d,) with d >= 1 (it has %d dimensions)", path, mu->ndim);
+    } else if (sg->ndim != 2 || sg->shape[0] != mu->shape[0] || sg->shape[1] != mu->shape[0]) {
+        st = gb_fail(GB_INPUT, "%s: 'sigma' must have shape (%zu, %zu) to match 'mu'", path, mu->shape[0],
+                     mu->shape[0]);
+    } else {
+        size_t d = mu->shape[0];
+        st = stats_alloc(out, d);
+        if (st == GB_OK) {
+            gb_npy_to_f64(out->mu, mu);
+            gb_npy_to_f64(out->sigma, sg);
+            st = check_finite(out->mu, d, "mu", 0);
+            if (st == GB_OK) st = check_finite(out->sigma, d * d, "sigma", d);
+            if (st != GB_OK) gb_fail_wrap(st, "%s", path);
+        }
+        if (st == GB_OK) {
+            double asym = 0.0, big = 0.0;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = i; j < d; j++) {
+                    double a = out->sigma[i * d + j], b = out->sigma[j * d + i];
+                    if (fabs(a - b) > asym) asym = fabs(a - b);
+                    if (fabs(a) > big) big = fabs(a);
+                    out->sigma[i * d + j] = out->sigma[j * d + i] = 0.5 * (a + b);
+                }
+            if (asym > 1e-6 * big)
+                gb_warn("%s: 'sigma' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g); using (S + S^T) / 2",
+                        path, asym, big);
+            if (layout) *layout = mu->dtype == GB_NPY_F32 ? GB_FID_LAYOUT_CLEAN_FID : GB_FID_LAYOUT_PYTORCH_FID;
+        } else {
+            gb_fid_stats_free(out);
+        }
+    }
+    gb_npz_free(&z);
+    return st;
+}

@@ -1,0 +1,112 @@
+/* metrics/fid.h - FID feature statistics, the Frechet distance, and FID stats files
+ * (specs/metrics.md "FID"; specs/formats.md 5.5 and 5.4 "Stats files").
+ *
+ * Statistics: the mean and the N-1 covariance of feature rows, accumulated in float64 from
+ * float32 batches. Rows are folded in fixed chunks of GB_FID_CHUNK rows (Chan, Golub and
+ * LeVeque's pairwise update: per chunk, its mean and the scatter of the rows about that mean,
+ * then M2 += M2_chunk + n_a n_b / (n_a + n_b) delta delta^T), so no sum of raw squares ever
+ * cancels, and the result depends only on the sequence of rows, not on how the caller split
+ * them into batches (bitwise, for a fixed BLAS thread count).
+ *
+ * Frechet distance between N(mu1, S1) and N(mu2, S2):
+ *   FID = |mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr sqrt(S1^(1/2) S2 S1^(1/2)).
+ * The trace term is the sum of the square roots of the eigenvalues of B^T S2 B for any factor
+ * B with B B^T = S1: B^T S2 B is similar to (or, for singular S1, shares its non-zero spectrum
+ * with) S1 S2 and with S1^(1/2) S2 S1^(1/2). Two ways to get B:
+ *   GB_FRECHET_EIGEN     B = V diag(sqrt(max(l, 0))) from S1 = V diag(l) V^T (LAPACKE_dsyevd);
+ *                        then B^T S2 B = V^T (S1^(1/2) S2 S1^(1/2)) V exactly, an orthogonal
+ *                        similarity of the symmetric form metrics.md names. Columns with l <= 0
+ *                        are dropped, so a rank-r S1 gives an r x r problem.
+ *   GB_FRECHET_AUTO      the Cholesky factor S1 = L L^T when S1 is positive definite (else S2's,
+ *                        swapping the roles; else the eigen path): the same spectrum, a third of
+ *                        the cost of the eigendecomposition of S1.
+ * The eigenvalues of the symmetric B^T S2 B come from LAPACKE_dsyevd (values only). Clamping:
+ * for positive semi-definite inputs every exact eigenvalue is >= 0, and dsyevd's computed ones
+ * err by about r * eps * (largest), r the matrix order. Eigenvalues at or below that noise floor,
+ * r * DBL_EPSILON * |largest| (negative ones included), of S1 and of B^T S2 B are set to 0
+ * before the square root. This changes the trace by at most sqrt(floor) per eigenvalue, the
+ * same size as the noise it removes, and makes singular covariances (N < d: d - N + 1 exactly
+ * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
+ * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one means
+ * the input was not a covariance, which is logged as a warning. No complex arithmetic, no eps
+ * added to the diagonal (pytorch-fid and clean-fid add 1e-6 I when scipy's sqrtm fails).
+ *
+ * Stats files: np.savez_compressed with keys "mu" and "sigma".
+ *   GB_FID_LAYOUT_PYTORCH_FID  mu float64 (d,), sigma float64 (d, d)  (pytorch-fid --save-stats)
+ *   GB_FID_LAYOUT_CLEAN_FID    mu float32 (d,), sigma float64 (d, d)  (clean-fid: np.mean of
+ *                              float32 features stays float32; np.cov promotes to float64)
+ * Loading accepts float32 or float64 for either key (other keys are ignored), checks the shapes
+ * ((d,) and (d, d)) and that every value is finite, and symmetrizes sigma as (S + S^T) / 2
+ * (np.cov's result can differ from its transpose in the last bits; a relative asymmetry above
+ * 1e-6 is logged as a warning).
+ *
+ * Tested by tests/test_fid_stats.c: closed forms (identical stats give 0, diagonal and
+ * commuting covariances, a mean shift), both factor paths, singular covariances, batch
+ * invariance of the accumulator, stats file round trips in both layouts, corrupt files, and
+ * parity with pytorch-fid's calculate_frechet_distance and numpy's mean/cov
+ * (tests/peers/fid_stats.py).
+ */
+#ifndef GB_FID_H
+#define GB_FID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define GB_FID_CHUNK 512
+
+typedef struct {
+    size_t dim;
+    uint64_t n;    /* samples behind the statistics; 0 when unknown (loaded from a file) */
+    double *mu;    /* [dim] */
+    double *sigma; /* [dim, dim] symmetric, N-1 denominator */
+} gb_fid_stats;
+
+void gb_fid_stats_free(gb_fid_stats *s);
+
+typedef struct {
+    size_t dim;
+    uint64_t n;     /* rows folded into sum and m2 (whole chunks) */
+    double *sum;    /* [dim] sum of the folded rows */
+    double *m2;     /* [dim, dim] upper triangle used: scatter about the mean of the folded rows */
+    double *chunk;  /* [GB_FID_CHUNK, dim] rows waiting for a full chunk */
+    double *tmp;    /* [2 * dim] scratch */
+    size_t pending; /* rows in chunk */
+} gb_fid_accum;
+
+/* GB_USAGE for dim 0; GB_ENV when memory runs out (d^2 doubles: 32 MiB at d = 2048). */
+gb_status gb_fid_accum_init(gb_fid_accum *a, size_t dim);
+/* Add rows [rows, dim]. A non-finite value is GB_INPUT naming the row (counted from the first
+ * row ever added) and the column; the rows of that call are then not added. */
+gb_status gb_fid_accum_add(gb_fid_accum *a, const float *x /* [rows, dim] */, size_t rows);
+/* Mean and N-1 covariance of every row added so far (the accumulator stays usable).
+ * GB_INPUT with fewer than 2 rows; warns when N < dim (the covariance is then singular). */
+gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out);
+void gb_fid_accum_free(gb_fid_accum *a);
+
+/* One call: init, add, finish, free. */
+gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, dim] */, size_t n, size_t dim);
+
+typedef enum { GB_FRECHET_AUTO, GB_FRECHET_EIGEN } gb_frechet_method;
+
+/* The Frechet distance (see the header). Inputs must be finite (GB_INPUT naming the first bad
+ * entry otherwise); the covariances are read in full and assumed symmetric. GB_NUMERIC when
+ * LAPACK fails to converge; GB_ENV when memory runs out (about 3 d^2 doubles). */
+gb_status gb_frechet_distance(double *out, const double *mu1 /* [dim] */, const double *s1 /* [dim, dim] */,
+                              const double *mu2 /* [dim] */, const double *s2 /* [dim, dim] */, size_t dim,
+                              gb_frechet_method method);
+/* GB_INPUT when the dimensions differ. */
+gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b);
+
+typedef enum { GB_FID_LAYOUT_PYTORCH_FID, GB_FID_LAYOUT_CLEAN_FID } gb_fid_layout;
+
+/* "pytorch-fid" / "clean-fid". */
+const char *gb_fid_layout_name(gb_fid_layout layout);
+/* Write an .npz like np.savez_compressed(path, mu=..., sigma=...) in the given layout (atomic). */
+gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layout layout);
+/* Read either layout; *layout (may be NULL) gets CLEAN_FID when mu is float32, else
+ * PYTORCH_FID. out->n is 0 (the files do not record N). */
+gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout);
+
+#endif

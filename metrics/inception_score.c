@@ -1,0 +1,87 @@
+/* metrics/inception_score.c - Inception score from logits or probabilities (see
+ * metrics/inception_score.h; tested by tests/test_fid_stats.c). */
+#include "metrics/inception_score.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Row i as log-probabilities (lp) and probabilities (p), float64. */
+static gb_status row_distribution(double *lp, double *p, const float *z, size_t c, size_t row, gb_is_input input) {
+    if (input == GB_IS_LOGITS) {
+        double mx = -INFINITY;
+        for (size_t j = 0; j < c; j++) {
+            if (!isfinite(z[j]))
+                return gb_fail(GB_INPUT, "inception score: logit row %zu, class %zu is %g: logits must be finite", row, j,
+                               (double)z[j]);
+            if (z[j] > mx) mx = z[j];
+        }
+        double s = 0.0;
+        for (size_t j = 0; j < c; j++) s += exp((double)z[j] - mx);
+        double lse = mx + log(s);
+        for (size_t j = 0; j < c; j++) {
+            lp[j] = (double)z[j] - lse;
+            p[j] = exp(lp[j]);
+        }
+        return GB_OK;
+    }
+    double s = 0.0;
+    for (size_t j = 0; j < c; j++) {
+        if (!isfinite(z[j]) || z[j] < 0.0f)
+            return gb_fail(GB_INPUT, "inception score: probability row %zu, class %zu is %g: must be finite and >= 0",
+                           row, j, (double)z[j]);
+        s += z[j];
+    }
+    if (!(fabs(s - 1.0) <= 1e-3))
+        return gb_fail(GB_INPUT, "inception score: probability row %zu sums to %.6g, not 1 (pass logits instead?)", row,
+                       s);
+    for (size_t j = 0; j < c; j++) {
+        p[j] = z[j] / s;
+        lp[j] = p[j] > 0.0 ? log(p[j]) : -INFINITY;
+    }
+    return GB_OK;
+}
+
+gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n, size_t classes, size_t splits,
+                             gb_is_input input) {
+    if (splits == 0 || splits > n)
+        return gb_fail(GB_USAGE, "inception score: %zu splits for %zu rows (need 1 <= splits <= rows)", splits, n);
+    if (classes < 2) return gb_fail(GB_INPUT, "inception score needs at least 2 classes (got %zu)", classes);
+    double *lp = malloc(classes * sizeof *lp), *p = malloc(classes * sizeof *p), *py = malloc(classes * sizeof *py),
+           *lpy = malloc(classes * sizeof *lpy), *scores = malloc(splits * sizeof *scores);
+    gb_status st = GB_OK;
+    if (!lp || !p || !py || !lpy || !scores) st = gb_fail(GB_ENV, "out of memory for the inception score");
+    for (size_t s = 0; st == GB_OK && s < splits; s++) {
+        size_t lo = s * n / splits, hi = (s + 1) * n / splits, m = hi - lo;
+        /* Pass 1: p(y) over the split. Pass 2: mean KL (rows recomputed: no n x classes buffer). */
+        memset(py, 0, classes * sizeof *py);
+        for (size_t i = lo; st == GB_OK && i < hi; i++) {
+            st = row_distribution(lp, p, x + i * classes, classes, i, input);
+            for (size_t j = 0; st == GB_OK && j < classes; j++) py[j] += p[j];
+        }
+        if (st != GB_OK) break;
+        for (size_t j = 0; j < classes; j++) {
+            py[j] /= (double)m;
+            lpy[j] = py[j] > 0.0 ? log(py[j]) : -INFINITY;
+        }
+        double kl_sum = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            row_distribution(lp, p, x + i * classes, classes, i, input);
+            double kl = 0.0;
+            for (size_t j = 0; j < classes; j++)
+                if (p[j] > 0.0) kl += p[j] * (lp[j] - lpy[j]);
+            kl_sum += kl;
+        }
+        scores[s] = exp(kl_sum / (double)m);
+    }
+    if (st == GB_OK) {
+        double mu = 0.0, var = 0.0;
+        for (size_t s = 0; s < splits; s++) mu += scores[s];
+        mu /= (double)splits;
+        for (size_t s = 0; s < splits; s++) var += (scores[s] - mu) * (scores[s] - mu);
+        *mean = mu;
+        *std = sqrt(var / (double)splits);
+    }
+    free(lp), free(p), free(py), free(lpy), free(scores);
+    return st;
+}
