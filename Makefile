@@ -158,7 +158,7 @@ FUZZ_RUN     := $(if $(FUZZ_TARGETS),$(subst $(comma), ,$(FUZZ_TARGETS)),$(FUZZ_
 comma := ,
 # Largest input per format in bytes (4096 when not listed): room for a few records,
 # members or tensors. fuzz_maxlen sets the shell variable m for target $$t.
-FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 tar=8192
+FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 tar=8192 gbu=8192 zsl_text=8192 npz=8192
 fuzz_maxlen  = m=4096; for kv in $(FUZZ_MAXLEN); do [ "$${kv%%=*}" = "$$t" ] && m=$${kv\#*=}; done
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-merge

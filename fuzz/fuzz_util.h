@@ -78,4 +78,21 @@ __attribute__((unused)) static const uint8_t *fuzz_split(const uint8_t *data, si
     return start;
 }
 
+/* Cut data into k pieces: it starts with k - 1 big-endian u16 lengths (pieces 0..k-2, each
+ * clipped to what is left), the last piece takes the rest. Returns 0 when the table is
+ * incomplete. */
+__attribute__((unused)) static int fuzz_pieces(const uint8_t *data, size_t size, int k, const uint8_t **piece,
+                                               size_t *len) {
+    size_t table = 2 * (size_t)(k - 1);
+    if (size < table) return 0;
+    size_t at = table;
+    for (int i = 0; i < k; i++) {
+        size_t want = i < k - 1 ? (size_t)data[2 * i] << 8 | data[2 * i + 1] : size - at;
+        len[i] = want < size - at ? want : size - at;
+        piece[i] = data + at;
+        at += len[i];
+    }
+    return 1;
+}
+
 #endif

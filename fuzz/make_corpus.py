@@ -289,10 +289,58 @@ def corpus_pickle():
                                b"\x00\x00\x000q\x02X\x03\x00\x00\x00cpuq\x03K\x04tq\x04Q.")
 
 
+# ---- .mat sets (pieces cut by leading big-endian u16 lengths, see fuzz/fuzz_util.h) --------
+def mat(compress=False, fmt="5", **variables):
+    import scipy.io
+    b = io.BytesIO()
+    scipy.io.savemat(b, variables, do_compression=compress, format=fmt)
+    return b.getvalue()
+
+
+def pieces(*files):
+    return b"".join(struct.pack(">H", len(f)) for f in files[:-1]) + b"".join(files)
+
+
+def corpus_gbu():
+    col = lambda *v: np.array(v, dtype=np.float64).reshape(-1, 1)
+    feats = RNG.standard_normal((3, 6))  # dim x N: instance j is column j
+    res = dict(features=feats, labels=col(1, 1, 2, 2, 3, 3))
+    att = dict(att=np.abs(RNG.standard_normal((2, 3))), trainval_loc=col(1, 3), test_seen_loc=col(2, 4),
+               test_unseen_loc=col(5, 6))
+    put("gbu", "ok.bin", pieces(mat(**res), mat(**att)))
+    put("gbu", "compressed.bin", pieces(mat(True, **res), mat(True, **att)))
+    put("gbu", "uint8_storage.bin", pieces(mat(**dict(res, labels=col(1, 1, 2, 2, 3, 3).astype(np.uint8))),
+                                           mat(**dict(att, trainval_loc=col(1, 3).astype(np.int32)))))
+    put("gbu", "nan_feature.bin", pieces(mat(**dict(res, features=np.full((3, 6), np.nan))), mat(**att)))
+    put("gbu", "row_out_of_range.bin", pieces(mat(**res), mat(**dict(att, test_unseen_loc=col(5, 7)))))
+    put("gbu", "v4.bin", pieces(mat(fmt="4", **res), mat(**att)))
+    put("gbu", "missing_var.bin", pieces(mat(features=feats), mat(**att)))
+
+
+def corpus_zsl_text():
+    import scipy.sparse
+    col = lambda *v: np.array(v, dtype=np.float64).reshape(-1, 1)
+    pm = np.abs(RNG.standard_normal((3, 4)))
+    split = dict(train_cid=col(1, 2), test_cid=col(3))
+    ftr, fte = RNG.standard_normal((4, 2)), RNG.standard_normal((2, 2))
+    ltr = pickle.dumps(np.array([0, 1, 0, 1], dtype=np.int64), protocol=2)
+    lte = pickle.dumps(np.array([0, 0], dtype=np.int64), protocol=2)
+    put("zsl_text", "ok.bin", pieces(mat(PredicateMatrix=pm), mat(**split), mat(pfc_feat=ftr), mat(pfc_feat=fte),
+                                     ltr, lte))
+    put("zsl_text", "sparse_compressed.bin",
+        pieces(mat(True, PredicateMatrix=scipy.sparse.csc_matrix(pm)), mat(True, **split), mat(True, pfc_feat=ftr),
+               mat(True, pfc_feat=fte), pickle.dumps([0, 1, 1, 0], protocol=2), lte))
+    put("zsl_text", "label_out_of_range.bin",
+        pieces(mat(PredicateMatrix=pm), mat(**split), mat(pfc_feat=ftr), mat(pfc_feat=fte), ltr,
+               pickle.dumps(np.array([0, 1], dtype=np.int64), protocol=2)))
+    put("zsl_text", "dim_mismatch.bin", pieces(mat(PredicateMatrix=pm), mat(**split), mat(pfc_feat=ftr),
+                                               mat(pfc_feat=np.zeros((2, 3))), ltr, lte))
+
+
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     for f in (corpus_csv, corpus_safetensors, corpus_gzip, corpus_tar, corpus_cifar10, corpus_idx,
-              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle):
+              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle, corpus_gbu, corpus_zsl_text):
         # Seeds only for the targets that exist (formats whose parser has landed).
         if os.path.exists(os.path.join(here, f.__name__[len("corpus_"):] + "_fuzz.c")):
             f()
