@@ -214,6 +214,10 @@ def corpus_jpeg():
     put("jpeg", "cmyk.jpg", jpeg(rgb.convert("CMYK")))
     put("jpeg", "truncated.jpg", jpeg(rgb)[:-40])
     put("jpeg", "soi_only.jpg", b"\xff\xd8\xff\xd9")
+    bomb = bytearray(jpeg(grad))
+    sof = bomb.find(b"\xff\xc0")
+    bomb[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)  # refused: more pixels than Pillow accepts
+    put("jpeg", "bomb_65500.jpg", bytes(bomb))
 
 
 # ---- cub index (the four index files joined by NUL bytes) ---------------------------
@@ -294,7 +298,10 @@ def mat(compress=False, fmt="5", **variables):
     import scipy.io
     b = io.BytesIO()
     scipy.io.savemat(b, variables, do_compression=compress, format=fmt)
-    return b.getvalue()
+    data = b.getvalue()
+    if fmt == "5":  # the 116-byte header text holds the creation date: fix it, for repeatable bytes
+        data = b"MATLAB 5.0 MAT-file, written by fuzz/make_corpus.py".ljust(116) + data[116:]
+    return data
 
 
 def pieces(*files):
