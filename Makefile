@@ -154,8 +154,8 @@ FUZZ_LIB_SRC := $(filter-out core/manifest.c,$(wildcard core/*.c datasets/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_ALL     := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/%_fuzz)
+comma        := ,
 FUZZ_RUN     := $(if $(FUZZ_TARGETS),$(subst $(comma), ,$(FUZZ_TARGETS)),$(FUZZ_ALL))
-comma := ,
 # Largest input per format in bytes (4096 when not listed): room for a few records,
 # members or tensors. fuzz_maxlen sets the shell variable m for target $$t.
 FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 tar=8192 gbu=8192 zsl_text=8192 npz=8192
