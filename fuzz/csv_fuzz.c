@@ -2,8 +2,8 @@
  *
  * Invariants checked on every accepted input: the table is rectangular with non-decreasing
  * line numbers (a bare CR can end a row mid-line), and writing it back with gb_csv_write_row
- * then parsing that text again gives the
- * same header and cells (the writer promises that the reader returns every field unchanged).
+ * then parsing that text again gives the same header and cells (the writer promises that the
+ * reader returns every field unchanged).
  * A rejection must leave the table zeroed with a message. Run with `make fuzz`.
  */
 #include <stdio.h>
