@@ -344,10 +344,34 @@ def corpus_zsl_text():
                                                mat(pfc_feat=np.zeros((2, 3))), ltr, lte))
 
 
+# ---- PyTorch state dicts (torch.save, zip and legacy containers) ------------------------
+def torch_save(obj, legacy):
+    import torch
+    b = io.BytesIO()
+    torch.save(obj, b, _use_new_zipfile_serialization=not legacy)
+    return b.getvalue()
+
+
+def corpus_torch_weights():
+    import torch
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    sd = net.state_dict()
+    put("torch_weights", "zip.pth", torch_save(sd, False))
+    put("torch_weights", "legacy.pth", torch_save(sd, True))
+    strided = {"t": torch.arange(6, dtype=torch.float32).reshape(2, 3).t(), "s": torch.tensor(1.5)}
+    put("torch_weights", "strided_zip.pth", torch_save(strided, False))
+    put("torch_weights", "strided_legacy.pth", torch_save(strided, True))
+    put("torch_weights", "f64_i64.pth", torch_save({"d": torch.ones(2, dtype=torch.float64),
+                                                     "n": torch.tensor(3)}, False))
+    put("torch_weights", "truncated.pth", torch_save(sd, True)[:-10])
+
+
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     for f in (corpus_csv, corpus_safetensors, corpus_gzip, corpus_tar, corpus_cifar10, corpus_idx,
-              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle, corpus_gbu, corpus_zsl_text):
+              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle, corpus_gbu, corpus_zsl_text,
+              corpus_torch_weights):
         # Seeds only for the targets that exist (formats whose parser has landed).
         if os.path.exists(os.path.join(here, f.__name__[len("corpus_"):] + "_fuzz.c")):
             f()
