@@ -5,7 +5,8 @@ Each format gets a few small valid files written by the real tools (Python's csv
 tarfile, numpy, Pillow; safetensors by the published layout through json and struct) and a
 handful of edge cases (empty, truncated, limits). Every file stays under about 4 KB except
 the CIFAR-10 archives, which hold six 3073-byte records. Deterministic: running it again
-rewrites the same bytes. Usage: /usr/bin/python3 fuzz/make_corpus.py [OUTDIR] (default
+rewrites the same bytes, except the legacy torch.save files, whose storage keys come from
+object ids. Usage: /usr/bin/python3 fuzz/make_corpus.py [OUTDIR] (default
 fuzz/corpus). Inputs found by fuzzing are merged in afterwards with `make fuzz-merge`.
 """
 import csv
