@@ -5,6 +5,8 @@
 #   make reproduce  install missing packages, run every pipeline at small scale, gate
 #   make bench      kernel and training-step benchmarks against their peers
 #   make DEBUG=1 / SANITIZE=address,undefined   debug or sanitised builds
+#   make fuzz       every libFuzzer target in fuzz/ for FUZZ_SECONDS each (ASan + UBSan, clang)
+#   make fuzz-smoke the same, 5 s per target (for CI)
 #
 # Optional parts are detected with $(shell ...) and reported in a banner; CUDA
 # objects are built only when nvcc exists. The full flag set is written to
@@ -134,5 +136,79 @@ check: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzz: libFuzzer targets fuzz/<parser>_fuzz.c (clang, ASan + UBSan) ------
+# The parsers' sources (core/, datasets/) are built into build-fuzz/ with coverage
+# instrumentation; each target runs for FUZZ_SECONDS from its committed seed corpus
+# fuzz/corpus/<parser>/ plus the working corpus build-fuzz/corpus/<parser>/ (new inputs go
+# there; `make fuzz-merge` minimises them into the committed corpus). Crashes, hangs
+# (-timeout) and sanitizer reports land in build-fuzz/artifacts/<parser>/ and fail the run.
+# FUZZ_TARGETS=csv,tar restricts the run to some targets.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra $(OPENBLAS_CFLAGS) $(FUZZ_SAN)
+# core/manifest.c needs the generated version.h and parses nothing; metrics/ holds one
+# parser, the PyTorch weights reader.
+FUZZ_LIB_SRC := $(filter-out core/manifest.c,$(wildcard core/*.c datasets/*.c)) $(wildcard metrics/torch_weights.c)
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_ALL     := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
+FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/%_fuzz)
+comma        := ,
+FUZZ_RUN     := $(if $(FUZZ_TARGETS),$(subst $(comma), ,$(FUZZ_TARGETS)),$(FUZZ_ALL))
+# Largest input per format in bytes (4096 when not listed): room for a few records,
+# members or tensors. fuzz_maxlen sets the shell variable m for target $$t.
+FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 tar=8192 gbu=8192 zsl_text=8192 npz=8192 torch_weights=8192
+fuzz_maxlen  = m=4096; for kv in $(FUZZ_MAXLEN); do [ "$${kv%%=*}" = "$$t" ] && m=$${kv\#*=}; done
+# libmatio sizes its buffers from the file's headers (terabytes for a corrupt one); in a
+# normal build such a malloc fails or stays untouched virtual memory, and our code must cope
+# with libmatio's failure. For the targets through libmatio, allocations over 1 GiB return
+# NULL (ASan) instead of ending the run, which emulates the first case.
+FUZZ_MATIO   := gbu zsl_text
+fuzz_asan    = a=detect_leaks=1; case " $(FUZZ_MATIO) " in *" $$t "*) a=$$a:allocator_may_return_null=1:max_allocation_size_mb=1024;; esac
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-merge
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libgenbench-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(FUZZ_BUILD)/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz_util.h $(FUZZ_BUILD)/libgenbench-fuzz.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libgenbench-fuzz.a $(LDLIBS)
+
+fuzz: fuzz-build
+	@fail=""; for t in $(FUZZ_RUN); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+	  echo "== fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  $(fuzz_maxlen); $(fuzz_asan); dict=""; if [ -f fuzz/$$t.dict ]; then dict="-dict=fuzz/$$t.dict"; fi; \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=$$a \
+	  $(FUZZ_BUILD)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=$$m \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $$dict \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1 \
+	  || { fail="$$fail $$t"; echo "   FAILED: see $(FUZZ_BUILD)/$$t.log and $(FUZZ_BUILD)/artifacts/$$t/"; }; \
+	  tail -n 12 $(FUZZ_BUILD)/$$t.log | grep -E '^(stat::|#[0-9]+.*DONE|Done)' ; \
+	done; if [ -n "$$fail" ]; then echo "fuzz: crashes or hangs in:$$fail"; exit 1; fi
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+# Minimise the working corpus into the committed one (only inputs adding coverage are kept).
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_RUN); do mkdir -p $(FUZZ_BUILD)/corpus/$$t; $(fuzz_maxlen); $(fuzz_asan); \
+	  ASAN_OPTIONS=$$a $(FUZZ_BUILD)/$${t}_fuzz -merge=1 -max_len=$$m fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t \
+	    >$(FUZZ_BUILD)/$$t.merge.log 2>&1 || exit 1; \
+	  echo "  $$t: $$(ls fuzz/corpus/$$t | wc -l) files"; done
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

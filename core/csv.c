@@ -240,6 +240,8 @@ static int needs_quotes(const char *f) {
     size_t n = strlen(f);
     if (n == 0) return 0;
     if (f[0] == ' ' || f[0] == '\t' || f[0] == '#' || f[n - 1] == ' ' || f[n - 1] == '\t') return 1;
+    /* A leading byte-order mark would be skipped as the file's own if this is the first field. */
+    if (strncmp(f, "\xEF\xBB\xBF", 3) == 0) return 1;
     return strpbrk(f, ",\"\r\n") != NULL;
 }
 

@@ -64,7 +64,8 @@ void gb_csv_free(gb_csv_table *t);
 
 /* Write one field, quoted (quotes doubled) only when needed: it holds a comma,
  * a quote, CR or LF, starts or ends with a space or tab (libcsv would trim
- * them), or starts with '#' (it could be read as a comment). NULL writes an
+ * them), starts with '#' (it could be read as a comment) or with a UTF-8
+ * byte-order mark (the reader skips one at the start of the file). NULL writes an
  * empty field. Write errors surface through ferror (gb_atomic_commit checks). */
 void gb_csv_write_field(FILE *fp, const char *field);
 

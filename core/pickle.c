@@ -566,6 +566,7 @@ static gb_status make_seq(pk_vm *v, gb_pk_kind kind, size_t k) {
 
 static gb_status append_items(pk_vm *v, gb_pk_node *list, gb_pk_node *const *items, size_t m) {
     if (list->kind != GB_PK_LIST) return vm_fail(v, "APPEND target is a %s, not a list", gb_pk_kind_name(list->kind));
+    if (m == 0) return GB_OK; /* APPENDS of nothing: list->items may still be NULL */
     GB_TRY(grow(v, list, m));
     memcpy(list->items + list->count, items, m * sizeof *items);
     list->count += m;
@@ -575,6 +576,7 @@ static gb_status append_items(pk_vm *v, gb_pk_node *list, gb_pk_node *const *ite
 static gb_status set_items(pk_vm *v, gb_pk_node *dict, gb_pk_node *const *kv, size_t m) {
     if (dict->kind != GB_PK_DICT) return vm_fail(v, "SETITEM target is a %s, not a dict", gb_pk_kind_name(dict->kind));
     if (m & 1) return vm_fail(v, "odd number of items for SETITEMS");
+    if (m == 0) return GB_OK; /* SETITEMS of nothing: dict->items may still be NULL */
     GB_TRY(grow(v, dict, m));
     memcpy(dict->items + 2 * dict->count, kv, m * sizeof *kv);
     dict->count += m / 2;

@@ -7,7 +7,9 @@
  * libjpeg-dev) the pixels equal Pillow's Image.open(...).convert("RGB") exactly. Greyscale
  * images are expanded to RGB by repeating the channel, as convert("RGB") does. CMYK / YCCK
  * JPEGs are refused: Pillow would convert them with its own inverted-CMYK rules, which the
- * benchmark has no reason to reproduce.
+ * benchmark has no reason to reproduce. So are headers claiming more than 178,956,970 pixels,
+ * where Pillow raises DecompressionBombError (found by fuzz/jpeg_fuzz.c: a 200-byte file
+ * could claim 65500x65500 and ask for a 12 GB buffer).
  * Errors (libjpeg's fatal errors and a premature end of data, which libjpeg would otherwise
  * pad with grey) are GB_INPUT naming the file and libjpeg's reason. State lives in each
  * call, so threads may decode concurrently.

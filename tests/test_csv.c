@@ -125,6 +125,26 @@ Test(csv, single_column_with_empty_cells_round_trips) {
     free(buf);
 }
 
+/* Found by fuzz/csv_fuzz.c: a first field starting with a byte-order mark was written bare,
+ * and the reader then skipped it as the file's own BOM. */
+Test(csv, leading_bom_in_a_field_round_trips) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *fp = open_memstream(&buf, &n);
+    const char *h[] = {"\xEF\xBB\xBF" "b", "c"}, *r[] = {"\xEF\xBB\xBF" "x", "y"};
+    gb_csv_write_row(fp, h, 2);
+    gb_csv_write_row(fp, r, 2);
+    fclose(fp);
+    gb_csv_table t;
+    cr_assert_eq(gb_csv_parse("bom.csv", buf, n, &t), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(t.n_cols, 2);
+    cr_expect_str_eq(t.header[0], h[0], "the header's BOM was lost: written as '%s'", buf);
+    cr_assert_eq(t.n_rows, 1);
+    expect_row(&t, 0, r);
+    gb_csv_free(&t);
+    free(buf);
+}
+
 Test(csv, comments_before_header_only) {
     gb_csv_table t;
     cr_assert_eq(parse_str("# produced by genbench\n#second comment, with comma\n\nepoch,loss\n1,0.5\n"

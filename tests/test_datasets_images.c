@@ -366,6 +366,39 @@ Test(cub, flat_32px_folder) {
     free(dir);
 }
 
+/* Regression for fuzz/jpeg_fuzz.c: a valid small JPEG whose SOF0 header is patched to claim
+ * more pixels than Pillow accepts is refused before any buffer is sized from the header. */
+Test(cub, jpeg_header_claiming_too_many_pixels_is_refused) {
+    uint8_t grey[64];
+    for (int i = 0; i < 64; i++) grey[i] = (uint8_t)(4 * i);
+    uint8_t *jpg;
+    size_t n;
+    cr_assert_eq(gb_jpeg_encode("small.jpg", grey, 1, 8, 8, 75, &jpg, &n), GB_OK, "%s", gb_last_error());
+    size_t sof = 0;
+    while (sof + 9 < n && !(jpg[sof] == 0xFF && jpg[sof + 1] == 0xC0)) sof++;
+    cr_assert(sof + 9 < n, "no SOF0 marker in the encoded JPEG");
+    static const struct { unsigned h, w; int ok; } sizes[] = {{8, 8, 1}, {65500, 65500, 0}, {13377, 13378, 0}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        jpg[sof + 5] = (uint8_t)(sizes[k].h >> 8);
+        jpg[sof + 6] = (uint8_t)sizes[k].h;
+        jpg[sof + 7] = (uint8_t)(sizes[k].w >> 8);
+        jpg[sof + 8] = (uint8_t)sizes[k].w;
+        uint8_t *rgb = NULL;
+        int h, w;
+        gb_status s = gb_jpeg_decode_rgb("bomb.jpg", jpg, n, &rgb, &h, &w, NULL);
+        if (sizes[k].ok) {
+            cr_expect_eq(s, GB_OK, "%ux%u: %s", sizes[k].w, sizes[k].h, gb_last_error());
+        } else {
+            cr_expect_eq(s, GB_INPUT, "%ux%u accepted", sizes[k].w, sizes[k].h);
+            cr_expect(strstr(gb_last_error(), "bomb.jpg") && strstr(gb_last_error(), "pixels"),
+                      "message '%s' should name the file and the pixel count", gb_last_error());
+            cr_expect(rgb == NULL);
+        }
+        free(rgb);
+    }
+    free(jpg);
+}
+
 Test(cub, broken_trees_are_input_errors) {
     static const struct {
         const char *rel, *file, *detail;

@@ -514,6 +514,22 @@ Test(pickle, pop_at_mark_removes_the_mark) {
     gb_pickle_free(pk);
 }
 
+/* Found by fuzz/pickle_fuzz.c (UBSan: zero offset applied to a NULL items pointer): APPENDS
+ * and SETITEMS with nothing after the MARK, on a container that is still empty. The sanitised
+ * build with UBSAN_OPTIONS=halt_on_error=1 fails here without the fix. */
+Test(pickle, empty_appends_and_setitems) {
+    static const struct { const char *bytes; gb_pk_kind kind; } cases[] = {{"](e.", GB_PK_LIST}, {"}(u.", GB_PK_DICT}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gb_pickle *pk;
+        cr_assert_eq(gb_pickle_parse(&pk, (const uint8_t *)cases[i].bytes, 4, NULL, NULL), GB_OK, "%s: %s",
+                     cases[i].bytes, gb_last_error());
+        const gb_pk_node *root = gb_pickle_root(pk);
+        cr_expect(root->kind == cases[i].kind && root->count == 0, "%s: a %s of %zu items", cases[i].bytes,
+                  gb_pk_kind_name(root->kind), root->count);
+        gb_pickle_free(pk);
+    }
+}
+
 /* n nested lists: EMPTY_LIST x n then APPEND x (n-1). */
 static unsigned char *nested(size_t n, size_t *len) {
     unsigned char *p = malloc(2 * n + 4);
