@@ -42,7 +42,7 @@ gb_status gb_cs446_load(gb_cs446 *d, const char *path, uint64_t seed, float jitt
         d->points = malloc(2 * d->n * sizeof(float));
         GB_ASSERT(d->points, "out of host memory");
         for (size_t r = 0; r < d->n && s == GB_OK; r++) {
-            double x, y;
+            double x = 0, y = 0; /* set by gb_csv_double on success; read only then */
             s = gb_csv_double(&t, r, "x", &x);
             if (s == GB_OK) s = gb_csv_double(&t, r, "y", &y);
             if (s == GB_OK && !(isfinite(x) && isfinite(y)))

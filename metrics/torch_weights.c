@@ -72,6 +72,7 @@ typedef struct {
 
 typedef struct {
     const char *origin;
+    size_t archive_bytes; /* zip container: the whole file, which bounds any record */
     tw_storage *storages;
     size_t n_storages;
     tw_spec *specs;
@@ -251,12 +252,22 @@ static gb_status load_legacy(tw_parse *p, gb_pickle **pks, const uint8_t *data, 
 /* ---- zip container ---------------------------------------------------------------------- */
 
 /* The whole record `name` -> malloc'd bytes. GB_INPUT when absent or unreadable. */
-static gb_status zip_read(uint8_t **out, size_t *len, zip_t *z, const char *origin, const char *name) {
+static gb_status zip_read(uint8_t **out, size_t *len, zip_t *z, const char *origin, size_t archive_bytes,
+                          const char *name) {
     *out = NULL;
     zip_stat_t st;
     zip_int64_t idx = zip_name_locate(z, name, 0);
     if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         return gb_fail(GB_INPUT, "%s: the zip has no record '%s'; " TW_FIX, origin, name);
+    /* The sizes are the archive's own claims: bound them before allocating, so a damaged
+     * directory cannot ask for gigabytes. DEFLATE expands at most 1032:1; a stored record
+     * is as large as its bytes in the file. */
+    if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size > archive_bytes)
+        return gb_fail(GB_INPUT, "%s: record '%s' claims %llu compressed bytes in a %zu-byte file; " TW_FIX,
+                       origin, name, (unsigned long long)st.comp_size, archive_bytes);
+    if ((double)st.size > 1032.0 * (double)archive_bytes + 64)
+        return gb_fail(GB_INPUT, "%s: record '%s' claims %llu bytes, more than a %zu-byte file can hold; " TW_FIX,
+                       origin, name, (unsigned long long)st.size, archive_bytes);
     zip_file_t *f = zip_fopen_index(z, (zip_uint64_t)idx, 0);
     uint8_t *buf = malloc(st.size ? st.size : 1);
     if (!f || !buf) {
@@ -299,7 +310,7 @@ static gb_status load_zip_records(tw_parse *p, gb_pickle **pk, zip_t *z) {
     size_t len;
     snprintf(name, sizeof name, "%s/byteorder", prefix);
     if (zip_name_locate(z, name, 0) >= 0) {
-        GB_TRY(zip_read(&buf, &len, z, p->origin, name));
+        GB_TRY(zip_read(&buf, &len, z, p->origin, p->archive_bytes, name));
         int little = len == 6 && memcmp(buf, "little", 6) == 0;
         free(buf);
         if (!little)
@@ -307,7 +318,7 @@ static gb_status load_zip_records(tw_parse *p, gb_pickle **pk, zip_t *z) {
                                      "re-save the state dict on a little-endian machine", p->origin, name);
     }
     snprintf(name, sizeof name, "%s/data.pkl", prefix);
-    GB_TRY(zip_read(&buf, &len, z, p->origin, name));
+    GB_TRY(zip_read(&buf, &len, z, p->origin, p->archive_bytes, name));
     char origin[1700];
     snprintf(origin, sizeof origin, "%s:%s", p->origin, name);
     gb_pickle_opts o = {.origin = origin, .allow_globals = torch_globals};
@@ -318,7 +329,7 @@ static gb_status load_zip_records(tw_parse *p, gb_pickle **pk, zip_t *z) {
     for (size_t i = 0; i < p->n_storages; i++) {
         tw_storage *st = &p->storages[i];
         snprintf(name, sizeof name, "%s/data/%s", prefix, st->key);
-        GB_TRY(zip_read(&st->owned, &len, z, p->origin, name));
+        GB_TRY(zip_read(&st->owned, &len, z, p->origin, p->archive_bytes, name));
         if (len != storage_bytes(st))
             return gb_fail(GB_INPUT, "%s: record '%s' holds %zu bytes but the pickle says %lld %s elements (%zu bytes); " TW_FIX,
                            p->origin, name, len, (long long)st->numel, gb_torch_dtype_name(st->dtype), storage_bytes(st));
@@ -328,6 +339,7 @@ static gb_status load_zip_records(tw_parse *p, gb_pickle **pk, zip_t *z) {
 }
 
 static gb_status load_zip(tw_parse *p, gb_pickle **pk, const uint8_t *data, size_t n) {
+    p->archive_bytes = n;
     zip_error_t err;
     zip_error_init(&err);
     zip_source_t *src = zip_source_buffer_create(data, n, 0, &err);

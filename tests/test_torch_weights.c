@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/atomic_file.h"
+#include "core/manifest.h"
 #include "core/sha256.h"
 #include "metrics/torch_weights.h"
 #include "tests/fixture.h"
@@ -182,4 +183,18 @@ Test(torch_weights, corrupt_zip) {
     d[2] = 9;
     expect_bad(d, n, "wrong magic", "offset 0");
     free(d);
+}
+
+/* Found by fuzz/torch_weights_fuzz.c: a 999-byte zip whose directory claims a 2.3 GB record.
+ * The claimed sizes are bounded by the file's own size before anything is allocated. */
+Test(torch_weights, zip_record_larger_than_the_file_is_refused) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fuzz/corpus/torch_weights/regress-zip-record-size-2.3gb", gb_source_dir());
+    unsigned char *data = NULL;
+    size_t n = 0;
+    cr_assert_eq(gb_read_file(path, &data, &n), GB_OK, "%s", gb_last_error());
+    gb_torch_state st;
+    cr_expect_eq(gb_torch_parse(&st, "regress.pth", data, n), GB_INPUT, "a damaged zip must be an input error");
+    cr_expect(strstr(gb_last_error(), "regress.pth") != NULL, "message names the file: %s", gb_last_error());
+    free(data);
 }
