@@ -8,6 +8,8 @@ static const gb_pipeline pipelines[] = {
     {"toy2d-langevin",
      "ScoreNet MLP + denoising score matching + annealed Langevin on the CS446 point cloud",
      "specs/pipelines.md 5.1-5.4", gb_toy2d_langevin_run},
+    {"mnist-gan", "CS446 DNet/GNet GAN (BCE, non-saturating G) on MNIST (glyphs28 stand-in when absent)",
+     "specs/pipelines.md 5.5", gb_mnist_gan_run},
 };
 
 size_t gb_pipeline_count(void) { return sizeof pipelines / sizeof pipelines[0]; }
