@@ -76,7 +76,7 @@ typedef struct {
     gb_dcgan_critic d;
     gb_cub32_gan_hparams hp;
     int max_batch;
-    long d_steps, g_steps;  /* optimizer steps taken (= iterations and ceil(iterations / n_critic)) */
+    long d_steps, g_steps;  /* optimizer steps taken so far (set from iter by each iteration) */
     float *losses;          /* [4] device */
     float *dlogits;         /* [max_batch] */
     float *dimg;            /* [max_batch, 3072] */
@@ -91,8 +91,9 @@ void gb_cub32_gan_trainer_init(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t
 double gb_cub32_gan_lr_d(const gb_cub32_gan_trainer *t, long d_steps);
 double gb_cub32_gan_lr_g(const gb_cub32_gan_trainer *t, long g_steps);
 /* Iteration iter: real [batch, 3, 32, 32], z_d [batch, 128], z_g [batch, 128] (device), eps [batch]
- * (host, used by wgan-gp only). d_steps / g_steps must equal what the iterations before iter
- * took (kept in the trainer; restored from iter after a resume). */
+ * (host, used by wgan-gp only). The step counts (Adam's bias correction, the decay) follow from
+ * iter alone: iter critic steps and ceil(iter / n_critic) generator steps came before, so a
+ * resumed run needs nothing else. */
 void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t iter, const float *real,
                             const float *z_d, const float *z_g, const float *eps, int batch, float *out,
                             int *g_stepped);
