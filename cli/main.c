@@ -7,6 +7,7 @@
 #include "../core/log.h"
 #include "../core/manifest.h"
 #include "cli.h"
+#include "cmd_data.h"
 
 static const char usage[] =
     "usage: genbench <command> [options]\n"
@@ -17,6 +18,7 @@ static const char usage[] =
     "  reproduce [opts]         run every pipeline, write results/summary.csv and report.html, gate\n"
     "  check [RESULTS] [opts]   compare results with reference/*.csv; exit 1 on a regression\n"
     "  bench [opts]             kernel and training-step benchmarks (ceilings, peers, --compare)\n"
+    "  data <list|verify|fetch|inspect|synth>  datasets: presence, checksums, download, stand-ins\n"
     "  fid A B [opts]           FID between stats .npz / features .npy\n"
     "  kid GEN REF [opts]       KID on feature arrays\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on feature arrays\n"
@@ -63,7 +65,7 @@ int main(int argc, char **argv) {
         const char *name;
         gb_status (*fn)(int, char **);
     } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
-                    {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"fid", gb_cmd_fid},
+                    {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
                     {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;

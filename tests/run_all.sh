@@ -31,6 +31,11 @@ if [ -f tests/smoke.sh ]; then
   bash tests/smoke.sh "$build" || failed+=("smoke")
 fi
 
+if [ -f tests/smoke_data.sh ]; then
+  echo "== genbench data: list, synth, inspect, verify, fetch (offline)"
+  bash tests/smoke_data.sh "$build" "$build/genbench" || failed+=("smoke_data")
+fi
+
 if [ ${#failed[@]} -ne 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1
