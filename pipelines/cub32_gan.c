@@ -31,7 +31,7 @@ const char *gb_gan_loss_name(gb_gan_loss l) {
 }
 
 gb_cub32_gan_hparams gb_cub32_gan_hparams_paper(gb_gan_loss loss) {
-    return (gb_cub32_gan_hparams){.loss = loss, .lr = 2e-4f, .beta1 = 0.0f, .beta2 = 0.9f, .lambda = 10.0f,
+    return (gb_cub32_gan_hparams){.loss = loss, .lr = 2e-4f, .beta1 = 0.0f, .beta2 = 0.9f, .eps = 1e-8f, .lambda = 10.0f,
                                   .n_critic = 5, .decay_d = 500000, .decay_g = 100000};
 }
 
@@ -135,7 +135,7 @@ static float generator_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float
 }
 
 static gb_adam_hparams adam(const gb_cub32_gan_trainer *t, double lr) {
-    return (gb_adam_hparams){.lr = (float)lr, .beta1 = t->hp.beta1, .beta2 = t->hp.beta2, .eps = 1e-8f};
+    return (gb_adam_hparams){.lr = (float)lr, .beta1 = t->hp.beta1, .beta2 = t->hp.beta2, .eps = t->hp.eps};
 }
 
 void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t iter, const float *real,
@@ -238,7 +238,7 @@ static gb_status cub32_run(gb_run_context *ctx, gb_gan_loss loss, const char *na
     p.zd_dev = gb_dev_alloc(ctx->dev, sc->batch * GB_DCGAN_Z_DIM * sizeof(float));
     p.zg_dev = gb_dev_alloc(ctx->dev, sc->batch * GB_DCGAN_Z_DIM * sizeof(float));
     gan_model m = {.name = name, .zdim = GB_DCGAN_Z_DIM, .z_kind = GAN_Z_NORMAL, .lo = -1.0f, .hi = 1.0f,
-                   .has_gp = loss == GB_GAN_LOSS_WGAN_GP,
+                   .has_gp = loss == GB_GAN_LOSS_WGAN_GP, .fid_protocol = GB_FID_CLEAN,
                    .blocks = {{"G", &p.t.g.params, 1}, {"D", &p.t.d.params, 1}, {"G_buffers", &p.t.g.buffers, 0}},
                    .n_blocks = 3, .self = &p, .iterate = iterate, .generate = generate, .lrs = lrs};
     s = gan_run_all(&r, &m);

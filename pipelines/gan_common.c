@@ -20,9 +20,9 @@
 #include "../datasets/idx.h"
 #include "../datasets/shapes32.h"
 #include "../metrics/spectrum.h"
+#include "gan_fid.h"
 
 #define GAN_INTERP_SIDE 10 /* the 10 x 10 latent interpolation grid of specs/pipelines.md 4.3 */
-#define INCEPTION_FILE "pt_inception-2015-12-05-6726825d.pth"
 
 /* ---- data ----------------------------------------------------------------------------------- */
 
@@ -146,6 +146,7 @@ typedef struct {
     size_t n_max;
     gb_spectrum_plan *plan;
     double *spec_real, *spec_fake;
+    gan_fid fid;             /* ready 0: FID not computed (fid.reason says why) */
 } gan_eval;
 
 /* n images from the latents of rows 0.. of `stream` (chunks of the training batch), mapped to
@@ -270,6 +271,7 @@ typedef struct {
     float *loss_log;  /* [n_log, GAN_N_LOSSES] window means (GAN_LOSS_G over the G steps only) */
     size_t n_log;
     float *spec_log;  /* [n_track] spectral distance at iterations 0, eval_every, ... */
+    float *fid_log;   /* [n_track] FID at the same iterations (NaN when not computed) */
     size_t n_track;
 } gan_logs;
 
@@ -279,6 +281,11 @@ static gb_status track_eval(gan_eval *e, gan_logs *lg, uint64_t iter) {
     sample_images(e, "eval/z", NULL, sc->n_eval_track, sc->batch);
     GB_TRY(spectral_distance(e, sc->n_eval_track, &d));
     lg->spec_log[iter / sc->eval_every] = (float)d;
+    lg->fid_log[iter / sc->eval_every] = NAN;
+    if (e->fid.ready) {
+        GB_TRY(gan_fid_images(&e->fid, e->img_host, sc->n_eval_track, e->r->c, e->r->h, e->r->w, &d));
+        lg->fid_log[iter / sc->eval_every] = (float)d;
+    }
     char file[64];
     snprintf(file, sizeof file, "samples_%06llu.png", (unsigned long long)iter);
     size_t g = sc->grid < sc->n_eval_track ? sc->grid : sc->n_eval_track;
@@ -290,11 +297,13 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
     gb_run_context *ctx = r->ctx;
     gb_train_state st = {0};
     snprintf(st.config, sizeof st.config,
-             "%s scale=%s seed=%llu iters=%zu batch=%zu drop_last=%d n=%zu log=%zu ckpt=%zu eval=%zu track=%zu",
+             "%s scale=%s seed=%llu iters=%zu batch=%zu drop_last=%d n=%zu log=%zu ckpt=%zu eval=%zu track=%zu fid=%s",
              m->name, gb_scale_name(ctx->opt->scale), (unsigned long long)r->seed, sc->iters, sc->batch,
-             sc->drop_last, r->n, sc->log_every, sc->ckpt_every, sc->eval_every, sc->n_eval_track);
+             sc->drop_last, r->n, sc->log_every, sc->ckpt_every, sc->eval_every, sc->n_eval_track,
+             e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off");
     gb_train_state_extra(&st, "loss_log", lg->loss_log, lg->n_log * GAN_N_LOSSES);
     gb_train_state_extra(&st, "spectral_log", lg->spec_log, lg->n_track);
+    gb_train_state_extra(&st, "fid_log", lg->fid_log, lg->n_track);
     char ckpt[1200];
     gb_run_path(ctx, "checkpoint.safetensors", ckpt, sizeof ckpt);
     if (ctx->opt->resume && exists(ckpt)) {
@@ -351,7 +360,7 @@ static gb_status write_train_csv(gan_run *r, gan_model *m, const gan_logs *lg) {
     char path[1200];
     gb_atomic_file af;
     GB_TRY(gb_atomic_open(&af, gb_run_path(r->ctx, "train.csv", path, sizeof path)));
-    fprintf(af.fp, "iteration,loss_d,loss_g,d_real,d_fake,gp,lr_d,lr_g,spectral_distance\n");
+    fprintf(af.fp, "iteration,loss_d,loss_g,d_real,d_fake,gp,lr_d,lr_g,spectral_distance,fid\n");
     for (size_t i = 0; i < lg->n_log; i++) {
         const float *row = lg->loss_log + i * GAN_N_LOSSES;
         size_t iter = (i + 1) * sc->log_every;
@@ -360,12 +369,15 @@ static gb_status write_train_csv(gan_run *r, gan_model *m, const gan_logs *lg) {
         fprintf(af.fp, "%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,", iter, row[GAN_LOSS_D], row[GAN_LOSS_G],
                 row[GAN_D_REAL], row[GAN_D_FAKE], row[GAN_GP], lr_d, lr_g);
         if (iter % sc->eval_every == 0) fprintf(af.fp, "%.9g", lg->spec_log[iter / sc->eval_every]);
+        fputc(',', af.fp);
+        if (iter % sc->eval_every == 0 && !isnan(lg->fid_log[iter / sc->eval_every]))
+            fprintf(af.fp, "%.9g", lg->fid_log[iter / sc->eval_every]);
         fputc('\n', af.fp);
     }
     return gb_atomic_commit(&af);
 }
 
-static gb_status write_plots(gan_run *r, const gan_logs *lg) {
+static gb_status write_plots(gan_run *r, const gan_logs *lg, int with_fid) {
     const gan_schedule *sc = r->sched;
     double *x = malloc((lg->n_track + lg->n_log) * sizeof(double));
     double *y = malloc((lg->n_track + 2 * lg->n_log) * sizeof(double));
@@ -384,22 +396,36 @@ static gb_status write_plots(gan_run *r, const gan_logs *lg) {
     const double *yl[2] = {yd, yg};
     const char *loss_labels[2] = {"critic loss", "generator loss"};
     if (s == GB_OK) s = plot_curves(r, "losses.png", "training losses", "loss", xl, yl, loss_labels, 2, lg->n_log);
+    if (s == GB_OK && with_fid) {
+        for (size_t i = 0; i < lg->n_track; i++) x[i] = (double)(i * sc->eval_every), y[i] = lg->fid_log[i];
+        const char *fid_label[1] = {"FID to the training images"};
+        s = plot_curves(r, "fid.png", "FID vs iteration", "FID", x, ys, fid_label, 1, lg->n_track);
+    }
     free(y);
     free(x);
     return s;
 }
 
-/* FID, KID and precision/recall need the Inception-v3 features (DESIGN.md section 4). */
-static void record_inception_note(gan_run *r) {
-    char weights[1200], reason[1400];
-    snprintf(weights, sizeof weights, "%s/weights/%s", r->ctx->opt->data_dir, INCEPTION_FILE);
-    if (!exists(weights))
-        snprintf(reason, sizeof reason, "Inception-v3 weights absent from %s/weights", r->ctx->opt->data_dir);
-    else
-        snprintf(reason, sizeof reason, "no Inception-v3 FID protocol in this build");
-    gb_run_metric(r->ctx, "fid_not_computed", 1, "fid not computed: %.64s; fetch with genbench data fetch inception-weights",
-                  reason);
-    gb_info("fid, kid, precision/recall not computed: %s (genbench data fetch inception-weights)", reason);
+/* FID needs the Inception-v3 features (DESIGN.md section 4): the value with its protocol, N and
+ * weights hash, or the reason it is missing and the fetch command. */
+static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg, double final_fid) {
+    const gan_schedule *sc = r->sched;
+    if (!e->fid.ready) {
+        gb_run_metric(r->ctx, "fid_not_computed", 1, "fid not computed: %.64s; fetch with genbench data fetch "
+                      "inception-weights", e->fid.reason);
+        gb_info("fid not computed: %s (genbench data fetch inception-weights)", e->fid.reason);
+        return;
+    }
+    gb_manifest_set(r->ctx->manifest, "inception_sha256", "%s", e->fid.net.sha256);
+    gb_manifest_set(r->ctx->manifest, "fid_protocol", "%s; reference: the %zu training images (genbench statistics)",
+                    gb_fid_protocol_name(m->fid_protocol), r->n);
+    gb_run_metric(r->ctx, "fid", final_fid, "final; protocol %s, N=%zu samples vs %zu training images, weights sha256 %.16s",
+                  gb_fid_protocol_name(m->fid_protocol), sc->n_eval_final, r->n, e->fid.net.sha256);
+    size_t best = 0;
+    for (size_t i = 1; i < lg->n_track; i++)
+        if (lg->fid_log[i] < lg->fid_log[best]) best = i;
+    gb_run_metric(r->ctx, "fid_best", lg->fid_log[best], "best over training (every %zu iterations, N=%zu): at iteration %zu",
+                  sc->eval_every, sc->n_eval_track, best * sc->eval_every);
 }
 
 static void record_metrics(gan_run *r, const gan_logs *lg, double final_distance, int has_gp) {
@@ -427,7 +453,6 @@ static void record_metrics(gan_run *r, const gan_logs *lg, double final_distance
     if (has_gp)
         gb_run_metric(ctx, "gp_final", last[GAN_GP], "lambda * gradient penalty, mean over the last %zu iterations",
                       sc->log_every);
-    record_inception_note(r);
 }
 
 gb_status gan_run_all(gan_run *r, gan_model *m) {
@@ -439,13 +464,14 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
     gan_logs lg = {.n_log = sc->iters / sc->log_every, .n_track = sc->iters / sc->eval_every + 1};
     lg.loss_log = calloc(lg.n_log * GAN_N_LOSSES, sizeof(float));
     lg.spec_log = calloc(lg.n_track, sizeof(float));
+    lg.fid_log = calloc(lg.n_track, sizeof(float));
     gan_eval e = {.r = r, .m = m};
     e.n_max = sc->n_eval_final;
     if (e.n_max < sc->n_eval_track) e.n_max = sc->n_eval_track;
     if (e.n_max < GAN_INTERP_SIDE * GAN_INTERP_SIDE) e.n_max = GAN_INTERP_SIDE * GAN_INTERP_SIDE;
     e.z_host = malloc(r->gen_max * m->zdim * sizeof(float));
     e.img_host = malloc(e.n_max * r->pixels * sizeof(float));
-    GB_ASSERT(lg.loss_log && lg.spec_log && e.z_host && e.img_host, "out of host memory");
+    GB_ASSERT(lg.loss_log && lg.spec_log && lg.fid_log && e.z_host && e.img_host, "out of host memory");
     e.z_dev = gb_dev_alloc(dev, r->gen_max * m->zdim * sizeof(float));
     gb_status s = gb_spectrum_plan_create(&e.plan, (size_t)r->h, (size_t)r->w);
     if (s == GB_OK) {
@@ -455,12 +481,14 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
         GB_ASSERT(e.spec_real && e.spec_fake, "out of host memory");
         s = real_spectrum(&e);
     }
+    if (s == GB_OK) s = gan_fid_open(&e.fid, r, m->fid_protocol);
     if (s == GB_OK) s = train(r, m, &e, &lg);
-    double final_distance = NAN;
+    double final_distance = NAN, final_fid = NAN;
     if (s == GB_OK) {
         sample_images(&e, "eval/z", NULL, sc->n_eval_final, sc->batch);
         s = spectral_distance(&e, sc->n_eval_final, &final_distance);
     }
+    if (s == GB_OK && e.fid.ready) s = gan_fid_images(&e.fid, e.img_host, sc->n_eval_final, r->c, r->h, r->w, &final_fid);
     if (s == GB_OK) s = write_grid(&e, "samples.png", e.img_host, sc->grid < sc->n_eval_final ? sc->grid : sc->n_eval_final);
     if (s == GB_OK) {
         /* the training images the spectra compare with, for the eye */
@@ -472,8 +500,12 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
     }
     if (s == GB_OK) s = write_interpolation(&e);
     if (s == GB_OK) s = write_train_csv(r, m, &lg);
-    if (s == GB_OK) s = write_plots(r, &lg);
-    if (s == GB_OK) record_metrics(r, &lg, final_distance, m->has_gp);
+    if (s == GB_OK) s = write_plots(r, &lg, e.fid.ready);
+    if (s == GB_OK) {
+        record_metrics(r, &lg, final_distance, m->has_gp);
+        record_fid(r, &e, m, &lg, final_fid);
+    }
+    gan_fid_free(&e.fid);
     gb_spectrum_plan_free(e.plan);
     free(e.spec_real);
     free(e.spec_fake);
@@ -481,6 +513,7 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
     free(e.img_host);
     free(e.z_host);
     free(lg.spec_log);
+    free(lg.fid_log);
     free(lg.loss_log);
     return s;
 }

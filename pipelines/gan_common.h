@@ -1,7 +1,8 @@
 /* pipelines/gan_common.h - what every GAN pipeline shares: the image data (real or stand-in),
  * the batch order, the latent draws, the training loop with checkpoints, resume, divergence
- * handling and test hooks, the Inception-free evaluation (spectral distance), and the result
- * files (train.csv, sample and interpolation grids, metric and loss plots, metrics).
+ * handling and test hooks, the evaluation (spectral distance always; FID through gan_fid.h when
+ * the Inception weights are present), and the result files (train.csv, sample and
+ * interpolation grids, metric and loss plots, metrics).
  *
  * A pipeline (pipelines/mnist_gan.c, pipelines/cub32_gan.c) supplies a gan_model: its two
  * networks' blocks for the checkpoint, one training iteration, and a generator forward. The
@@ -28,6 +29,7 @@
 
 #include "../core/checkpoint.h"
 #include "../datasets/image_set.h"
+#include "../metrics/fid_protocol.h"
 #include "gan_checkpoint.h"
 #include "pipeline.h"
 
@@ -57,6 +59,7 @@ typedef struct {
     gan_z_kind z_kind;
     float lo, hi;           /* the model's pixel range: data are scaled to it, samples come in it */
     int has_gp;             /* 1: the GAN_GP column is a gradient penalty (metrics gp_final) */
+    gb_fid_protocol fid_protocol; /* used when the Inception weights are present */
     gan_ckpt_block blocks[4];
     size_t n_blocks;
     void *self;

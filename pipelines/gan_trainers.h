@@ -63,12 +63,13 @@ const char *gb_gan_loss_name(gb_gan_loss l); /* "gan", "lsgan", "wgan-gp" */
 
 typedef struct {
     gb_gan_loss loss;
-    float lr, beta1, beta2, lambda;
+    float lr, beta1, beta2, eps, lambda;
     int n_critic;
     long decay_d, decay_g;  /* linear-decay horizons in steps; 0 = constant lr */
 } gb_cub32_gan_hparams;
 
-/* The 4.3 hyperparameters: lr 2e-4, betas (0, 0.9), lambda 10, n_critic 5, decay 500000 / 100000. */
+/* The 4.3 hyperparameters: lr 2e-4, betas (0, 0.9), Adam eps 1e-8 (PyTorch's default), lambda 10,
+ * n_critic 5, decay 500000 / 100000. */
 gb_cub32_gan_hparams gb_cub32_gan_hparams_paper(gb_gan_loss loss);
 
 typedef struct {

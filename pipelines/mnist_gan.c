@@ -146,7 +146,7 @@ gb_status gb_mnist_gan_run(gb_run_context *ctx) {
     GB_ASSERT(p.z_host, "out of host memory");
     p.z_dev = gb_dev_alloc(ctx->dev, sc->batch * GB_MNIST_GAN_ZDIM * sizeof(float));
     gan_model m = {.name = "mnist-gan", .zdim = GB_MNIST_GAN_ZDIM, .z_kind = GAN_Z_UNIFORM_PM1, .lo = 0.0f,
-                   .hi = 1.0f, .has_gp = 0, .blocks = {{"G", &p.t.g.params, 1}, {"D", &p.t.d.params, 1}},
+                   .hi = 1.0f, .has_gp = 0, .fid_protocol = GB_FID_PYTORCH_FID, .blocks = {{"G", &p.t.g.params, 1}, {"D", &p.t.d.params, 1}},
                    .n_blocks = 2, .self = &p, .iterate = iterate, .generate = generate, .lrs = lrs};
     s = gan_run_all(&r, &m);
     gb_dev_free(ctx->dev, p.z_dev);

@@ -147,6 +147,7 @@ static void cub_case(const char *c, gb_gan_loss loss, int iters, int n_critic) {
     gb_cub32_gan_hparams hp = gb_cub32_gan_hparams_paper(loss);
     hp.n_critic = n_critic;
     hp.decay_d = 7, hp.decay_g = 6; /* the peer's LambdaLR horizons */
+    hp.eps = 1e-3f;                  /* the peer's Adam eps for these cases (see the peer) */
     gb_cub32_gan_trainer t;
     gb_cub32_gan_trainer_create(&t, &dev, B, &hp);
     gb_cub32_gan_trainer_init(&t, &dev, 1); /* running statistics 0 / 1 as PyTorch's */
@@ -196,7 +197,8 @@ Test(gan_step, cub32_wgan_gp_five_iterations, .timeout = 120) { cub_case("wgan-g
 /* The decay of specs/pipelines.md 4.3 as LambdaLR computes it: base * (1 - t / T) in double. */
 Test(gan_step, paper_hyperparameters_and_decay) {
     gb_cub32_gan_hparams hp = gb_cub32_gan_hparams_paper(GB_GAN_LOSS_WGAN_GP);
-    cr_expect(hp.lr == 2e-4f && hp.beta1 == 0.0f && hp.beta2 == 0.9f && hp.lambda == 10.0f && hp.n_critic == 5);
+    cr_expect(hp.lr == 2e-4f && hp.beta1 == 0.0f && hp.beta2 == 0.9f && hp.eps == 1e-8f && hp.lambda == 10.0f &&
+              hp.n_critic == 5);
     cr_expect(hp.decay_d == 500000 && hp.decay_g == 100000);
     gb_cub32_gan_trainer t = {.hp = hp};
     cr_expect(gb_cub32_gan_lr_d(&t, 0) == (double)2e-4f);

@@ -11,7 +11,7 @@ Cases (OUTDIR/gan_step/<case>/):
   wgan-gp       the CMU ResNet G and critic (tests/peers/dcgan_resnet_ref.py's modules, PyTorch
                 default init, seed 0), batch 2 (the smallest BatchNorm takes; float64 convs are
                 slow), 5 iterations with a generator step every iteration (n_critic 1), so both
-                nets take 5 Adam steps (lr 2e-4, betas (0, 0.9)), and the linear decay of
+                nets take 5 Adam steps (lr 2e-4, betas (0, 0.9), eps 1e-3: see ADAM_EPS_CUB), and the linear decay of
                 specs/pipelines.md 4.3 as LambdaLR(1 - t / T) with short horizons (T_D = 7,
                 T_G = 6) so the schedule visibly acts. BN in training mode.
   gan, lsgan    the same with the pipelines' n_critic 5 over 6 iterations: 6 critic steps, and
@@ -42,6 +42,16 @@ import dcgan_resnet_ref as cmu  # noqa: E402
 import mnist_gan_ref as cs446  # noqa: E402
 
 LAMBDA = 10.0
+# Adam's eps for the CUB cases. Adam maps a gradient g to about lr g / (|g| + eps): an element
+# whose exact gradient is 0 by cancellation (the WGAN critic's last conv bias on a channel whose
+# count of active positions is equal on the real and the fake batch: (w / B)(N_fake - N_real))
+# is left with pure rounding, ~3e-8 in float32, which eps = 1e-8 turns into an update of ~0.7 lr
+# whose sign the summation order decides; that lr-sized difference then feeds every later step.
+# PyTorch's own float32 run happened to cancel exactly there, so its drift cannot measure it.
+# With eps = 1e-3 the same rounding moves the element by ~1e-8 lr while every real gradient
+# (1e-4 .. 1e-1 here) still drives the update: the trajectory stays comparable and the code
+# path is the pipeline's (eps is a hyperparameter of gb_cub32_gan_hparams). mnist keeps 1e-8.
+ADAM_EPS_CUB = 1e-3
 
 
 def write(path, t):
@@ -145,8 +155,8 @@ def generator_loss(D, fake, loss):
 
 def cub_run(D, G, x, zd, zg, eps, loss, n_critic, td, tg, dtype):
     D, G = D.to(dtype), G.to(dtype)
-    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.0, 0.9))
-    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.9))
+    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.0, 0.9), eps=ADAM_EPS_CUB)
+    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.9), eps=ADAM_EPS_CUB)
     sd = torch.optim.lr_scheduler.LambdaLR(od, lambda s: 1 - s / td)
     sg = torch.optim.lr_scheduler.LambdaLR(og, lambda s: 1 - s / tg)
     rows = []
