@@ -9,7 +9,7 @@
  * initialised from distinct seeds gb_stream_key64(seed, "G" / "D") (both tables have "dense.*").
  *
  * Scales: paper is 4.3 exactly (batch 256, 30,000 critic steps, n_critic 5, the linear decay);
- * smoke and small keep every hyperparameter but the batch (4 and 32), the number of
+ * smoke and small keep every hyperparameter but the batch (4 and 16), the number of
  * iterations and the image count, and drop the decay (its horizon of 500K / 100K steps would
  * move the rate by under 1% there). Tested by tests/test_gan_pipelines.c and tests/test_gan_step.c.
  */
@@ -169,8 +169,8 @@ void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t it
 static const gan_schedule schedules[] = {
     [GB_SCALE_SMOKE] = {.iters = 10, .batch = 4, .drop_last = 0, .n_train = 500, .log_every = 5,
                         .ckpt_every = 5, .eval_every = 5, .n_eval_track = 16, .n_eval_final = 32, .grid = 16},
-    [GB_SCALE_SMALL] = {.iters = 300, .batch = 32, .drop_last = 0, .n_train = 4000, .log_every = 10,
-                        .ckpt_every = 50, .eval_every = 50, .n_eval_track = 256, .n_eval_final = 512, .grid = 64},
+    [GB_SCALE_SMALL] = {.iters = 200, .batch = 16, .drop_last = 0, .n_train = 2000, .log_every = 10,
+                        .ckpt_every = 50, .eval_every = 50, .n_eval_track = 128, .n_eval_final = 256, .grid = 64},
     [GB_SCALE_PAPER] = {.iters = 30000, .batch = 256, .drop_last = 0, .n_train = 0, .log_every = 100,
                         .ckpt_every = 1000, .eval_every = 1000, .n_eval_track = 10000, .n_eval_final = 50000,
                         .grid = 64},

@@ -16,7 +16,7 @@
 #include "fixture.h"
 
 #define K 8.0
-#define FLOOR_U 64.0
+#define FLOOR_U 256.0
 #define U32 5.9604644775390625e-8
 
 static gb_device open_cpu(void) {
