@@ -168,12 +168,14 @@ void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t it
 
 static const gan_schedule schedules[] = {
     [GB_SCALE_SMOKE] = {.iters = 10, .batch = 4, .drop_last = 0, .n_train = 500, .log_every = 5,
-                        .ckpt_every = 5, .eval_every = 5, .n_eval_track = 16, .n_eval_final = 32, .grid = 16},
+                        .ckpt_every = 5, .eval_every = 5, .n_eval_track = 16, .n_eval_final = 32,
+                        .grid = 16, .fid_ref = GAN_FID_OFF},
     [GB_SCALE_SMALL] = {.iters = 200, .batch = 16, .drop_last = 0, .n_train = 2000, .log_every = 10,
-                        .ckpt_every = 50, .eval_every = 50, .n_eval_track = 128, .n_eval_final = 256, .grid = 64},
+                        .ckpt_every = 50, .eval_every = 50, .n_eval_track = 128, .n_eval_final = 256,
+                        .grid = 64, .fid_ref = 4096},
     [GB_SCALE_PAPER] = {.iters = 30000, .batch = 256, .drop_last = 0, .n_train = 0, .log_every = 100,
                         .ckpt_every = 1000, .eval_every = 1000, .n_eval_track = 10000, .n_eval_final = 50000,
-                        .grid = 64},
+                        .grid = 64, .fid_ref = 0},
 };
 
 typedef struct {

@@ -410,6 +410,11 @@ static gb_status write_plots(gan_run *r, const gan_logs *lg, int with_fid) {
  * weights hash, or the reason it is missing and the fetch command. */
 static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg, double final_fid) {
     const gan_schedule *sc = r->sched;
+    if (sc->fid_ref == GAN_FID_OFF) {
+        gb_run_metric(r->ctx, "fid_not_computed", 1, "fid not computed at %s scale (Inception takes minutes on a CPU); "
+                      "small and paper compute it when the weights exist", gb_scale_name(r->ctx->opt->scale));
+        return;
+    }
     if (!e->fid.ready) {
         gb_run_metric(r->ctx, "fid_not_computed", 1, "fid not computed: %.64s; fetch with genbench data fetch "
                       "inception-weights", e->fid.reason);
@@ -417,10 +422,10 @@ static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg
         return;
     }
     gb_manifest_set(r->ctx->manifest, "inception_sha256", "%s", e->fid.net.sha256);
-    gb_manifest_set(r->ctx->manifest, "fid_protocol", "%s; reference: the %zu training images (genbench statistics)",
-                    gb_fid_protocol_name(m->fid_protocol), r->n);
+    gb_manifest_set(r->ctx->manifest, "fid_protocol", "%s; reference: the first %zu training images (genbench statistics)",
+                    gb_fid_protocol_name(m->fid_protocol), e->fid.n_ref);
     gb_run_metric(r->ctx, "fid", final_fid, "final; protocol %s, N=%zu samples vs %zu training images, weights sha256 %.16s",
-                  gb_fid_protocol_name(m->fid_protocol), sc->n_eval_final, r->n, e->fid.net.sha256);
+                  gb_fid_protocol_name(m->fid_protocol), sc->n_eval_final, e->fid.n_ref, e->fid.net.sha256);
     size_t best = 0;
     for (size_t i = 1; i < lg->n_track; i++)
         if (lg->fid_log[i] < lg->fid_log[best]) best = i;
@@ -481,7 +486,7 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
         GB_ASSERT(e.spec_real && e.spec_fake, "out of host memory");
         s = real_spectrum(&e);
     }
-    if (s == GB_OK) s = gan_fid_open(&e.fid, r, m->fid_protocol);
+    if (s == GB_OK && sc->fid_ref != GAN_FID_OFF) s = gan_fid_open(&e.fid, r, m->fid_protocol, sc->fid_ref);
     if (s == GB_OK) s = train(r, m, &e, &lg);
     double final_distance = NAN, final_fid = NAN;
     if (s == GB_OK) {

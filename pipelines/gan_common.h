@@ -47,7 +47,12 @@ typedef struct {
     size_t n_eval_track;   /* samples per evaluation during training */
     size_t n_eval_final;   /* samples of the final evaluation */
     size_t grid;           /* samples in each sample grid (a square number) */
+    size_t fid_ref;        /* training images behind the FID reference statistics: 0 = all,
+                              GAN_FID_OFF = no FID at this scale (Inception on the CPU is minutes
+                              per thousand images) */
 } gan_schedule;
+
+#define GAN_FID_OFF ((size_t)-1)
 
 typedef enum { GAN_Z_UNIFORM_PM1, GAN_Z_NORMAL } gan_z_kind;
 

@@ -58,7 +58,7 @@ static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w,
     return s;
 }
 
-gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol) {
+gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t n_ref) {
     memset(f, 0, sizeof *f);
     f->protocol = protocol;
     char path[1200];
@@ -67,6 +67,7 @@ gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol) {
         snprintf(f->reason, sizeof f->reason, "Inception-v3 weights absent from %.100s/weights", r->ctx->opt->data_dir);
         return GB_OK;
     }
+    f->n_ref = n_ref && n_ref < r->n ? n_ref : r->n;
     f->chunk = FID_CHUNK;
     GB_TRY(gb_inception_load(&f->net, r->ctx->dev, path, NULL, f->chunk));
     f->pre = malloc(f->chunk * 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE * sizeof(float));
@@ -74,9 +75,9 @@ gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol) {
     f->rgb = malloc(3 * (size_t)r->h * (size_t)r->w * sizeof(float));
     GB_ASSERT(f->pre && f->pool && f->rgb, "out of host memory");
     gb_info("FID: %s protocol, weights sha256 %.16s..., statistics of %zu training images", gb_fid_protocol_name(protocol),
-            f->net.sha256, r->n);
+            f->net.sha256, f->n_ref);
     source src = {.u8 = r->data.pixels, .c = r->c, .plane = (size_t)r->h * (size_t)r->w};
-    gb_status s = stats_of(f, &f->real, r->n, r->h, r->w, &src);
+    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src);
     if (s != GB_OK) {
         gan_fid_free(f);
         return s;

@@ -26,12 +26,14 @@ typedef struct {
     float *pre;          /* [chunk, 3, 299, 299] */
     float *pool;         /* [chunk, 2048] */
     float *rgb;          /* [3, h, w] one image in [0, 255] */
+    size_t n_ref;        /* training images behind real */
     char reason[256];
 } gan_fid;
 
-/* Load the weights and compute the training images' statistics. GB_OK with ready 0 when the
- * weights file is absent; errors (a corrupt or unpinned file: GB_INPUT) are returned. */
-gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol);
+/* Load the weights and compute the statistics of the first n_ref training images (0: all).
+ * GB_OK with ready 0 when the weights file is absent; errors (a corrupt or unpinned file:
+ * GB_INPUT) are returned. */
+gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t n_ref);
 /* FID of n images imgs [n, c, h, w] in [0, 1] against the training statistics. */
 gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, int w, double *fid);
 void gan_fid_free(gan_fid *f);

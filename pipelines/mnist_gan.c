@@ -91,13 +91,14 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
  * forming; paper: the starter's 100 epochs of 234 batches of 256. */
 static const gan_schedule schedules[] = {
     [GB_SCALE_SMOKE] = {.iters = 40, .batch = 64, .drop_last = 1, .n_train = 2048, .log_every = 5,
-                        .ckpt_every = 20, .eval_every = 20, .n_eval_track = 256, .n_eval_final = 512, .grid = 64},
+                        .ckpt_every = 20, .eval_every = 20, .n_eval_track = 256, .n_eval_final = 512,
+                        .grid = 64, .fid_ref = GAN_FID_OFF},
     [GB_SCALE_SMALL] = {.iters = 1600, .batch = 256, .drop_last = 1, .n_train = 20480, .log_every = 20,
                         .ckpt_every = 200, .eval_every = 200, .n_eval_track = 1024, .n_eval_final = 4096,
-                        .grid = 64},
+                        .grid = 64, .fid_ref = 4096},
     [GB_SCALE_PAPER] = {.iters = 23400, .batch = 256, .drop_last = 1, .n_train = 0, .log_every = 234,
                         .ckpt_every = 2340, .eval_every = 2340, .n_eval_track = 2048, .n_eval_final = 10000,
-                        .grid = 64},
+                        .grid = 64, .fid_ref = 0},
 };
 
 typedef struct {
@@ -146,8 +147,8 @@ gb_status gb_mnist_gan_run(gb_run_context *ctx) {
     GB_ASSERT(p.z_host, "out of host memory");
     p.z_dev = gb_dev_alloc(ctx->dev, sc->batch * GB_MNIST_GAN_ZDIM * sizeof(float));
     gan_model m = {.name = "mnist-gan", .zdim = GB_MNIST_GAN_ZDIM, .z_kind = GAN_Z_UNIFORM_PM1, .lo = 0.0f,
-                   .hi = 1.0f, .has_gp = 0, .fid_protocol = GB_FID_PYTORCH_FID, .blocks = {{"G", &p.t.g.params, 1}, {"D", &p.t.d.params, 1}},
-                   .n_blocks = 2, .self = &p, .iterate = iterate, .generate = generate, .lrs = lrs};
+                   .hi = 1.0f, .has_gp = 0, .fid_protocol = GB_FID_PYTORCH_FID,
+                   .blocks = {{"G", &p.t.g.params, 1}, {"D", &p.t.d.params, 1}}, .n_blocks = 2, .self = &p, .iterate = iterate, .generate = generate, .lrs = lrs};
     s = gan_run_all(&r, &m);
     gb_dev_free(ctx->dev, p.z_dev);
     free(p.z_host);
