@@ -46,7 +46,7 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 ifeq ($(HAVE_NVCC),yes)
   NVCCFLAGS := -std=c++17 -O2 -arch=sm_90 -I. -Xcompiler -Wall,-Werror --expt-relaxed-constexpr
   CFLAGS  += -DGB_HAVE_CUDA=1 -I$(CUDA_HOME)/include
-  LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -lcudnn -lcusolver -lcufft -lcublas -lcudart -lstdc++
 endif
 
 # ---- sources ---------------------------------------------------------------

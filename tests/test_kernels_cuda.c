@@ -7,6 +7,10 @@
  * the guards are checked after each op (out-of-bounds writes), inputs too.
  * Without a GPU (or without CUDA in the build) each test prints
  * "SKIPPED: no CUDA device" and reports itself skipped via cr_skip_test.
+ * The table's completeness test reads the global table and runs without a GPU; the
+ * convolutions (cuDNN) are compared with the CPU backend by tests/test_cuda_conv.c.
+ * The other CUDA ops are compared with the CPU backend by tests/test_kernels_cuda_ops.c and
+ * tests/test_kernels_cuda_attn_loss.c.
  *
  * Tolerances (u = 2^-24):
  *   op                 tolerance                 why
@@ -31,6 +35,9 @@
 
 #ifdef GB_HAVE_CUDA
 
+#include "kernels/cpu/cpu.h"
+#include "kernels/cuda/cuda_backend.h"
+
 #define U32 5.9604644775390625e-8 /* 2^-24 */
 enum { GUARD = 64 };              /* floats of guard on each side of a device buffer */
 static const uint32_t SENTINEL = 0xdeadbeef; /* -6.3e18: finite, so no NaN payload can pass it on */
@@ -39,7 +46,8 @@ static gb_device cpu, gpu;
 static int gpu_open;
 static uint64_t rng_state, rng_seed;
 
-/* Skip (visibly) without a GPU; otherwise open both backends. */
+/* Skip (visibly) without a GPU; otherwise open both backends (the GPU directly, see the
+ * header). */
 #define REQUIRE_GPU()                                                             \
     do {                                                                          \
         if (!gb_cuda_available()) {                                               \
@@ -48,7 +56,7 @@ static uint64_t rng_state, rng_seed;
             cr_skip_test("SKIPPED: no CUDA device");                              \
         }                                                                         \
         cr_assert_eq(gb_device_open(&cpu, "cpu", 2), GB_OK, "%s", gb_last_error()); \
-        cr_assert_eq(gb_device_open(&gpu, "cuda", 2), GB_OK, "%s", gb_last_error()); \
+        cr_assert_eq(gb_cuda_device_open(&gpu), GB_OK, "%s", gb_last_error()); \
         gpu_open = 1;                                                             \
     } while (0)
 
@@ -164,6 +172,27 @@ static float *abs_copy(const float *a, size_t n) {
 /* tol[i] = 2*(K+2)*u*S[i] + 1e-9 */
 static void bound_to_tol(float *s, size_t n, size_t k) {
     for (size_t i = 0; i < n; i++) s[i] = (float)(2.0 * (double)(k + 2) * U32 * s[i] + 1e-9);
+}
+
+/* Every table entry is filled (no GPU needed), so gb_device_open("cuda") accepts the table. */
+Test(cuda, table_is_complete) {
+    const gb_backend *t = gb_cuda_backend_table();
+    cr_expect_str_eq(t->name, "cuda");
+    const char *missing = gb_backend_missing_op(t);
+    cr_expect_null(missing, "the CUDA table lacks '%s'", missing ? missing : "");
+}
+
+/* Opening "cuda" by name gives the CUDA table. */
+Test(cuda, open_by_name) {
+    if (!gb_cuda_available()) {
+        printf("SKIPPED: no CUDA device\n");
+        fflush(stdout);
+        cr_skip_test("SKIPPED: no CUDA device");
+    }
+    gb_device d;
+    cr_assert_eq(gb_device_open(&d, "cuda", 1), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(d.ops->name, "cuda");
+    gb_device_close(&d);
 }
 
 Test(cuda, device_and_memory, .fini = close_devices) {
