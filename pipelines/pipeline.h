@@ -73,5 +73,9 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
 
 /* The pipelines themselves. */
 gb_status gb_toy2d_langevin_run(gb_run_context *ctx);
+gb_status gb_mnist_gan_run(gb_run_context *ctx);
+gb_status gb_cub32_gan_run(gb_run_context *ctx);
+gb_status gb_cub32_lsgan_run(gb_run_context *ctx);
+gb_status gb_cub32_wgan_gp_run(gb_run_context *ctx);
 
 #endif

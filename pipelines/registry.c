@@ -8,6 +8,14 @@ static const gb_pipeline pipelines[] = {
     {"toy2d-langevin",
      "ScoreNet MLP + denoising score matching + annealed Langevin on the CS446 point cloud",
      "specs/pipelines.md 5.1-5.4", gb_toy2d_langevin_run},
+    {"mnist-gan", "CS446 DNet/GNet GAN (BCE, non-saturating G) on MNIST (glyphs28 stand-in when absent)",
+     "specs/pipelines.md 5.5", gb_mnist_gan_run},
+    {"cub32-gan", "CMU ResNet GAN, BCE critic + non-saturating G, on 32x32 CUB (shapes32 stand-in when absent)",
+     "specs/pipelines.md 4.1-4.4", gb_cub32_gan_run},
+    {"cub32-lsgan", "CMU ResNet GAN, least-squares losses (a=0, b=c=1), on 32x32 CUB (shapes32 stand-in)",
+     "specs/pipelines.md 4.1-4.4", gb_cub32_lsgan_run},
+    {"cub32-wgan-gp", "CMU ResNet GAN, WGAN-GP (lambda 10, exact penalty gradient), on 32x32 CUB (shapes32 stand-in)",
+     "specs/pipelines.md 4.1-4.4", gb_cub32_wgan_gp_run},
 };
 
 size_t gb_pipeline_count(void) { return sizeof pipelines / sizeof pipelines[0]; }
