@@ -30,7 +30,7 @@ expect_exit 0 "gate on the smoke results" -- "$bin" check "$out/runs"
 
 # the gate must fail on a regressed metric: corrupt one value and check exit 1
 cp -r "$out/runs" "$out/regressed"
-first=$(ls "$out/regressed" | head -n1)
+first=toy2d-langevin
 awk -F, 'BEGIN{OFS=","} NR>1 && $6=="sliced_w1" {$7="99"} {print}' "$out/runs/$first/metrics.csv" >"$out/regressed/$first/metrics.csv"
 expect_exit 1 "gate on a regressed metric" -- "$bin" check "$out/regressed/$first"
 
