@@ -1,18 +1,22 @@
 /* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics and feature files.
  *
- *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid]
- *       A, B: FID stats .npz (pytorch-fid or clean-fid layout) or features .npy [n, d]
- *       (features are reduced to their mean and N-1 covariance first). The last line of stdout
- *       is the FID. --stats-out writes the statistics of A (layout pytorch-fid by default).
+ *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]
+ *                    [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], or a
+ *       folder of PNG/JPEG images (features through the FID Inception network under protocol
+ *       P: pytorch-fid, clean (default) or legacy-tf; metrics/fid_protocol.h). Features are
+ *       reduced to their mean and N-1 covariance first. The last line of stdout is the FID.
+ *       --stats-out writes the statistics of A (layout pytorch-fid by default).
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N]
  *       GEN, REF: features .npy [n, d] or clean-fid's feature .npz (key 'feats'). Prints the
  *       spread, then the KID (the last line).
  *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N]
  *       precision, recall, density, coverage of the generated set GEN against REAL.
  *
- * Image folders (a PATH that is a directory) need the Inception network, which is not built
- * yet: they exit 5 (environment) with a message saying so. Exit codes: 0 ok, 2 usage, 3 bad
- * input file, 4 numerical failure, 5 environment.
+ * Image folders need the weights pt_inception-2015-12-05-6726825d.pth (data/weights/, or
+ * --weights); without them fid exits 5 (environment) naming the file, where it was looked
+ * for and `genbench data fetch inception-weights`. kid and prdc read feature files only.
+ * Exit codes: 0 ok, 2 usage, 3 bad input file, 4 numerical failure, 5 environment.
  *
  * Self-contained (no helpers from cli/main.c) so tests/test_cmd_fid.c can compile it in and
  * call the commands directly; that suite runs every form and error path.
@@ -25,7 +29,10 @@
 
 #include "../core/npy.h"
 #include "../core/status.h"
+#include "../datasets/registry.h"
+#include "../kernels/kernels.h"
 #include "../metrics/fid.h"
+#include "../metrics/fid_protocol.h"
 #include "../metrics/kid.h"
 #include "../metrics/prdc.h"
 
@@ -50,14 +57,13 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* GB_ENV for a directory (image folders come with the Inception network), GB_INPUT when
- * the path does not exist. */
+/* GB_ENV for a directory (kid and prdc read feature files), GB_INPUT when the path does not
+ * exist. */
 static gb_status check_not_folder(const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) return gb_fail(GB_INPUT, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return gb_fail(GB_ENV, "%s is a directory: image folders need the Inception network (not yet built); pass a "
-                               "stats .npz or a features .npy",
+        return gb_fail(GB_ENV, "%s is a directory: image folders are read by `genbench fid` only; pass features .npy",
                        path);
     return GB_OK;
 }
@@ -104,8 +110,65 @@ static gb_status load_features(feature_set *f, const char *path) {
     return s;
 }
 
-/* Stats from a stats .npz or from a features .npy. */
-static gb_status load_stats(gb_fid_stats *st, const char *path, const char **kind) {
+/* The Inception network for image folders, opened on first use. */
+typedef struct {
+    const char *weights, *weights_sha256, *device;
+    gb_fid_protocol protocol;
+    unsigned long long batch, threads;
+    char *path;   /* the weights file used */
+    gb_device dev;
+    gb_inception net;
+    int open;
+    char kind[128];
+} fid_net;
+
+static gb_status fid_net_open(fid_net *fn) {
+    if (fn->open) return GB_OK;
+    const gb_dataset_info *ds = gb_dataset_find("inception-weights");
+    GB_ASSERT(ds, "the dataset table has no inception-weights entry");
+    fn->path = fn->weights ? strdup(fn->weights) : gb_dataset_path(gb_data_root(NULL), ds, GB_INCEPTION_FILE);
+    if (!fn->path) return gb_fail(GB_ENV, "out of memory");
+    struct stat st;
+    if (stat(fn->path, &st) != 0)
+        return gb_fail(GB_ENV, "FID on image folders needs the Inception weights %s, not found at %s: fetch them with "
+                               "`genbench data fetch inception-weights` (into data/weights/, or $GB_DATA/weights/) "
+                               "or pass --weights FILE",
+                       GB_INCEPTION_FILE, fn->path);
+    GB_TRY(gb_device_open(&fn->dev, fn->device, (int)fn->threads));
+    gb_status s = gb_inception_load(&fn->net, &fn->dev, fn->path, fn->weights_sha256, (size_t)fn->batch);
+    if (s != GB_OK) {
+        gb_device_close(&fn->dev);
+        return s;
+    }
+    fn->open = 1;
+    return GB_OK;
+}
+
+static void fid_net_close(fid_net *fn) {
+    if (fn->open) {
+        gb_inception_free(&fn->net);
+        gb_device_close(&fn->dev);
+    }
+    free(fn->path);
+}
+
+static gb_status folder_stats(gb_fid_stats *st, const char *dir, fid_net *fn, const char **kind) {
+    GB_TRY(fid_net_open(fn));
+    float *feats;
+    size_t n;
+    GB_TRY(gb_fid_folder_features(&feats, &n, &fn->net, dir, fn->protocol));
+    gb_status s = gb_fid_stats_from_features(st, feats, n, GB_INCEPTION_FEATURES);
+    free(feats);
+    if (s != GB_OK) return gb_fail_wrap(s, "%s", dir);
+    snprintf(fn->kind, sizeof fn->kind, "images, protocol %s", gb_fid_protocol_name(fn->protocol));
+    *kind = fn->kind;
+    return GB_OK;
+}
+
+/* Stats from a stats .npz, a features .npy, or an image folder. */
+static gb_status load_stats(gb_fid_stats *st, const char *path, const char **kind, fid_net *fn) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return folder_stats(st, path, fn, kind);
     GB_TRY(check_not_folder(path));
     if (has_suffix(path, ".npz")) {
         gb_fid_layout layout;
@@ -131,18 +194,40 @@ static void describe_input(const char *label, const char *path, const char *kind
 
 gb_status gb_cmd_fid(int argc, char **argv) {
     if (fid_wants_help(argc, argv)) {
-        printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid]\n"
-               "  A, B                FID stats .npz (pytorch-fid or clean-fid layout) or features .npy [n, d]\n"
+        printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+               "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
+               "                      or a folder of PNG/JPEG images (through the FID Inception network)\n"
+               "  --protocol P        image preprocessing: clean (default; clean-fid), pytorch-fid, legacy-tf\n"
+               "  --weights FILE      Inception weights (default data/weights/%s; must have the pinned\n"
+               "                      SHA-256 unless --weights-sha256 HEX vouches for another file)\n"
+               "  --batch N           images per forward pass (default 16)\n"
+               "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2)\n"
                "  --stats-out FILE    also write the statistics of A to FILE (.npz)\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
-               "prints both inputs, then the FID as the last line\n");
+               "prints both inputs, then the FID as the last line\n",
+               GB_INCEPTION_FILE);
         return GB_OK;
     }
     const char *paths[2] = {NULL, NULL}, *stats_out = NULL;
     gb_fid_layout layout = GB_FID_LAYOUT_PYTORCH_FID;
+    fid_net fn = {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 2};
     int n_paths = 0;
     for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--protocol") == 0 || strcmp(opt, "--weights") == 0 || strcmp(opt, "--weights-sha256") == 0 ||
+            strcmp(opt, "--batch") == 0 || strcmp(opt, "--device") == 0 || strcmp(opt, "--threads") == 0) {
+            if (i + 1 >= argc) return gb_fail(GB_USAGE, "%s needs a value (see genbench fid --help)", opt);
+            const char *v = argv[++i];
+            if (strcmp(opt, "--protocol") == 0) GB_TRY(gb_fid_protocol_by_name(&fn.protocol, v));
+            else if (strcmp(opt, "--weights") == 0) fn.weights = v;
+            else if (strcmp(opt, "--weights-sha256") == 0) fn.weights_sha256 = v;
+            else if (strcmp(opt, "--device") == 0) fn.device = v;
+            else if (strcmp(opt, "--batch") == 0) GB_TRY(fid_parse_u64(opt, v, &fn.batch));
+            else GB_TRY(fid_parse_u64(opt, v, &fn.threads));
+            continue;
+        }
         if (strcmp(argv[i], "--stats-out") == 0) {
             if (i + 1 >= argc) return gb_fail(GB_USAGE, "--stats-out needs a file name");
             stats_out = argv[++i];
@@ -161,10 +246,14 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         }
     }
     if (n_paths != 2) return gb_fail(GB_USAGE, "fid needs two inputs A and B (see genbench fid --help)");
+    if (fn.weights_sha256 && !fn.weights)
+        return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
+    if (fn.batch == 0 || fn.batch > 4096 || fn.threads == 0 || fn.threads > 1024)
+        return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
     gb_fid_stats a = {0}, b = {0};
     const char *ka = "", *kb = "";
-    gb_status s = load_stats(&a, paths[0], &ka);
-    if (s == GB_OK) s = load_stats(&b, paths[1], &kb);
+    gb_status s = load_stats(&a, paths[0], &ka, &fn);
+    if (s == GB_OK) s = load_stats(&b, paths[1], &kb, &fn);
     if (s == GB_OK && a.dim != b.dim)
         s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], a.dim, paths[1], b.dim);
     double fid = 0.0;
@@ -173,11 +262,15 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     if (s == GB_OK) {
         describe_input("A", paths[0], ka, &a);
         describe_input("B", paths[1], kb, &b);
+        if (fn.open)
+            printf("inception: %s (sha256 %s), protocol %s, device %s\n", fn.path, fn.net.sha256,
+                   gb_fid_protocol_name(fn.protocol), fn.dev.name);
         if (stats_out) printf("statistics of A written to %s (%s layout)\n", stats_out, gb_fid_layout_name(layout));
         printf("%.10g\n", fid);
     }
     gb_fid_stats_free(&a);
     gb_fid_stats_free(&b);
+    fid_net_close(&fn);
     return s;
 }
 

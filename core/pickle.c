@@ -748,7 +748,10 @@ static gb_status step(pk_vm *v, int *done) {
         GB_TRY(pop(v, &a));
         GB_TRY(pop(v, &b));
         if (a->kind != GB_PK_TUPLE) return vm_fail(v, "the arguments are a %s, not a tuple", gb_pk_kind_name(a->kind));
-        c = new_node(v, v->op == 'R' ? GB_PK_REDUCE : GB_PK_NEWOBJ);
+        /* OrderedDict.__reduce__ gives (OrderedDict, ()) and then SETITEMS fill it (every
+         * torch state_dict), so that call yields an empty dict; callable records the class. */
+        if (v->op == 'R' && a->count == 0 && gb_pk_is_global(b, "collections", "OrderedDict")) c = new_node(v, GB_PK_DICT);
+        else c = new_node(v, v->op == 'R' ? GB_PK_REDUCE : GB_PK_NEWOBJ);
         if (c) {
             c->callable = b;
             c->args = a;

@@ -17,6 +17,9 @@
  *   protocol 3/4: BINBYTES SHORT_BINBYTES SHORT_BINUNICODE BINUNICODE8 BINBYTES8 STACK_GLOBAL
  *                 MEMOIZE FRAME (so Python 3's default protocol reads too)
  * Everything else (INST, OBJ, EXT*, sets, NEWOBJ_EX, protocol-5 buffers) is GB_INPUT.
+ * One call is interpreted: REDUCE(collections.OrderedDict, ()) is a GB_PK_DICT (callable =
+ * that GLOBAL), because an OrderedDict pickles as that call followed by SETITEMS (every torch
+ * state_dict, specs/formats.md 5.3c).
  * Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) is read as bytes, as Python 3 does with
  * encoding='bytes'; `unicode` and Python 3 `str` are GB_PK_STR holding UTF-8.
  *
@@ -45,7 +48,7 @@ typedef enum {
     GB_PK_BYTES,   /* bytes/len, NUL-terminated as well */
     GB_PK_TUPLE,   /* items[count] */
     GB_PK_LIST,    /* items[count] */
-    GB_PK_DICT,    /* items[2 * count]: key, value, key, value ... in insertion order */
+    GB_PK_DICT,    /* items[2 * count]: key, value, ... in insertion order; callable set for an OrderedDict */
     GB_PK_GLOBAL,  /* module, name */
     GB_PK_REDUCE,  /* callable(args): callable, args */
     GB_PK_NEWOBJ,  /* cls.__new__(cls, *args): callable = cls, args */

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu/cpu.h"
 #include "kernels/kernels.h"
 
 #define U32 5.9604644775390625e-8 /* 2^-24 */
@@ -738,4 +739,10 @@ Test(pytorch, adam, .init = open_cpu, .fini = close_cpu) {
     gb_adam_hparams w = l2;
     w.decoupled_weight_decay = 1;
     adam_fixture_run("adamw_steps", &w);
+}
+
+/* Every op of the vocabulary has a CPU implementation: a NULL entry would crash a model. */
+Test(device, cpu_table_is_complete) {
+    const char *missing = gb_backend_missing_op(&gb_cpu_backend);
+    cr_expect_null(missing, "the CPU backend lacks op '%s'", missing ? missing : "");
 }

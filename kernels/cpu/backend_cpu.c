@@ -88,6 +88,12 @@ const gb_backend gb_cpu_backend = {
     .layernorm_channels_backward = gb_layernorm_channels_backward_cpu,
 
     /* -- convolution -- */
+    .conv2d_forward = gb_conv2d_forward_cpu,
+    .conv2d_backward = gb_conv2d_backward_cpu,
+    .conv_transpose2d_forward = gb_conv_transpose2d_forward_cpu,
+    .conv_transpose2d_backward = gb_conv_transpose2d_backward_cpu,
+    .weight_standardize_forward = gb_weight_standardize_forward_cpu,
+    .weight_standardize_backward = gb_weight_standardize_backward_cpu,
 
     /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
     .maxpool2d_forward = gb_maxpool2d_forward_cpu,

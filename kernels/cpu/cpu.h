@@ -102,6 +102,33 @@ void gb_layernorm_channels_backward_cpu(gb_device *dev, float *dinp, float *dgai
                                         const gb_norm_shape *shape);
 
 /* -- convolution -- */
+/* conv2d.c, conv_transpose2d.c, weight_standardize.c, conv_fft.c, im2col.c.
+ * The table's conv2d_forward is gb_conv2d_forward_cpu, which runs the GEMM or the
+ * FFT implementation as gb_conv2d_uses_fft(shape) says; both are exported so a
+ * benchmark can time them separately. */
+void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                           const float *bias, const gb_conv_shape *shape);
+void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                                const float *bias, const gb_conv_shape *shape);
+void gb_conv2d_forward_fft_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                               const float *bias, const gb_conv_shape *shape);
+/* 1 when gb_conv2d_forward_cpu takes the FFT path for this shape (rule and
+ * measurements in kernels/cpu/conv2d.c). */
+int gb_conv2d_uses_fft(const gb_conv_shape *shape);
+void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight,
+                            const gb_conv_shape *shape);
+void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *inp,
+                                     const float *weight, const float *bias,
+                                     const gb_conv_shape *shape);
+void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                      const float *dout, const float *inp, const float *weight,
+                                      const gb_conv_shape *shape);
+void gb_weight_standardize_forward_cpu(gb_device *dev, float *out, float *save_rstd,
+                                       const float *weight, int out_channels, int fan_in, float eps);
+void gb_weight_standardize_backward_cpu(gb_device *dev, float *dweight, const float *dout,
+                                        const float *out, const float *save_rstd, int out_channels,
+                                        int fan_in);
 
 /* -- pooling, resampling, layout, softmax family, reductions, attention -- */
 

@@ -1,0 +1,202 @@
+/* kernels/cpu/conv2d.c - 2-D convolution (PyTorch's F.conv2d), forward and backward (CPU).
+ *
+ *   out[n, m, y, x] = bias[m] + sum_{c,i,j} w[m, c, i, j] * inp[n, c, y*sh - ph + i, x*sw - pw + j]
+ *
+ * GEMM lowering (kernels/cpu/im2col.h): with cols = im2col(inp[n]) [K, P],
+ * K = in_channels*kh*kw, P = out_h*out_w, and W the weight as [M, K]:
+ *   forward:  out[n]   = W @ cols                   (sgemm, then + bias)
+ *   backward: dweight += dout[n] @ cols^T           (accumulate: sgemm beta 1)
+ *             dinp[n]  = col2im(W^T @ dout[n])      (overwrite; NULL: skip)
+ *             dbias   += sum over n, y, x of dout   (double, fixed order; NULL: skip)
+ * Several samples share one GEMM when a sample has fewer than
+ * GB_CONV_TARGET_COLS positions (the 16x16 and 8x8 GAN layers): their columns sit
+ * side by side, and the output is scattered back to NCHW. A 1x1 stride-1 unpadded
+ * conv needs no im2col: when one sample fills a GEMM the sample's input is the
+ * column matrix (one sgemm per sample, nothing copied).
+ *
+ * Measured (batch 64, 2 OpenBLAS threads, Zen 4; percent of OpenBLAS sgemm's
+ * GFLOP/s on the equivalent M=out, N=batch*P, K=C*kh*kw GEMM, best of 15-25
+ * interleaved runs on a shared machine, so +-10%): forward / dinp / dweight
+ *   128->128 3x3 at 32x32: 104 / 108 / 100    3->128 3x3 at 32x32: 78 / 73 / 66
+ *   128->128 3x3 at 16x16:  91 /  97 /  87    128->128 1x1 at 32x32: 89 / 95 / 90
+ *   128->128 3x3 at  8x8:   90 /  81 /  73    128->128 1x1 at 16x16: 72 / 80 / 87
+ *                                             128->128 1x1 at  8x8:  83 / 84 / 73
+ * (3->128's dweight is a 128x27 output summed over 65536 terms: sgemm itself
+ * runs that NT shape at half its NN rate, and we match it.)
+ *
+ * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
+ * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
+ * the numbers. Every path is deterministic: the chunking depends on the shape
+ * only, OpenBLAS splits sgemm over output rows/columns, never the reduction.
+ * Tested by tests/test_kernels_conv.c: float64 references and finite
+ * differences, PyTorch fixtures (tests/peers/kernels_conv.py), the gradient
+ * contract, FFT against GEMM.
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/im2col.h"
+
+static gb_im2col_geom conv_geom(const gb_conv_shape *s) {
+    gb_im2col_geom g = {s->in_channels, s->in_height, s->in_width, s->kernel_h, s->kernel_w,
+                        s->stride_h,    s->stride_w,  s->pad_h,    s->pad_w,    gb_conv_out_h(s),
+                        gb_conv_out_w(s)};
+    return g;
+}
+
+void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                                const float *bias, const gb_conv_shape *s) {
+    gb_conv_check_shape(s, 0);
+    const gb_im2col_geom g = conv_geom(s);
+    const int M = s->out_channels, K = s->in_channels * s->kernel_h * s->kernel_w;
+    const size_t P = (size_t)g.out_h * (size_t)g.out_w;
+    const size_t in_plane = (size_t)s->in_channels * (size_t)s->in_height * (size_t)s->in_width;
+    const size_t out_plane = (size_t)M * P;
+    const int identity = gb_im2col_is_identity(&g);
+    const gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g.out_h, g.out_w, (size_t)K + (size_t)M);
+
+    /* workspace: cols [K, samples*P or rows*out_w], then the chunk's output [M, samples*P] */
+    size_t ncols = ch.samples > 1 ? (size_t)ch.samples * P : (size_t)ch.rows * (size_t)g.out_w;
+    size_t cols_floats = identity && ch.samples == 1 ? 0 : (size_t)K * ncols;
+    size_t tmp_floats = ch.samples > 1 ? (size_t)M * ncols : 0;
+    float *cols = cols_floats + tmp_floats ? gb_dev_scratch(dev, (cols_floats + tmp_floats) * sizeof(float)) : NULL;
+    float *tmp = cols ? cols + cols_floats : NULL;
+
+    for (int n0 = 0; n0 < s->batch; n0 += ch.samples) {
+        int nb = s->batch - n0 < ch.samples ? s->batch - n0 : ch.samples;
+        if (ch.samples == 1) {
+            const float *x = inp + (size_t)n0 * in_plane;
+            float *o = out + (size_t)n0 * out_plane;
+            for (int y0 = 0; y0 < g.out_h; y0 += ch.rows) {
+                int y1 = y0 + ch.rows < g.out_h ? y0 + ch.rows : g.out_h;
+                int bc = (y1 - y0) * g.out_w;
+                const float *B = x + (size_t)y0 * (size_t)g.out_w;
+                int ldb = (int)P;
+                if (!identity) {
+                    gb_im2col(&g, cols, (size_t)bc, x, y0, y1);
+                    B = cols;
+                    ldb = bc;
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, bc, K, 1.0f, weight, K, B,
+                            ldb, 0.0f, o + (size_t)y0 * (size_t)g.out_w, (int)P);
+            }
+            if (bias) gb_conv_add_bias(o, bias, 1, M, P);
+        } else {
+            size_t ld = (size_t)nb * P;
+            for (int j = 0; j < nb; j++)
+                gb_im2col(&g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (int)ld, K, 1.0f, weight, K, cols,
+                        (int)ld, 0.0f, tmp, (int)ld);
+            gb_conv_scatter(out + (size_t)n0 * out_plane, out_plane, tmp, bias, nb, M, P);
+        }
+    }
+}
+
+/* When the FFT forward wins. Measured with 2 OpenBLAS threads on the development
+ * machine (AMD EPYC Zen 4, 2 cores; other jobs shared it, so each figure is the
+ * best of 3-25 interleaved runs), time of FFT / time of GEMM:
+ *   U-Net stem 3->64 7x7 p3, 32x32, batch 32 ........ 5.7  (batch 1: 5.3)
+ *   Inception Mixed_5b 48->64 5x5 p2, 35x35, b32 ..... 2.4
+ *   Inception Mixed_6 128->128 1x7 p(0,3), 17x17 ..... 4.7
+ *   Inception Mixed_6 128->128 7x1 p(3,0), 17x17 ..... 14
+ *   Inception Mixed_6 192->192 1x7, 17x17 ............ 5.4
+ *   Inception Mixed_7 384->384 1x3 p(0,1), 8x8 ....... 2.4
+ * so the FFT never wins on the shapes genbench runs: the GEMM runs at 100+
+ * GFLOP/s on both cores while the FFTs are single-threaded (FFTW's own threads
+ * would be a second pool), every call re-transforms the weights (M*C planes),
+ * and the per-bin complex GEMMs are small. It wins only for large square
+ * kernels (batch 8, C = M, "same" padding, images 32 and 64):
+ *   5x5: 1.4-4.0 except one noisy 0.35;  7x7: 0.6-4.1;  9x9: 0.1-1.75 (loses
+ *   at 64 channels, 32x32);  11x11: 0.18-0.70;  15x15: 0.03-0.52.
+ * Rule: stride 1 and both kernel sides >= 11. */
+int gb_conv2d_uses_fft(const gb_conv_shape *s) {
+    return s->stride_h == 1 && s->stride_w == 1 && s->kernel_h >= 11 && s->kernel_w >= 11;
+}
+
+void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                           const float *bias, const gb_conv_shape *s) {
+    if (gb_conv2d_uses_fft(s))
+        gb_conv2d_forward_fft_cpu(dev, out, inp, weight, bias, s);
+    else
+        gb_conv2d_forward_gemm_cpu(dev, out, inp, weight, bias, s);
+}
+
+void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight,
+                            const gb_conv_shape *s) {
+    gb_conv_check_shape(s, 0);
+    const gb_im2col_geom g = conv_geom(s);
+    const int M = s->out_channels, K = s->in_channels * s->kernel_h * s->kernel_w;
+    const size_t P = (size_t)g.out_h * (size_t)g.out_w;
+    const size_t in_plane = (size_t)s->in_channels * (size_t)s->in_height * (size_t)s->in_width;
+    const size_t out_plane = (size_t)M * P;
+    const int identity = gb_im2col_is_identity(&g);
+
+    if (dbias) gb_conv_bias_grad(dbias, dout, s->batch, M, P);
+    if (!dinp && !dweight) return;
+
+    const gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g.out_h, g.out_w, (size_t)K + (size_t)M);
+    /* workspace: cols / dcols [K, ncols] (one buffer: dweight reads cols before
+     * dinp's GEMM overwrites it), then the gathered dout [M, samples*P] */
+    size_t ncols = ch.samples > 1 ? (size_t)ch.samples * P : (size_t)ch.rows * (size_t)g.out_w;
+    size_t cols_floats = identity && ch.samples == 1 ? 0 : (size_t)K * ncols;
+    size_t dbuf_floats = ch.samples > 1 ? (size_t)M * ncols : 0;
+    float *cols = cols_floats + dbuf_floats ? gb_dev_scratch(dev, (cols_floats + dbuf_floats) * sizeof(float)) : NULL;
+    float *dbuf = cols ? cols + cols_floats : NULL;
+
+    for (int n0 = 0; n0 < s->batch; n0 += ch.samples) {
+        int nb = s->batch - n0 < ch.samples ? s->batch - n0 : ch.samples;
+        if (ch.samples == 1) {
+            const float *x = inp + (size_t)n0 * in_plane;
+            const float *d = dout + (size_t)n0 * out_plane;
+            float *dx = dinp ? dinp + (size_t)n0 * in_plane : NULL;
+            if (dx && !identity) memset(dx, 0, in_plane * sizeof *dx);
+            for (int y0 = 0; y0 < g.out_h; y0 += ch.rows) {
+                int y1 = y0 + ch.rows < g.out_h ? y0 + ch.rows : g.out_h;
+                int bc = (y1 - y0) * g.out_w;
+                const float *D = d + (size_t)y0 * (size_t)g.out_w;
+                if (dweight) {
+                    const float *B = x + (size_t)y0 * (size_t)g.out_w;
+                    int ldb = (int)P;
+                    if (!identity) {
+                        gb_im2col(&g, cols, (size_t)bc, x, y0, y1);
+                        B = cols;
+                        ldb = bc;
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, bc, 1.0f, D, (int)P, B,
+                                ldb, 1.0f, dweight, K);
+                }
+                if (dx && identity) {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, bc, M, 1.0f, weight, K, D,
+                                (int)P, 0.0f, dx + (size_t)y0 * (size_t)g.out_w, (int)P);
+                } else if (dx) {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, bc, M, 1.0f, weight, K, D,
+                                (int)P, 0.0f, cols, bc);
+                    gb_col2im_add(&g, dx, cols, (size_t)bc, y0, y1);
+                }
+            }
+        } else {
+            size_t ld = (size_t)nb * P;
+            gb_conv_gather(dbuf, dout + (size_t)n0 * out_plane, out_plane, nb, M, P);
+            if (dweight) {
+                for (int j = 0; j < nb; j++)
+                    gb_im2col(&g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, (int)ld, 1.0f, dbuf, (int)ld,
+                            cols, (int)ld, 1.0f, dweight, K);
+            }
+            if (dinp) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, M, 1.0f, weight, K, dbuf,
+                            (int)ld, 0.0f, cols, (int)ld);
+                float *dx = dinp + (size_t)n0 * in_plane;
+                if (identity) {
+                    gb_conv_scatter(dx, in_plane, cols, NULL, nb, K, P);
+                } else {
+                    memset(dx, 0, (size_t)nb * in_plane * sizeof *dx);
+                    for (int j = 0; j < nb; j++)
+                        gb_col2im_add(&g, dx + (size_t)j * in_plane, cols + (size_t)j * P, ld, 0, g.out_h);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+/* kernels/cpu/im2col.c - im2col / col2im, batch gather / scatter, bias helpers (CPU).
+ *
+ * The lowering behind every GEMM convolution in kernels/cpu/ (see im2col.h for
+ * the layout). im2col copies whole runs of a window row with memcpy when the
+ * stride is 1 (the common case), so it runs at memory speed; the valid x range
+ * of each kernel column is computed once, outside the row loops, which keeps the
+ * inner loops branch-free. Single-threaded by design: OpenBLAS's pool is the only
+ * thread pool (DESIGN.md), and these copies are a small fraction of the GEMMs.
+ * Tested through tests/test_kernels_conv.c (every conv op against float64
+ * references and PyTorch on awkward shapes).
+ */
+#include "kernels/cpu/im2col.h"
+
+#include <string.h>
+
+#include "core/status.h"
+
+/* floor(a / b) for b > 0 and any sign of a */
+static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* The window columns x whose tap j lands inside the image: x in [*lo, *hi). */
+static void valid_x(const gb_im2col_geom *g, int j, int *lo, int *hi) {
+    int off = g->pad_w - j; /* ix = x*stride_w - off */
+    int l = off > 0 ? floor_div(off + g->stride_w - 1, g->stride_w) : 0;
+    int h = floor_div(g->width - 1 + off, g->stride_w) + 1;
+    if (h > g->out_w) h = g->out_w;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+int gb_im2col_is_identity(const gb_im2col_geom *g) {
+    return g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+           g->pad_h == 0 && g->pad_w == 0;
+}
+
+/* Stride 1 with out_w == width ("same" padding along x, the common case): a
+ * window row and its image row are both `width` floats long, so one tap's whole
+ * valid band is a single contiguous run in both the image and the columns. It is
+ * copied (or added) in one pass; only the positions that wrap around a row edge
+ * (x < lo or x >= hi) need fixing. For small images this replaces out_h short
+ * copies per tap, whose call overhead dominated at 8x8. */
+static int flat_rows(const gb_im2col_geom *g) {
+    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->width;
+}
+
+/* The window rows y in [y0, y1) whose tap row i lands inside the image: [*ya, *yb). */
+static void valid_y(const gb_im2col_geom *g, int i, int y0, int y1, int *ya, int *yb) {
+    int a = g->pad_h - i > y0 ? g->pad_h - i : y0;
+    int b = g->height + g->pad_h - i < y1 ? g->height + g->pad_h - i : y1;
+    *ya = a;
+    *yb = b > a ? b : a;
+}
+
+/* Zero the wrapped positions of a flat band: x < lo on rows after ya, x >= hi on
+ * rows before yb - 1 (the first and last rows' outer parts lie outside the band). */
+static void clear_wrapped(float *row, int ow, int lo, int hi, int ya, int yb, int y0) {
+    if (lo == 0 && hi == ow) return;
+    for (int y = ya; y < yb; y++) {
+        float *r = row + (size_t)(y - y0) * (size_t)ow;
+        if (y > ya)
+            for (int x = 0; x < lo; x++) r[x] = 0.0f;
+        if (y < yb - 1)
+            for (int x = hi; x < ow; x++) r[x] = 0.0f;
+    }
+}
+
+static void im2col_row(const gb_im2col_geom *g, float *row, const float *src_c, int i, int j, int y0,
+                       int y1) {
+    const int ow = g->out_w, sw = g->stride_w;
+    int lo, hi;
+    valid_x(g, j, &lo, &hi);
+    const int shift = j - g->pad_w; /* ix = x*sw + shift */
+    if (flat_rows(g)) {
+        int ya, yb;
+        valid_y(g, i, y0, y1, &ya, &yb);
+        size_t total = (size_t)(y1 - y0) * (size_t)ow;
+        if (lo >= hi || ya >= yb) {
+            memset(row, 0, total * sizeof *row);
+            return;
+        }
+        size_t d0 = (size_t)(ya - y0) * (size_t)ow + (size_t)lo;
+        size_t d1 = (size_t)(yb - 1 - y0) * (size_t)ow + (size_t)hi;
+        const float *src = src_c + (size_t)(ya - g->pad_h + i) * (size_t)g->width + (size_t)(lo + shift);
+        memset(row, 0, d0 * sizeof *row);
+        memcpy(row + d0, src, (d1 - d0) * sizeof *row);
+        memset(row + d1, 0, (total - d1) * sizeof *row);
+        clear_wrapped(row, ow, lo, hi, ya, yb, y0);
+        return;
+    }
+    for (int y = y0; y < y1; y++) {
+        float *dst = row + (size_t)(y - y0) * (size_t)ow;
+        int iy = y * g->stride_h - g->pad_h + i;
+        if (iy < 0 || iy >= g->height || lo >= hi) {
+            memset(dst, 0, (size_t)ow * sizeof *dst);
+            continue;
+        }
+        const float *src = src_c + (size_t)iy * (size_t)g->width;
+        if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
+        if (sw == 1) {
+            memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
+        } else {
+            for (int x = lo; x < hi; x++) dst[x] = src[x * sw + shift];
+        }
+        if (hi < ow) memset(dst + hi, 0, (size_t)(ow - hi) * sizeof *dst);
+    }
+}
+
+void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0, int y1) {
+    const size_t plane = (size_t)g->height * (size_t)g->width;
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
+                im2col_row(g, cols + r * ld, img + (size_t)c * plane, i, j, y0, y1);
+            }
+}
+
+static void col2im_row(const gb_im2col_geom *g, float *dst_c, float *row, int i, int j, int y0, int y1) {
+    const int ow = g->out_w, sw = g->stride_w;
+    int lo, hi;
+    valid_x(g, j, &lo, &hi);
+    const int shift = j - g->pad_w;
+    if (lo >= hi) return;
+    if (flat_rows(g)) {
+        int ya, yb;
+        valid_y(g, i, y0, y1, &ya, &yb);
+        if (ya >= yb) return;
+        size_t d0 = (size_t)(ya - y0) * (size_t)ow + (size_t)lo;
+        size_t d1 = (size_t)(yb - 1 - y0) * (size_t)ow + (size_t)hi;
+        /* the wrapped positions then add +0 to a neighbouring pixel: no change */
+        clear_wrapped(row, ow, lo, hi, ya, yb, y0);
+        float *d = dst_c + (size_t)(ya - g->pad_h + i) * (size_t)g->width + (size_t)(lo + shift);
+        const float *s = row + d0;
+        for (size_t t = 0; t < d1 - d0; t++) d[t] += s[t];
+        return;
+    }
+    for (int y = y0; y < y1; y++) {
+        int iy = y * g->stride_h - g->pad_h + i;
+        if (iy < 0 || iy >= g->height) continue;
+        const float *src = row + (size_t)(y - y0) * (size_t)ow;
+        float *dst = dst_c + (size_t)iy * (size_t)g->width;
+        if (sw == 1) {
+            float *d = dst + shift;
+            for (int x = lo; x < hi; x++) d[x] += src[x];
+        } else {
+            for (int x = lo; x < hi; x++) dst[x * sw + shift] += src[x];
+        }
+    }
+}
+
+void gb_col2im_add(const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0, int y1) {
+    const size_t plane = (size_t)g->height * (size_t)g->width;
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
+                col2im_row(g, img + (size_t)c * plane, cols + r * ld, i, j, y0, y1);
+            }
+}
+
+gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_per_col) {
+    gb_conv_chunk ch = {1, out_h};
+    size_t positions = (size_t)out_h * (size_t)out_w;
+    size_t per_sample = floats_per_col * positions * sizeof(float);
+    if (per_sample <= GB_CONV_WORKSPACE_BYTES) {
+        size_t want = positions >= GB_CONV_DIRECT_COLS ? 1 : (GB_CONV_TARGET_COLS + positions - 1) / positions;
+        size_t cap = per_sample ? GB_CONV_WORKSPACE_BYTES / per_sample : want;
+        if (want > cap) want = cap;
+        if (want > (size_t)batch) want = (size_t)batch;
+        ch.samples = want > 0 ? (int)want : 1;
+    } else {
+        size_t per_row = floats_per_col * (size_t)out_w * sizeof(float);
+        size_t rows = GB_CONV_WORKSPACE_BYTES / per_row;
+        if (rows < 1) rows = 1;
+        ch.rows = rows < (size_t)out_h ? (int)rows : out_h;
+    }
+    return ch;
+}
+
+void gb_conv_gather(float *dst, const float *src, size_t src_stride, int samples, int rows,
+                    size_t cols) {
+    size_t ld = (size_t)samples * cols;
+    for (int j = 0; j < samples; j++)
+        for (int r = 0; r < rows; r++)
+            memcpy(dst + (size_t)r * ld + (size_t)j * cols,
+                   src + (size_t)j * src_stride + (size_t)r * cols, cols * sizeof *dst);
+}
+
+void gb_conv_scatter(float *dst, size_t dst_stride, const float *src, const float *bias,
+                     int samples, int rows, size_t cols) {
+    size_t ld = (size_t)samples * cols;
+    for (int j = 0; j < samples; j++) {
+        for (int r = 0; r < rows; r++) {
+            float *d = dst + (size_t)j * dst_stride + (size_t)r * cols;
+            const float *s = src + (size_t)r * ld + (size_t)j * cols;
+            if (bias) {
+                const float b = bias[r];
+                for (size_t p = 0; p < cols; p++) d[p] = s[p] + b;
+            } else {
+                memcpy(d, s, cols * sizeof *d);
+            }
+        }
+    }
+}
+
+void gb_conv_add_bias(float *out, const float *bias, int batch, int channels, size_t positions) {
+    for (int n = 0; n < batch; n++) {
+        for (int c = 0; c < channels; c++) {
+            float *o = out + ((size_t)n * (size_t)channels + (size_t)c) * positions;
+            const float b = bias[c];
+            for (size_t p = 0; p < positions; p++) o[p] += b;
+        }
+    }
+}
+
+void gb_conv_bias_grad(float *dbias, const float *dout, int batch, int channels, size_t positions) {
+    /* Eight interleaved partial sums (position p goes to lane p % 8), combined in
+     * a fixed order: independent chains the compiler can vectorise, and the same
+     * association on every call. */
+    enum { LANES = 8 };
+    for (int c = 0; c < channels; c++) {
+        double lane[LANES] = {0};
+        double tail = 0.0;
+        size_t body = positions / LANES * LANES;
+        for (int n = 0; n < batch; n++) {
+            const float *d = dout + ((size_t)n * (size_t)channels + (size_t)c) * positions;
+            for (size_t p = 0; p < body; p += LANES)
+                for (int l = 0; l < LANES; l++) lane[l] += (double)d[p + (size_t)l];
+            for (size_t p = body; p < positions; p++) tail += (double)d[p];
+        }
+        double acc = tail;
+        for (int l = 0; l < LANES; l++) acc += lane[l];
+        dbias[c] = (float)((double)dbias[c] + acc);
+    }
+}
+
+void gb_conv_check_shape(const gb_conv_shape *s, int transpose) {
+    GB_ASSERT(s->batch >= 0 && s->in_channels > 0 && s->out_channels > 0 && s->in_height > 0 &&
+                  s->in_width > 0 && s->kernel_h > 0 && s->kernel_w > 0 && s->stride_h > 0 &&
+                  s->stride_w > 0 && s->pad_h >= 0 && s->pad_w >= 0,
+              "conv shape: batch %d, channels %d -> %d, image %dx%d, kernel %dx%d, stride %dx%d, "
+              "padding %dx%d: sizes must be positive, padding non-negative",
+              s->batch, s->in_channels, s->out_channels, s->in_height, s->in_width, s->kernel_h,
+              s->kernel_w, s->stride_h, s->stride_w, s->pad_h, s->pad_w);
+    if (transpose) {
+        GB_ASSERT(s->output_padding_h >= 0 && s->output_padding_w >= 0 &&
+                      s->output_padding_h < s->stride_h && s->output_padding_w < s->stride_w,
+                  "conv_transpose2d: output_padding %dx%d must be non-negative and below the stride %dx%d",
+                  s->output_padding_h, s->output_padding_w, s->stride_h, s->stride_w);
+        GB_ASSERT(gb_conv_transpose_out_h(s) > 0 && gb_conv_transpose_out_w(s) > 0,
+                  "conv_transpose2d: output %dx%d is empty (padding %dx%d too large)",
+                  gb_conv_transpose_out_h(s), gb_conv_transpose_out_w(s), s->pad_h, s->pad_w);
+    } else {
+        GB_ASSERT(gb_conv_out_h(s) > 0 && gb_conv_out_w(s) > 0 &&
+                      s->in_height + 2 * s->pad_h >= s->kernel_h &&
+                      s->in_width + 2 * s->pad_w >= s->kernel_w,
+                  "conv2d: kernel %dx%d exceeds the padded input %dx%d",
+                  s->kernel_h, s->kernel_w, s->in_height + 2 * s->pad_h, s->in_width + 2 * s->pad_w);
+    }
+}

@@ -1,0 +1,361 @@
+/* metrics/fid_protocol.c - FID preprocessing, image folders, folder features
+ * (read fid_protocol.h first). */
+#include "metrics/fid_protocol.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/atomic_file.h"
+#include "datasets/jpeg.h"
+#include "datasets/resize.h"
+
+#define S GB_INCEPTION_SIZE
+
+static const char *const protocol_names[] = {"pytorch-fid", "clean", "legacy-tf"};
+
+const char *gb_fid_protocol_name(gb_fid_protocol p) { return protocol_names[p]; }
+
+gb_status gb_fid_protocol_by_name(gb_fid_protocol *out, const char *name) {
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, protocol_names[i]) == 0) {
+            *out = (gb_fid_protocol)i;
+            return GB_OK;
+        }
+    return gb_fail(GB_USAGE, "unknown FID protocol '%s': use pytorch-fid, clean or legacy-tf", name ? name : "(none)");
+}
+
+/* ---- resizers ------------------------------------------------------------------------- */
+
+/* PyTorch's upsample_bilinear2d (align_corners=False) source index and weights for one
+ * axis, in float as its CPU kernel computes them (area_pixel_compute_source_index). */
+static void torch_axis(int *i0, int *i1, float *l0, float *l1, int out_size, int in_size) {
+    float scale = (float)in_size / (float)out_size;
+    for (int o = 0; o < out_size; o++) {
+        float src = scale * ((float)o + 0.5f) - 0.5f;
+        if (src < 0) src = 0;
+        int lo = (int)src;
+        i0[o] = lo;
+        i1[o] = lo + (lo < in_size - 1 ? 1 : 0);
+        l1[o] = src - (float)lo;
+        l0[o] = 1.0f - l1[o];
+    }
+}
+
+void gb_resize_bilinear_torch(float *out, int out_h, int out_w, const float *in, int in_h, int in_w) {
+    int *yi = malloc(sizeof(int) * 2 * (size_t)(out_h + out_w));
+    float *yl = malloc(sizeof(float) * 2 * (size_t)(out_h + out_w));
+    GB_ASSERT(yi && yl, "out of memory in a resize");
+    int *y1 = yi + out_h, *xi = yi + 2 * out_h, *x1 = xi + out_w;
+    float *yl1 = yl + out_h, *xl = yl + 2 * out_h, *xl1 = xl + out_w;
+    torch_axis(yi, y1, yl, yl1, out_h, in_h);
+    torch_axis(xi, x1, xl, xl1, out_w, in_w);
+    /* the kernel's order: each row's column blend t = a w0 + b w1, then t0 h0 + t1 h1 */
+    for (int y = 0; y < out_h; y++) {
+        const float *r0 = in + (size_t)yi[y] * in_w, *r1 = in + (size_t)y1[y] * in_w;
+        for (int x = 0; x < out_w; x++) {
+            float t0 = r0[xi[x]] * xl[x];
+            t0 += r0[x1[x]] * xl1[x];
+            float t1 = r1[xi[x]] * xl[x];
+            t1 += r1[x1[x]] * xl1[x];
+            float v = t0 * yl[y];
+            v += t1 * yl1[y];
+            out[(size_t)y * out_w + x] = v;
+        }
+    }
+    free(yi);
+    free(yl);
+}
+
+/* TF1 resize_bilinear, align_corners=False and no half-pixel centres (image_resizer_state.h,
+ * resize_bilinear_op.cc): scale = in / out in float, source = dst * scale, lower = floor,
+ * upper = min(lower + 1, in - 1), lerp = source - lower. */
+static void tf1_axis(int *lo, int *hi, float *t, int out_size, int in_size) {
+    float scale = (float)in_size / (float)out_size;
+    for (int o = 0; o < out_size; o++) {
+        float src = (float)o * scale;
+        int l = (int)src;
+        lo[o] = l;
+        hi[o] = l + 1 < in_size ? l + 1 : in_size - 1;
+        t[o] = src - (float)l;
+    }
+}
+
+void gb_resize_bilinear_tf1(float *out, int out_h, int out_w, const float *in, int in_h, int in_w) {
+    int *yl = malloc(sizeof(int) * 2 * (size_t)(out_h + out_w));
+    float *yt = malloc(sizeof(float) * (size_t)(out_h + out_w));
+    GB_ASSERT(yl && yt, "out of memory in a resize");
+    int *yh = yl + out_h, *xl = yl + 2 * out_h, *xh = xl + out_w;
+    float *xt = yt + out_h;
+    tf1_axis(yl, yh, yt, out_h, in_h);
+    tf1_axis(xl, xh, xt, out_w, in_w);
+    for (int y = 0; y < out_h; y++) {
+        const float *r0 = in + (size_t)yl[y] * in_w, *r1 = in + (size_t)yh[y] * in_w;
+        for (int x = 0; x < out_w; x++) {
+            float top = r0[xl[x]] + (r0[xh[x]] - r0[xl[x]]) * xt[x];
+            float bottom = r1[xl[x]] + (r1[xh[x]] - r1[xl[x]]) * xt[x];
+            out[(size_t)y * out_w + x] = top + (bottom - top) * yt[y];
+        }
+    }
+    free(yl);
+    free(yt);
+}
+
+/* ---- protocols ------------------------------------------------------------------------ */
+
+gb_status gb_fid_preprocess_f32(gb_fid_protocol p, float *out, const float *chw, int h, int w) {
+    if (h < 1 || w < 1) return gb_fail(GB_INPUT, "FID preprocessing: empty image (%d x %d)", h, w);
+    const size_t in_plane = (size_t)h * w, out_plane = (size_t)S * S;
+    float *tmp = malloc(in_plane * sizeof *tmp);
+    if (!tmp) return gb_fail(GB_ENV, "out of memory preprocessing a %d x %d image", h, w);
+    gb_status s = GB_OK;
+    for (int c = 0; c < 3 && s == GB_OK; c++) {
+        const float *src = chw + c * in_plane;
+        float *dst = out + c * out_plane;
+        if (p == GB_FID_PYTORCH_FID) {
+            for (size_t i = 0; i < in_plane; i++) tmp[i] = src[i] / 255.0f;
+            if (h == S && w == S) memcpy(dst, tmp, out_plane * sizeof *dst);
+            else gb_resize_bilinear_torch(dst, S, S, tmp, h, w);
+            for (size_t i = 0; i < out_plane; i++) dst[i] = 2.0f * dst[i] - 1.0f;
+        } else {
+            if (p == GB_FID_CLEAN) {
+                s = gb_resize_f32(dst, S, S, src, h, w, GB_RESIZE_BICUBIC);
+                for (size_t i = 0; i < out_plane; i++) dst[i] = dst[i] < 0.0f ? 0.0f : dst[i] > 255.0f ? 255.0f : dst[i];
+            } else if (h == S && w == S) {
+                memcpy(dst, src, out_plane * sizeof *dst);
+            } else {
+                gb_resize_bilinear_tf1(dst, S, S, src, h, w);
+            }
+            for (size_t i = 0; i < out_plane; i++) dst[i] = (dst[i] - 128.0f) / 128.0f;
+        }
+    }
+    free(tmp);
+    return s;
+}
+
+gb_status gb_fid_preprocess_u8(gb_fid_protocol p, float *out, const uint8_t *chw, int h, int w) {
+    if (h < 1 || w < 1) return gb_fail(GB_INPUT, "FID preprocessing: empty image (%d x %d)", h, w);
+    size_t n = 3 * (size_t)h * w;
+    float *f = malloc(n * sizeof *f);
+    if (!f) return gb_fail(GB_ENV, "out of memory preprocessing a %d x %d image", h, w);
+    for (size_t i = 0; i < n; i++) f[i] = (float)chw[i];
+    gb_status s = gb_fid_preprocess_f32(p, out, f, h, w);
+    free(f);
+    return s;
+}
+
+/* ---- decoding --------------------------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *data;
+    size_t n, pos;
+    char why[200];
+} png_src;
+
+static void png_read_mem(png_structp png, png_bytep out, png_size_t len) {
+    png_src *s = png_get_io_ptr(png);
+    if (len > s->n - s->pos) png_error(png, "the file ends early (truncated)");
+    memcpy(out, s->data + s->pos, len);
+    s->pos += len;
+}
+
+static void png_on_error(png_structp png, png_const_charp msg) {
+    png_src *s = png_get_error_ptr(png);
+    snprintf(s->why, sizeof s->why, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg) {
+    (void)png;
+    (void)msg;
+}
+
+/* Pillow's Image.open(p).convert("RGB") for PNG: see the header. */
+static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, const uint8_t *data, size_t n) {
+    png_src src = {.data = data, .n = n};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return gb_fail(GB_ENV, "%s: out of memory decoding a PNG", path);
+    }
+    uint8_t *volatile rgb = NULL;
+    uint8_t **volatile rows = NULL;
+    volatile int is_grey16 = 0;
+    if (setjmp(png_jmpbuf(png))) {
+        free(rgb);
+        free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        if (is_grey16)
+            return gb_fail(GB_INPUT, "%s: 16-bit greyscale PNG: Pillow's convert('RGB') clips such images rather than "
+                                     "scaling them, so genbench does not guess; save it as 8-bit", path);
+        return gb_fail(GB_INPUT, "%s: damaged PNG (%s); re-export the image", path, src.why);
+    }
+    png_set_read_fn(png, &src, png_read_mem);
+    png_read_info(png, info);
+    int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    if (!(color & PNG_COLOR_MASK_COLOR) && depth == 16) {
+        is_grey16 = 1;
+        png_error(png, "16-bit grey");
+    }
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (!(color & PNG_COLOR_MASK_COLOR) && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (depth == 16) png_set_strip_16(png);
+    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int ww = (int)png_get_image_width(png, info), hh = (int)png_get_image_height(png, info);
+    if (png_get_rowbytes(png, info) != (size_t)ww * 3) png_error(png, "unexpected row layout after conversion");
+    rgb = malloc((size_t)ww * hh * 3);
+    rows = malloc(sizeof *rows * (size_t)hh);
+    if (!rgb || !rows) png_error(png, "out of memory");
+    for (int y = 0; y < hh; y++) rows[y] = rgb + (size_t)y * ww * 3;
+    png_read_image(png, rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    uint8_t *planar = malloc((size_t)ww * hh * 3);
+    if (!planar) {
+        free(rgb);
+        return gb_fail(GB_ENV, "%s: out of memory", path);
+    }
+    size_t plane = (size_t)ww * hh;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++) planar[c * plane + i] = rgb[i * 3 + c];
+    free(rgb);
+    *chw = planar;
+    *h = hh;
+    *w = ww;
+    return GB_OK;
+}
+
+gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
+    *chw = NULL;
+    unsigned char *data;
+    size_t n;
+    GB_TRY(gb_read_file(path, &data, &n));
+    static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    gb_status s;
+    if (n >= 8 && memcmp(data, png_magic, 8) == 0) s = decode_png(chw, h, w, path, data, n);
+    else if (n >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
+        s = gb_jpeg_decode_rgb(path, data, n, chw, h, w, NULL);
+    else s = gb_fail(GB_INPUT, "%s: neither a PNG nor a JPEG file (by its first bytes); convert it to PNG", path);
+    free(data);
+    return s;
+}
+
+/* ---- folders ------------------------------------------------------------------------------- */
+
+static const char *extension(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && dot != name ? dot + 1 : "";
+}
+
+static int ext_in(const char *ext, const char *const *list) {
+    for (; *list; list++)
+        if (strcasecmp(ext, *list) == 0) return 1;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void gb_image_list_free(char **paths, size_t n) {
+    for (size_t i = 0; paths && i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+gb_status gb_image_folder_list(char ***paths, size_t *n, const char *dir) {
+    static const char *const ok[] = {"png", "jpg", "jpeg", NULL};
+    /* pytorch-fid's and clean-fid's other extensions: refused rather than silently skipped */
+    static const char *const refused[] = {"bmp", "pgm", "ppm", "tif", "tiff", "webp", "gif", "npy", NULL};
+    *paths = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return gb_fail(GB_INPUT, "%s: cannot open the image folder", dir);
+    char **list = NULL;
+    size_t count = 0, cap = 0;
+    gb_status s = GB_OK;
+    struct dirent *e;
+    while (s == GB_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        const char *ext = extension(e->d_name);
+        if (ext_in(ext, refused)) {
+            s = gb_fail(GB_INPUT, "%s/%s: .%s images are not read by genbench; convert the folder to PNG", dir, e->d_name,
+                        ext);
+            break;
+        }
+        if (!ext_in(ext, ok)) continue;
+        char *p = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (!p) {
+            s = gb_fail(GB_ENV, "%s: out of memory listing the folder", dir);
+            break;
+        }
+        sprintf(p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(p);
+            continue;
+        }
+        if (count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                free(p);
+                s = gb_fail(GB_ENV, "%s: out of memory listing the folder", dir);
+                break;
+            }
+            list = grown;
+        }
+        list[count++] = p;
+    }
+    closedir(d);
+    if (s == GB_OK && count == 0)
+        s = gb_fail(GB_INPUT, "%s: no images (*.png, *.jpg, *.jpeg) in the folder", dir);
+    if (s != GB_OK) {
+        gb_image_list_free(list, count);
+        return s;
+    }
+    qsort(list, count, sizeof *list, by_name);
+    *paths = list;
+    *n = count;
+    return GB_OK;
+}
+
+gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
+    *features = NULL;
+    *n = 0;
+    char **paths;
+    size_t count;
+    GB_TRY(gb_image_folder_list(&paths, &count, dir));
+    const size_t in_floats = 3 * (size_t)S * S;
+    float *feats = malloc(count * GB_INCEPTION_FEATURES * sizeof *feats);
+    float *batch = malloc(net->max_batch * in_floats * sizeof *batch);
+    gb_status s = feats && batch ? GB_OK : gb_fail(GB_ENV, "%s: out of memory for %zu images' features", dir, count);
+    for (size_t start = 0; start < count && s == GB_OK; start += net->max_batch) {
+        size_t b = count - start < net->max_batch ? count - start : net->max_batch;
+        for (size_t i = 0; i < b && s == GB_OK; i++) {
+            uint8_t *img;
+            int h, w;
+            s = gb_image_load_rgb(&img, &h, &w, paths[start + i]);
+            if (s == GB_OK) {
+                s = gb_fid_preprocess_u8(p, batch + i * in_floats, img, h, w);
+                free(img);
+            }
+        }
+        if (s == GB_OK) gb_inception_forward(net, feats + start * GB_INCEPTION_FEATURES, NULL, batch, b);
+    }
+    free(batch);
+    gb_image_list_free(paths, count);
+    if (s != GB_OK) {
+        free(feats);
+        return s;
+    }
+    *features = feats;
+    *n = count;
+    return GB_OK;
+}

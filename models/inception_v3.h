@@ -1,0 +1,82 @@
+/* models/inception_v3.h - the FID variant of Inception-v3 (pytorch-fid's fid_inception_v3()),
+ * inference only, on the backend table: 2048-d pool3 features and the 1008-way logits.
+ *
+ * Network (specs/formats.md 5.2, specs/metrics.md "FID"): torchvision's Inception3 layer list
+ * with pytorch-fid's block forwards:
+ *   stem  Conv2d_1a_3x3 (s2) 2a 2b(p1) maxpool3/2 3b_1x1 4a maxpool3/2
+ *   Mixed_5b/5c/5d  FIDInceptionA   pool branch: avg_pool 3/1/1 with count_include_pad=False
+ *   Mixed_6a        InceptionB      (3x3 s2, double 3x3 ending s2, max_pool 3/2)
+ *   Mixed_6b..6e    FIDInceptionC   (1x7 / 7x1 factorised convs; avg pool as A)
+ *   Mixed_7a        InceptionD
+ *   Mixed_7b        FIDInceptionE_1 (avg pool as A)
+ *   Mixed_7c        FIDInceptionE_2 (the pool branch MAX-pools 3/1/1: a quirk of the TF graph)
+ *   global average -> pool3 [2048]; fc -> logits [1008]
+ * Branches concatenate in forward order (A: 1x1, 5x5, 3x3dbl, pool; E: 1x1, [2a, 2b],
+ * [3a, 3b], pool). Every BasicConv2d is conv (no bias) + BatchNorm (eps 0.001, running
+ * statistics) + ReLU; the BatchNorm is folded into the conv at load, in double:
+ *   s = gamma / sqrt(var + 0.001);  w' = w * s;  b' = beta - mean * s   (then rounded to float)
+ * so each layer is one conv with bias and an in-place ReLU. Folding changes the rounding of
+ * each layer by about one float ulp relative to conv-then-BN (tests/tolerances.md).
+ *
+ * Weights: a state dict file in pytorch-fid's key layout (legacy or zip torch.save, read by
+ * metrics/torch_weights.h), accepted only when its SHA-256 is the pinned hash of
+ * pt_inception-2015-12-05-6726825d.pth or one the caller passes explicitly. Unknown keys,
+ * missing keys, wrong shapes and non-finite values are GB_INPUT naming the file and the key.
+ *
+ * Memory: folded parameters in one backend block (23.9M floats); activations in one arena
+ * sized once for max_batch images (about 15 MB per image), reused by every chunk.
+ * Tested by tests/test_inception.c against pytorch-fid run on the same random weights
+ * (tests/peers/inception_ref.py).
+ */
+#ifndef GB_INCEPTION_V3_H
+#define GB_INCEPTION_V3_H
+
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/status.h"
+#include "kernels/kernels.h"
+
+#define GB_INCEPTION_SHA256 "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+#define GB_INCEPTION_FILE "pt_inception-2015-12-05-6726825d.pth"
+#define GB_INCEPTION_SIZE 299      /* input height and width */
+#define GB_INCEPTION_FEATURES 2048 /* pool3 */
+#define GB_INCEPTION_CLASSES 1008
+#define GB_INCEPTION_CONVS 94
+
+typedef struct {
+    char name[32]; /* state-dict prefix, e.g. "Mixed_6b.branch7x7_2" */
+    int cin, cout, kh, kw, stride, pad_h, pad_w;
+    size_t weight_offset, bias_offset; /* floats into params */
+} gb_inception_conv;
+
+typedef struct {
+    gb_device *dev;
+    size_t max_batch;
+    char sha256[65];                          /* of the weights file */
+    gb_inception_conv convs[GB_INCEPTION_CONVS];
+    float *params;                            /* backend memory: folded convs, fc.weight, fc.bias */
+    size_t fc_weight_offset, fc_bias_offset;
+    gb_arena arena;
+    size_t buf_floats[5];                     /* per image, measured by a shape-only pass */
+    float *buf[5];                            /* [max_batch * buf_floats[i]] each: two ping-pong, three branch temporaries */
+    float *pool;                              /* [max_batch, 2048] */
+    float *logits;                            /* [max_batch, 1008] */
+} gb_inception;
+
+/* Load and fold the weights at `path` for batches of up to max_batch images.
+ * expected_sha256: NULL for the pinned GB_INCEPTION_SHA256, else the hash of a file the
+ * caller vouches for (64 hex digits). GB_INPUT for a hash mismatch or a bad file (message
+ * names the file, the key and the fix); GB_USAGE for max_batch 0. On failure nothing is
+ * left allocated. */
+gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path, const char *expected_sha256,
+                            size_t max_batch);
+
+/* images: host memory [n, 3, 299, 299], already preprocessed by a protocol
+ * (metrics/fid_protocol.h). pool: host [n, 2048]; logits: host [n, 1008] or NULL. Any n:
+ * chunks of max_batch run through the arena. */
+void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n);
+
+void gb_inception_free(gb_inception *net);
+
+#endif

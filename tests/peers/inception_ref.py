@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""tests/peers/inception_ref.py OUTDIR - reference files for metrics/torch_weights.c,
+models/inception_v3.c and metrics/fid_protocol.c, read by tests/test_torch_weights.c and
+tests/test_inception.c.
+
+Peers (installed from PyPI with `pip install --no-deps --target` when missing):
+  - pytorch-fid and clean-fid into OUTDIR/pydeps (the folder tests/peers/fid_stats.py uses
+    too; whatever is already there is kept);
+  - into OUTDIR/pydeps-inception: torchvision 0.2.2.post3 (the last pure-Python wheel; only
+    its models/inception.py is loaded, as the `torchvision` that pytorch-fid subclasses: Debian
+    ships no torchvision for its torch 1.13) and torch-fidelity (its TF1 bilinear resize).
+The network is pytorch-fid's own fid_inception_v3() and InceptionV3([3], resize_input=True,
+normalize_input=True) wrapper, run as shipped; only the weights download is replaced by RANDOM
+weights in exactly the real state-dict layout (torch seed 20240607): He-scaled convolutions,
+BatchNorm gamma/beta random, running statistics set from a train-mode pass over random images
+and then perturbed (so the folded BN is non-trivial and activations stay O(1) through all 94
+layers), a random 1008-way fc.
+
+Writes OUTDIR/inception/:
+  weights_legacy.pth   torch.save(sd, _use_new_zipfile_serialization=False), without the
+                       bn.num_batches_tracked keys (the real 2019 file may lack them)
+  weights_zip.pth      torch.save(sd) (zip), with num_batches_tracked
+  small_legacy.pth, small_zip.pth   {'c': 3x4 contiguous, 't': its transpose (strides 1,4),
+                       's': x[1:, ::2] of a 4x6 (offset 6, strides 6,2), 'l': int64 [2],
+                       'd': float64 [3], 'e': float32 [0, 5]} sharing storages as torch does;
+                       small_values.f32 = c, t, s in C order (12 + 12 + 9 floats)
+  partial.pth          only Conv2d_1a_3x3.* (the loader must name Conv2d_2a_3x3.conv.weight)
+  badshape.pth         Conv2d_1a_3x3.* with conv.weight reshaped to [32, 3, 1, 9]
+  images/a.png, images/b.jpg   two 37x45 RGB images (the folder for `genbench fid DIR`)
+  resize/c.png         a 310x320 (h x w) greyscale PNG (downscaling; grey -> RGB)
+  x01.f32              images a, b as pytorch-fid feeds them: [2, 3, 37, 45] in [0, 1]
+  pt_input.f32         F.interpolate(x01, 299, bilinear, align_corners=False) * 2 - 1 [2, 3, 299, 299]
+  pt_pool.f32          InceptionV3([3]) pool3 features [2, 2048]
+  pt_logits.f32        fid_inception_v3().fc(pool3) [2, 1008]
+  {pt,clean,tf}_in_{a,c}.f32   network inputs [3, 299, 299] of images a and c under the three
+                       protocols: pytorch-fid (above); clean (clean-fid make_resizer("PIL",
+                       False, "bicubic", (299, 299)) on the uint8 image, then (x - 128) / 128);
+                       legacy-tf (torch-fidelity's interpolate_bilinear_2d_like_tensorflow1x
+                       of the float [0, 255] image, then (x - 128) / 128)
+"""
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+
+SEED = 20240607
+
+
+def pip_install(target, packages, marker):
+    if os.path.exists(os.path.join(target, marker)):
+        return
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target] + packages
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0 and not os.path.exists(os.path.join(target, marker)):
+        sys.exit("inception_ref.py: cannot install %s from PyPI; is PyPI reachable? command: %s\n%s"
+                 % (" ".join(packages), " ".join(cmd), r.stderr[-2000:]))
+
+
+def load_file(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def import_peers(outdir):
+    shared = os.path.join(outdir, "pydeps")
+    own = os.path.join(outdir, "pydeps-inception")
+    pip_install(shared, ["pytorch-fid"], "pytorch_fid/inception.py")
+    pip_install(shared, ["clean-fid"], "cleanfid/resize.py")
+    pip_install(own, ["torchvision==0.2.2.post3"], "torchvision/models/inception.py")
+    pip_install(own, ["torch-fidelity"], "torch_fidelity/interpolate_compat_tensorflow.py")
+    # torchvision 0.2.2's package __init__ imports its datasets (Pillow API long gone); its
+    # models/inception.py needs torch alone, so it is loaded as the whole `torchvision`.
+    tv = types.ModuleType("torchvision")
+    tv.__version__ = "0.2.2"
+    tv.models = types.ModuleType("torchvision.models")
+    tv.models.inception = load_file("torchvision.models.inception", os.path.join(own, "torchvision/models/inception.py"))
+    tv.models.inception_v3 = tv.models.inception.inception_v3
+    sys.modules["torchvision"] = tv
+    # Its constructor draws 24M truncated normals through scipy (4 s per network); every
+    # weight is overwritten below, so the draw is answered with zeros.
+    import scipy.stats
+
+    class NoDraw:
+        def __init__(self, *a, **k):
+            pass
+
+        def rvs(self, n):
+            return np.zeros(n, np.float32)
+
+    scipy.stats.truncnorm = NoDraw
+    sys.modules["torchvision.models"] = tv.models
+    sys.path.insert(0, shared)
+    from pytorch_fid import inception as pfi
+    from cleanfid import resize as cfr
+    tfi = load_file("tf1_interp", os.path.join(own, "torch_fidelity/interpolate_compat_tensorflow.py"))
+    return pfi, cfr, tfi
+
+
+def random_state_dict(pfi, torch, x_cal):
+    """Random weights in the real layout, with BN statistics calibrated on x_cal (the test
+    images: random convolutions on smooth images grow activations by 2-4x per block when the
+    statistics come from noise), then perturbed."""
+    g = torch.Generator().manual_seed(SEED)
+    net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+    with torch.no_grad():
+        for name, m in net.named_modules():
+            if isinstance(m, torch.nn.Conv2d):
+                fan_in = m.weight[0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+            elif isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(0.6 + 0.8 * torch.rand(m.weight.shape, generator=g))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
+                m.reset_running_stats()
+                m.momentum = None  # cumulative: one pass sets the running stats to the batch's
+        net.fc.weight.copy_(torch.randn(net.fc.weight.shape, generator=g) / 2048 ** 0.5)
+        net.fc.bias.copy_(0.1 * torch.randn(net.fc.bias.shape, generator=g))
+        # one train-mode pass through the FID network's blocks sets the running statistics
+        fid = fid_network(pfi, net.state_dict())
+        fid.train()
+        for m in fid.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None
+        run_blocks(fid, x_cal)
+        sd = fid.state_dict()
+        for k in sd:
+            if k.endswith("running_mean"):
+                std = sd[k.replace("running_mean", "running_var")].sqrt()
+                sd[k] += 0.2 * std * torch.randn(sd[k].shape, generator=g)
+            elif k.endswith("running_var"):
+                sd[k] *= 0.7 + 0.7 * torch.rand(sd[k].shape, generator=g)
+    return sd
+
+
+def fid_network(pfi, sd):
+    """pytorch-fid's fid_inception_v3() with its weights download answered by sd."""
+    pfi.load_state_dict_from_url = lambda *a, **k: sd
+    net = pfi.fid_inception_v3()
+    net.eval()
+    return net
+
+
+def run_blocks(net, x):
+    """The layers InceptionV3([3]) chains (stem, pools, Mixed_5b..7c, global average)."""
+    import torch.nn.functional as F
+    for name in ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"):
+        x = getattr(net, name)(x)
+    x = F.max_pool2d(x, 3, 2)
+    x = net.Conv2d_4a_3x3(net.Conv2d_3b_1x1(x))
+    x = F.max_pool2d(x, 3, 2)
+    for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e",
+                 "Mixed_7a", "Mixed_7b", "Mixed_7c"):
+        x = getattr(net, name)(x)
+    return x.mean((2, 3))
+
+
+def save_f32(path, a):
+    np.ascontiguousarray(a, dtype="<f4").tofile(path)
+
+
+def write_small(d, torch):
+    c = torch.arange(12, dtype=torch.float32).reshape(3, 4) * 0.25 - 1
+    big = torch.arange(24, dtype=torch.float32).reshape(4, 6) * 0.5 + 3
+    sd = {"c": c, "t": c.t(), "s": big[1:, ::2], "l": torch.tensor([7, -9], dtype=torch.int64),
+          "d": torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64), "e": torch.zeros((0, 5))}
+    assert not sd["t"].is_contiguous() and sd["s"].storage_offset() == 6
+    torch.save(sd, os.path.join(d, "small_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save(sd, os.path.join(d, "small_zip.pth"))
+    save_f32(os.path.join(d, "small_values.f32"),
+             np.concatenate([sd[k].contiguous().numpy().ravel() for k in ("c", "t", "s")]))
+
+
+def write_images(d):
+    from PIL import Image
+    rng = np.random.RandomState(SEED)
+    os.makedirs(os.path.join(d, "images"), exist_ok=True)
+    os.makedirs(os.path.join(d, "resize"), exist_ok=True)
+    # smooth-ish content (a gradient plus noise) so JPEG and the resizers see realistic images
+    yy, xx = np.mgrid[0:37, 0:45]
+    a = np.stack([(xx * 5 + yy * 2) % 256, (yy * 6) % 256, 255 - xx * 4], -1) + rng.randint(-30, 30, (37, 45, 3))
+    b = rng.randint(0, 256, (37, 45, 3))
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(os.path.join(d, "images/a.png"))
+    Image.fromarray(b.astype(np.uint8)).save(os.path.join(d, "images/b.jpg"), quality=90)
+    yy, xx = np.mgrid[0:310, 0:320]
+    c = (np.sin(xx / 7.0) * 60 + np.cos(yy / 5.0) * 60 + 128 + rng.randint(-20, 20, (310, 320)))
+    Image.fromarray(np.clip(c, 0, 255).astype(np.uint8), mode="L").save(os.path.join(d, "resize/c.png"))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: inception_ref.py OUTDIR")
+    outdir = sys.argv[1]
+    d = os.path.join(outdir, "inception")
+    os.makedirs(d, exist_ok=True)
+    pfi, cfr, tfi = import_peers(outdir)
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    torch.manual_seed(SEED)
+
+    write_small(d, torch)
+    write_images(d)
+
+    def rgb(path):
+        return np.asarray(Image.open(path).convert("RGB"))
+
+    imgs = [rgb(os.path.join(d, "images", n)) for n in ("a.png", "b.jpg")]
+    # pytorch-fid: ToTensor (u8 / 255) -> InceptionV3(resize_input, normalize_input)
+    x01 = torch.stack([torch.from_numpy(i.copy()).permute(2, 0, 1).float().div(255) for i in imgs])
+    save_f32(os.path.join(d, "x01.f32"), x01.numpy())
+    pt_input = 2 * F.interpolate(x01, size=(299, 299), mode="bilinear", align_corners=False) - 1
+    save_f32(os.path.join(d, "pt_input.f32"), pt_input.numpy())
+    sd = random_state_dict(pfi, torch, pt_input)
+    fid = fid_network(pfi, sd)  # also makes the wrapper below load sd
+    torch.save(sd, os.path.join(d, "weights_zip.pth"))
+    legacy = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+    torch.save(legacy, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save({k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}, os.path.join(d, "partial.pth"))
+    bad = {k: v for k, v in legacy.items() if k.startswith("Conv2d_1a_3x3.")}
+    bad["Conv2d_1a_3x3.conv.weight"] = bad["Conv2d_1a_3x3.conv.weight"].reshape(32, 3, 1, 9)
+    torch.save(bad, os.path.join(d, "badshape.pth"))
+    wrapper = pfi.InceptionV3([3], resize_input=True, normalize_input=True)
+    wrapper.eval()
+    with torch.no_grad():
+        pool = wrapper(x01)[0].reshape(2, 2048)
+        logits = fid.fc(pool)
+    save_f32(os.path.join(d, "pt_pool.f32"), pool.numpy())
+    save_f32(os.path.join(d, "pt_logits.f32"), logits.numpy())
+
+    clean = cfr.make_resizer("PIL", False, "bicubic", (299, 299))
+    for name, path in (("a", "images/a.png"), ("c", "resize/c.png")):
+        u8 = rgb(os.path.join(d, path))
+        t01 = torch.from_numpy(u8.copy()).permute(2, 0, 1).float().div(255)[None]
+        pt = 2 * F.interpolate(t01, size=(299, 299), mode="bilinear", align_corners=False) - 1
+        save_f32(os.path.join(d, "pt_in_%s.f32" % name), pt.numpy())
+        cl = (clean(u8).transpose(2, 0, 1) - 128) / 128
+        save_f32(os.path.join(d, "clean_in_%s.f32" % name), cl)
+        t255 = torch.from_numpy(u8.copy()).permute(2, 0, 1).float()[None]
+        tf = tfi.interpolate_bilinear_2d_like_tensorflow1x(t255, size=(299, 299), align_corners=False)
+        save_f32(os.path.join(d, "tf_in_%s.f32" % name), ((tf - 128) / 128).numpy())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+/* tests/test_inception.c - the FID Inception-v3 (models/inception_v3.c) and the FID
+ * preprocessing protocols (metrics/fid_protocol.c) against pytorch-fid, clean-fid and
+ * torch-fidelity on the same random weights and images (tests/peers/inception_ref.py).
+ *
+ * Checks:
+ *   - pool3 features and logits of two images through the pytorch-fid protocol (legacy
+ *     container here, zip through the folder test), within the tolerances of tests/tolerances.md ("FID Inception");
+ *   - chunking: batch limit 1 gives the same features as batch 2 (bitwise: the per-image
+ *     work does not depend on the batch);
+ *   - the weights gate: the pinned hash refuses the random file (GB_INPUT naming the hash
+ *     and the fetch command); the explicit hash accepts it;
+ *   - bad weight files: missing key, wrong shape, a foreign key, a truncated file, a wrong
+ *     magic -> GB_INPUT naming the file and the key;
+ *   - the three protocols' network inputs against the peers' on an upscaled RGB image and a
+ *     downscaled greyscale one, and the folder loader (sorted names, PNG/JPEG, grey -> RGB).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/atomic_file.h"
+#include "core/sha256.h"
+#include "kernels/kernels.h"
+#include "metrics/fid_protocol.h"
+#include "models/inception_v3.h"
+#include "tests/fixture.h"
+
+#define IMG_FLOATS (3 * 299 * 299)
+
+static char *fx(const char *rel) {
+    const char *root = getenv("GB_FIXTURES");
+    if (!root) cr_assert_fail("GB_FIXTURES is not set: run /usr/bin/python3 tests/peers/inception_ref.py OUTDIR first");
+    char *p = malloc(strlen(root) + strlen(rel) + 16);
+    sprintf(p, "%s/inception/%s", root, rel);
+    FILE *f = fopen(p, "rb");
+    if (!f) cr_assert_fail("fixture %s is missing: run /usr/bin/python3 tests/peers/inception_ref.py %s", p, root);
+    fclose(f);
+    return p;
+}
+
+static void sha_of(const char *path, char hex[65]) { cr_assert_eq(gb_sha256_file(path, hex), GB_OK, "%s", gb_last_error()); }
+
+static void open_cpu(gb_device *dev) { cr_assert_eq(gb_device_open(dev, "cpu", 2), GB_OK, "%s", gb_last_error()); }
+
+/* Relative error of the worst element against the largest reference magnitude. */
+static double rel_max_err(const float *got, const float *ref, size_t n) {
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - ref[i]);
+        if (e > err || isnan(e)) err = isnan(e) ? INFINITY : e;
+        if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+    }
+    return err / scale;
+}
+
+static void forward_parity(const char *weights) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx(weights);
+    char h[65];
+    sha_of(p, h);
+    gb_inception net;
+    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 2), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(net.sha256, h);
+    float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
+    float *ref_pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    float *ref_logits = fixture_f32("inception/pt_logits.f32", 2 * 1008);
+    float pool[2 * 2048], logits[2 * 1008];
+    gb_inception_forward(&net, pool, logits, in, 2);
+    double ep = rel_max_err(pool, ref_pool, 2 * 2048), el = rel_max_err(logits, ref_logits, 2 * 1008);
+    cr_log_info("%s: pool3 max rel err %.3g, logits %.3g", weights, ep, el);
+    cr_expect(ep <= 1e-4, "pool3 features: max |diff| / max |ref| = %.3g > 1e-4", ep);
+    cr_expect(el <= 1e-4, "logits: max |diff| / max |ref| = %.3g > 1e-4", el);
+    expect_close("pool3", pool, ref_pool, 2 * 2048, 2e-5, 1e-4);
+    gb_inception_free(&net);
+    /* batch limit 1: two chunks, bitwise the same features */
+    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 1), GB_OK, "%s", gb_last_error());
+    float pool1[2 * 2048];
+    gb_inception_forward(&net, pool1, NULL, in, 2);
+    cr_expect(memcmp(pool1, pool, sizeof pool) == 0, "chunked forward differs from the batched one");
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    free(in);
+    free(ref_pool);
+    free(ref_logits);
+    free(p);
+}
+
+/* The legacy container (the real 2019 file's likely format); the zip file's tensors equal these
+ * bit for bit (tests/test_torch_weights.c), and folder_features below runs on the zip file. */
+Test(inception, forward_legacy_weights, .timeout = 120) { forward_parity("weights_legacy.pth"); }
+
+Test(inception, weights_gate) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_zip.pth");
+    gb_inception net;
+    cr_expect_eq(gb_inception_load(&net, &dev, p, NULL, 1), GB_INPUT);
+    const char *e = gb_last_error();
+    cr_expect(strstr(e, GB_INCEPTION_SHA256) && strstr(e, "genbench data fetch inception-weights") && strstr(e, p), "%s", e);
+    cr_expect(net.params == NULL);
+    gb_device_close(&dev);
+    free(p);
+}
+
+static void expect_bad_weights(const char *rel, const char *needle) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx(rel);
+    char h[65];
+    sha_of(p, h);
+    gb_inception net;
+    cr_expect_eq(gb_inception_load(&net, &dev, p, h, 1), GB_INPUT, "%s", rel);
+    const char *e = gb_last_error();
+    cr_expect(strstr(e, p) && strstr(e, needle) && strstr(e, "genbench data fetch inception-weights"), "%s: %s", rel, e);
+    gb_device_close(&dev);
+    free(p);
+}
+
+Test(inception, missing_key) { expect_bad_weights("partial.pth", "'Conv2d_2a_3x3.conv.weight'"); }
+Test(inception, wrong_shape) { expect_bad_weights("badshape.pth", "[32, 3, 1, 9]"); }
+Test(inception, foreign_key) { expect_bad_weights("small_zip.pth", "unexpected tensor"); }
+
+/* A damaged weights file (a small one: every truncation point is covered by
+ * tests/test_torch_weights.c): truncated, and with a wrong first byte. */
+Test(inception, damaged_weights) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("partial.pth");
+    unsigned char *d;
+    size_t n;
+    cr_assert_eq(gb_read_file(p, &d, &n), GB_OK);
+    char tmp[] = "/tmp/gb_test_inception_XXXXXX";
+    int fd = mkstemp(tmp);
+    cr_assert(fd >= 0);
+    close(fd);
+    struct {
+        size_t len;
+        unsigned char first;
+        const char *needle;
+    } cases[] = {{n - 10, 'P', "not a readable zip"}, {n, 'Q', "offset 0"}};
+    for (int c = 0; c < 2; c++) {
+        d[0] = cases[c].first;
+        cr_assert_eq(gb_atomic_write(tmp, d, cases[c].len), GB_OK);
+        char h[65];
+        sha_of(tmp, h);
+        gb_inception net;
+        cr_expect_eq(gb_inception_load(&net, &dev, tmp, h, 1), GB_INPUT);
+        cr_expect(strstr(gb_last_error(), tmp) && strstr(gb_last_error(), cases[c].needle), "%s", gb_last_error());
+    }
+    remove(tmp);
+    free(d);
+    free(p);
+    gb_device_close(&dev);
+}
+
+/* ---- protocols and folders ------------------------------------------------------------------ */
+
+static uint8_t *load_fixture_image(const char *rel, int *h, int *w) {
+    char *p = fx(rel);
+    uint8_t *img;
+    cr_assert_eq(gb_image_load_rgb(&img, h, w, p), GB_OK, "%s", gb_last_error());
+    free(p);
+    return img;
+}
+
+/* max |ours - peer| over the network-input range (2: every protocol maps to [-1, 1]). */
+static double protocol_err(gb_fid_protocol proto, const char *image, const char *ref_rel) {
+    int h, w;
+    uint8_t *img = load_fixture_image(image, &h, &w);
+    float *ours = malloc(IMG_FLOATS * sizeof *ours);
+    cr_assert_eq(gb_fid_preprocess_u8(proto, ours, img, h, w), GB_OK, "%s", gb_last_error());
+    float *ref = fixture_f32(ref_rel, IMG_FLOATS);
+    double err = 0;
+    size_t exact = 0;
+    for (size_t i = 0; i < IMG_FLOATS; i++) {
+        double e = fabs((double)ours[i] - ref[i]);
+        if (e > err || isnan(e)) err = isnan(e) ? INFINITY : e;
+        exact += ours[i] == ref[i];
+    }
+    cr_log_info("%s on %s: max |diff| %.3g (%.3g of the range), %zu of %d bit-exact", gb_fid_protocol_name(proto),
+                image, err, err / 2, exact, IMG_FLOATS);
+    free(img);
+    free(ours);
+    free(ref);
+    return err / 2;
+}
+
+Test(fid_protocol, pytorch_fid_resize) {
+    cr_expect(protocol_err(GB_FID_PYTORCH_FID, "images/a.png", "inception/pt_in_a.f32") <= 1e-5);
+    cr_expect(protocol_err(GB_FID_PYTORCH_FID, "resize/c.png", "inception/pt_in_c.f32") <= 1e-5);
+}
+
+Test(fid_protocol, clean_resize) {
+    cr_expect(protocol_err(GB_FID_CLEAN, "images/a.png", "inception/clean_in_a.f32") <= 1e-6);
+    cr_expect(protocol_err(GB_FID_CLEAN, "resize/c.png", "inception/clean_in_c.f32") <= 1e-6);
+}
+
+Test(fid_protocol, legacy_tf_resize) {
+    cr_expect(protocol_err(GB_FID_LEGACY_TF, "images/a.png", "inception/tf_in_a.f32") <= 1e-6);
+    cr_expect(protocol_err(GB_FID_LEGACY_TF, "resize/c.png", "inception/tf_in_c.f32") <= 1e-6);
+}
+
+Test(fid_protocol, names) {
+    gb_fid_protocol p;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(gb_fid_protocol_by_name(&p, gb_fid_protocol_name((gb_fid_protocol)i)), GB_OK);
+        cr_expect_eq(p, (gb_fid_protocol)i);
+    }
+    cr_expect_eq(gb_fid_protocol_by_name(&p, "tf"), GB_USAGE);
+    cr_expect(strstr(gb_last_error(), "legacy-tf"), "%s", gb_last_error());
+}
+
+/* Decoding equals Pillow's convert("RGB") (x01 holds a.png and b.jpg / 255); grey -> RGB. */
+Test(fid_protocol, decode_like_pillow) {
+    float *x01 = fixture_f32("inception/x01.f32", 2 * 3 * 37 * 45);
+    const char *names[2] = {"images/a.png", "images/b.jpg"};
+    for (int k = 0; k < 2; k++) {
+        int h, w;
+        uint8_t *img = load_fixture_image(names[k], &h, &w);
+        cr_assert(h == 37 && w == 45, "%s is %d x %d", names[k], h, w);
+        size_t bad = 0;
+        for (size_t i = 0; i < 3 * 37 * 45; i++) bad += (float)img[i] / 255.0f != x01[k * 3 * 37 * 45 + i];
+        cr_expect_eq(bad, 0, "%s: %zu values differ from Pillow's", names[k], bad);
+        free(img);
+    }
+    int h, w;
+    uint8_t *grey = load_fixture_image("resize/c.png", &h, &w);
+    cr_assert(h == 310 && w == 320);
+    size_t plane = (size_t)h * w;
+    cr_expect(memcmp(grey, grey + plane, plane) == 0 && memcmp(grey, grey + 2 * plane, plane) == 0);
+    free(grey);
+    free(x01);
+}
+
+Test(fid_protocol, folder_list_and_errors) {
+    char *dir = fx("images");
+    char **paths;
+    size_t n;
+    cr_assert_eq(gb_image_folder_list(&paths, &n, dir), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(n, 2);
+    cr_expect(strstr(paths[0], "/a.png") && strstr(paths[1], "/b.jpg"), "%s %s", paths[0], paths[1]);
+    gb_image_list_free(paths, n);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, "/nonexistent/folder"), GB_INPUT);
+    char tmp[] = "/tmp/gb_test_folder_XXXXXX";
+    cr_assert(mkdtemp(tmp));
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "no images"), "%s", gb_last_error());
+    char f[300];
+    snprintf(f, sizeof f, "%s/x.bmp", tmp);
+    cr_assert_eq(gb_atomic_write(f, "BM", 2), GB_OK);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "x.bmp"), "%s", gb_last_error());
+    remove(f);
+    snprintf(f, sizeof f, "%s/y.png", tmp);
+    cr_assert_eq(gb_atomic_write(f, "\x89PNG\r\n\x1a\nxx", 10), GB_OK);
+    uint8_t *img;
+    int h, w;
+    cr_expect_eq(gb_image_load_rgb(&img, &h, &w, f), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "y.png"), "%s", gb_last_error());
+    remove(f);
+    rmdir(tmp);
+    free(dir);
+}
+
+/* End to end: folder -> decode -> pytorch-fid preprocessing -> network = pytorch-fid's pool3. */
+Test(fid_protocol, folder_features, .timeout = 120) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_zip.pth"), *dir = fx("images");
+    char h[65];
+    sha_of(p, h);
+    gb_inception net;
+    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 2), GB_OK, "%s", gb_last_error());
+    float *feats;
+    size_t n;
+    cr_assert_eq(gb_fid_folder_features(&feats, &n, &net, dir, GB_FID_PYTORCH_FID), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(n, 2);
+    float *ref = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    double e = rel_max_err(feats, ref, 2 * 2048);
+    cr_expect(e <= 1e-4, "folder features: max rel err %.3g", e);
+    free(ref);
+    free(feats);
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    free(p);
+    free(dir);
+}
