@@ -285,10 +285,10 @@ void gb_bench_add_step_cases(gb_bench_list *list, int quick) {
     c->external = toy_pytorch;
     if (quick) return; /* the toy row proves the peer protocol; the GAN rows take seconds each */
 
-    static const char *const kernels[] = {"cmu_gan_G", "cmu_gan_D", "wgan_gp", "wgan_gp"};
-    static const char *const dirs[] = {"fwd+bwd", "fwd+bwd", "critic_step", "gen_step"};
+    static const char *const kernels[] = {"cmu_gan_G", "cmu_gan_D", "wgan_gp_D", "wgan_gp_G"};
+    static const char *const dirs[] = {"fwd+bwd", "fwd+bwd", "step", "step"};
     static const char *const shapes[] = {"b64 z128 -> 3x32x32, BN train", "b64 3x32x32 -> 1",
-                                         "b64 D(real), D(fake), exact GP, adam", "b64 D(G(z)), adam on G"};
+                                         "b64 critic: D(real), D(fake), exact GP, adam", "b64 generator: -D(G(z)), adam"};
     for (int row = ROW_G_FWDBWD; row <= ROW_GEN_STEP; row++) {
         c = add_row(list, kernels[row], dirs[row], "ours-cpu", shapes[row]);
         gan_ctx *x = calloc(1, sizeof *x);
