@@ -78,10 +78,72 @@ static gb_backend make_cuda_backend() {
     b.softplus_backward = gb_softplus_backward_cuda;
     b.half_sq_error = gb_half_sq_error_cuda;
     b.adam_update = gb_adam_update_cuda;
+    b.fill = gb_fill_cuda;
+    b.add = gb_add_cuda;
+    b.mul = gb_mul_cuda;
+    b.axpy = gb_axpy_cuda;
+    b.scale_by = gb_scale_by_cuda;
+    b.activation_forward = gb_activation_forward_cuda;
+    b.activation_backward = gb_activation_backward_cuda;
+    b.activation_jvp = gb_activation_jvp_cuda;
+    b.activation_jvp_backward = gb_activation_jvp_backward_cuda;
+    b.film_forward = gb_film_forward_cuda;
+    b.film_backward = gb_film_backward_cuda;
+    b.batchnorm_forward_train = gb_batchnorm_forward_train_cuda;
+    b.batchnorm_backward_train = gb_batchnorm_backward_train_cuda;
+    b.batchnorm_forward_eval = gb_batchnorm_forward_eval_cuda;
+    b.batchnorm_backward_eval = gb_batchnorm_backward_eval_cuda;
+    b.groupnorm_forward = gb_groupnorm_forward_cuda;
+    b.groupnorm_backward = gb_groupnorm_backward_cuda;
+    b.layernorm_channels_forward = gb_layernorm_channels_forward_cuda;
+    b.layernorm_channels_backward = gb_layernorm_channels_backward_cuda;
+    /* conv2d, conv_transpose2d and weight_standardize come with the cuDNN convolutions;
+     * until then gb_device_open("cuda") refuses the table, naming the first of them. */
+    b.maxpool2d_forward = gb_maxpool2d_forward_cuda;
+    b.maxpool2d_backward = gb_maxpool2d_backward_cuda;
+    b.avgpool2d_forward = gb_avgpool2d_forward_cuda;
+    b.avgpool2d_backward = gb_avgpool2d_backward_cuda;
+    b.spatial_sum_forward = gb_spatial_sum_forward_cuda;
+    b.spatial_sum_backward = gb_spatial_sum_backward_cuda;
+    b.upsample_nearest2x_forward = gb_upsample_nearest2x_forward_cuda;
+    b.upsample_nearest2x_backward = gb_upsample_nearest2x_backward_cuda;
+    b.concat_channels_forward = gb_concat_channels_forward_cuda;
+    b.concat_channels_backward = gb_concat_channels_backward_cuda;
+    b.squeeze2x_forward = gb_squeeze2x_forward_cuda;
+    b.unsqueeze2x_forward = gb_unsqueeze2x_forward_cuda;
+    b.softmax_forward = gb_softmax_forward_cuda;
+    b.softmax_backward = gb_softmax_backward_cuda;
+    b.log_softmax_forward = gb_log_softmax_forward_cuda;
+    b.log_softmax_backward = gb_log_softmax_backward_cuda;
+    b.logsumexp_forward = gb_logsumexp_forward_cuda;
+    b.logsumexp_backward = gb_logsumexp_backward_cuda;
+    b.sum_forward = gb_sum_forward_cuda;
+    b.sum_backward = gb_sum_backward_cuda;
+    b.attention_forward = gb_attention_forward_cuda;
+    b.attention_backward = gb_attention_backward_cuda;
+    b.linear_attention_forward = gb_linear_attention_forward_cuda;
+    b.linear_attention_backward = gb_linear_attention_backward_cuda;
+    b.bce_with_logits = gb_bce_with_logits_cuda;
+    b.sq_error = gb_sq_error_cuda;
+    b.cross_entropy = gb_cross_entropy_cuda;
+    b.gaussian_kl = gb_gaussian_kl_cuda;
+    b.reparameterize_forward = gb_reparameterize_forward_cuda;
+    b.reparameterize_backward = gb_reparameterize_backward_cuda;
+    b.gradient_penalty = gb_gradient_penalty_cuda;
+    b.clip_grad_norm = gb_clip_grad_norm_cuda;
+    b.fourier_embedding_forward = gb_fourier_embedding_forward_cuda;
+    b.fourier_embedding_backward = gb_fourier_embedding_backward_cuda;
+    b.sinusoidal_embedding_forward = gb_sinusoidal_embedding_forward_cuda;
+    b.sinusoidal_embedding_backward = gb_sinusoidal_embedding_backward_cuda;
+    b.coupling_forward = gb_coupling_forward_cuda;
+    b.coupling_backward = gb_coupling_backward_cuda;
+    b.coupling_inverse = gb_coupling_inverse_cuda;
     return b;
 }
 
 static const gb_backend gb_cuda_backend = make_cuda_backend();
+
+extern "C" const gb_backend *gb_cuda_backend_table(void) { return &gb_cuda_backend; }
 
 extern "C" int gb_cuda_device_count(void) {
     int n = 0;

@@ -69,6 +69,22 @@ static inline unsigned gb_cuda_grid(size_t n) {
     return blocks > 8192 ? 8192u : (unsigned)blocks;
 }
 
+/* Row-major strided-batched sgemm, cblas_sgemm's argument order: for b < batch,
+ *   C_b[M, N] = alpha * op(A_b)[M, K] op(B_b)[K, N] + beta * C_b,   X_b = X + b * stride_x.
+ * cuBLAS is column-major and a row-major matrix is its column-major transpose, so the call
+ * computes C^T = op(B)^T op(A)^T: the operands swap, no copies. Full float32 (the handle's
+ * default math mode, no TF32); the fixed workspace makes repeated calls reproducible. */
+static inline void gb_cuda_sgemm_rm(gb_device *dev, bool trans_a, bool trans_b, int m, int n, int k,
+                                    float alpha, const float *a, int lda, long long stride_a,
+                                    const float *b, int ldb, long long stride_b, float beta,
+                                    float *c, int ldc, long long stride_c, int batch) {
+    if (m <= 0 || n <= 0 || batch <= 0) return;
+    GB_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        gb_cuda_state_of(dev)->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+        trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, stride_b, a, lda, stride_a,
+        &beta, c, ldc, stride_c, batch));
+}
+
 extern "C" {
 /* linear.cu */
 void gb_linear_forward_cuda(gb_device *dev, float *out, const float *inp, const float *weight,
@@ -86,6 +102,163 @@ void gb_half_sq_error_cuda(gb_device *dev, float *loss, float *dpred, const floa
 /* adam.cu */
 void gb_adam_update_cuda(gb_device *dev, float *params, const float *grads, float *m, float *v,
                          size_t n, const gb_adam_hparams *hp, long step);
+
+/* elementwise.cu */
+void gb_fill_cuda(gb_device *dev, float *out, float value, size_t n);
+void gb_add_cuda(gb_device *dev, float *out, const float *a, const float *b, size_t n);
+void gb_mul_cuda(gb_device *dev, float *out, const float *a, const float *b, size_t n);
+void gb_axpy_cuda(gb_device *dev, float *y, float alpha, const float *x, size_t n);
+void gb_scale_by_cuda(gb_device *dev, float *out, float alpha, const float *inp, size_t n);
+
+/* activation.cu */
+void gb_activation_forward_cuda(gb_device *dev, float *out, const float *inp, size_t n,
+                                const gb_activation *act);
+void gb_activation_backward_cuda(gb_device *dev, float *dinp, const float *dout, const float *inp,
+                                 size_t n, const gb_activation *act);
+void gb_activation_jvp_cuda(gb_device *dev, float *out_t, const float *inp, const float *inp_t,
+                            size_t n, const gb_activation *act);
+void gb_activation_jvp_backward_cuda(gb_device *dev, float *dinp, float *dinp_t, const float *dout,
+                                     const float *dout_t, const float *inp, const float *inp_t,
+                                     size_t n, const gb_activation *act);
+
+/* film.cu */
+void gb_film_forward_cuda(gb_device *dev, float *out, const float *inp, const float *scale,
+                          const float *shift, const gb_norm_shape *shape);
+void gb_film_backward_cuda(gb_device *dev, float *dinp, float *dscale, float *dshift,
+                           const float *dout, const float *inp, const float *scale,
+                           const gb_norm_shape *shape);
+
+/* batchnorm.cu */
+void gb_batchnorm_forward_train_cuda(gb_device *dev, float *out, float *save_mean, float *save_rstd,
+                                     float *running_mean, float *running_var, const float *inp,
+                                     const float *gamma, const float *beta,
+                                     const gb_norm_shape *shape, float momentum);
+void gb_batchnorm_backward_train_cuda(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                                      const float *dout, const float *inp, const float *gamma,
+                                      const float *save_mean, const float *save_rstd,
+                                      const gb_norm_shape *shape);
+void gb_batchnorm_forward_eval_cuda(gb_device *dev, float *out, const float *inp, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var, const gb_norm_shape *shape);
+void gb_batchnorm_backward_eval_cuda(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                                     const float *dout, const float *inp, const float *gamma,
+                                     const float *running_mean, const float *running_var,
+                                     const gb_norm_shape *shape);
+
+/* groupnorm.cu */
+void gb_groupnorm_forward_cuda(gb_device *dev, float *out, float *save_mean, float *save_rstd,
+                               const float *inp, const float *gamma, const float *beta,
+                               const gb_norm_shape *shape);
+void gb_groupnorm_backward_cuda(gb_device *dev, float *dinp, float *dgamma, float *dbeta,
+                                const float *dout, const float *inp, const float *gamma,
+                                const float *save_mean, const float *save_rstd,
+                                const gb_norm_shape *shape);
+
+/* layernorm.cu */
+void gb_layernorm_channels_forward_cuda(gb_device *dev, float *out, float *save_mean,
+                                        float *save_rstd, const float *inp, const float *gain,
+                                        const gb_norm_shape *shape);
+void gb_layernorm_channels_backward_cuda(gb_device *dev, float *dinp, float *dgain,
+                                         const float *dout, const float *inp, const float *gain,
+                                         const float *save_mean, const float *save_rstd,
+                                         const gb_norm_shape *shape);
+
+/* pool.cu */
+void gb_maxpool2d_forward_cuda(gb_device *dev, float *out, int32_t *argmax, const float *inp,
+                               const gb_pool_shape *shape);
+void gb_maxpool2d_backward_cuda(gb_device *dev, float *dinp, const float *dout,
+                                const int32_t *argmax, const gb_pool_shape *shape);
+void gb_avgpool2d_forward_cuda(gb_device *dev, float *out, const float *inp,
+                               const gb_pool_shape *shape);
+void gb_avgpool2d_backward_cuda(gb_device *dev, float *dinp, const float *dout,
+                                const gb_pool_shape *shape);
+
+/* layout.cu */
+void gb_spatial_sum_forward_cuda(gb_device *dev, float *out, const float *inp, size_t planes,
+                                 size_t spatial, float scale);
+void gb_spatial_sum_backward_cuda(gb_device *dev, float *dinp, const float *dout, size_t planes,
+                                  size_t spatial, float scale);
+void gb_upsample_nearest2x_forward_cuda(gb_device *dev, float *out, const float *inp, size_t planes,
+                                        int height, int width);
+void gb_upsample_nearest2x_backward_cuda(gb_device *dev, float *dinp, const float *dout,
+                                         size_t planes, int height, int width);
+void gb_concat_channels_forward_cuda(gb_device *dev, float *out, const float *a, const float *b,
+                                     int batch, int ca, int cb, size_t spatial);
+void gb_concat_channels_backward_cuda(gb_device *dev, float *da, float *db, const float *dout,
+                                      int batch, int ca, int cb, size_t spatial);
+void gb_squeeze2x_forward_cuda(gb_device *dev, float *out, const float *inp, int batch,
+                               int channels, int height, int width);
+void gb_unsqueeze2x_forward_cuda(gb_device *dev, float *out, const float *inp, int batch,
+                                 int channels, int height, int width);
+
+/* softmax.cu */
+void gb_softmax_forward_cuda(gb_device *dev, float *out, const float *inp, size_t rows, size_t cols);
+void gb_softmax_backward_cuda(gb_device *dev, float *dinp, const float *dout, const float *out,
+                              size_t rows, size_t cols);
+void gb_log_softmax_forward_cuda(gb_device *dev, float *out, const float *inp, size_t rows,
+                                 size_t cols);
+void gb_log_softmax_backward_cuda(gb_device *dev, float *dinp, const float *dout, const float *out,
+                                  size_t rows, size_t cols);
+void gb_logsumexp_forward_cuda(gb_device *dev, float *out, const float *inp, size_t rows,
+                               size_t cols);
+void gb_logsumexp_backward_cuda(gb_device *dev, float *dinp, const float *dout, const float *inp,
+                                const float *out, size_t rows, size_t cols);
+void gb_sum_forward_cuda(gb_device *dev, float *out, const float *inp, size_t n, float scale);
+void gb_sum_backward_cuda(gb_device *dev, float *dinp, const float *dout, size_t n, float scale);
+
+/* attention.cu */
+void gb_attention_forward_cuda(gb_device *dev, float *out, float *saved, const float *qkv,
+                               const gb_attention_shape *shape);
+void gb_attention_backward_cuda(gb_device *dev, float *dqkv, const float *dout, const float *qkv,
+                                const float *saved, const gb_attention_shape *shape);
+
+/* linear_attention.cu */
+void gb_linear_attention_forward_cuda(gb_device *dev, float *out, float *saved, const float *qkv,
+                                      const gb_attention_shape *shape);
+void gb_linear_attention_backward_cuda(gb_device *dev, float *dqkv, const float *dout,
+                                       const float *qkv, const float *saved,
+                                       const gb_attention_shape *shape);
+
+/* losses.cu */
+void gb_bce_with_logits_cuda(gb_device *dev, float *loss, float *dlogits, const float *logits,
+                             const float *target, float target_value, size_t n, float weight);
+void gb_sq_error_cuda(gb_device *dev, float *loss, float *dpred, const float *pred,
+                      const float *target, float target_value, size_t n, double divisor);
+void gb_cross_entropy_cuda(gb_device *dev, float *loss, float *dlogits, const float *logits,
+                           const int32_t *labels, size_t rows, size_t classes, float weight);
+void gb_gaussian_kl_cuda(gb_device *dev, float *loss, float *dmu, float *dlog_std, const float *mu,
+                         const float *log_std, size_t rows, size_t cols, float weight);
+void gb_reparameterize_forward_cuda(gb_device *dev, float *z, const float *mu, const float *log_std,
+                                    const float *eps, size_t n);
+void gb_reparameterize_backward_cuda(gb_device *dev, float *dmu, float *dlog_std, const float *dz,
+                                     const float *log_std, const float *eps, size_t n);
+
+/* gradient_penalty.cu */
+void gb_gradient_penalty_cuda(gb_device *dev, float *loss, float *dg, const float *g, size_t rows,
+                              size_t cols, float lambda);
+
+/* clip.cu */
+void gb_clip_grad_norm_cuda(gb_device *dev, float *grads, size_t n, float max_norm,
+                            float *total_norm);
+
+/* embedding.cu */
+void gb_fourier_embedding_forward_cuda(gb_device *dev, float *out, const float *t, const float *w,
+                                       size_t n, size_t half);
+void gb_fourier_embedding_backward_cuda(gb_device *dev, float *dt, const float *dout,
+                                        const float *t, const float *w, size_t n, size_t half);
+void gb_sinusoidal_embedding_forward_cuda(gb_device *dev, float *out, const float *t, size_t n,
+                                          size_t dim);
+void gb_sinusoidal_embedding_backward_cuda(gb_device *dev, float *dt, const float *dout,
+                                           const float *t, size_t n, size_t dim);
+
+/* coupling.cu */
+void gb_coupling_forward_cuda(gb_device *dev, float *y, float *logdet, const float *x,
+                              const float *s, const float *t, const gb_coupling_shape *shape);
+void gb_coupling_backward_cuda(gb_device *dev, float *dx, float *ds, float *dt, const float *dy,
+                               const float *dlogdet, const float *x, const float *s,
+                               const gb_coupling_shape *shape);
+void gb_coupling_inverse_cuda(gb_device *dev, float *x, const float *y, const float *s,
+                              const float *t, const gb_coupling_shape *shape);
 }
 
 #endif

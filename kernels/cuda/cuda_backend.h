@@ -29,6 +29,10 @@ gb_status gb_cuda_device_open(gb_device *dev);
 /* Release the cuBLAS handle and workspace of a device opened above. */
 void gb_cuda_device_close(gb_device *dev);
 
+/* The CUDA backend's op table (a global built at load time, usable without a GPU: the
+ * completeness test of tests/test_kernels_cuda.c reads it). */
+const gb_backend *gb_cuda_backend_table(void);
+
 #ifdef __cplusplus
 }
 #endif
