@@ -181,8 +181,7 @@ static void gan_teardown(gb_bench_case *c, gb_device *dev) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gb_dev_free(dev, bufs[i]);
     gb_dcgan_critic_destroy(&x->d, dev);
     gb_dcgan_generator_destroy(&x->g, dev);
-    free(x);
-    c->ctx = NULL;
+    *x = (gan_ctx){.row = x->row};
 }
 
 static gb_status gan_pytorch(gb_bench_case *c, int threads, int quick, double *samples, size_t *n, size_t cap,
@@ -290,18 +289,17 @@ void gb_bench_add_step_cases(gb_bench_list *list, int quick) {
     static const char *const shapes[] = {"b64 z128 -> 3x32x32, BN train", "b64 3x32x32 -> 1",
                                          "b64 critic: D(real), D(fake), exact GP, adam", "b64 generator: -D(G(z)), adam"};
     for (int row = ROW_G_FWDBWD; row <= ROW_GEN_STEP; row++) {
+        /* one static state per row kind, shared by ours (setup fills it, teardown empties it)
+         * and the peer row (reads .row): rows --filter leaves out are never torn down */
+        static gan_ctx gan_rows[4];
+        gan_rows[row] = (gan_ctx){.row = row};
         c = add_row(list, kernels[row], dirs[row], "ours-cpu", shapes[row]);
-        gan_ctx *x = calloc(1, sizeof *x);
-        GB_ASSERT(x, "out of memory");
-        x->row = row;
-        c->ctx = x;
+        c->ctx = &gan_rows[row];
         c->setup = gan_setup;
         c->run = gan_run;
         c->teardown = gan_teardown;
         c = add_row(list, kernels[row], dirs[row], "pytorch", shapes[row]);
-        static gan_ctx peer_rows[4]; /* the external rows only read .row */
-        peer_rows[row].row = row;
-        c->ctx = &peer_rows[row];
+        c->ctx = &gan_rows[row];
         c->external = gan_pytorch;
     }
     const char *mshape = "b256 D step (BCE) + G step, adam";
