@@ -11,5 +11,9 @@
 
 void gb_bench_add_linear_cases(gb_bench_list *list, int quick);
 void gb_bench_add_step_cases(gb_bench_list *list, int quick);
+void gb_bench_add_conv_cases(gb_bench_list *list, int quick);
+void gb_bench_add_pointwise_cases(gb_bench_list *list, int quick);
+void gb_bench_add_data_cases(gb_bench_list *list, int quick);
+void gb_bench_add_fid_cases(gb_bench_list *list, int quick);
 
 #endif
