@@ -15,6 +15,9 @@
 #include "../cli/cli.h"
 #include "../core/atomic_file.h"
 #include "../core/manifest.h"
+#ifdef GB_HAVE_CUDA
+#include "../kernels/cuda/cuda_backend.h"
+#endif
 #include "cases.h"
 #include "compare.h"
 #include "output.h"
@@ -70,6 +73,26 @@ static int matches(const gb_bench_case *c, const char *filter) {
     return strstr(key, filter) != NULL;
 }
 
+/* On a CUDA device the GPU's own ceilings (a cold 1 GiB device-to-device copy and a cold
+ * 8192^3 cuBLAS sgemm, CUDA events, L2 flushed between samples; kernels/cuda/ceilings.cu)
+ * go into the manifest next to the CPU's. Not yet run on a GPU. */
+static void record_gpu_ceilings(gb_manifest *m, gb_device *dev) {
+#ifdef GB_HAVE_CUDA
+    if (strcmp(dev->ops->name, "cuda") != 0) return;
+    double copy_gbps = 0, sgemm_gflops = 0;
+    char clocks[256] = "";
+    if (gb_cuda_measure_ceilings(&copy_gbps, &sgemm_gflops, clocks, sizeof clocks) == GB_OK) {
+        gb_manifest_set(m, "gpu_ceilings", "copy %.1f GB/s, sgemm %.1f GFLOP/s (%s)", copy_gbps, sgemm_gflops, clocks);
+        printf("gpu ceilings: copy %.1f GB/s, sgemm %.1f GFLOP/s (%s)\n", copy_gbps, sgemm_gflops, clocks);
+    } else {
+        gb_manifest_set(m, "gpu_ceilings", "not measured: %s", gb_last_error());
+    }
+#else
+    (void)m;
+    (void)dev;
+#endif
+}
+
 static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_device dev;
     GB_TRY(gb_device_open(&dev, o->device, o->threads));
@@ -100,6 +123,7 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_manifest_add_build_info(&m, argc, argv);
     gb_manifest_set(&m, "device", "%s", dev.name);
     gb_manifest_set(&m, "threads", "%d", o->threads);
+    record_gpu_ceilings(&m, &dev);
     gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
     gb_bench_run run = {.cases = &cases, .results = results, .selected = selected, .ceilings = &ceilings,
                         .manifest = &m, .device_name = dev.name, .threads = o->threads};
