@@ -58,24 +58,9 @@ gb_status gb_checkpoint_save(const char *path, gb_device *dev, const gb_param_bl
         e->data = st->extras[i];
     }
 
-    /* metadata: step, data_position, config, rng/<name> */
-    char step[32], pos[32], rng[GB_CHECKPOINT_MAX_STREAMS][96];
-    char rng_keys[GB_CHECKPOINT_MAX_STREAMS][80];
-    const char *meta[2 * (3 + GB_CHECKPOINT_MAX_STREAMS) + 1];
-    size_t m = 0;
-    snprintf(step, sizeof step, "%" PRIu64, st->step);
-    snprintf(pos, sizeof pos, "%" PRIu64, st->data_position);
-    meta[m++] = "step", meta[m++] = step;
-    meta[m++] = "data_position", meta[m++] = pos;
-    meta[m++] = "config", meta[m++] = st->config;
-    for (size_t i = 0; i < st->n_streams; i++) {
-        snprintf(rng_keys[i], sizeof rng_keys[i], "rng/%s", st->stream_names[i]);
-        snprintf(rng[i], sizeof rng[i], "%08" PRIx32 ":%08" PRIx32 ":%" PRIu64, st->streams[i].key[0],
-                 st->streams[i].key[1], st->streams[i].position);
-        meta[m++] = rng_keys[i], meta[m++] = rng[i];
-    }
-    meta[m] = NULL;
-    gb_status s = gb_safetensors_write(path, entries, n, meta);
+    gb_train_meta meta;
+    gb_train_meta_fill(&meta, st);
+    gb_status s = gb_safetensors_write(path, entries, n, meta.pairs);
     free(names);
     free(entries);
     free(host);
@@ -91,30 +76,50 @@ static gb_status parse_u64(const gb_safetensors *f, const char *path, const char
     return GB_OK;
 }
 
+void gb_train_meta_fill(gb_train_meta *meta, const gb_train_state *st) {
+    size_t m = 0;
+    snprintf(meta->step, sizeof meta->step, "%" PRIu64, st->step);
+    snprintf(meta->position, sizeof meta->position, "%" PRIu64, st->data_position);
+    meta->pairs[m++] = "step", meta->pairs[m++] = meta->step;
+    meta->pairs[m++] = "data_position", meta->pairs[m++] = meta->position;
+    meta->pairs[m++] = "config", meta->pairs[m++] = st->config;
+    for (size_t i = 0; i < st->n_streams; i++) {
+        snprintf(meta->rng_keys[i], sizeof meta->rng_keys[i], "rng/%s", st->stream_names[i]);
+        snprintf(meta->rng[i], sizeof meta->rng[i], "%08" PRIx32 ":%08" PRIx32 ":%" PRIu64, st->streams[i].key[0],
+                 st->streams[i].key[1], st->streams[i].position);
+        meta->pairs[m++] = meta->rng_keys[i], meta->pairs[m++] = meta->rng[i];
+    }
+    meta->pairs[m] = NULL;
+}
+
+gb_status gb_train_state_read(const gb_safetensors *f, const char *path, gb_train_state *st) {
+    const char *config = gb_safetensors_meta(f, "config");
+    if (!config || strcmp(config, st->config) != 0)
+        return gb_fail(GB_INPUT, "%s: checkpoint was written for config '%s', this run is '%s'; "
+                       "use a fresh --out directory or the same options", path, config ? config : "(none)",
+                       st->config);
+    GB_TRY(parse_u64(f, path, "step", &st->step));
+    GB_TRY(parse_u64(f, path, "data_position", &st->data_position));
+    for (size_t i = 0; i < st->n_streams; i++) {
+        char key[80];
+        snprintf(key, sizeof key, "rng/%s", st->stream_names[i]);
+        const char *v = gb_safetensors_meta(f, key);
+        gb_stream r;
+        if (!v || sscanf(v, "%" SCNx32 ":%" SCNx32 ":%" SCNu64, &r.key[0], &r.key[1], &r.position) != 3)
+            return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing or malformed", path, key);
+        st->streams[i] = r;
+    }
+    for (size_t i = 0; i < st->n_extras; i++)
+        GB_TRY(gb_safetensors_get_f32(f, st->extra_names[i], st->extras[i], st->extra_counts[i]));
+    return GB_OK;
+}
+
 gb_status gb_checkpoint_load(const char *path, gb_device *dev, gb_param_block *pb,
                              gb_train_state *st) {
     gb_safetensors f;
     GB_TRY(gb_safetensors_read(path, &f));
-    gb_status s = GB_OK;
-    const char *config = gb_safetensors_meta(&f, "config");
-    if (!config || strcmp(config, st->config) != 0) {
-        s = gb_fail(GB_INPUT, "%s: checkpoint was written for config '%s', this run is '%s'; "
-                    "use a fresh --out directory or the same options", path, config ? config : "(none)", st->config);
-        goto done;
-    }
-    if ((s = parse_u64(&f, path, "step", &st->step)) != GB_OK) goto done;
-    if ((s = parse_u64(&f, path, "data_position", &st->data_position)) != GB_OK) goto done;
-    for (size_t i = 0; i < st->n_streams; i++) {
-        char key[80];
-        snprintf(key, sizeof key, "rng/%s", st->stream_names[i]);
-        const char *v = gb_safetensors_meta(&f, key);
-        gb_stream r;
-        if (!v || sscanf(v, "%" SCNx32 ":%" SCNx32 ":%" SCNu64, &r.key[0], &r.key[1], &r.position) != 3) {
-            s = gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing or malformed", path, key);
-            goto done;
-        }
-        st->streams[i] = r;
-    }
+    gb_status s = gb_train_state_read(&f, path, st);
+    if (s != GB_OK) goto done;
     size_t bytes = pb->total * sizeof(float);
     float *host = malloc(bytes + 1);
     GB_ASSERT(host, "out of host memory");
@@ -128,8 +133,6 @@ gb_status gb_checkpoint_load(const char *path, gb_device *dev, gb_param_block *p
         if (s == GB_OK) gb_upload(dev, blocks[r], host, bytes);
     }
     free(host);
-    for (size_t i = 0; i < st->n_extras && s == GB_OK; i++)
-        s = gb_safetensors_get_f32(&f, st->extra_names[i], st->extras[i], st->extra_counts[i]);
     if (s == GB_OK) gb_params_zero_grad(pb, dev);
 done:
     gb_safetensors_free(&f);

@@ -14,6 +14,7 @@
 
 #include "params.h"
 #include "philox.h"
+#include "safetensors.h"
 
 #define GB_CHECKPOINT_MAX_STREAMS 8
 
@@ -31,6 +32,20 @@ typedef struct {
     float *extras[GB_CHECKPOINT_MAX_STREAMS];
     size_t extra_counts[GB_CHECKPOINT_MAX_STREAMS];
 } gb_train_state;
+
+/* The safetensors metadata of a training state (step, data_position, config, rng/<name>),
+ * shared by every checkpoint layout: fill it, then pass meta.pairs to gb_safetensors_write. */
+typedef struct {
+    char step[32], position[32];
+    char rng_keys[GB_CHECKPOINT_MAX_STREAMS][80], rng[GB_CHECKPOINT_MAX_STREAMS][96];
+    const char *pairs[2 * (3 + GB_CHECKPOINT_MAX_STREAMS) + 1]; /* key, value, ..., NULL */
+} gb_train_meta;
+
+void gb_train_meta_fill(gb_train_meta *meta, const gb_train_state *st);
+/* Restore st's step, data position, streams and extra arrays from a checkpoint file that was
+ * read as f (from path, for messages); GB_INPUT when it was written under another config or
+ * anything is missing or malformed. */
+gb_status gb_train_state_read(const gb_safetensors *f, const char *path, gb_train_state *st);
 
 /* Register a sequential stream so it is saved and restored (returns its slot). */
 gb_stream *gb_train_state_stream(gb_train_state *st, const char *name, gb_stream initial);

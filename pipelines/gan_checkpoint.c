@@ -1,7 +1,6 @@
 /* pipelines/gan_checkpoint.c - save/restore a multi-block training state (gan_checkpoint.h). */
 #include "gan_checkpoint.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,64 +48,20 @@ gb_status gan_checkpoint_save(const char *path, gb_device *dev, const gan_ckpt_b
         entries[k] = (gb_st_entry){.name = st->extra_names[i], .dtype = GB_DT_F32, .ndim = 1,
                                    .shape = {(int64_t)st->extra_counts[i]}, .data = st->extras[i]};
 
-    char step[32], pos[32], rng[GB_CHECKPOINT_MAX_STREAMS][96], rng_keys[GB_CHECKPOINT_MAX_STREAMS][80];
-    const char *meta[2 * (3 + GB_CHECKPOINT_MAX_STREAMS) + 1];
-    size_t m = 0;
-    snprintf(step, sizeof step, "%" PRIu64, st->step);
-    snprintf(pos, sizeof pos, "%" PRIu64, st->data_position);
-    meta[m++] = "step", meta[m++] = step;
-    meta[m++] = "data_position", meta[m++] = pos;
-    meta[m++] = "config", meta[m++] = st->config;
-    for (size_t i = 0; i < st->n_streams; i++) {
-        snprintf(rng_keys[i], sizeof rng_keys[i], "rng/%s", st->stream_names[i]);
-        snprintf(rng[i], sizeof rng[i], "%08" PRIx32 ":%08" PRIx32 ":%" PRIu64, st->streams[i].key[0],
-                 st->streams[i].key[1], st->streams[i].position);
-        meta[m++] = rng_keys[i], meta[m++] = rng[i];
-    }
-    meta[m] = NULL;
-    gb_status s = gb_safetensors_write(path, entries, n, meta);
+    gb_train_meta meta;
+    gb_train_meta_fill(&meta, st);
+    gb_status s = gb_safetensors_write(path, entries, n, meta.pairs);
     free(names);
     free(entries);
     free(host);
     return s;
 }
 
-static gb_status parse_u64(const gb_safetensors *f, const char *path, const char *key, uint64_t *out) {
-    const char *v = gb_safetensors_meta(f, key);
-    char *end = NULL;
-    if (!v || !*v) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing", path, key);
-    *out = strtoull(v, &end, 10);
-    if (*end) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' = '%s' is not an integer", path, key, v);
-    return GB_OK;
-}
-
-static gb_status load_state(const gb_safetensors *f, const char *path, gb_train_state *st) {
-    const char *config = gb_safetensors_meta(f, "config");
-    if (!config || strcmp(config, st->config) != 0)
-        return gb_fail(GB_INPUT, "%s: checkpoint was written for config '%s', this run is '%s'; "
-                       "use a fresh --out directory or the same options", path, config ? config : "(none)",
-                       st->config);
-    GB_TRY(parse_u64(f, path, "step", &st->step));
-    GB_TRY(parse_u64(f, path, "data_position", &st->data_position));
-    for (size_t i = 0; i < st->n_streams; i++) {
-        char key[80];
-        snprintf(key, sizeof key, "rng/%s", st->stream_names[i]);
-        const char *v = gb_safetensors_meta(f, key);
-        gb_stream r;
-        if (!v || sscanf(v, "%" SCNx32 ":%" SCNx32 ":%" SCNu64, &r.key[0], &r.key[1], &r.position) != 3)
-            return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing or malformed", path, key);
-        st->streams[i] = r;
-    }
-    for (size_t i = 0; i < st->n_extras; i++)
-        GB_TRY(gb_safetensors_get_f32(f, st->extra_names[i], st->extras[i], st->extra_counts[i]));
-    return GB_OK;
-}
-
 gb_status gan_checkpoint_load(const char *path, gb_device *dev, const gan_ckpt_block *blocks,
                               size_t n_blocks, gb_train_state *st) {
     gb_safetensors f;
     GB_TRY(gb_safetensors_read(path, &f));
-    gb_status s = load_state(&f, path, st);
+    gb_status s = gb_train_state_read(&f, path, st);
     /* Everything is read into host memory first, so a bad tensor leaves the models untouched. */
     size_t floats = 0;
     for (size_t b = 0; b < n_blocks; b++) floats += (size_t)roles_of(&blocks[b]) * blocks[b].pb->total;
