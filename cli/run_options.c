@@ -13,7 +13,12 @@ const char gb_run_options_help[] =
     "  --threads N                CPU BLAS threads (default 2), recorded in the manifest\n"
     "  --data DIR                 where real datasets are looked for (default data)\n"
     "  --out DIR                  output directory (default results/<pipeline>/<scale>-<device>-s<seed>)\n"
-    "  --resume                   continue from <out>/checkpoint.safetensors (bitwise-identical result)\n";
+    "  --resume                   continue from <out>/checkpoint.safetensors (bitwise-identical result)\n"
+    "  --inception-weights FILE   FID Inception-v3 weights for the image pipelines (default\n"
+    "                             <data>/weights/pt_inception-2015-12-05-6726825d.pth, SHA-256 pinned);\n"
+    "                             given explicitly, FID/KID/precision-recall are computed at every scale\n"
+    "  --inception-sha256 HEX     the SHA-256 other weights must have (required with --inception-weights\n"
+    "                             unless the file is the pinned one)\n";
 
 gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int allow_out) {
     *opt = (gb_run_options){.scale = GB_SCALE_SMALL, .device = "auto", .seed = 1, .threads = 2, .data_dir = "data"};
@@ -26,7 +31,8 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
             continue;
         }
         if (!v && (strcmp(a, "--scale") == 0 || strcmp(a, "--device") == 0 || strcmp(a, "--seed") == 0 ||
-                   strcmp(a, "--threads") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0))
+                   strcmp(a, "--threads") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0 ||
+                   strcmp(a, "--inception-weights") == 0 || strcmp(a, "--inception-sha256") == 0))
             return gb_fail(GB_USAGE, "%s needs a value", a);
         if (strcmp(a, "--scale") == 0) {
             GB_TRY(gb_scale_parse(v, &opt->scale));
@@ -43,6 +49,12 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
             opt->threads = (int)n;
         } else if (strcmp(a, "--data") == 0) {
             opt->data_dir = v;
+        } else if (strcmp(a, "--inception-weights") == 0) {
+            opt->inception_weights = v;
+        } else if (strcmp(a, "--inception-sha256") == 0) {
+            if (strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
+                return gb_fail(GB_USAGE, "--inception-sha256 '%s': expected 64 hexadecimal digits", v);
+            opt->inception_sha256 = v;
         } else if (strcmp(a, "--out") == 0 && allow_out) {
             opt->out_dir = v;
         } else {
@@ -50,5 +62,7 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
         }
         i++;
     }
+    if (opt->inception_sha256 && !opt->inception_weights)
+        return gb_fail(GB_USAGE, "--inception-sha256 applies to --inception-weights FILE, which is missing");
     return GB_OK;
 }

@@ -406,13 +406,22 @@ static gb_status write_plots(gan_run *r, const gan_logs *lg, int with_fid) {
     return s;
 }
 
+/* Training images behind the FID reference: the schedule's choice, except that weights named
+ * with --inception-weights ask for FID at every scale (all the run's images where the
+ * schedule has it off). */
+static size_t fid_reference_images(const gan_run *r) {
+    size_t n = r->sched->fid_ref;
+    return n == GAN_FID_OFF && r->ctx->opt->inception_weights ? 0 : n;
+}
+
 /* FID needs the Inception-v3 features (DESIGN.md section 4): the value with its protocol, N and
  * weights hash, or the reason it is missing and the fetch command. */
-static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg, double final_fid) {
+static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg, const gan_fid_scores *fs) {
     const gan_schedule *sc = r->sched;
-    if (sc->fid_ref == GAN_FID_OFF) {
+    if (fid_reference_images(r) == GAN_FID_OFF) {
         gb_run_metric(r->ctx, "fid_not_computed", 1, "fid not computed at %s scale (Inception takes minutes on a CPU); "
-                      "small and paper compute it when the weights exist", gb_scale_name(r->ctx->opt->scale));
+                      "small and paper compute it when the weights exist, any scale with --inception-weights",
+                      gb_scale_name(r->ctx->opt->scale));
         return;
     }
     if (!e->fid.ready) {
@@ -424,8 +433,20 @@ static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg
     gb_manifest_set(r->ctx->manifest, "inception_sha256", "%s", e->fid.net.sha256);
     gb_manifest_set(r->ctx->manifest, "fid_protocol", "%s; reference: the first %zu training images (genbench statistics)",
                     gb_fid_protocol_name(m->fid_protocol), e->fid.n_ref);
-    gb_run_metric(r->ctx, "fid", final_fid, "final; protocol %s, N=%zu samples vs %zu training images, weights sha256 %.16s",
-                  gb_fid_protocol_name(m->fid_protocol), sc->n_eval_final, e->fid.n_ref, e->fid.net.sha256);
+    const char *protocol = gb_fid_protocol_name(m->fid_protocol);
+    gb_run_metric(r->ctx, "fid", fs->fid, "final; protocol %s, N=%zu samples vs %zu training images, weights sha256 %.16s",
+                  protocol, sc->n_eval_final, e->fid.n_ref, e->fid.net.sha256);
+    gb_run_metric(r->ctx, "kid", fs->kid.mean, "final; protocol %s, %zu subsets of %zu from %zu samples and %zu training "
+                  "images, cubic kernel, seed %llu", protocol, fs->kid.subsets, fs->kid.subset_size, fs->n_gen_feat,
+                  fs->n_real_feat, (unsigned long long)e->fid.kid_seed);
+    gb_run_metric(r->ctx, "kid_std", fs->kid.std, "final; population std of the %zu subset MMD^2 values",
+                  fs->kid.subsets);
+    static const char *const prdc_names[] = {"precision", "recall", "density", "coverage"};
+    const double prdc_values[] = {fs->prdc.precision, fs->prdc.recall, fs->prdc.density, fs->prdc.coverage};
+    for (int i = 0; i < 4; i++)
+        gb_run_metric(r->ctx, prdc_names[i], prdc_values[i], "final; kynkaanniemi (k=%zu, %s), %zu samples vs %zu "
+                      "training images, Inception pool features (protocol %s)", fs->prdc.protocol.k,
+                      fs->prdc.protocol.strict ? "<" : "<=", fs->n_gen_feat, fs->n_real_feat, protocol);
     size_t best = 0;
     for (size_t i = 1; i < lg->n_track; i++)
         if (lg->fid_log[i] < lg->fid_log[best]) best = i;
@@ -486,14 +507,17 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
         GB_ASSERT(e.spec_real && e.spec_fake, "out of host memory");
         s = real_spectrum(&e);
     }
-    if (s == GB_OK && sc->fid_ref != GAN_FID_OFF) s = gan_fid_open(&e.fid, r, m->fid_protocol, sc->fid_ref);
+    if (s == GB_OK && fid_reference_images(r) != GAN_FID_OFF)
+        s = gan_fid_open(&e.fid, r, m->fid_protocol, fid_reference_images(r));
     if (s == GB_OK) s = train(r, m, &e, &lg);
-    double final_distance = NAN, final_fid = NAN;
+    double final_distance = NAN;
+    gan_fid_scores fid_scores = {.fid = NAN};
     if (s == GB_OK) {
         sample_images(&e, "eval/z", NULL, sc->n_eval_final, sc->batch);
         s = spectral_distance(&e, sc->n_eval_final, &final_distance);
     }
-    if (s == GB_OK && e.fid.ready) s = gan_fid_images(&e.fid, e.img_host, sc->n_eval_final, r->c, r->h, r->w, &final_fid);
+    if (s == GB_OK && e.fid.ready)
+        s = gan_fid_final(&e.fid, e.img_host, sc->n_eval_final, r->c, r->h, r->w, &fid_scores);
     if (s == GB_OK) s = write_grid(&e, "samples.png", e.img_host, sc->grid < sc->n_eval_final ? sc->grid : sc->n_eval_final);
     if (s == GB_OK) {
         /* the training images the spectra compare with, for the eye */
@@ -508,7 +532,7 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
     if (s == GB_OK) s = write_plots(r, &lg, e.fid.ready);
     if (s == GB_OK) {
         record_metrics(r, &lg, final_distance, m->has_gp);
-        record_fid(r, &e, m, &lg, final_fid);
+        record_fid(r, &e, m, &lg, &fid_scores);
     }
     gan_fid_free(&e.fid);
     gb_spectrum_plan_free(e.plan);

@@ -10,10 +10,12 @@
 
 #define FID_CHUNK 16
 
-/* Features of `count` images produced one at a time by `get` into f->rgb, accumulated. */
+/* Features of `count` images produced one at a time by `get` into f->rgb, accumulated; those
+ * of the first n_keep images are also copied into keep [n_keep, 2048]. */
 typedef void (*image_fn)(void *self, size_t i, float *rgb);
 
-static gb_status accumulate(gan_fid *f, gb_fid_accum *acc, size_t count, int h, int w, image_fn get, void *self) {
+static gb_status accumulate(gan_fid *f, gb_fid_accum *acc, size_t count, int h, int w, image_fn get, void *self,
+                            float *keep, size_t n_keep) {
     const size_t in = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE;
     for (size_t at = 0; at < count; at += f->chunk) {
         size_t k = count - at < f->chunk ? count - at : f->chunk;
@@ -23,6 +25,10 @@ static gb_status accumulate(gan_fid *f, gb_fid_accum *acc, size_t count, int h, 
         }
         gb_inception_forward(&f->net, f->pool, NULL, f->pre, k);
         GB_TRY(gb_fid_accum_add(acc, f->pool, k));
+        if (at < n_keep) {
+            size_t rows = n_keep - at < k ? n_keep - at : k;
+            memcpy(keep + at * GB_INCEPTION_FEATURES, f->pool, rows * GB_INCEPTION_FEATURES * sizeof(float));
+        }
     }
     return GB_OK;
 }
@@ -49,10 +55,11 @@ static void get_image(void *self, size_t i, float *rgb) {
     }
 }
 
-static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w, source *src) {
+static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w, source *src, float *keep,
+                          size_t n_keep) {
     gb_fid_accum acc;
     GB_TRY(gb_fid_accum_init(&acc, GB_INCEPTION_FEATURES));
-    gb_status s = accumulate(f, &acc, n, h, w, get_image, src);
+    gb_status s = accumulate(f, &acc, n, h, w, get_image, src, keep, n_keep);
     if (s == GB_OK) s = gb_fid_accum_finish(&acc, out);
     gb_fid_accum_free(&acc);
     return s;
@@ -61,23 +68,33 @@ static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w,
 gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t n_ref) {
     memset(f, 0, sizeof *f);
     f->protocol = protocol;
+    const gb_run_options *opt = r->ctx->opt;
     char path[1200];
-    snprintf(path, sizeof path, "%s/weights/%s", r->ctx->opt->data_dir, GB_INCEPTION_FILE);
-    if (access(path, F_OK) != 0) {
-        snprintf(f->reason, sizeof f->reason, "Inception-v3 weights absent from %.100s/weights", r->ctx->opt->data_dir);
-        return GB_OK;
+    if (opt->inception_weights) {
+        snprintf(path, sizeof path, "%s", opt->inception_weights);
+        if (access(path, R_OK) != 0)
+            return gb_fail(GB_INPUT, "%s: cannot read the Inception weights given by --inception-weights", path);
+    } else {
+        snprintf(path, sizeof path, "%s/weights/%s", opt->data_dir, GB_INCEPTION_FILE);
+        if (access(path, F_OK) != 0) {
+            snprintf(f->reason, sizeof f->reason, "Inception-v3 weights absent from %.100s/weights", opt->data_dir);
+            return GB_OK;
+        }
     }
     f->n_ref = n_ref && n_ref < r->n ? n_ref : r->n;
+    f->n_real_feat = f->n_ref < GAN_FEATURE_CAP ? f->n_ref : GAN_FEATURE_CAP;
+    f->kid_seed = r->seed;
     f->chunk = FID_CHUNK;
-    GB_TRY(gb_inception_load(&f->net, r->ctx->dev, path, NULL, f->chunk));
+    GB_TRY(gb_inception_load(&f->net, r->ctx->dev, path, opt->inception_sha256, f->chunk));
     f->pre = malloc(f->chunk * 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE * sizeof(float));
     f->pool = malloc(f->chunk * GB_INCEPTION_FEATURES * sizeof(float));
     f->rgb = malloc(3 * (size_t)r->h * (size_t)r->w * sizeof(float));
-    GB_ASSERT(f->pre && f->pool && f->rgb, "out of host memory");
+    f->real_feat = malloc(f->n_real_feat * GB_INCEPTION_FEATURES * sizeof(float));
+    GB_ASSERT(f->pre && f->pool && f->rgb && f->real_feat, "out of host memory");
     gb_info("FID: %s protocol, weights sha256 %.16s..., statistics of %zu training images", gb_fid_protocol_name(protocol),
             f->net.sha256, f->n_ref);
     source src = {.u8 = r->data.pixels, .c = r->c, .plane = (size_t)r->h * (size_t)r->w};
-    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src);
+    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src, f->real_feat, f->n_real_feat);
     if (s != GB_OK) {
         gan_fid_free(f);
         return s;
@@ -90,9 +107,36 @@ gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, 
     GB_ASSERT(f->ready, "FID is not ready");
     source src = {.f01 = imgs, .c = c, .plane = (size_t)h * (size_t)w};
     gb_fid_stats gen = {0};
-    gb_status s = stats_of(f, &gen, n, h, w, &src);
+    gb_status s = stats_of(f, &gen, n, h, w, &src, NULL, 0);
     if (s == GB_OK) s = gb_fid_from_stats(fid, &gen, &f->real);
     gb_fid_stats_free(&gen);
+    return s;
+}
+
+gb_status gan_fid_final(gan_fid *f, const float *imgs, size_t n, int c, int h, int w, gan_fid_scores *out) {
+    GB_ASSERT(f->ready, "FID is not ready");
+    memset(out, 0, sizeof *out);
+    source src = {.f01 = imgs, .c = c, .plane = (size_t)h * (size_t)w};
+    out->n_gen_feat = n < GAN_FEATURE_CAP ? n : GAN_FEATURE_CAP;
+    out->n_real_feat = f->n_real_feat;
+    float *gen_feat = malloc(out->n_gen_feat * GB_INCEPTION_FEATURES * sizeof(float));
+    if (!gen_feat) return gb_fail(GB_ENV, "out of memory for %zu generated feature rows", out->n_gen_feat);
+    gb_fid_stats gen = {0};
+    gb_status s = stats_of(f, &gen, n, h, w, &src, gen_feat, out->n_gen_feat);
+    if (s == GB_OK) s = gb_fid_from_stats(&out->fid, &gen, &f->real);
+    /* KID's subsets cannot be larger than either set; the usual 1000 when both allow it */
+    size_t m = out->n_gen_feat < out->n_real_feat ? out->n_gen_feat : out->n_real_feat;
+    if (m > GB_KID_SUBSET_SIZE) m = GB_KID_SUBSET_SIZE;
+    if (s == GB_OK)
+        s = gb_kid(&out->kid, NULL, gen_feat, out->n_gen_feat, f->real_feat, out->n_real_feat, GB_INCEPTION_FEATURES,
+                   GB_KID_SUBSETS, m, f->kid_seed);
+    gb_prdc_protocol protocol;
+    if (s == GB_OK) s = gb_prdc_protocol_by_name(&protocol, "kynkaanniemi");
+    if (s == GB_OK)
+        s = gb_prdc(&out->prdc, f->real_feat, out->n_real_feat, gen_feat, out->n_gen_feat, GB_INCEPTION_FEATURES,
+                    protocol);
+    gb_fid_stats_free(&gen);
+    free(gen_feat);
     return s;
 }
 
@@ -102,5 +146,6 @@ void gan_fid_free(gan_fid *f) {
     free(f->pre);
     free(f->pool);
     free(f->rgb);
+    free(f->real_feat);
     memset(f, 0, sizeof *f);
 }

@@ -6,16 +6,24 @@
  * Generated images enter unquantised, as floats in [0, 255] (clean-fid's gen() path); greyscale
  * images are repeated into R, G, B. Without the weights file the FID is not computed: ready is 0
  * and reason says why (the pipeline records it with the fetch command).
- * Tested only through the pipelines: the weights are not in the test environment, so
- * tests/test_gan_pipelines.c checks the not-computed path; the FID arithmetic and the Inception
- * network are tested by tests/test_fid_stats.c and tests/test_inception.c.
+ * The final evaluation adds KID (100 subsets, seeded by the run seed) and improved precision /
+ * recall with density / coverage (Kynkaanniemi: k = 3, <=) on the features of the first
+ * GAN_FEATURE_CAP samples and training images (the k-NN and kernel sums grow with N^2; 10,000
+ * is the usual N for them): the real features are kept from the reference pass.
+ * Tested by tests/test_gan_fid.c on random Inception weights (tests/peers/inception_ref.py):
+ * FID, KID and precision/recall equal the metrics recomputed from features extracted
+ * independently; tests/test_gan_pipelines.c checks the not-computed path.
  */
 #ifndef GB_GAN_FID_H
 #define GB_GAN_FID_H
 
 #include "../metrics/fid.h"
 #include "../metrics/fid_protocol.h"
+#include "../metrics/kid.h"
+#include "../metrics/prdc.h"
 #include "gan_common.h"
+
+#define GAN_FEATURE_CAP 10000
 
 typedef struct {
     int ready;
@@ -27,15 +35,29 @@ typedef struct {
     float *pool;         /* [chunk, 2048] */
     float *rgb;          /* [3, h, w] one image in [0, 255] */
     size_t n_ref;        /* training images behind real */
+    float *real_feat;    /* [n_real_feat, 2048]: the first training images' features */
+    size_t n_real_feat;  /* min(n_ref, GAN_FEATURE_CAP) */
+    uint64_t kid_seed;
     char reason[256];
 } gan_fid;
 
-/* Load the weights and compute the statistics of the first n_ref training images (0: all).
- * GB_OK with ready 0 when the weights file is absent; errors (a corrupt or unpinned file:
- * GB_INPUT) are returned. */
+/* The final evaluation's numbers. */
+typedef struct {
+    double fid;
+    gb_kid_result kid;
+    gb_prdc_result prdc;
+    size_t n_gen_feat, n_real_feat; /* rows behind KID and precision/recall */
+} gan_fid_scores;
+
+/* Load the weights (r->ctx->opt->inception_weights / _sha256, else the pinned file under
+ * <data>/weights) and compute the statistics of the first n_ref training images (0: all).
+ * GB_OK with ready 0 when the default weights file is absent; errors (a corrupt or unpinned
+ * file, an explicit file that is missing: GB_INPUT) are returned. */
 gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t n_ref);
 /* FID of n images imgs [n, c, h, w] in [0, 1] against the training statistics. */
 gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, int w, double *fid);
+/* FID of all n images, KID and precision/recall of the first GAN_FEATURE_CAP of them. */
+gb_status gan_fid_final(gan_fid *f, const float *imgs, size_t n, int c, int h, int w, gan_fid_scores *out);
 void gan_fid_free(gan_fid *f);
 
 #endif

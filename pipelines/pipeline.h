@@ -28,6 +28,8 @@ typedef struct {
     const char *out_dir;   /* NULL: results/<pipeline>/<scale>-<device>-s<seed> */
     int resume;            /* continue from <out>/checkpoint.safetensors */
     int threads;
+    const char *inception_weights; /* NULL: <data_dir>/weights/<pinned file>; else FID at every scale */
+    const char *inception_sha256;  /* NULL: the pinned hash */
     int argc;              /* the command line, for the manifest */
     char **argv;
 } gb_run_options;

@@ -39,6 +39,11 @@ expect_exit 2 "unknown pipeline" -- "$bin" run no-such-pipeline
 expect_exit 2 "unknown option" -- "$bin" run toy2d-langevin --no-such-option
 expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
 expect_exit 0 "help" -- "$bin" run --help
+expect_exit 2 "--inception-sha256 that is not a hash" -- "$bin" run mnist-gan --inception-weights x.pth --inception-sha256 abc
+expect_exit 2 "--inception-sha256 without --inception-weights" -- \
+  "$bin" run mnist-gan --inception-sha256 0000000000000000000000000000000000000000000000000000000000000000
+expect_exit 3 "--inception-weights naming a missing file" -- \
+  "$bin" run mnist-gan --scale smoke --device cpu --out "$out/noweights" --inception-weights "$out/no-such.pth"
 expect_exit 3 "check of a missing results directory" -- "$bin" check "$out/does-not-exist"
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
   expect_exit 5 "--device cuda without a GPU" -- "$bin" run toy2d-langevin --scale smoke --device cuda --out "$out/cuda"
