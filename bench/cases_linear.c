@@ -2,8 +2,10 @@
  * reference rate every GEMM-shaped kernel is compared with) and our linear layer,
  * forward and both backward passes, on the shapes the models use.
  *
- * Shapes come from the model definitions (models/scorenet_mlp.h for the toy MLP)
- * and the square sgemm sizes that show the BLAS ceiling. FLOPs: 2*M*N*K per GEMM;
+ * Shapes come from the model definitions (models/scorenet_mlp.h for the toy MLP,
+ * gb_zsl_gan_linear_shapes for GAZSL/CIZSL's 1000-row text GAN on CUB and the GBU GAN's
+ * 1024-row batches on AWA2) and the square sgemm sizes that show the BLAS ceiling; equal
+ * shapes are timed once, under the first layer's name. FLOPs: 2*M*N*K per GEMM;
  * bytes: every operand read or written once (4 bytes a float).
  * The check runs the timed implementation once and compares 8 output rows with a
  * float64 dot-product reference: normalised max error |got - ref| / (sum|terms|)
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "../core/philox.h"
+#include "../models/zsl_gan.h"
 #include "cases.h"
 
 typedef struct {
@@ -168,4 +171,38 @@ void gb_bench_add_linear_cases(gb_bench_list *list, int quick) {
     add_case(list, "linear", "fwd", "ours-cpu", "scorenet-mlp hidden", rows, width, width, 0, linear_run);
     add_case(list, "linear", "bwd_data", "ours-cpu", "scorenet-mlp hidden", rows, width, width, 1, linear_run);
     add_case(list, "linear", "bwd_weight", "ours-cpu", "scorenet-mlp hidden", rows, width, width, 2, linear_run);
+    if (quick) return;
+    /* The zero-shot GANs (specs/pipelines.md 1.2-1.3 and 2.2-2.3): CUB text (7551-d TF-IDF,
+     * 3584-d features, 150 seen classes, batch 1000) and AWA2 attributes (85-d, z 10, 2048-d
+     * ResNet features, 40 seen classes, batch 1024). */
+    const struct {
+        const char *tag;
+        gb_zsl_gan_config cfg;
+        int batch;
+    } zsl[] = {{"gazsl-cub", gb_zsl_gan_config_text(7551, 3584, 150, 0), 1000},
+               {"gbu-awa2", gb_zsl_gan_config_attribute(85, 10, 2048, 40), 1024}};
+    enum { MAX_LINEARS = 16 };
+    gb_linear_shape seen[2 * MAX_LINEARS];
+    size_t n_seen = 0;
+    for (size_t z = 0; z < sizeof zsl / sizeof zsl[0]; z++) {
+        gb_linear_shape shapes[MAX_LINEARS];
+        const char *names[MAX_LINEARS];
+        size_t count = gb_zsl_gan_linear_shapes(&zsl[z].cfg, zsl[z].batch, shapes, names, MAX_LINEARS);
+        GB_ASSERT(count <= MAX_LINEARS, "zsl gan lists %zu linears", count);
+        for (size_t i = 0; i < count; i++) {
+            const gb_linear_shape *sh = &shapes[i];
+            int dup = 0;
+            for (size_t j = 0; j < n_seen; j++)
+                dup |= seen[j].rows == sh->rows && seen[j].in_features == sh->in_features &&
+                        seen[j].out_features == sh->out_features;
+            if (dup) continue;
+            seen[n_seen++] = *sh;
+            char origin[96];
+            snprintf(origin, sizeof origin, "%s %s", zsl[z].tag, names[i]);
+            static const char *const dirs[] = {"fwd", "bwd_data", "bwd_weight"};
+            for (int d = 0; d < 3; d++)
+                add_case(list, "linear", dirs[d], "ours-cpu", origin, (int)sh->rows, (int)sh->out_features,
+                         (int)sh->in_features, d, linear_run);
+        }
+    }
 }
