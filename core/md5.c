@@ -2,10 +2,10 @@
  * Tested by tests/test_archive.c. */
 #include "core/md5.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/file_stream.h"
 
 /* RFC 1321 3.4: T[i] = floor(2^32 * |sin(i)|), i = 1..64. */
 static const uint32_t gb_md5_t[64] = {
@@ -115,23 +115,12 @@ void gb_md5_hex(const uint8_t digest[16], char hex[33]) {
     hex[32] = '\0';
 }
 
+static void md5_consume(void *ctx, const void *data, size_t n) { gb_md5_update(ctx, data, n); }
+
 gb_status gb_md5_file(const char *path, char hex[33]) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gb_fail(GB_INPUT, "%s: cannot open for hashing: %s (check the path and its "
-                                 "permissions)", path, strerror(errno));
     gb_md5_ctx c;
     gb_md5_init(&c);
-    uint8_t buf[1 << 14]; /* on the stack: re-entrant, small enough for worker threads */
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) gb_md5_update(&c, buf, n);
-    if (ferror(f)) {
-        int err = errno;
-        fclose(f);
-        return gb_fail(GB_INPUT, "%s: read failed after %llu bytes while hashing: %s", path,
-                       (unsigned long long)c.length, strerror(err));
-    }
-    fclose(f);
+    GB_TRY(gb_file_stream(path, md5_consume, &c));
     uint8_t digest[16];
     gb_md5_final(&c, digest);
     gb_md5_hex(digest, hex);

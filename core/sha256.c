@@ -2,9 +2,9 @@
  * Tested by tests/test_sha256.c. */
 #include "core/sha256.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "core/file_stream.h"
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64
  * primes. */
@@ -128,23 +128,12 @@ void gb_sha256_hex(const uint8_t digest[32], char hex[65]) {
     hex[64] = '\0';
 }
 
+static void sha256_consume(void *ctx, const void *data, size_t n) { gb_sha256_update(ctx, data, n); }
+
 gb_status gb_sha256_file(const char *path, char hex[65]) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gb_fail(GB_INPUT, "%s: cannot open for hashing: %s (check the path and its "
-                                 "permissions)", path, strerror(errno));
     gb_sha256_ctx c;
     gb_sha256_init(&c);
-    uint8_t buf[1 << 14]; /* on the stack: re-entrant, small enough for worker threads */
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) gb_sha256_update(&c, buf, n);
-    if (ferror(f)) {
-        int err = errno;
-        fclose(f);
-        return gb_fail(GB_INPUT, "%s: read failed after %llu bytes while hashing: %s", path,
-                       (unsigned long long)c.length, strerror(err));
-    }
-    fclose(f);
+    GB_TRY(gb_file_stream(path, sha256_consume, &c));
     uint8_t digest[32];
     gb_sha256_final(&c, digest);
     gb_sha256_hex(digest, hex);
