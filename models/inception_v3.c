@@ -11,6 +11,7 @@
 #include "models/inception_v3.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,9 @@ typedef struct {
     int batch;
     int layer;          /* cursor into net->convs */
     size_t need[NBUF];  /* floats per image, while measuring */
+    gb_conv_shape *shapes; /* while measuring, when not NULL: each conv's shape, up to cap */
+    const char **names;    /* NULL or parallel to shapes */
+    size_t cap;
 } fwd;
 
 static size_t plane(tens x) { return (size_t)x.h * (size_t)x.w; }
@@ -155,6 +159,11 @@ static tens conv(fwd *f, int buf, tens x) {
                        .out_channels = L->cout, .kernel_h = L->kh, .kernel_w = L->kw, .stride_h = L->stride,
                        .stride_w = L->stride, .pad_h = L->pad_h, .pad_w = L->pad_w};
     tens y = take(f, buf, L->cout, gb_conv_out_h(&s), gb_conv_out_w(&s));
+    size_t at = (size_t)f->layer - 1;
+    if (f->measuring && f->shapes && at < f->cap) {
+        f->shapes[at] = s;
+        if (f->names) f->names[at] = L->name;
+    }
     if (!f->measuring) {
         gb_device *dev = f->net->dev;
         static const gb_activation relu = {GB_ACT_RELU, 0.0f};
@@ -275,6 +284,21 @@ static void forward(fwd *f) {
     gb_linear_shape ls = {(size_t)f->batch, GB_INCEPTION_FEATURES, GB_INCEPTION_CLASSES};
     gb_linear_forward(net->dev, net->logits, net->pool, net->params + net->fc_weight_offset,
                       net->params + net->fc_bias_offset, &ls);
+}
+
+/* ---- the conv listing, without weights ---------------------------------------------------- */
+
+/* The layer table alone (no parameters), built once: the listing's names point into it. */
+static gb_inception listing_net;
+static pthread_once_t listing_once = PTHREAD_ONCE_INIT;
+static void listing_build(void) { build_table(&listing_net); }
+
+size_t gb_inception_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap) {
+    GB_ASSERT(batch >= 1, "Inception conv listing for batch %d", batch);
+    pthread_once(&listing_once, listing_build);
+    fwd f = {.net = &listing_net, .measuring = 1, .batch = batch, .shapes = out, .names = names, .cap = out ? cap : 0};
+    forward(&f);
+    return GB_INCEPTION_CONVS;
 }
 
 /* ---- loading ------------------------------------------------------------------------------- */
