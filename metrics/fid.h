@@ -19,8 +19,19 @@
  *                        are dropped, so a rank-r S1 gives an r x r problem.
  *   GB_FRECHET_AUTO      the Cholesky factor S1 = L L^T when S1 is positive definite (else S2's,
  *                        swapping the roles; else the eigen path): the same spectrum, a third of
- *                        the cost of the eigendecomposition of S1.
- * The eigenvalues of the symmetric B^T S2 B come from LAPACKE_dsyevd (values only). Clamping:
+ *                        the cost of the eigendecomposition of S1. L^T S2 L is formed by
+ *                        LAPACKE_dsygst (itype 2, lower), which uses its symmetry: d^3 flops
+ *                        against 2 d^3 for two dtrmm calls.
+ * The eigenvalues of the symmetric B^T S2 B come from LAPACKE_dsyevd (values only: dsytrd +
+ * dsterf), read from the lower triangle. Rule, from timings at d = 2048 on the 2-core
+ * development machine (OpenBLAS 0.3.21 pthreads, 2 threads; shared, so +-30%):
+ *   dpotrf 0.05 s; L^T S2 L 0.17 s (dsygst and two dtrmm alike on a quiet machine; under
+ *   load, one thread, dsygst 0.49-0.62 s against 0.65-0.84 s); dsyevd 'N' 0.30 s; whole AUTO
+ *   path about 0.5 s, against several seconds for scipy's sqrtm route (bench/cases_fid.c).
+ *   The two-stage reductions were measured and rejected: dsyev_2stage / dsyevd_2stage 'N'
+ *   0.9-1.2 s, and dsytrd_sy2sb + dsytrd_sb2st + dsterf with band widths 16-128 no faster
+ *   than dsyevd (the bulge chasing of sb2st runs on one thread in this OpenMP-free build).
+ * Clamping:
  * for positive semi-definite inputs every exact eigenvalue is >= 0, and dsyevd's computed ones
  * err by about r * eps * (largest), r the matrix order. Eigenvalues at or below that noise floor,
  * r * DBL_EPSILON * |largest| (negative ones included), of S1 and of B^T S2 B are set to 0

@@ -79,4 +79,12 @@ void gb_inception_forward(gb_inception *net, float *pool, float *logits, const f
 
 void gb_inception_free(gb_inception *net);
 
+/* The shapes of the 94 convolutions in forward order (the order of net->convs), for a batch
+ * of `batch` 299x299 images, from the architecture alone (no weights needed): the same
+ * walk of the forward that sizes the arena. Writes min(94, cap) entries of out and, when
+ * names is not NULL, of names (the state-dict prefixes, e.g. "Mixed_6b.branch7x7_2"; static
+ * strings). Returns 94. Thread-safe. Tested by tests/test_inception.c against the loaded
+ * model's table and hand-derived spatial sizes. */
+size_t gb_inception_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap);
+
 #endif

@@ -192,6 +192,43 @@ Test(fid_frechet, commuting_covariances_closed_form) {
     commuting_case(96, 0, GB_FRECHET_EIGEN);
 }
 
+/* Orders above dsygst's and dsytrd's block sizes (64, 32 in reference LAPACK), so the blocked
+ * code of the Cholesky path's L^T S2 L (dsygst) runs, not only its unblocked kernel. */
+Test(fid_frechet, commuting_covariances_blocked_orders) {
+    commuting_case(200, 0, GB_FRECHET_AUTO);
+    commuting_case(200, 0, GB_FRECHET_EIGEN);
+    commuting_case(129, 1, GB_FRECHET_AUTO);
+}
+
+/* Diagonal covariances, the textbook closed form: FID = |dmu|^2 + sum (sqrt(a_k) - sqrt(b_k))^2,
+ * at d = 300 with S1 full rank (the Cholesky path) and with a third of S1's variances 0 (AUTO
+ * then factors S2; EIGEN drops S1's null space). */
+Test(fid_frechet, diagonal_covariances_closed_form) {
+    enum { D = 300 };
+    uint64_t seed = TEST_SEED + 300;
+    double *s1 = calloc(D * D, sizeof *s1), *s2 = calloc(D * D, sizeof *s2), m1[D], m2[D];
+    for (int singular = 0; singular < 2; singular++) {
+        double want = 0.0, scale = 0.0, got;
+        for (int k = 0; k < D; k++) {
+            double a = singular && k % 3 == 1 ? 0.0 : 0.05 + 3.0 * rng_unif(&seed), b = 0.05 + 3.0 * rng_unif(&seed);
+            s1[k * D + k] = a;
+            s2[k * D + k] = b;
+            m1[k] = rng_unif(&seed);
+            m2[k] = rng_unif(&seed);
+            want += (m1[k] - m2[k]) * (m1[k] - m2[k]) + (sqrt(a) - sqrt(b)) * (sqrt(a) - sqrt(b));
+            scale += a + b;
+        }
+        for (int method = 0; method < 2; method++) {
+            gb_frechet_method m = method ? GB_FRECHET_EIGEN : GB_FRECHET_AUTO;
+            cr_assert_eq(gb_frechet_distance(&got, m1, s1, m2, s2, D, m), GB_OK, "%s", gb_last_error());
+            cr_expect(fabs(got - want) <= TOL_FID_CLOSED * scale, "diagonal, singular %d, method %d: %.17g vs %.17g",
+                      singular, method, got, want);
+        }
+    }
+    free(s1);
+    free(s2);
+}
+
 /* Singular S1 (every third eigenvalue 0): AUTO falls back to factoring S2; EIGEN drops columns. */
 Test(fid_frechet, singular_covariance_closed_form) {
     commuting_case(30, 1, GB_FRECHET_AUTO);

@@ -5,6 +5,8 @@
  * Checks:
  *   - pool3 features and logits of two images through the pytorch-fid protocol (legacy
  *     container here, zip through the folder test), within the tolerances of tests/tolerances.md ("FID Inception");
+ *   - the weights-free conv listing (gb_inception_conv_shapes) against the loaded model's
+ *     table and hand-derived spatial sizes;
  *   - chunking: batch limit 1 gives the same features as batch 2 (bitwise: the per-image
  *     work does not depend on the batch);
  *   - the weights gate: the pinned hash refuses the random file (GB_INPUT naming the hash
@@ -86,6 +88,66 @@ static void forward_parity(const char *weights) {
     free(in);
     free(ref_pool);
     free(ref_logits);
+    free(p);
+}
+
+/* The weights-free conv listing against the loaded model's table (whose channel counts and
+ * kernel sizes the loader checked against the state dict pytorch-fid's network wrote) and
+ * against spatial sizes derived by hand from specs/formats.md 5.2 (299 -> 149 -> 147 -> pool
+ * 73 -> 71 -> pool 35 -> Mixed_6a 17 -> Mixed_7a 8). */
+Test(inception, conv_listing_matches_the_model, .timeout = 60) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_legacy.pth");
+    char h[65];
+    sha_of(p, h);
+    gb_inception net;
+    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 1), GB_OK, "%s", gb_last_error());
+    gb_conv_shape shapes[GB_INCEPTION_CONVS + 1];
+    const char *names[GB_INCEPTION_CONVS + 1];
+    memset(shapes, 0, sizeof shapes);
+    cr_assert_eq(gb_inception_conv_shapes(8, shapes, names, GB_INCEPTION_CONVS + 1), GB_INCEPTION_CONVS);
+    cr_expect_eq(shapes[GB_INCEPTION_CONVS].batch, 0, "wrote past the 94 convolutions");
+    for (int i = 0; i < GB_INCEPTION_CONVS; i++) {
+        const gb_inception_conv *L = &net.convs[i];
+        const gb_conv_shape *s = &shapes[i];
+        cr_expect_str_eq(names[i], L->name, "conv %d", i);
+        cr_expect(s->batch == 8 && s->in_channels == L->cin && s->out_channels == L->cout && s->kernel_h == L->kh &&
+                      s->kernel_w == L->kw && s->stride_h == L->stride && s->stride_w == L->stride &&
+                      s->pad_h == L->pad_h && s->pad_w == L->pad_w,
+                  "%s: the listing's shape differs from the model's table", L->name);
+        cr_expect_eq(s->in_height, s->in_width, "%s: square activations expected", L->name);
+        /* channels chain within a branch: a conv reading another conv's output */
+        if (i > 0 && strncmp(L->name, "Mixed", 5) && strncmp(net.convs[i - 1].name, "Mixed", 5))
+            cr_expect_eq(s->in_channels, shapes[i - 1].out_channels, "%s", L->name);
+    }
+    static const struct {
+        const char *name;
+        int in, out;
+    } sizes[] = {{"Conv2d_1a_3x3", 299, 149},          {"Conv2d_2a_3x3", 149, 147},
+                 {"Conv2d_2b_3x3", 147, 147},          {"Conv2d_3b_1x1", 73, 73},
+                 {"Conv2d_4a_3x3", 73, 71},            {"Mixed_5b.branch5x5_2", 35, 35},
+                 {"Mixed_5d.branch_pool", 35, 35},     {"Mixed_6a.branch3x3", 35, 17},
+                 {"Mixed_6a.branch3x3dbl_3", 35, 17},  {"Mixed_6b.branch7x7_2", 17, 17},
+                 {"Mixed_6e.branch7x7dbl_5", 17, 17},  {"Mixed_7a.branch3x3_2", 17, 8},
+                 {"Mixed_7a.branch7x7x3_4", 17, 8},    {"Mixed_7b.branch3x3_2a", 8, 8},
+                 {"Mixed_7c.branch_pool", 8, 8}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int i = 0;
+        while (i < GB_INCEPTION_CONVS && strcmp(names[i], sizes[k].name)) i++;
+        cr_assert(i < GB_INCEPTION_CONVS, "no conv named %s in the listing", sizes[k].name);
+        cr_expect(shapes[i].in_height == sizes[k].in && gb_conv_out_h(&shapes[i]) == sizes[k].out &&
+                      gb_conv_out_w(&shapes[i]) == sizes[k].out,
+                  "%s: %d -> %d, expected %d -> %d", sizes[k].name, shapes[i].in_height, gb_conv_out_h(&shapes[i]),
+                  sizes[k].in, sizes[k].out);
+    }
+    /* a short cap writes a prefix; names may be NULL */
+    gb_conv_shape few[3];
+    cr_expect_eq(gb_inception_conv_shapes(2, few, NULL, 3), GB_INCEPTION_CONVS);
+    cr_expect(few[2].batch == 2 && few[2].in_channels == 32 && few[2].out_channels == 64 && few[2].pad_h == 1);
+    cr_expect_eq(gb_inception_conv_shapes(1, NULL, NULL, 0), GB_INCEPTION_CONVS);
+    gb_inception_free(&net);
+    gb_device_close(&dev);
     free(p);
 }
 
