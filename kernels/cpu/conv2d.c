@@ -114,10 +114,18 @@ int gb_conv2d_uses_fft(const gb_conv_shape *s) {
     return s->stride_h == 1 && s->stride_w == 1 && s->kernel_h >= 11 && s->kernel_w >= 11;
 }
 
+/* When Winograd F(4x4,3x3) (kernels/cpu/conv_winograd.c) wins: see the numbers below. */
+int gb_conv2d_uses_winograd(const gb_conv_shape *s) {
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_h <= 2 && s->pad_w <= 2 && s->in_channels >= 16 && s->out_channels >= 16;
+}
+
 void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_conv_shape *s) {
     if (gb_conv2d_uses_fft(s))
         gb_conv2d_forward_fft_cpu(dev, out, inp, weight, bias, s);
+    else if (gb_conv2d_uses_winograd(s))
+        gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
     else
         gb_conv2d_forward_gemm_cpu(dev, out, inp, weight, bias, s);
 }
@@ -125,6 +133,15 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *s) {
+    if (gb_conv2d_uses_winograd(s))
+        gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+    else
+        gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+}
+
+void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                 const float *dout, const float *inp, const float *weight,
+                                 const gb_conv_shape *s) {
     gb_conv_check_shape(s, 0);
     const gb_im2col_geom g = conv_geom(s);
     const int M = s->out_channels, K = s->in_channels * s->kernel_h * s->kernel_w;
