@@ -446,11 +446,17 @@ Test(winograd, dispatch_rule) {
     cr_expect(!gb_conv2d_uses_winograd(&stride2), "stride 2 is not Winograd's");
     cr_expect(!gb_conv2d_uses_winograd(&rgb), "3 -> 128 stays on the GEMM path");
     cr_expect(!gb_conv2d_uses_winograd(&five), "5x5 is not Winograd's");
+    gb_conv_shape small = {64, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 0, 0};
+    gb_conv_shape narrow = {64, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 0, 0};
+    gb_conv_shape to_rgb = {64, 128, 32, 32, 3, 3, 3, 1, 1, 1, 1, 0, 0};
+    cr_expect(!gb_conv2d_uses_winograd(&small), "4x4 outputs stay on the GEMM path");
+    cr_expect(!gb_conv2d_uses_winograd(&narrow), "32 channels stay on the GEMM path");
+    cr_expect(!gb_conv2d_uses_winograd(&to_rgb), "128 -> 3 stays on the GEMM path");
 
     /* the dispatcher runs exactly the chosen path (same bits) */
     problem p;
-    gb_conv_shape s = {2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 0, 0};
-    cr_assert(gb_conv2d_uses_winograd(&s), "16 -> 16 3x3 at 8x8 should take Winograd");
+    gb_conv_shape s = {2, 64, 8, 9, 64, 3, 3, 1, 1, 1, 1, 0, 0};
+    cr_assert(gb_conv2d_uses_winograd(&s), "64 -> 64 3x3 at 8x9 should take Winograd");
     problem_make(&p, &s, 9);
     float *a = gc_falloc(p.ny), *b = gc_falloc(p.ny), *ax = gc_falloc(p.nx), *bx = gc_falloc(p.nx);
     float *aw = gc_falloc(p.nw), *bw = gc_falloc(p.nw);

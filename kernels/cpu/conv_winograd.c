@@ -46,7 +46,7 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-enum { TILE = 4, ALPHA = 6, POS = ALPHA * ALPHA, BLOCK_TILES = 512 };
+enum { TILE = 4, ALPHA = 6, POS = ALPHA * ALPHA, BLOCK_TILES = 512, WORK_ROWS = 3 * ALPHA };
 
 /* One forward-form convolution: in_ch -> out_ch, 3x3, stride 1, padding (may be
  * negative) on an in_h x in_w plane giving out_h x out_w. */
@@ -71,9 +71,10 @@ static int block_samples(const wg_geom *g) {
     return nb < (size_t)g->batch ? (int)nb : (g->batch > 0 ? g->batch : 1);
 }
 
-/* the padded row width of one row of tiles, rounded up to a multiple of 16 floats */
+/* the padded row width of one row of tiles (tiles_w + 1 groups of 4 columns), rounded up
+ * to a multiple of 16 floats */
 static size_t row_floats(const wg_geom *g) {
-    size_t w = (size_t)g->tiles_w * TILE + 2;
+    size_t w = (size_t)g->tiles_w * TILE + TILE;
     return (w + 15) / 16 * 16;
 }
 
@@ -81,25 +82,32 @@ static size_t align16(size_t floats) { return (floats + 15) / 16 * 16; }
 
 /* ---- weight transforms (double, rounded once) --------------------------------- */
 
+/* Multiplying by these in double instead of dividing (a division costs ~10x a product;
+ * at 8x8 the weight transform was 11% of a forward) changes the result by ~1e-16
+ * relative, far below the one float rounding that follows. */
+#define R6 (1.0 / 6)
+#define R12 (1.0 / 12)
+#define R24 (1.0 / 24)
+
 /* u = G k G^T for a 3x3 kernel k (row-major). */
 static void weight_to_wino(double u[POS], const double k[9]) {
     double t[ALPHA][3]; /* G k */
     for (int j = 0; j < 3; j++) {
         double a = k[0 * 3 + j], b = k[1 * 3 + j], c = k[2 * 3 + j];
-        t[0][j] = a / 4;
-        t[1][j] = -(a + b + c) / 6;
-        t[2][j] = -(a - b + c) / 6;
-        t[3][j] = a / 24 + b / 12 + c / 6;
-        t[4][j] = a / 24 - b / 12 + c / 6;
+        t[0][j] = a * 0.25;
+        t[1][j] = -(a + b + c) * R6;
+        t[2][j] = -(a - b + c) * R6;
+        t[3][j] = a * R24 + b * R12 + c * R6;
+        t[4][j] = a * R24 - b * R12 + c * R6;
         t[5][j] = c;
     }
     for (int i = 0; i < ALPHA; i++) {
         double a = t[i][0], b = t[i][1], c = t[i][2];
-        u[i * ALPHA + 0] = a / 4;
-        u[i * ALPHA + 1] = -(a + b + c) / 6;
-        u[i * ALPHA + 2] = -(a - b + c) / 6;
-        u[i * ALPHA + 3] = a / 24 + b / 12 + c / 6;
-        u[i * ALPHA + 4] = a / 24 - b / 12 + c / 6;
+        u[i * ALPHA + 0] = a * 0.25;
+        u[i * ALPHA + 1] = -(a + b + c) * R6;
+        u[i * ALPHA + 2] = -(a - b + c) * R6;
+        u[i * ALPHA + 3] = a * R24 + b * R12 + c * R6;
+        u[i * ALPHA + 4] = a * R24 - b * R12 + c * R6;
         u[i * ALPHA + 5] = c;
     }
 }
@@ -110,15 +118,15 @@ static void wino_to_weight(double k[9], const double d[POS]) {
     for (int j = 0; j < ALPHA; j++) {
         double d0 = d[0 * ALPHA + j], d1 = d[1 * ALPHA + j], d2 = d[2 * ALPHA + j];
         double d3 = d[3 * ALPHA + j], d4 = d[4 * ALPHA + j], d5 = d[5 * ALPHA + j];
-        t[0][j] = d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24;
-        t[1][j] = (d2 - d1) / 6 + (d3 - d4) / 12;
-        t[2][j] = (d3 + d4 - d1 - d2) / 6 + d5;
+        t[0][j] = d0 * 0.25 - (d1 + d2) * R6 + (d3 + d4) * R24;
+        t[1][j] = (d2 - d1) * R6 + (d3 - d4) * R12;
+        t[2][j] = (d3 + d4 - d1 - d2) * R6 + d5;
     }
     for (int i = 0; i < 3; i++) {
         const double *r = t[i];
-        k[i * 3 + 0] = r[0] / 4 - (r[1] + r[2]) / 6 + (r[3] + r[4]) / 24;
-        k[i * 3 + 1] = (r[2] - r[1]) / 6 + (r[3] - r[4]) / 12;
-        k[i * 3 + 2] = (r[3] + r[4] - r[1] - r[2]) / 6 + r[5];
+        k[i * 3 + 0] = r[0] * 0.25 - (r[1] + r[2]) * R6 + (r[3] + r[4]) * R24;
+        k[i * 3 + 1] = (r[2] - r[1]) * R6 + (r[3] - r[4]) * R12;
+        k[i * 3 + 2] = (r[3] + r[4] - r[1] - r[2]) * R6 + r[5];
     }
 }
 
@@ -205,30 +213,46 @@ static void input_cols(float *restrict t, const float *restrict d, size_t rw) {
     }
 }
 
-/* B^T applied along each row of t[k] for every tile: v[k*6 + l] gets tile tx's value
- * at v_base[pos * pos_stride + tx]. */
+/* Row r (rw floats, column x) split into its four phases: q[j * (ntx + 1) + i] = r[4 i + j],
+ * so the six columns of tile tx are q_0..q_3 at tx and q_0, q_1 at tx + 1: every transform
+ * below then reads consecutive tiles from consecutive addresses and vectorises. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void deinterleave(float *restrict q, const float *restrict r, int ntx) {
+    const size_t n = (size_t)ntx + 1;
+    for (size_t i = 0; i < n; i++) {
+        q[i] = r[4 * i];
+        q[n + i] = r[4 * i + 1];
+        q[2 * n + i] = r[4 * i + 2];
+        q[3 * n + i] = r[4 * i + 3];
+    }
+}
+
+/* B^T applied along each (phase-split) row of t[k] for every tile: v[k*6 + l] gets tile
+ * tx's value at v[pos * pos_stride + tx]. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void input_rows(float *restrict v, size_t pos_stride, const float *restrict t, size_t rw, int ntx) {
+    const size_t n = (size_t)ntx + 1;
     for (int k = 0; k < ALPHA; k++) {
-        const float *s = t + (size_t)k * rw;
+        const float *q0 = t + (size_t)k * rw, *q1 = q0 + n, *q2 = q0 + 2 * n, *q3 = q0 + 3 * n;
         float *o0 = v + (size_t)(k * ALPHA + 0) * pos_stride, *o1 = v + (size_t)(k * ALPHA + 1) * pos_stride;
         float *o2 = v + (size_t)(k * ALPHA + 2) * pos_stride, *o3 = v + (size_t)(k * ALPHA + 3) * pos_stride;
         float *o4 = v + (size_t)(k * ALPHA + 4) * pos_stride, *o5 = v + (size_t)(k * ALPHA + 5) * pos_stride;
         for (int tx = 0; tx < ntx; tx++) {
-            const float *d = s + (size_t)tx * TILE;
-            float a = d[4] - 4.0f * d[2], b = d[3] - 4.0f * d[1];
-            float c = d[4] - d[2], e = 2.0f * (d[3] - d[1]);
-            o0[tx] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+            float d0 = q0[tx], d1 = q1[tx], d2 = q2[tx], d3 = q3[tx], d4 = q0[tx + 1], d5 = q1[tx + 1];
+            float a = d4 - 4.0f * d2, b = d3 - 4.0f * d1;
+            float c = d4 - d2, e = 2.0f * (d3 - d1);
+            o0[tx] = 4.0f * d0 - 5.0f * d2 + d4;
             o1[tx] = a + b;
             o2[tx] = a - b;
             o3[tx] = c + e;
             o4[tx] = c - e;
-            o5[tx] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+            o5[tx] = 4.0f * d1 - 5.0f * d3 + d5;
         }
     }
 }
 
-/* A^T along the rows: t[k][tx*4 + q] from m[k*6 + j] (tile tx at m_base[pos * pos_stride + tx]). */
+/* A^T along the rows: t[k][q * ntx + tx] (phase-split) from m[k*6 + j] (tile tx at
+ * m[pos * pos_stride + tx]). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void output_rows(float *restrict t, size_t rw, const float *restrict m, size_t pos_stride, int ntx) {
     for (int k = 0; k < ALPHA; k++) {
@@ -238,15 +262,16 @@ static void output_rows(float *restrict t, size_t rw, const float *restrict m, s
         float *o = t + (size_t)k * rw;
         for (int tx = 0; tx < ntx; tx++) {
             float a = m1[tx] + m2[tx], b = m1[tx] - m2[tx], c = m3[tx] + m4[tx], d = m3[tx] - m4[tx];
-            o[tx * TILE + 0] = m0[tx] + a + c;
-            o[tx * TILE + 1] = b + 2.0f * d;
-            o[tx * TILE + 2] = a + 4.0f * c;
-            o[tx * TILE + 3] = b + 8.0f * d + m5[tx];
+            o[tx] = m0[tx] + a + c;
+            o[ntx + tx] = b + 2.0f * d;
+            o[2 * ntx + tx] = a + 4.0f * c;
+            o[3 * ntx + tx] = b + 8.0f * d + m5[tx];
         }
     }
 }
 
-/* A^T down the columns: output row q of the tile row, plus bias, for x < w. */
+/* A^T down the columns: output row q of the tile row, plus bias, for the n = 4 ntx
+ * phase-split columns. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void output_cols(float *restrict out, const float *restrict t, size_t rw, int q, int w, float bias) {
     const float *t0 = t, *t1 = t + rw, *t2 = t + 2 * rw, *t3 = t + 3 * rw, *t4 = t + 4 * rw, *t5 = t + 5 * rw;
@@ -266,6 +291,19 @@ static void output_cols(float *restrict out, const float *restrict t, size_t rw,
     }
 }
 
+/* out[4 tx + j] = q[j * ntx + tx] for the first w columns (the inverse of the phase split) */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void interleave(float *restrict out, const float *restrict q, int ntx, int w) {
+    const int full = w / TILE < ntx ? w / TILE : ntx;
+    for (int i = 0; i < full; i++) {
+        out[4 * i] = q[i];
+        out[4 * i + 1] = q[ntx + i];
+        out[4 * i + 2] = q[2 * ntx + i];
+        out[4 * i + 3] = q[3 * ntx + i];
+    }
+    for (int x = full * TILE; x < w; x++) out[x] = q[(x % TILE) * ntx + x / TILE];
+}
+
 /* A applied down the columns of a 4-row band of dY: t[k][x] (six rows) from d[r][x]. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void grad_cols(float *restrict t, const float *restrict d, size_t rw) {
@@ -283,59 +321,64 @@ static void grad_cols(float *restrict t, const float *restrict d, size_t rw) {
     }
 }
 
-/* A applied along the rows: dm[k*6 + l] of tile tx from t[k][tx*4 .. tx*4 + 3]. */
+/* A applied along the (phase-split) rows: dm[k*6 + l] of tile tx from columns 4 tx .. 4 tx + 3 of t[k]. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void grad_rows(float *restrict v, size_t pos_stride, const float *restrict t, size_t rw, int ntx) {
+    const size_t n = (size_t)ntx + 1;
     for (int k = 0; k < ALPHA; k++) {
-        const float *s = t + (size_t)k * rw;
+        const float *q0 = t + (size_t)k * rw, *q1 = q0 + n, *q2 = q0 + 2 * n, *q3 = q0 + 3 * n;
         float *o0 = v + (size_t)(k * ALPHA + 0) * pos_stride, *o1 = v + (size_t)(k * ALPHA + 1) * pos_stride;
         float *o2 = v + (size_t)(k * ALPHA + 2) * pos_stride, *o3 = v + (size_t)(k * ALPHA + 3) * pos_stride;
         float *o4 = v + (size_t)(k * ALPHA + 4) * pos_stride, *o5 = v + (size_t)(k * ALPHA + 5) * pos_stride;
         for (int tx = 0; tx < ntx; tx++) {
-            const float *d = s + (size_t)tx * TILE;
-            float e = d[0] + d[2], o = d[1] + d[3];
-            float e4 = d[0] + 4.0f * d[2], o8 = 2.0f * d[1] + 8.0f * d[3];
-            o0[tx] = d[0];
+            float d0 = q0[tx], d1 = q1[tx], d2 = q2[tx], d3 = q3[tx];
+            float e = d0 + d2, o = d1 + d3;
+            float e4 = d0 + 4.0f * d2, o8 = 2.0f * d1 + 8.0f * d3;
+            o0[tx] = d0;
             o1[tx] = e + o;
             o2[tx] = e - o;
             o3[tx] = e4 + o8;
             o4[tx] = e4 - o8;
-            o5[tx] = d[3];
+            o5[tx] = d3;
         }
     }
 }
 
-/* A transform job over the units (sample of the block, channel, tile row). */
+/* A transform job over the units (channel, sample of the block, tile row). */
 typedef struct {
     const wg_geom *g;
     int n0;              /* first sample of the block */
     int channels;        /* channels per sample of the transformed tensor */
+    int samples;         /* samples in the block */
     size_t tiles;        /* tiles in the block (the row length of one position's matrix) */
     float *wino;         /* [POS][channels][tiles] */
     const float *plane;  /* the NCHW tensor (input, or dY for the gradient transform) */
     float *out;          /* output transform: the NCHW output */
     const float *bias;
-    float *work;         /* per slice: 12 rows of row_floats */
+    float *work;         /* per slice: WORK_ROWS rows of row_floats */
 } xform_job;
 
+/* Units run channel by channel (then sample, then tile row), so one slice writes each
+ * position's row of V or reads each of M front to back. */
 static void unit_index(const xform_job *j, size_t u, int *n, int *c, int *ty) {
     *ty = (int)(u % (size_t)j->g->tiles_h);
     u /= (size_t)j->g->tiles_h;
-    *c = (int)(u % (size_t)j->channels);
-    *n = (int)(u / (size_t)j->channels);
+    *n = (int)(u % (size_t)j->samples);
+    *c = (int)(u / (size_t)j->samples);
 }
 
 static void input_slice(void *ctx, size_t begin, size_t end, int slice) {
     const xform_job *j = ctx;
     const wg_geom *g = j->g;
     const size_t rw = row_floats(g), pos_stride = (size_t)j->channels * j->tiles;
-    float *rows = j->work + (size_t)slice * 12 * rw, *t = rows + ALPHA * rw;
+    float *rows = j->work + (size_t)slice * WORK_ROWS * rw, *ph = rows + ALPHA * rw, *t = ph + ALPHA * rw;
     for (size_t u = begin; u < end; u++) {
         int n, c, ty;
         unit_index(j, u, &n, &c, &ty);
         const float *p = j->plane + ((size_t)(j->n0 + n) * (size_t)g->in_ch + (size_t)c) * (size_t)g->in_h * (size_t)g->in_w;
         load_rows(rows, rw, p, g->in_h, g->in_w, ty * TILE - g->pad_h, ALPHA, g->pad_w);
-        input_cols(t, rows, rw);
+        for (int i = 0; i < ALPHA; i++) deinterleave(ph + (size_t)i * rw, rows + (size_t)i * rw, g->tiles_w);
+        input_cols(t, ph, rw);
         size_t tile0 = (size_t)n * tiles_per_sample(g) + (size_t)ty * (size_t)g->tiles_w;
         input_rows(j->wino + (size_t)c * j->tiles + tile0, pos_stride, t, rw, g->tiles_w);
     }
@@ -345,13 +388,14 @@ static void grad_slice(void *ctx, size_t begin, size_t end, int slice) {
     const xform_job *j = ctx;
     const wg_geom *g = j->g;
     const size_t rw = row_floats(g), pos_stride = (size_t)j->channels * j->tiles;
-    float *rows = j->work + (size_t)slice * 12 * rw, *t = rows + ALPHA * rw;
+    float *rows = j->work + (size_t)slice * WORK_ROWS * rw, *ph = rows + ALPHA * rw, *t = ph + ALPHA * rw;
     for (size_t u = begin; u < end; u++) {
         int n, m, ty;
         unit_index(j, u, &n, &m, &ty);
         const float *p = j->plane + ((size_t)(j->n0 + n) * (size_t)g->out_ch + (size_t)m) * (size_t)g->out_h * (size_t)g->out_w;
         load_rows(rows, rw, p, g->out_h, g->out_w, ty * TILE, TILE, 0);
-        grad_cols(t, rows, rw);
+        for (int i = 0; i < TILE; i++) deinterleave(ph + (size_t)i * rw, rows + (size_t)i * rw, g->tiles_w);
+        grad_cols(t, ph, rw);
         size_t tile0 = (size_t)n * tiles_per_sample(g) + (size_t)ty * (size_t)g->tiles_w;
         grad_rows(j->wino + (size_t)m * j->tiles + tile0, pos_stride, t, rw, g->tiles_w);
     }
@@ -361,7 +405,7 @@ static void output_slice(void *ctx, size_t begin, size_t end, int slice) {
     const xform_job *j = ctx;
     const wg_geom *g = j->g;
     const size_t rw = row_floats(g), pos_stride = (size_t)j->channels * j->tiles;
-    float *t = j->work + (size_t)slice * 12 * rw;
+    float *t = j->work + (size_t)slice * WORK_ROWS * rw, *row = t + ALPHA * rw;
     for (size_t u = begin; u < end; u++) {
         int n, m, ty;
         unit_index(j, u, &n, &m, &ty);
@@ -369,8 +413,11 @@ static void output_slice(void *ctx, size_t begin, size_t end, int slice) {
         output_rows(t, rw, j->wino + (size_t)m * j->tiles + tile0, pos_stride, g->tiles_w);
         float *o = j->out + ((size_t)(j->n0 + n) * (size_t)g->out_ch + (size_t)m) * (size_t)g->out_h * (size_t)g->out_w;
         float b = j->bias ? j->bias[m] : 0.0f;
-        for (int q = 0; q < TILE && ty * TILE + q < g->out_h; q++)
-            output_cols(o + (size_t)(ty * TILE + q) * (size_t)g->out_w, t, rw, q, g->out_w, b);
+        const int n4 = g->tiles_w * TILE;
+        for (int q = 0; q < TILE && ty * TILE + q < g->out_h; q++) {
+            output_cols(row, t, rw, q, n4, b);
+            interleave(o + (size_t)(ty * TILE + q) * (size_t)g->out_w, row, g->tiles_w, g->out_w);
+        }
     }
 }
 
@@ -387,7 +434,7 @@ static wg_layout layout_of(const gb_device *dev, const wg_geom *g, int need_du) 
     wg_layout l = {need_du ? 0 : align16((size_t)POS * g->out_ch * g->in_ch),
                    need_du ? align16((size_t)POS * g->out_ch * g->in_ch) : 0,
                    align16((size_t)POS * g->in_ch * tiles), align16((size_t)POS * g->out_ch * tiles),
-                   align16((size_t)(slices > 64 ? 64 : slices) * 12 * row_floats(g))};
+                   align16((size_t)(slices > 64 ? 64 : slices) * WORK_ROWS * row_floats(g))};
     return l;
 }
 
@@ -407,13 +454,13 @@ static void wino_forward(gb_device *dev, float *out, const float *inp, const flo
     for (int n0 = 0; n0 < g->batch; n0 += nb) {
         int cnt = g->batch - n0 < nb ? g->batch - n0 : nb;
         size_t tiles = (size_t)cnt * tiles_per_sample(g);
-        xform_job in = {g, n0, g->in_ch, tiles, v, inp, NULL, NULL, work};
+        xform_job in = {g, n0, g->in_ch, cnt, tiles, v, inp, NULL, NULL, work};
         gb_parallel_for(dev, (size_t)cnt * g->in_ch * g->tiles_h, grain, input_slice, &in);
         for (int p = 0; p < POS; p++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->out_ch, (int)tiles, g->in_ch, 1.0f,
                         u + (size_t)p * g->out_ch * g->in_ch, g->in_ch, v + (size_t)p * g->in_ch * tiles,
                         (int)tiles, 0.0f, mo + (size_t)p * g->out_ch * tiles, (int)tiles);
-        xform_job ot = {g, n0, g->out_ch, tiles, mo, NULL, out, bias, work};
+        xform_job ot = {g, n0, g->out_ch, cnt, tiles, mo, NULL, out, bias, work};
         gb_parallel_for(dev, (size_t)cnt * g->out_ch * g->tiles_h, grain, output_slice, &ot);
     }
 }
@@ -481,9 +528,9 @@ void gb_conv2d_backward_winograd_cpu(gb_device *dev, float *dinp, float *dweight
         for (int n0 = 0; n0 < fg.batch; n0 += nb) {
             int cnt = fg.batch - n0 < nb ? fg.batch - n0 : nb;
             size_t tiles = (size_t)cnt * tiles_per_sample(&fg);
-            xform_job in = {&fg, n0, fg.in_ch, tiles, v, inp, NULL, NULL, work};
+            xform_job in = {&fg, n0, fg.in_ch, cnt, tiles, v, inp, NULL, NULL, work};
             gb_parallel_for(dev, (size_t)cnt * fg.in_ch * fg.tiles_h, grain, input_slice, &in);
-            xform_job gd = {&fg, n0, fg.out_ch, tiles, dm, dout, NULL, NULL, work};
+            xform_job gd = {&fg, n0, fg.out_ch, cnt, tiles, dm, dout, NULL, NULL, work};
             gb_parallel_for(dev, (size_t)cnt * fg.out_ch * fg.tiles_h, grain, grad_slice, &gd);
             for (int q = 0; q < POS; q++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, fg.out_ch, fg.in_ch, (int)tiles, 1.0f,
