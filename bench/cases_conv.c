@@ -14,8 +14,8 @@
  * "fftw" (gb_conv2d_forward_fft_cpu) for forward shapes with a kernel side of 5 or more, where
  * the FFT route can win (the GAN models have only 3x3 and 1x1 kernels; on those the FFT
  * forward measured 0.3x-0.8x of the GEMM path at 4x4-8x8 and far slower above, so timing it
- * there would only lengthen the run). On 3x3 stride-1 shapes two more rows time the paths
- * the dispatcher chooses between: "ours-gemm" (im2col + sgemm, gb_conv2d_*_gemm_cpu) and
+ * there would only lengthen the run). On 3x3 stride-1 shapes two more rows time the two
+ * 3x3 stride-1 paths: "ours-gemm" (im2col + sgemm, gb_conv2d_*_gemm_cpu) and
  * "ours-winograd" (F(4x4,3x3), kernels/cpu/conv_winograd.c); their FLOPs are still the
  * direct conv's, so Winograd's GFLOP/s is an effective rate (it does 4x fewer).
  * FLOPs: 2*M*N*K for every row. Bytes: every operand read or written once (for the conv
