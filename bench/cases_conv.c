@@ -14,7 +14,10 @@
  * "fftw" (gb_conv2d_forward_fft_cpu) for forward shapes with a kernel side of 5 or more, where
  * the FFT route can win (the GAN models have only 3x3 and 1x1 kernels; on those the FFT
  * forward measured 0.3x-0.8x of the GEMM path at 4x4-8x8 and far slower above, so timing it
- * there would only lengthen the run).
+ * there would only lengthen the run). On 3x3 stride-1 shapes two more rows time the two
+ * 3x3 stride-1 paths: "ours-gemm" (im2col + sgemm, gb_conv2d_*_gemm_cpu) and
+ * "ours-winograd" (F(4x4,3x3), kernels/cpu/conv_winograd.c); their FLOPs are still the
+ * direct conv's, so Winograd's GFLOP/s is an effective rate (it does 4x fewer).
  * FLOPs: 2*M*N*K for every row. Bytes: every operand read or written once (for the conv
  * rows the tensors, for sgemm the three matrices, im2col's column matrix included).
  *
@@ -22,7 +25,9 @@
  * the same sum on absolute values, and must stay within the bounds of tests/tolerances.md
  * "convolution": forward (C*kh*kw + 2)u, backward-data (M + kh*kw + 2)u, backward-weight
  * (N*P + 2)u, sgemm (K + 2)u (u = 2^-24); the FFT rows use that section's FFT bound and
- * report their error in units of it.
+ * report their error in units of it. The Winograd rows use the GEMM bounds too: their error
+ * is bounded by the transforms' absolute chain, not by S (tests/tolerances.md), but on these
+ * uniform random operands it measured below 20u S, inside every bound above.
  */
 #include <cblas.h>
 #include <math.h>
@@ -36,7 +41,7 @@
 #include "../models/mnist_gan.h"
 #include "cases.h"
 
-enum { IMPL_OURS, IMPL_SGEMM, IMPL_FFT };
+enum { IMPL_OURS, IMPL_SGEMM, IMPL_FFT, IMPL_GEMM, IMPL_WINO };
 enum { DIR_FWD, DIR_BWD_DATA, DIR_BWD_WEIGHT };
 enum { CONV_BATCH = 64, CONV_SAMPLES = 64, MAX_SHAPES = 64 };
 static const double unit_roundoff = 5.9604644775390625e-8;
@@ -126,6 +131,18 @@ static void conv_run(gb_bench_case *c, gb_device *dev) {
         return;
     }
     if (x->impl == IMPL_FFT) gb_conv2d_forward_fft_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
+    else if (x->impl == IMPL_GEMM && x->direction == DIR_FWD)
+        gb_conv2d_forward_gemm_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
+    else if (x->impl == IMPL_GEMM && x->direction == DIR_BWD_DATA)
+        gb_conv2d_backward_gemm_cpu(dev, x->dinp, NULL, NULL, x->dout, x->inp, x->weight, &x->s);
+    else if (x->impl == IMPL_GEMM)
+        gb_conv2d_backward_gemm_cpu(dev, NULL, x->dweight, NULL, x->dout, x->inp, x->weight, &x->s);
+    else if (x->impl == IMPL_WINO && x->direction == DIR_FWD)
+        gb_conv2d_forward_winograd_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
+    else if (x->impl == IMPL_WINO && x->direction == DIR_BWD_DATA)
+        gb_conv2d_backward_winograd_cpu(dev, x->dinp, NULL, NULL, x->dout, x->inp, x->weight, &x->s);
+    else if (x->impl == IMPL_WINO)
+        gb_conv2d_backward_winograd_cpu(dev, NULL, x->dweight, NULL, x->dout, x->inp, x->weight, &x->s);
     else if (x->direction == DIR_FWD) gb_conv2d_forward(dev, x->out, x->inp, x->weight, x->bias, &x->s);
     else if (x->direction == DIR_BWD_DATA)
         gb_conv2d_backward(dev, x->dinp, NULL, NULL, x->dout, x->inp, x->weight, &x->s);
@@ -282,11 +299,11 @@ static const char *const dir_names[] = {"fwd", "bwd_data", "bwd_weight"};
 
 /* The rows' parameters live here, not in per-row allocations: rows that --filter leaves
  * out are never set up or torn down, so nothing would free them. Registered once per run. */
-static conv_ctx rows[MAX_SHAPES * 7];
+static conv_ctx rows[MAX_SHAPES * 13];
 static size_t n_rows;
 
 static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *label, int direction, int impl) {
-    static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw"};
+    static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw", "ours-gemm", "ours-winograd"};
     gb_bench_case *c = gb_bench_list_add(list);
     snprintf(c->kernel, sizeof c->kernel, "conv2d");
     snprintf(c->direction, sizeof c->direction, "%s", dir_names[direction]);
@@ -364,6 +381,10 @@ void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
             add_case(list, s, label, d, IMPL_OURS);
             add_case(list, s, label, d, IMPL_SGEMM);
             if (d == DIR_FWD && !quick && (s->kernel_h >= 5 || s->kernel_w >= 5)) add_case(list, s, label, d, IMPL_FFT);
+            if (!quick && s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1) {
+                add_case(list, s, label, d, IMPL_GEMM);
+                add_case(list, s, label, d, IMPL_WINO);
+            }
         }
     }
 }

@@ -26,7 +26,13 @@
  *
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
- * the numbers. Every path is deterministic: the chunking depends on the shape
+ * the numbers. conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
+ * (kernels/cpu/conv_winograd.c, 4x fewer flops) for 3x3 stride-1 convs with
+ * >= 64 channels and >= 8x8 outputs where gb_conv2d_uses_winograd says so - but
+ * the dispatchers do not call it yet: with it, tests/test_gan_step.c's PyTorch
+ * parity (training drift 10^2-10^3 x PyTorch float32's) and test_inception's
+ * chunked == batched bit identity (the per-position GEMM's N depends on the
+ * batch) fail; the rule and both paths stay exported for the benchmark. Every path is deterministic: the chunking depends on the shape
  * only, OpenBLAS splits sgemm over output rows/columns, never the reduction.
  * Tested by tests/test_kernels_conv.c: float64 references and finite
  * differences, PyTorch fixtures (tests/peers/kernels_conv.py), the gradient
@@ -114,6 +120,27 @@ int gb_conv2d_uses_fft(const gb_conv_shape *s) {
     return s->stride_h == 1 && s->stride_w == 1 && s->kernel_h >= 11 && s->kernel_w >= 11;
 }
 
+/* When Winograd F(4x4,3x3) (kernels/cpu/conv_winograd.c) wins. Batch 64, C -> C 3x3 p1,
+ * 2 threads on the shared development machine (Zen 4, load average 11-15 during the
+ * runs, so +-30%), best of 5-15 interleaved runs, ms Winograd / ms GEMM path:
+ *             forward        backward-data   backward-weight
+ *   C 128 32x32: 179 / 329      181 / ~330      242 / 375       (1.5-1.8x)
+ *   C 128 16x16:  70 / 119       75 / ~120       85 / 133       (1.6x)
+ *   C 128  8x8:   25 / 32        26 / ~33        26 / 33        (1.25-1.3x)
+ *   C 128  4x4:   13 / 8.2       14 / ~9         14 / 9.6       (GEMM 1.5x faster)
+ *   C  64 32x32: 123 / 147      121 / -         172 / 194       (1.1-1.2x)
+ *   C  32 16x16:  13 / 12        15 / -          17 / 17        (even)
+ *   C  16 16x16: 7.8 / 2.4      2.6 / -         6.8 / 10        (mixed, noise-level times)
+ * Below 8x8 outputs the per-tile transforms (one 4x4 tile per image row) cost more than
+ * the 4x flop saving; below 64 channels the GEMMs are too small to matter. Rule: 3x3,
+ * stride 1, padding <= 2 (so backward-data's 2 - p is not a crop), both channel counts
+ * >= 64, output at least 8x8. */
+int gb_conv2d_uses_winograd(const gb_conv_shape *s) {
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_h <= 2 && s->pad_w <= 2 && s->in_channels >= 64 && s->out_channels >= 64 &&
+           gb_conv_out_h(s) >= 8 && gb_conv_out_w(s) >= 8;
+}
+
 void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_conv_shape *s) {
     if (gb_conv2d_uses_fft(s))
@@ -125,6 +152,12 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *s) {
+    gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+}
+
+void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                 const float *dout, const float *inp, const float *weight,
+                                 const gb_conv_shape *s) {
     gb_conv_check_shape(s, 0);
     const gb_im2col_geom g = conv_geom(s);
     const int M = s->out_channels, K = s->in_channels * s->kernel_h * s->kernel_w;

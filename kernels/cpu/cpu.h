@@ -115,6 +115,20 @@ void gb_conv2d_forward_fft_cpu(gb_device *dev, float *out, const float *inp, con
 /* 1 when gb_conv2d_forward_cpu takes the FFT path for this shape (rule and
  * measurements in kernels/cpu/conv2d.c). */
 int gb_conv2d_uses_fft(const gb_conv_shape *shape);
+/* conv_winograd.c: 3x3 stride-1 conv2d by Winograd F(4x4,3x3), any padding, batch,
+ * channels and image size; the same contract as the GEMM path (dweight and dbias +=,
+ * dinp =, NULL skips). gb_conv2d_forward_cpu / gb_conv2d_backward_cpu take it when
+ * gb_conv2d_uses_winograd(shape) says (rule and measurements in kernels/cpu/conv2d.c). */
+void gb_conv2d_forward_winograd_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                                    const float *bias, const gb_conv_shape *shape);
+void gb_conv2d_backward_winograd_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                     const float *dout, const float *inp, const float *weight,
+                                     const gb_conv_shape *shape);
+int gb_conv2d_uses_winograd(const gb_conv_shape *shape);
+/* the GEMM backward, exported so a benchmark can time it next to Winograd */
+void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                 const float *dout, const float *inp, const float *weight,
+                                 const gb_conv_shape *shape);
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *shape);
