@@ -33,18 +33,6 @@ static double pct_peak(const gb_bench_run *run, const gb_bench_case *c, const gb
 
 static int is_ours(const gb_bench_case *c) { return strncmp(c->impl, "ours", 4) == 0; }
 
-/* The timed row of ours with the same kernel, direction and shape, or -1. */
-static long ours_row(const gb_bench_run *run, size_t i) {
-    const gb_bench_case *c = &run->cases->items[i];
-    for (size_t j = 0; j < run->cases->count; j++) {
-        const gb_bench_case *o = &run->cases->items[j];
-        if (j != i && run->selected[j] && run->results[j].timed && is_ours(o) && !strcmp(o->kernel, c->kernel) &&
-            !strcmp(o->direction, c->direction) && !strcmp(o->shape, c->shape))
-            return (long)j;
-    }
-    return -1;
-}
-
 void gb_bench_print_table(const gb_bench_run *run) {
     const gb_ceilings *ce = run->ceilings;
     printf("device: %s; %d thread%s\n", run->device_name, run->threads, run->threads == 1 ? "" : "s");
@@ -65,14 +53,20 @@ void gb_bench_print_table(const gb_bench_run *run) {
                c->direction, c->impl, c->shape, r->check, 1e3 * r->min_s, 1e3 * r->median_s, 1e3 * r->max_s,
                100 * r->rel_spread, gflops(c, r), gbps(c, r), pct_peak(run, c, r));
     }
+    /* a peer row against every timed ours row of its kernel, direction and shape (ours-cpu,
+     * ours-winograd, ...) */
     for (size_t i = 0; i < run->cases->count; i++) {
         const gb_bench_case *c = &run->cases->items[i];
         if (!run->selected[i] || is_ours(c) || !run->results[i].timed) continue;
-        long j = ours_row(run, i);
-        if (j < 0) continue;
-        printf("ratio %s %s [%s]: %s median / ours median = %.2fx%s\n", c->kernel, c->direction, c->shape, c->impl,
-               run->results[i].median_s / run->results[j].median_s,
-               run->results[i].median_s > run->results[j].median_s ? " (ours faster)" : " (ours slower)");
+        for (size_t j = 0; j < run->cases->count; j++) {
+            const gb_bench_case *o = &run->cases->items[j];
+            if (!run->selected[j] || !run->results[j].timed || !is_ours(o) || strcmp(o->kernel, c->kernel) ||
+                strcmp(o->direction, c->direction) || strcmp(o->shape, c->shape))
+                continue;
+            printf("ratio %s %s [%s]: %s median / %s median = %.2fx%s\n", c->kernel, c->direction, c->shape,
+                   c->impl, o->impl, run->results[i].median_s / run->results[j].median_s,
+                   run->results[i].median_s > run->results[j].median_s ? " (ours faster)" : " (ours slower)");
+        }
     }
 }
 

@@ -17,6 +17,8 @@ const char gb_run_options_help[] =
     "  --inception-weights FILE   FID Inception-v3 weights for the image pipelines (default\n"
     "                             <data>/weights/pt_inception-2015-12-05-6726825d.pth, SHA-256 pinned);\n"
     "                             given explicitly, FID/KID/precision-recall are computed at every scale\n"
+    "  --conv gemm|winograd       CPU 3x3 convolution algorithm (default gemm: PyTorch-parity rounding;\n"
+    "                             winograd: 4x fewer multiplies on >= 64-channel layers, ~19u rounding)\n"
     "  --inception-sha256 HEX     the SHA-256 other weights must have (required with --inception-weights\n"
     "                             unless the file is the pinned one)\n";
 
@@ -32,7 +34,8 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
         }
         if (!v && (strcmp(a, "--scale") == 0 || strcmp(a, "--device") == 0 || strcmp(a, "--seed") == 0 ||
                    strcmp(a, "--threads") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0 ||
-                   strcmp(a, "--inception-weights") == 0 || strcmp(a, "--inception-sha256") == 0))
+                   strcmp(a, "--inception-weights") == 0 || strcmp(a, "--inception-sha256") == 0 ||
+                   strcmp(a, "--conv") == 0))
             return gb_fail(GB_USAGE, "%s needs a value", a);
         if (strcmp(a, "--scale") == 0) {
             GB_TRY(gb_scale_parse(v, &opt->scale));
@@ -49,6 +52,10 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
             opt->threads = (int)n;
         } else if (strcmp(a, "--data") == 0) {
             opt->data_dir = v;
+        } else if (strcmp(a, "--conv") == 0) {
+            if (strcmp(v, "gemm") && strcmp(v, "winograd"))
+                return gb_fail(GB_USAGE, "--conv '%s': expected gemm or winograd", v);
+            opt->fast_conv = strcmp(v, "winograd") == 0;
         } else if (strcmp(a, "--inception-weights") == 0) {
             opt->inception_weights = v;
         } else if (strcmp(a, "--inception-sha256") == 0) {

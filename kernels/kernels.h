@@ -360,6 +360,9 @@ typedef struct gb_backend {
 struct gb_device {
     const gb_backend *ops;
     int threads;          /* CPU BLAS threads (recorded in the manifest) */
+    int fast_conv;        /* 1: CPU 3x3 convs take Winograd F(4x4,3x3) where it measured faster
+                           * (kernels/cpu/conv2d.c), with its larger rounding; 0 (default): the
+                           * GEMM path, whose training steps match PyTorch's (tests/test_gan_step.c) */
     char name[128];       /* e.g. "cpu (OpenBLAS 0.3.21, 2 threads)" or the GPU's name */
     void *impl;           /* backend-private state */
     void *scratch;        /* gb_dev_scratch's buffer (backend memory) */

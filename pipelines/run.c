@@ -78,6 +78,7 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
 
     gb_device dev;
     GB_TRY(gb_device_open(&dev, opt->device, opt->threads));
+    dev.fast_conv = opt->fast_conv;
 
     gb_manifest manifest;
     gb_manifest_init(&manifest);
@@ -99,6 +100,10 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
         gb_manifest_set(&manifest, "device", "%s", dev.ops->name);
         gb_manifest_set(&manifest, "device_name", "%s", dev.name);
         gb_manifest_set(&manifest, "threads", "%d", dev.threads);
+        gb_manifest_set(&manifest, "conv_algorithm", "%s",
+                        strcmp(dev.ops->name, "cpu") ? "backend's own (cuDNN: deterministic allow-list)"
+                        : dev.fast_conv ? "winograd F(4x4,3x3) where faster, else gemm"
+                                        : "gemm (im2col + sgemm; fft for kernels >= 11)");
         gb_manifest_set(&manifest, "resumed", "%s", opt->resume ? "yes" : "no");
         gb_manifest_set(&manifest, "output_dir", "%s", ctx.out_dir);
         gb_info("running %s at %s scale on %s, seed %" PRIu64 " -> %s", p->id, gb_scale_name(opt->scale),

@@ -39,6 +39,7 @@ expect_exit 2 "unknown pipeline" -- "$bin" run no-such-pipeline
 expect_exit 2 "unknown option" -- "$bin" run toy2d-langevin --no-such-option
 expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
 expect_exit 0 "help" -- "$bin" run --help
+expect_exit 2 "--conv with an unknown algorithm" -- "$bin" run toy2d-langevin --conv fft
 expect_exit 2 "--inception-sha256 that is not a hash" -- "$bin" run mnist-gan --inception-weights x.pth --inception-sha256 abc
 expect_exit 2 "--inception-sha256 without --inception-weights" -- \
   "$bin" run mnist-gan --inception-sha256 0000000000000000000000000000000000000000000000000000000000000000

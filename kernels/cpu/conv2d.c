@@ -26,14 +26,19 @@
  *
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
- * the numbers. conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
- * (kernels/cpu/conv_winograd.c, 4x fewer flops) for 3x3 stride-1 convs with
- * >= 64 channels and >= 8x8 outputs where gb_conv2d_uses_winograd says so - but
- * the dispatchers do not call it yet: with it, tests/test_gan_step.c's PyTorch
- * parity (training drift 10^2-10^3 x PyTorch float32's) and test_inception's
- * chunked == batched bit identity (the per-position GEMM's N depends on the
- * batch) fail; the rule and both paths stay exported for the benchmark. Every path is deterministic: the chunking depends on the shape
- * only, OpenBLAS splits sgemm over output rows/columns, never the reduction.
+ * the numbers. On a device opened with fast_conv set (`--conv winograd`),
+ * conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
+ * (kernels/cpu/conv_winograd.c, 4x fewer multiplies) for the 3x3 stride-1 convs
+ * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs). It is opt-in,
+ * not the default, because its rounding (up to ~19u of the transformed sums, vs
+ * ~1u for a GEMM) is not the rounding PyTorch's training steps have: with it,
+ * tests/test_gan_step.c's parity drifts 10^2-10^3 x PyTorch float32's own after
+ * 3-5 BatchNorm-at-batch-2 iterations, and a Winograd result depends on the
+ * batch it ran in (the per-position GEMM's N is the batch's tile count, and
+ * OpenBLAS picks kernels by size), so test_inception's chunked == batched bit
+ * identity would not hold. Every path is deterministic for a given shape: the
+ * chunking depends on the shape only, OpenBLAS splits sgemm over output
+ * rows/columns, never the reduction.
  * Tested by tests/test_kernels_conv.c: float64 references and finite
  * differences, PyTorch fixtures (tests/peers/kernels_conv.py), the gradient
  * contract, FFT against GEMM.
@@ -143,7 +148,9 @@ int gb_conv2d_uses_winograd(const gb_conv_shape *s) {
 
 void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_conv_shape *s) {
-    if (gb_conv2d_uses_fft(s))
+    if (dev->fast_conv && gb_conv2d_uses_winograd(s))
+        gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
+    else if (gb_conv2d_uses_fft(s))
         gb_conv2d_forward_fft_cpu(dev, out, inp, weight, bias, s);
     else
         gb_conv2d_forward_gemm_cpu(dev, out, inp, weight, bias, s);
@@ -152,7 +159,10 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *s) {
-    gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+    if (dev->fast_conv && gb_conv2d_uses_winograd(s))
+        gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+    else
+        gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
 }
 
 void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
