@@ -810,3 +810,32 @@ Test(softmax, known_answers_on_extreme_rows) {
     gb_softmax_forward(&dev, a, a, 1, 2);
     cr_expect(a[0] == 0.5f && a[1] == 0.5f, "in-place softmax = [%g, %g]", a[0], a[1]);
 }
+
+/* Spatial sum and nearest upsampling are cut over planes (kernels/cpu/parallel.h): the same
+ * bits with 1, 2 and 3 threads, on enough planes for several slices. */
+Test(layout, bits_do_not_depend_on_the_thread_count) {
+    enum { PLANES = 3000, H = 5, W = 7, RUNS = 3 };
+    const size_t small = (size_t)PLANES * H * W, big = 4 * small;
+    float *x = awkward_values(big), *g = awkward_values(PLANES);
+    float *res[RUNS][4];
+    const size_t sizes[4] = {PLANES, big, big, small};
+    for (int t = 0; t < RUNS; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        for (int k = 0; k < 4; k++) res[t][k] = nanbuf(sizes[k]);
+        gb_spatial_sum_forward(&d, res[t][0], x, PLANES, 4 * H * W, 0.3f);
+        gb_spatial_sum_backward(&d, res[t][1], g, PLANES, 4 * H * W, 0.3f);
+        gb_upsample_nearest2x_forward(&d, res[t][2], x, PLANES, H, W);
+        gb_upsample_nearest2x_backward(&d, res[t][3], x, PLANES, H, W);
+        gb_device_close(&d);
+    }
+    static const char *const what[4] = {"spatial_sum forward", "spatial_sum backward", "upsample forward",
+                                         "upsample backward"};
+    for (int t = 1; t < RUNS; t++)
+        for (int k = 0; k < 4; k++)
+            cr_expect(memcmp(res[t][k], res[0][k], sizes[k] * sizeof(float)) == 0, "%s: %d threads differ from 1",
+                      what[k], t + 1);
+    for (int t = 0; t < RUNS; t++)
+        for (int k = 0; k < 4; k++) free(res[t][k]);
+    free(x), free(g);
+}
