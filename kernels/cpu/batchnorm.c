@@ -27,7 +27,7 @@
  * In place (out == inp, dinp == dout) works: all sums precede the writes (per channel, and a
  * gb_parallel_for slice owns whole channels, see below).
  * Tested by tests/test_kernels_norm.c (float64 finite differences, PyTorch fixtures from
- * tests/peers/kernels_norm.py, the accumulation contract).
+ * tests/peers/kernels_norm.py, the accumulation contract, the same bits with 1, 2 and 3 threads).
  */
 #include "kernels/cpu/cpu.h"
 

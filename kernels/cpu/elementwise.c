@@ -7,7 +7,8 @@
  * loops with an overlap check and still vectorises them). The range is cut into per-thread
  * slices (kernels/cpu/parallel.h).
  * Tested by tests/test_kernels_pointwise.c (bitwise against the same expressions evaluated
- * in double and rounded once, aliasing, sizes 0, 1 and odd).
+ * in double and rounded once, aliasing, sizes 0, 1 and odd, the same bits with 1, 2 and 3
+ * threads).
  */
 #include "kernels/cpu/cpu.h"
 

@@ -10,7 +10,8 @@
  * (vmath.h), then rounded once; any gradient pointer may be NULL. out may alias inp, dinp
  * may alias dout (each plane's sums are taken before the plane is overwritten). Planes are cut
  * into per-thread slices (kernels/cpu/parallel.h); each plane is one thread's.
- * Tested by tests/test_kernels_pointwise.c (float64 finite differences, PyTorch fixtures).
+ * Tested by tests/test_kernels_pointwise.c (float64 finite differences, PyTorch fixtures, the
+ * same bits with 1, 2 and 3 threads).
  */
 #include "kernels/cpu/cpu.h"
 

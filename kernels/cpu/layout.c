@@ -19,7 +19,8 @@
  *
  * Tested by tests/test_kernels_pool.c: float64 transcriptions with finite
  * differences, the squeeze/unsqueeze round trip, PyTorch fixtures from
- * tests/peers/kernels_pool.py (odd sizes, channels not a multiple of 8).
+ * tests/peers/kernels_pool.py (odd sizes, channels not a multiple of 8), and the same bits
+ * with 1, 2 and 3 threads.
  */
 #include "kernels/cpu/cpu.h"
 

@@ -20,10 +20,16 @@
  *              that cover it (double, ascending output order), so there is no
  *              scatter and no float accumulation order to worry about.
  *
+ * Every kernel works plane by plane, and the planes are cut into gb_parallel_for slices
+ * (kernels/cpu/parallel.h), so the bits do not depend on the thread count. The 2x2 stride-2
+ * unpadded mean pool (the ResNet GAN critic's) has its own loops that give the general
+ * path's bits without its per-element index arithmetic and divisions.
+ *
  * Tested by tests/test_kernels_pool.c: float64 finite differences of a float64
  * transcription (tie-free inputs for max pool), PyTorch forward and autograd
  * fixtures from tests/peers/kernels_pool.py (odd sizes, windows hitting padding,
- * ties, count_include_pad both ways).
+ * ties, count_include_pad both ways), the fast path against the general rule bit for bit
+ * (odd sizes, signed zeros, denormals), and 1 vs 2 vs 3 threads bit for bit.
  */
 #include "kernels/cpu/cpu.h"
 
