@@ -87,7 +87,7 @@ static void generator_layout(gb_dcgan_generator *g) {
         s->rstd2 = gb_arena_floats(a, C);
         s->r2 = gb_arena_floats(a, b * C * hw);
         s->u2 = gb_arena_floats(a, b * C * 4 * hw);
-        s->ux = gb_arena_floats(a, b * C * 4 * hw);
+        s->ux = NULL; /* the shortcut runs before the upsampling (shortcut_low) */
         s->y = gb_arena_floats(a, b * C * 4 * hw);
     }
     g->af = gb_arena_floats(a, b * C * 1024);
@@ -102,6 +102,21 @@ static void generator_layout(gb_dcgan_generator *g) {
     g->p2 = gb_arena_floats(a, b * C * 256);
     g->p3 = gb_arena_floats(a, b * C * 256);
     g->dcf = gb_arena_floats(a, b * GB_DCGAN_IMAGE_FLOATS);
+}
+
+/* The shortcut, a 1x1 conv of the upsampled block input, commutes with the nearest upsampling
+ * (every output pixel is W x + b of the one input pixel it copies), so it runs at the input
+ * size and its output is upsampled: a quarter of the multiply-adds, and no upsampled copy of
+ * the input. Forward values are the same dot products; the backward sums each input pixel's
+ * four output gradients first (upsample backward, in double, rounded once) and then runs the
+ * 1x1 conv backward at the low size, so dW, db and dx round differently from the
+ * high-resolution form (a few float ulps; tests/test_dcgan_resnet.c and tests/test_gan_step.c
+ * compare with PyTorch within their tolerances). */
+static gb_conv_layer shortcut_low(const gb_dcgan_res_up *l) {
+    gb_conv_layer sc = l->shortcut;
+    sc.height /= 2;
+    sc.width /= 2;
+    return sc;
 }
 
 void gb_dcgan_generator_create(gb_dcgan_generator *g, gb_device *dev, int max_batch) {
@@ -142,7 +157,10 @@ float *gb_dcgan_generator_forward(gb_dcgan_generator *g, gb_device *dev, int bat
         gb_bn_layer_forward_train(dev, pb, bb, &l->bn2, s->a2, s->mean2, s->rstd2, s->c1, batch);
         gb_activation_forward(dev, s->r2, s->a2, n, &RELU);
         gb_upsample_conv_forward(dev, pb, &l->residual, s->y, s->u2, s->r2, batch, 1);
-        gb_upsample_conv_forward(dev, pb, &l->shortcut, g->t1, s->ux, x, batch, 1);
+        /* the 1x1 shortcut at the block's input size, then upsampled (see shortcut_low) */
+        gb_conv_layer sc = shortcut_low(l);
+        gb_conv_layer_forward(dev, pb, &sc, g->p1, x, batch, 1);
+        gb_upsample_nearest2x_forward(dev, g->t1, g->p1, B * C, sc.height, sc.width);
         gb_add(dev, s->y, s->y, g->t1, 4 * n);
         x = s->y;
     }
@@ -169,7 +187,9 @@ void gb_dcgan_generator_backward(gb_dcgan_generator *g, gb_device *dev, const fl
         const gb_dcgan_res_up_acts *s = &g->acts[k];
         const float *x = k == 0 ? g->x0 : g->acts[k - 1].y;
         size_t n = B * C * (size_t)l->bn1.spatial;
-        gb_upsample_conv_backward(dev, pb, &l->shortcut, g->p1, g->t1, g->t2, s->ux, batch, GB_GRADS_ALL);
+        gb_conv_layer sc = shortcut_low(l);
+        gb_upsample_nearest2x_backward(dev, g->p3, g->t2, B * C, sc.height, sc.width);
+        gb_conv_layer_backward(dev, pb, &sc, g->p1, g->p3, x, batch, GB_GRADS_ALL);
         gb_upsample_conv_backward(dev, pb, &l->residual, g->p2, g->t1, g->t2, s->u2, batch, GB_GRADS_ALL);
         gb_activation_backward(dev, g->p2, g->p2, s->a2, n, &RELU);
         gb_bn_layer_backward_train(dev, pb, &l->bn2, g->p3, g->p2, s->c1, s->mean2, s->rstd2, batch,

@@ -587,3 +587,67 @@ Test(film, matches_pytorch, .init = open_cpu, .fini = close_cpu) {
             free(want_dsh);
     }
 }
+
+/* ---- the same bits for any thread count: each op runs on devices with 1, 2 and 3 threads
+ * (kernels/cpu/parallel.h slices; sizes give every thread count several slices) and the
+ * outputs are compared bitwise with the 1-thread run. ---- */
+
+enum { THREAD_RUNS = 3, PW_N = 100003, PW_OUTS = 52 };
+
+/* Runs every parallelised pointwise op once on d; outs[k] receive the results. */
+static void run_pointwise_ops(gb_device *d, float *const *in, float **outs) {
+    int o = 0;
+    gb_fill(d, outs[o++], -0.75f, PW_N);
+    gb_add(d, outs[o++], in[0], in[1], PW_N);
+    gb_mul(d, outs[o++], in[0], in[1], PW_N);
+    memcpy(outs[o], in[2], PW_N * sizeof(float));
+    gb_axpy(d, outs[o++], 0.3f, in[0], PW_N);
+    gb_scale_by(d, outs[o++], -1.7f, in[1], PW_N);
+    for (int kind = GB_ACT_IDENTITY; kind <= GB_ACT_GELU; kind++) {
+        gb_activation act = {(gb_act_kind)kind, 0.2f};
+        gb_activation_forward(d, outs[o++], in[0], PW_N, &act);
+        gb_activation_backward(d, outs[o++], in[1], in[0], PW_N, &act);
+        gb_activation_jvp(d, outs[o++], in[0], in[2], PW_N, &act);
+        gb_activation_jvp_backward(d, outs[o], outs[o + 1], in[1], in[2], in[0], in[3], PW_N, &act);
+        o += 2;
+    }
+    /* FiLM on 7 x 230 planes of 62 (PW_N would not split into planes; the first 99820 values) */
+    gb_norm_shape fs = {.batch = 7, .channels = 230, .spatial = 62, .groups = 1};
+    gb_film_forward(d, outs[o++], in[0], in[1], in[2], &fs);
+    gb_film_backward(d, outs[o], outs[o + 1], outs[o + 2], in[3], in[0], in[1], &fs);
+    o += 3;
+    /* Adam on the whole range: params, m, v updated in place from copies */
+    gb_adam_hparams hp = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
+    memcpy(outs[o], in[0], PW_N * sizeof(float));
+    memcpy(outs[o + 1], in[1], PW_N * sizeof(float));
+    for (size_t i = 0; i < PW_N; i++) outs[o + 2][i] = fabsf(in[2][i]);
+    gb_adam_update(d, outs[o], in[3], outs[o + 1], outs[o + 2], PW_N, &hp, 3);
+    o += 3;
+    cr_assert_leq(o, PW_OUTS, "run_pointwise_ops: %d outputs, room for %d", o, PW_OUTS);
+}
+
+Test(parallel, pointwise_bits_do_not_depend_on_the_thread_count) {
+    gc_seed_rng(515);
+    float *in[4];
+    for (int i = 0; i < 4; i++) in[i] = gc_rand(PW_N, -6, 6);
+    float *outs[THREAD_RUNS][PW_OUTS];
+    for (int t = 0; t < THREAD_RUNS; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        for (int k = 0; k < PW_OUTS; k++) {
+            outs[t][k] = gc_falloc(PW_N);
+            for (size_t i = 0; i < PW_N; i++) outs[t][k][i] = NAN;
+        }
+        run_pointwise_ops(&d, in, outs[t]);
+        gb_device_close(&d);
+    }
+    for (int t = 1; t < THREAD_RUNS; t++)
+        for (int k = 0; k < PW_OUTS; k++) {
+            char label[96];
+            snprintf(label, sizeof label, "output %d with %d threads vs 1", k, t + 1);
+            expect_bitwise(label, outs[t][k], outs[0][k], PW_N);
+        }
+    for (int t = 0; t < THREAD_RUNS; t++)
+        for (int k = 0; k < PW_OUTS; k++) free(outs[t][k]);
+    for (int i = 0; i < 4; i++) free(in[i]);
+}

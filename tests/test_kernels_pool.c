@@ -303,6 +303,111 @@ Test(pool, avgpool_matches_f64_and_fd) {
     }
 }
 
+/* The general average-pool rule written out with its exact arithmetic (pool.c's header):
+ * forward 0 + the window's cells in double, row-major, / divisor, rounded once; backward
+ * 0 + dout / divisor in double over the covering windows in ascending output order, rounded
+ * once. The 2x2 stride-2 fast path must give these bits. */
+static void ref_avgpool_bits(const gb_pool_shape *s, const float *x, float *y, const float *dy, float *dx) {
+    const int oh = gb_pool_out_h(s), ow = gb_pool_out_w(s), ih = s->in_height, iw = s->in_width;
+    for (int p = 0; p < s->batch * s->channels; p++) {
+        const float *xp = x + (size_t)p * ih * iw, *gp = dy + (size_t)p * oh * ow;
+        double *acc = calloc((size_t)ih * iw, sizeof *acc);
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                double sum = 0.0;
+                int n = 0;
+                for (int ky = 0; ky < s->kernel_h; ky++)
+                    for (int kx = 0; kx < s->kernel_w; kx++) {
+                        int iy = oy * s->stride_h + ky - s->pad_h, ix = ox * s->stride_w + kx - s->pad_w;
+                        if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) continue;
+                        sum += (double)xp[iy * iw + ix];
+                        n++;
+                    }
+                y[((size_t)p * oh + oy) * ow + ox] = (float)(sum / (double)n);
+            }
+        /* ascending output order per input element = this loop order per element */
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+                for (int ky = 0; ky < s->kernel_h; ky++)
+                    for (int kx = 0; kx < s->kernel_w; kx++) {
+                        int iy = oy * s->stride_h + ky, ix = ox * s->stride_w + kx;
+                        acc[iy * iw + ix] += (double)gp[oy * ow + ox] / 4.0;
+                    }
+        for (int i = 0; i < ih * iw; i++) dx[(size_t)p * ih * iw + i] = (float)(0.0 + acc[i]);
+        free(acc);
+    }
+}
+
+/* values that stress the bits: signed zeros, subnormals whose quarter rounds to zero, huge */
+static float *awkward_values(size_t n) {
+    float *a = gc_rand(n, -3, 3);
+    static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, -3e-45f, 1e-38f, -1e-39f, 3e38f, -3.4e38f};
+    for (size_t i = 0; i < n; i += 3) a[i] = special[gc_next() % (sizeof special / sizeof special[0])];
+    return a;
+}
+
+Test(pool, mean_pool_2x2_fast_path_gives_the_general_bits) {
+    /* even, odd (floor mode drops a row / column) and non-square sizes, many planes */
+    static const int shapes[][4] = {{2, 3, 8, 8}, {1, 5, 7, 6}, {3, 2, 9, 11}, {4, 64, 16, 16}, {1, 1, 2, 3}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        gb_pool_shape s = {shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], 2, 2, 2, 2, 0, 0, 1};
+        size_t ni = n_in(&s), no = n_out(&s);
+        float *inp = awkward_values(ni), *dout = awkward_values(no);
+        float *out = nanbuf(no), *dinp = nanbuf(ni), *want = nanbuf(no), *want_dinp = nanbuf(ni);
+        gb_avgpool2d_forward(&dev, out, inp, &s);
+        gb_avgpool2d_backward(&dev, dinp, dout, &s);
+        ref_avgpool_bits(&s, inp, want, dout, want_dinp);
+        cr_expect(memcmp(out, want, no * sizeof *out) == 0, "2x2 mean pool %dx%dx%dx%d forward: bits differ",
+                  s.batch, s.channels, s.in_height, s.in_width);
+        cr_expect(memcmp(dinp, want_dinp, ni * sizeof *dinp) == 0,
+                  "2x2 mean pool %dx%dx%dx%d backward: bits differ", s.batch, s.channels, s.in_height,
+                  s.in_width);
+        free(inp), free(dout), free(out), free(dinp), free(want), free(want_dinp);
+    }
+}
+
+/* Runs every pooling op on devices with 1, 2 and 3 threads and compares the bits. */
+static void expect_pool_bits_independent_of_threads(const gb_pool_shape *s) {
+    size_t ni = n_in(s), no = n_out(s);
+    float *inp = awkward_values(ni), *dout = awkward_values(no);
+    float *res[3][4];
+    int32_t *arg[3];
+    for (int t = 0; t < 3; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        res[t][0] = nanbuf(no), res[t][1] = nanbuf(ni), res[t][2] = nanbuf(no), res[t][3] = nanbuf(ni);
+        arg[t] = malloc(no * sizeof *arg[t]);
+        gb_avgpool2d_forward(&d, res[t][0], inp, s);
+        gb_avgpool2d_backward(&d, res[t][1], dout, s);
+        gb_maxpool2d_forward(&d, res[t][2], arg[t], inp, s);
+        gb_maxpool2d_backward(&d, res[t][3], dout, arg[t], s);
+        gb_device_close(&d);
+    }
+    static const char *const what[4] = {"avg forward", "avg backward", "max forward", "max backward"};
+    for (int t = 1; t < 3; t++) {
+        for (int o = 0; o < 4; o++)
+            cr_expect(memcmp(res[t][o], res[0][o], (o % 2 ? ni : no) * sizeof(float)) == 0,
+                      "pool k%d s%d p%d %s: %d threads differ from 1", s->kernel_h, s->stride_h, s->pad_h,
+                      what[o], t + 1);
+        cr_expect(memcmp(arg[t], arg[0], no * sizeof *arg[0]) == 0, "max pool argmax: %d threads differ", t + 1);
+    }
+    for (int t = 0; t < 3; t++) {
+        for (int o = 0; o < 4; o++) free(res[t][o]);
+        free(arg[t]);
+    }
+    free(inp), free(dout);
+}
+
+Test(pool, bits_do_not_depend_on_the_thread_count) {
+    /* enough planes for several slices; the critic's 2x2 pool and Inception's 3x3 pools */
+    gb_pool_shape shapes[] = {
+        {4, 300, 8, 8, 2, 2, 2, 2, 0, 0, 1},   {2, 200, 9, 9, 3, 3, 1, 1, 1, 1, 0},
+        {2, 200, 9, 9, 3, 3, 2, 2, 0, 0, 1},   {3, 100, 11, 7, 3, 3, 2, 2, 1, 1, 0},
+        {2, 300, 10, 10, 3, 3, 1, 1, 1, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) expect_pool_bits_independent_of_threads(&shapes[k]);
+}
+
 /* ================================ layout ================================ */
 
 typedef struct {
@@ -704,4 +809,33 @@ Test(softmax, known_answers_on_extreme_rows) {
     float a[2] = {1000.0f, 1000.0f};
     gb_softmax_forward(&dev, a, a, 1, 2);
     cr_expect(a[0] == 0.5f && a[1] == 0.5f, "in-place softmax = [%g, %g]", a[0], a[1]);
+}
+
+/* Spatial sum and nearest upsampling are cut over planes (kernels/cpu/parallel.h): the same
+ * bits with 1, 2 and 3 threads, on enough planes for several slices. */
+Test(layout, bits_do_not_depend_on_the_thread_count) {
+    enum { PLANES = 3000, H = 5, W = 7, RUNS = 3 };
+    const size_t small = (size_t)PLANES * H * W, big = 4 * small;
+    float *x = awkward_values(big), *g = awkward_values(PLANES);
+    float *res[RUNS][4];
+    const size_t sizes[4] = {PLANES, big, big, small};
+    for (int t = 0; t < RUNS; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        for (int k = 0; k < 4; k++) res[t][k] = nanbuf(sizes[k]);
+        gb_spatial_sum_forward(&d, res[t][0], x, PLANES, 4 * H * W, 0.3f);
+        gb_spatial_sum_backward(&d, res[t][1], g, PLANES, 4 * H * W, 0.3f);
+        gb_upsample_nearest2x_forward(&d, res[t][2], x, PLANES, H, W);
+        gb_upsample_nearest2x_backward(&d, res[t][3], x, PLANES, H, W);
+        gb_device_close(&d);
+    }
+    static const char *const what[4] = {"spatial_sum forward", "spatial_sum backward", "upsample forward",
+                                         "upsample backward"};
+    for (int t = 1; t < RUNS; t++)
+        for (int k = 0; k < 4; k++)
+            cr_expect(memcmp(res[t][k], res[0][k], sizes[k] * sizeof(float)) == 0, "%s: %d threads differ from 1",
+                      what[k], t + 1);
+    for (int t = 0; t < RUNS; t++)
+        for (int k = 0; k < 4; k++) free(res[t][k]);
+    free(x), free(g);
 }

@@ -22,13 +22,16 @@
  *
  * Each public function dispatches once on the kind to a loop specialised for it (the
  * always-inline helpers below are instantiated with a constant kind, so every loop is
- * branch-free and vectorises); target_clones adds AVX-512/AVX2 copies. Elementwise with no
+ * branch-free and vectorises); target_clones adds AVX-512/AVX2 copies, and gb_parallel_for cuts
+ * the element range into per-thread slices. Elementwise with no
  * FMA contraction: every copy gives the same bits. out may alias inp, dinp may alias dout.
  * Tested by tests/test_kernels_pointwise.c (float64 transcriptions and their central
- * differences, PyTorch fixtures from tests/peers/kernels_pointwise.py).
+ * differences, PyTorch fixtures from tests/peers/kernels_pointwise.py, the same bits with 1, 2
+ * and 3 threads).
  */
 #include "kernels/cpu/cpu.h"
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vmath.h"
 
 static const float gb_softplus_threshold = 20.0f;
@@ -155,43 +158,79 @@ GB_VINLINE void jvp_backward_loop(gb_act_kind kind, float slope, float *dinp, fl
     default: GB_ASSERT(0, "activation: unknown kind %d", (int)(kind));                            \
     }
 
+/* The four public loops, cut into gb_parallel_for slices of the element range (elementwise:
+ * the bits do not depend on the split). */
+typedef struct {
+    const gb_activation *act;
+    float *out, *out2;
+    const float *a, *b, *c, *d;
+} act_job;
+
+enum { ACT_GRAIN = 16384 };
+
 GB_VCLONES
+static void forward_slice(void *ctx, size_t i0, size_t i1, int slice) {
+    (void)slice;
+    const act_job *j = ctx;
+    size_t n = i1 - i0;
+#define CALL(k) forward_loop(k, j->act->slope, j->out + i0, j->a + i0, n)
+    GB_ACT_DISPATCH(j->act->kind, CALL)
+#undef CALL
+}
+
 void gb_activation_forward_cpu(gb_device *dev, float *out, const float *inp, size_t n,
                                const gb_activation *act) {
     if (act->kind == GB_ACT_SOFTPLUS) {
         gb_softplus_forward_cpu(dev, out, inp, n);
         return;
     }
-#define CALL(k) forward_loop(k, act->slope, out, inp, n)
-    GB_ACT_DISPATCH(act->kind, CALL)
+    act_job j = {.act = act, .out = out, .a = inp};
+    gb_parallel_for(dev, n, ACT_GRAIN, forward_slice, &j);
+}
+
+/* backward: out = dinp, a = dout, b = inp; jvp: out = out_t, a = inp_t, b = inp */
+GB_VCLONES
+static void backward_slice(void *ctx, size_t i0, size_t i1, int slice) {
+    (void)slice;
+    const act_job *j = ctx;
+    size_t n = i1 - i0;
+#define CALL(k) backward_loop(k, j->act->slope, j->out + i0, j->a + i0, j->b + i0, n)
+    GB_ACT_DISPATCH(j->act->kind, CALL)
 #undef CALL
 }
 
-GB_VCLONES
 void gb_activation_backward_cpu(gb_device *dev, float *dinp, const float *dout, const float *inp,
                                 size_t n, const gb_activation *act) {
-    (void)dev;
-#define CALL(k) backward_loop(k, act->slope, dinp, dout, inp, n)
-    GB_ACT_DISPATCH(act->kind, CALL)
-#undef CALL
+    act_job j = {.act = act, .out = dinp, .a = dout, .b = inp};
+    gb_parallel_for(dev, n, ACT_GRAIN, backward_slice, &j);
 }
 
 /* out_t = f'(x) inp_t: the same loop as backward with the tangent in dout's place. */
-GB_VCLONES
 void gb_activation_jvp_cpu(gb_device *dev, float *out_t, const float *inp, const float *inp_t,
                            size_t n, const gb_activation *act) {
-    (void)dev;
-#define CALL(k) backward_loop(k, act->slope, out_t, inp_t, inp, n)
-    GB_ACT_DISPATCH(act->kind, CALL)
+    act_job j = {.act = act, .out = out_t, .a = inp_t, .b = inp};
+    gb_parallel_for(dev, n, ACT_GRAIN, backward_slice, &j);
+}
+
+static const float *offset_or_null(const float *p, size_t i) { return p ? p + i : NULL; }
+
+/* out = dinp, out2 = dinp_t, a = dout, b = dout_t, c = inp, d = inp_t (any may be NULL) */
+GB_VCLONES
+static void jvp_backward_slice(void *ctx, size_t i0, size_t i1, int slice) {
+    (void)slice;
+    const act_job *j = ctx;
+    size_t n = i1 - i0;
+    float *dinp = j->out ? j->out + i0 : NULL, *dinp_t = j->out2 ? j->out2 + i0 : NULL;
+    const float *dout = offset_or_null(j->a, i0), *dout_t = offset_or_null(j->b, i0);
+    const float *inp = offset_or_null(j->c, i0), *inp_t = offset_or_null(j->d, i0);
+#define CALL(k) jvp_backward_loop(k, j->act->slope, dinp, dinp_t, dout, dout_t, inp, inp_t, n)
+    GB_ACT_DISPATCH(j->act->kind, CALL)
 #undef CALL
 }
 
-GB_VCLONES
 void gb_activation_jvp_backward_cpu(gb_device *dev, float *dinp, float *dinp_t, const float *dout,
                                     const float *dout_t, const float *inp, const float *inp_t,
                                     size_t n, const gb_activation *act) {
-    (void)dev;
-#define CALL(k) jvp_backward_loop(k, act->slope, dinp, dinp_t, dout, dout_t, inp, inp_t, n)
-    GB_ACT_DISPATCH(act->kind, CALL)
-#undef CALL
+    act_job j = {.act = act, .out = dinp, .out2 = dinp_t, .a = dout, .b = dout_t, .c = inp, .d = inp_t};
+    gb_parallel_for(dev, n, ACT_GRAIN, jvp_backward_slice, &j);
 }

@@ -15,11 +15,14 @@
  * use a fused multiply-add, which this build (-ffp-contract=off) never does,
  * and the hyperparameters arrive as float (0.9f, not the double 0.9).
  * Tested by tests/test_kernels_cpu.c: a float64 transcription over 3 steps,
- * closed forms for the first step and for AdamW decay, PyTorch fixtures.
+ * closed forms for the first step and for AdamW decay, PyTorch fixtures. The elements are cut
+ * into per-thread slices (kernels/cpu/parallel.h); elementwise, so the bits do not change.
  */
 #include "kernels/cpu/cpu.h"
 
 #include <math.h>
+
+#include "kernels/cpu/parallel.h"
 
 gb_adam_scalars gb_adam_scalars_compute(const gb_adam_hparams *hp, long step) {
     GB_ASSERT(step >= 1, "adam step is 1-based (got %ld)", step);
@@ -38,11 +41,20 @@ gb_adam_scalars gb_adam_scalars_compute(const gb_adam_hparams *hp, long step) {
     return s;
 }
 
-void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float *m, float *v,
-                        size_t n, const gb_adam_hparams *hp, long step) {
-    (void)dev;
-    const gb_adam_scalars s = gb_adam_scalars_compute(hp, step);
-    for (size_t i = 0; i < n; i++) {
+/* Elementwise, so the range is cut into gb_parallel_for slices (same bits for any split). */
+typedef struct {
+    gb_adam_scalars s;
+    float *params, *m, *v;
+    const float *grads;
+} adam_job;
+
+static void adam_slice(void *ctx, size_t i0, size_t i1, int slice) {
+    (void)slice;
+    const adam_job *j = ctx;
+    const gb_adam_scalars s = j->s;
+    float *params = j->params, *m = j->m, *v = j->v;
+    const float *grads = j->grads;
+    for (size_t i = i0; i < i1; i++) {
         float p = params[i];
         float g = grads[i];
         if (s.l2_decay != 0.0f) g = g + s.l2_decay * p;
@@ -54,4 +66,10 @@ void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float
         m[i] = mi;
         v[i] = vi;
     }
+}
+
+void gb_adam_update_cpu(gb_device *dev, float *params, const float *grads, float *m, float *v,
+                        size_t n, const gb_adam_hparams *hp, long step) {
+    adam_job j = {gb_adam_scalars_compute(hp, step), params, m, v, grads};
+    gb_parallel_for(dev, n, 8192, adam_slice, &j);
 }

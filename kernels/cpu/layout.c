@@ -13,49 +13,79 @@
  *                  (F.pixel_unshuffle(2)); unsqueeze2x is its inverse
  *                  (F.pixel_shuffle(2)). Both are permutations, so each is the
  *                  other's backward, exactly.
- * Every backward overwrites its input gradient.
+ * Every backward overwrites its input gradient. Spatial sum and upsampling cut their planes
+ * into gb_parallel_for slices (each plane's arithmetic unchanged, so the bits do not depend on
+ * the thread count).
  *
  * Tested by tests/test_kernels_pool.c: float64 transcriptions with finite
  * differences, the squeeze/unsqueeze round trip, PyTorch fixtures from
- * tests/peers/kernels_pool.py (odd sizes, channels not a multiple of 8).
+ * tests/peers/kernels_pool.py (odd sizes, channels not a multiple of 8), and the same bits
+ * with 1, 2 and 3 threads.
  */
 #include "kernels/cpu/cpu.h"
 
 #include <string.h>
 
+#include "kernels/cpu/parallel.h"
+
+/* Every op here works plane by plane (or sample by sample for concat): the planes are cut
+ * into gb_parallel_for slices, each plane's arithmetic unchanged. */
+typedef struct {
+    float *out;
+    const float *inp;
+    size_t spatial, a, b; /* spatial: plane size; a, b: per-op sizes (see each op) */
+    float scale;
+    int height, width;
+} layout_job;
+
+/* Planes per slice for planes of `plane` elements: at least ~32K elements of work. */
+static size_t plane_grain(size_t plane) { return plane >= 32768 ? 1 : 32768 / (plane ? plane : 1); }
+
+static void spatial_sum_forward_slice(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const layout_job *j = ctx;
+    for (size_t p = p0; p < p1; p++) {
+        const float *row = j->inp + p * j->spatial;
+        double acc = 0.0;
+        for (size_t s = 0; s < j->spatial; s++) acc += (double)row[s];
+        j->out[p] = (float)((double)j->scale * acc);
+    }
+}
+
 void gb_spatial_sum_forward_cpu(gb_device *dev, float *out, const float *inp, size_t planes,
                                 size_t spatial, float scale) {
-    (void)dev;
-    for (size_t p = 0; p < planes; p++) {
-        const float *row = inp + p * spatial;
-        double acc = 0.0;
-        for (size_t s = 0; s < spatial; s++) acc += (double)row[s];
-        out[p] = (float)((double)scale * acc);
+    layout_job j = {.out = out, .inp = inp, .spatial = spatial, .scale = scale};
+    gb_parallel_for(dev, planes, plane_grain(spatial), spatial_sum_forward_slice, &j);
+}
+
+static void spatial_sum_backward_slice(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const layout_job *j = ctx;
+    for (size_t p = p0; p < p1; p++) {
+        const float g = j->scale * j->inp[p];
+        float *row = j->out + p * j->spatial;
+        for (size_t s = 0; s < j->spatial; s++) row[s] = g;
     }
 }
 
 void gb_spatial_sum_backward_cpu(gb_device *dev, float *dinp, const float *dout, size_t planes,
                                  size_t spatial, float scale) {
-    (void)dev;
-    for (size_t p = 0; p < planes; p++) {
-        const float g = scale * dout[p];
-        float *row = dinp + p * spatial;
-        for (size_t s = 0; s < spatial; s++) row[s] = g;
-    }
+    layout_job j = {.out = dinp, .inp = dout, .spatial = spatial, .scale = scale};
+    gb_parallel_for(dev, planes, plane_grain(spatial), spatial_sum_backward_slice, &j);
 }
 
 static void check_hw(const char *op, int height, int width) {
     GB_ASSERT(height >= 0 && width >= 0, "%s: negative size %dx%d", op, height, width);
 }
 
-void gb_upsample_nearest2x_forward_cpu(gb_device *dev, float *out, const float *inp, size_t planes,
-                                       int height, int width) {
-    (void)dev;
-    check_hw("upsample_nearest2x_forward", height, width);
-    const size_t w = (size_t)width, ow = 2 * w;
-    for (size_t p = 0; p < planes; p++) {
-        const float *src = inp + p * (size_t)height * w;
-        float *dst = out + p * (size_t)height * w * 4;
+static void upsample_forward_slice(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const layout_job *j = ctx;
+    const int height = j->height;
+    const size_t w = (size_t)j->width, ow = 2 * w;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * (size_t)height * w;
+        float *dst = j->out + p * (size_t)height * w * 4;
         for (int y = 0; y < height; y++) {
             float *r0 = dst + (size_t)(2 * y) * ow, *r1 = r0 + ow;
             const float *s = src + (size_t)y * w;
@@ -65,14 +95,21 @@ void gb_upsample_nearest2x_forward_cpu(gb_device *dev, float *out, const float *
     }
 }
 
-void gb_upsample_nearest2x_backward_cpu(gb_device *dev, float *dinp, const float *dout,
-                                        size_t planes, int height, int width) {
-    (void)dev;
-    check_hw("upsample_nearest2x_backward", height, width);
-    const size_t w = (size_t)width, ow = 2 * w;
-    for (size_t p = 0; p < planes; p++) {
-        const float *src = dout + p * (size_t)height * w * 4;
-        float *dst = dinp + p * (size_t)height * w;
+void gb_upsample_nearest2x_forward_cpu(gb_device *dev, float *out, const float *inp, size_t planes,
+                                       int height, int width) {
+    check_hw("upsample_nearest2x_forward", height, width);
+    layout_job j = {.out = out, .inp = inp, .height = height, .width = width};
+    gb_parallel_for(dev, planes, plane_grain(4 * (size_t)height * (size_t)width), upsample_forward_slice, &j);
+}
+
+static void upsample_backward_slice(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const layout_job *j = ctx;
+    const int height = j->height;
+    const size_t w = (size_t)j->width, ow = 2 * w;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * (size_t)height * w * 4;
+        float *dst = j->out + p * (size_t)height * w;
         for (int y = 0; y < height; y++) {
             const float *r0 = src + (size_t)(2 * y) * ow, *r1 = r0 + ow;
             float *d = dst + (size_t)y * w;
@@ -84,6 +121,13 @@ void gb_upsample_nearest2x_backward_cpu(gb_device *dev, float *dinp, const float
             }
         }
     }
+}
+
+void gb_upsample_nearest2x_backward_cpu(gb_device *dev, float *dinp, const float *dout,
+                                        size_t planes, int height, int width) {
+    check_hw("upsample_nearest2x_backward", height, width);
+    layout_job j = {.out = dinp, .inp = dout, .height = height, .width = width};
+    gb_parallel_for(dev, planes, plane_grain(4 * (size_t)height * (size_t)width), upsample_backward_slice, &j);
 }
 
 void gb_concat_channels_forward_cpu(gb_device *dev, float *out, const float *a, const float *b,

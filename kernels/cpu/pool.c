@@ -20,15 +20,24 @@
  *              that cover it (double, ascending output order), so there is no
  *              scatter and no float accumulation order to worry about.
  *
+ * Every kernel works plane by plane, and the planes are cut into gb_parallel_for slices
+ * (kernels/cpu/parallel.h), so the bits do not depend on the thread count. The 2x2 stride-2
+ * unpadded mean pool (the ResNet GAN critic's) has its own loops that give the general
+ * path's bits without its per-element index arithmetic and divisions.
+ *
  * Tested by tests/test_kernels_pool.c: float64 finite differences of a float64
  * transcription (tie-free inputs for max pool), PyTorch forward and autograd
  * fixtures from tests/peers/kernels_pool.py (odd sizes, windows hitting padding,
- * ties, count_include_pad both ways).
+ * ties, count_include_pad both ways), the fast path against the general rule bit for bit
+ * (odd sizes, signed zeros, denormals), and 1 vs 2 vs 3 threads bit for bit.
  */
 #include "kernels/cpu/cpu.h"
 
 #include <math.h>
 #include <string.h>
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vmath.h"
 
 /* The rules of PyTorch's pooling argument checks (pad at most half the kernel,
  * a non-empty output); breaking them is a programmer error in the model. */
@@ -53,17 +62,32 @@ static size_t pool_planes(const gb_pool_shape *s) { return (size_t)s->batch * (s
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
-void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const float *inp,
-                              const gb_pool_shape *shape) {
-    (void)dev;
-    check_pool_shape(shape);
+/* Every kernel works plane by plane (one (sample, channel) image), so the planes are cut into
+ * gb_parallel_for slices: each plane's arithmetic is the same whichever slice runs it. */
+typedef struct {
+    const gb_pool_shape *shape;
+    float *out;            /* forward output or backward input gradient */
+    int32_t *argmax;       /* max pool forward (may be NULL) */
+    const float *inp;      /* forward input or backward output gradient */
+    const int32_t *arg_in; /* max pool backward */
+} pool_job;
+
+/* Planes per slice: at least ~32K elements of work, so a slice is worth waking a thread. */
+static size_t pool_grain(const gb_pool_shape *s) {
+    size_t plane = (size_t)s->in_height * (size_t)s->in_width;
+    return plane >= 32768 ? 1 : 32768 / plane;
+}
+
+static void maxpool_forward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const gb_pool_shape *shape = j->shape;
     const int ih = shape->in_height, iw = shape->in_width;
     const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
-    const size_t planes = pool_planes(shape);
-    for (size_t p = 0; p < planes; p++) {
-        const float *src = inp + p * (size_t)ih * (size_t)iw;
-        float *dst = out + p * (size_t)oh * (size_t)ow;
-        int32_t *arg = argmax ? argmax + p * (size_t)oh * (size_t)ow : NULL;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * (size_t)ih * (size_t)iw;
+        float *dst = j->out + p * (size_t)oh * (size_t)ow;
+        int32_t *arg = j->argmax ? j->argmax + p * (size_t)oh * (size_t)ow : NULL;
         for (int oy = 0; oy < oh; oy++) {
             const int y0 = imax(oy * shape->stride_h - shape->pad_h, 0);
             const int y1 = imin(oy * shape->stride_h - shape->pad_h + shape->kernel_h, ih);
@@ -90,18 +114,24 @@ void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const
     }
 }
 
-void gb_maxpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout, const int32_t *argmax,
-                               const gb_pool_shape *shape) {
-    (void)dev;
+void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const float *inp,
+                              const gb_pool_shape *shape) {
     check_pool_shape(shape);
+    pool_job j = {.shape = shape, .out = out, .argmax = argmax, .inp = inp};
+    gb_parallel_for(dev, pool_planes(shape), pool_grain(shape), maxpool_forward_planes, &j);
+}
+
+static void maxpool_backward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const gb_pool_shape *shape = j->shape;
     const size_t in_plane = (size_t)shape->in_height * (size_t)shape->in_width;
     const size_t out_plane = (size_t)gb_pool_out_h(shape) * (size_t)gb_pool_out_w(shape);
-    const size_t planes = pool_planes(shape);
-    if (planes) memset(dinp, 0, planes * in_plane * sizeof *dinp);
-    for (size_t p = 0; p < planes; p++) {
-        float *dst = dinp + p * in_plane;
-        const float *g = dout + p * out_plane;
-        const int32_t *arg = argmax + p * out_plane;
+    memset(j->out + p0 * in_plane, 0, (p1 - p0) * in_plane * sizeof *j->out);
+    for (size_t p = p0; p < p1; p++) {
+        float *dst = j->out + p * in_plane;
+        const float *g = j->inp + p * out_plane;
+        const int32_t *arg = j->arg_in + p * out_plane;
         for (size_t o = 0; o < out_plane; o++) {
             GB_ASSERT(arg[o] >= 0 && (size_t)arg[o] < in_plane,
                       "maxpool2d backward: argmax %d outside the %zu-element input plane", arg[o],
@@ -109,6 +139,13 @@ void gb_maxpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout, c
             dst[arg[o]] += g[o];
         }
     }
+}
+
+void gb_maxpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout, const int32_t *argmax,
+                               const gb_pool_shape *shape) {
+    check_pool_shape(shape);
+    pool_job j = {.shape = shape, .out = dinp, .inp = dout, .arg_in = argmax};
+    gb_parallel_for(dev, pool_planes(shape), pool_grain(shape), maxpool_backward_planes, &j);
 }
 
 /* PyTorch's divisor for the window starting at (y, x) (unclipped, may be negative). */
@@ -119,16 +156,48 @@ static int avg_divisor(const gb_pool_shape *s, int y, int x) {
     return (imin(py1, ih) - imax(y, 0)) * (imin(px1, iw) - imax(x, 0));
 }
 
-void gb_avgpool2d_forward_cpu(gb_device *dev, float *out, const float *inp,
-                              const gb_pool_shape *shape) {
-    (void)dev;
-    check_pool_shape(shape);
+/* The 2x2, stride-2, unpadded pool (the ResNet GAN critic's mean pool): every window lies
+ * inside the image with divisor 4, so the general formula reduces to this loop with the same
+ * additions in the same order (0 + a + b + c + d in double, row-major) and x / 4 == x * 0.25
+ * exactly in double: the same bits, without the index arithmetic. */
+static int is_mean_pool_2x2(const gb_pool_shape *s) {
+    return s->kernel_h == 2 && s->kernel_w == 2 && s->stride_h == 2 && s->stride_w == 2 &&
+           s->pad_h == 0 && s->pad_w == 0;
+}
+
+GB_VCLONES
+static void avgpool2x2_forward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const size_t ih = (size_t)j->shape->in_height, iw = (size_t)j->shape->in_width;
+    const size_t oh = ih / 2, ow = iw / 2;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * ih * iw;
+        float *dst = j->out + p * oh * ow;
+        for (size_t oy = 0; oy < oh; oy++) {
+            const float *r0 = src + 2 * oy * iw, *r1 = r0 + iw;
+            float *d = dst + oy * ow;
+            for (size_t ox = 0; ox < ow; ox++) {
+                double acc = 0.0;
+                acc += (double)r0[2 * ox];
+                acc += (double)r0[2 * ox + 1];
+                acc += (double)r1[2 * ox];
+                acc += (double)r1[2 * ox + 1];
+                d[ox] = (float)(acc * 0.25);
+            }
+        }
+    }
+}
+
+static void avgpool_forward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const gb_pool_shape *shape = j->shape;
     const int ih = shape->in_height, iw = shape->in_width;
     const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
-    const size_t planes = pool_planes(shape);
-    for (size_t p = 0; p < planes; p++) {
-        const float *src = inp + p * (size_t)ih * (size_t)iw;
-        float *dst = out + p * (size_t)oh * (size_t)ow;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * (size_t)ih * (size_t)iw;
+        float *dst = j->out + p * (size_t)oh * (size_t)ow;
         for (int oy = 0; oy < oh; oy++) {
             const int wy = oy * shape->stride_h - shape->pad_h;
             const int y0 = imax(wy, 0), y1 = imin(wy + shape->kernel_h, ih);
@@ -144,6 +213,14 @@ void gb_avgpool2d_forward_cpu(gb_device *dev, float *out, const float *inp,
     }
 }
 
+void gb_avgpool2d_forward_cpu(gb_device *dev, float *out, const float *inp,
+                              const gb_pool_shape *shape) {
+    check_pool_shape(shape);
+    pool_job j = {.shape = shape, .out = out, .inp = inp};
+    gb_parallel_for(dev, pool_planes(shape), pool_grain(shape),
+                    is_mean_pool_2x2(shape) ? avgpool2x2_forward_planes : avgpool_forward_planes, &j);
+}
+
 /* The output indices o whose windows [o*stride - pad, o*stride - pad + kernel)
  * contain input index i: o in [lo, hi] (empty when lo > hi). */
 static void covering_range(int i, int kernel, int stride, int pad, int out_n, int *lo, int *hi) {
@@ -153,16 +230,42 @@ static void covering_range(int i, int kernel, int stride, int pad, int out_n, in
     *hi = imin(top / stride, out_n - 1);
 }
 
-void gb_avgpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout,
-                               const gb_pool_shape *shape) {
-    (void)dev;
-    check_pool_shape(shape);
+/* 2x2 stride-2 backward: each input element lies in at most one window, so the general
+ * gather is 0 + g / 4 in double, rounded once (computed once per window and stored to its
+ * four inputs); the row and column that floor mode leaves out get 0 + nothing = +0. */
+GB_VCLONES
+static void avgpool2x2_backward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const size_t ih = (size_t)j->shape->in_height, iw = (size_t)j->shape->in_width;
+    const size_t oh = ih / 2, ow = iw / 2;
+    for (size_t p = p0; p < p1; p++) {
+        const float *g = j->inp + p * oh * ow;
+        float *dst = j->out + p * ih * iw;
+        for (size_t oy = 0; oy < oh; oy++) {
+            const float *gr = g + oy * ow;
+            float *r0 = dst + 2 * oy * iw, *r1 = r0 + iw;
+            for (size_t ox = 0; ox < ow; ox++) {
+                float v = (float)(0.0 + (double)gr[ox] * 0.25);
+                r0[2 * ox] = v;
+                r0[2 * ox + 1] = v;
+            }
+            for (size_t x = 2 * ow; x < iw; x++) r0[x] = 0.0f;
+            memcpy(r1, r0, iw * sizeof *r1);
+        }
+        for (size_t y = 2 * oh; y < ih; y++) memset(dst + y * iw, 0, iw * sizeof *dst);
+    }
+}
+
+static void avgpool_backward_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    (void)slice;
+    const pool_job *j = ctx;
+    const gb_pool_shape *shape = j->shape;
     const int ih = shape->in_height, iw = shape->in_width;
     const int oh = gb_pool_out_h(shape), ow = gb_pool_out_w(shape);
-    const size_t planes = pool_planes(shape);
-    for (size_t p = 0; p < planes; p++) {
-        const float *g = dout + p * (size_t)oh * (size_t)ow;
-        float *dst = dinp + p * (size_t)ih * (size_t)iw;
+    for (size_t p = p0; p < p1; p++) {
+        const float *g = j->inp + p * (size_t)oh * (size_t)ow;
+        float *dst = j->out + p * (size_t)ih * (size_t)iw;
         for (int y = 0; y < ih; y++) {
             int oy0, oy1;
             covering_range(y, shape->kernel_h, shape->stride_h, shape->pad_h, oh, &oy0, &oy1);
@@ -181,4 +284,12 @@ void gb_avgpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout,
             }
         }
     }
+}
+
+void gb_avgpool2d_backward_cpu(gb_device *dev, float *dinp, const float *dout,
+                               const gb_pool_shape *shape) {
+    check_pool_shape(shape);
+    pool_job j = {.shape = shape, .out = dinp, .inp = dout};
+    gb_parallel_for(dev, pool_planes(shape), pool_grain(shape),
+                    is_mean_pool_2x2(shape) ? avgpool2x2_backward_planes : avgpool_backward_planes, &j);
 }
