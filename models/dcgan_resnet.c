@@ -87,7 +87,6 @@ static void generator_layout(gb_dcgan_generator *g) {
         s->rstd2 = gb_arena_floats(a, C);
         s->r2 = gb_arena_floats(a, b * C * hw);
         s->u2 = gb_arena_floats(a, b * C * 4 * hw);
-        s->ux = NULL; /* the shortcut runs before the upsampling (shortcut_low) */
         s->y = gb_arena_floats(a, b * C * 4 * hw);
     }
     g->af = gb_arena_floats(a, b * C * 1024);
@@ -402,7 +401,8 @@ size_t gb_dcgan_conv_shapes(int batch, gb_conv_shape *out, const char **names, s
     gb_dcgan_critic_define(&d, &pt);
     size_t n = 0;
     for (int k = 0; k < 3; k++) {
-        put_conv(&n, &g.blocks[k].shortcut, batch, out, names, cap);
+        gb_conv_layer sc = shortcut_low(&g.blocks[k]); /* the shape it runs at */
+        put_conv(&n, &sc, batch, out, names, cap);
         put_conv(&n, &g.blocks[k].conv1, batch, out, names, cap);
         put_conv(&n, &g.blocks[k].residual, batch, out, names, cap);
     }

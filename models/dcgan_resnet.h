@@ -56,7 +56,7 @@ typedef struct {
     gb_bn_layer bn1, bn2;
     gb_conv_layer conv1;    /* 3x3, no bias, at h x h */
     gb_conv_layer residual; /* UpSampleConv 3x3 at 2h x 2h */
-    gb_conv_layer shortcut; /* UpSampleConv 1x1 at 2h x 2h */
+    gb_conv_layer shortcut; /* UpSampleConv 1x1 at 2h x 2h (run at h x h, then upsampled) */
 } gb_dcgan_res_up;
 
 /* What one ResBlockUp saves (h = its input size): each [B, 128, h, h] unless noted. */
@@ -65,7 +65,7 @@ typedef struct {
     float *r1, *c1;            /* relu(a1), conv1(r1) */
     float *a2, *mean2, *rstd2; /* bn2 */
     float *r2;                 /* relu(a2) */
-    float *u2, *ux;            /* upsampled r2 and block input, [B, 128, 2h, 2h] */
+    float *u2;                 /* upsampled r2, [B, 128, 2h, 2h] */
     float *y;                  /* block output [B, 128, 2h, 2h] */
 } gb_dcgan_res_up_acts;
 
