@@ -838,3 +838,54 @@ Test(weight_standardize, matches_pytorch, .init = open_cpu, .fini = close_cpu) {
         free(w), free(g), free(to), free(td);
     }
 }
+
+/* ======================= bits independent of the thread count ===================== */
+
+/* im2col / col2im run over channels through gb_parallel_for and OpenBLAS splits sgemm over
+ * output rows and columns only, so the conv outputs and gradients must be the same bits on
+ * devices with 1, 2 and 3 threads: per sample (32x32), batched samples (8x8), a stride-2
+ * 5x3 conv, and the transposed conv. */
+static void expect_conv_bits_independent_of_threads(const gb_conv_shape *s, int transpose) {
+    size_t ni = (size_t)s->batch * s->in_channels * s->in_height * s->in_width;
+    int oh = transpose ? gb_conv_transpose_out_h(s) : gb_conv_out_h(s);
+    int ow = transpose ? gb_conv_transpose_out_w(s) : gb_conv_out_w(s);
+    size_t no = (size_t)s->batch * s->out_channels * oh * ow;
+    size_t nw = transpose ? (size_t)s->in_channels * s->out_channels * s->kernel_h * s->kernel_w
+                          : (size_t)s->out_channels * s->in_channels * s->kernel_h * s->kernel_w;
+    gc_seed_rng(4242);
+    float *x = gc_rand(ni, -1, 1), *w = gc_rand(nw, -1, 1), *b = gc_rand((size_t)s->out_channels, -1, 1);
+    float *g = gc_rand(no, -1, 1);
+    float *out[3], *dx[3], *dw[3];
+    for (int t = 0; t < 3; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "%s", gb_last_error());
+        out[t] = gc_falloc(no), dx[t] = gc_falloc(ni), dw[t] = calloc(nw, sizeof(float));
+        if (transpose) {
+            gb_conv_transpose2d_forward(&d, out[t], x, w, b, s);
+            gb_conv_transpose2d_backward(&d, dx[t], dw[t], NULL, g, x, w, s);
+        } else {
+            gb_conv2d_forward(&d, out[t], x, w, b, s);
+            gb_conv2d_backward(&d, dx[t], dw[t], NULL, g, x, w, s);
+        }
+        gb_device_close(&d);
+    }
+    for (int t = 1; t < 3; t++) {
+        cr_expect(memcmp(out[t], out[0], no * sizeof(float)) == 0, "%s %dx%d: forward with %d threads differs",
+                  transpose ? "conv_transpose2d" : "conv2d", s->in_height, s->in_width, t + 1);
+        cr_expect(memcmp(dx[t], dx[0], ni * sizeof(float)) == 0, "dinp with %d threads differs", t + 1);
+        cr_expect(memcmp(dw[t], dw[0], nw * sizeof(float)) == 0, "dweight with %d threads differs", t + 1);
+    }
+    for (int t = 0; t < 3; t++) free(out[t]), free(dx[t]), free(dw[t]);
+    free(x), free(w), free(b), free(g);
+}
+
+Test(conv2d, bits_independent_of_thread_count) {
+    const gb_conv_shape per_sample = {2, 6, 32, 32, 5, 3, 3, 1, 1, 1, 1, 0, 0};
+    const gb_conv_shape batched = {9, 13, 8, 8, 7, 3, 3, 1, 1, 1, 1, 0, 0};
+    const gb_conv_shape strided = {3, 5, 17, 15, 4, 5, 3, 2, 2, 2, 1, 0, 0};
+    expect_conv_bits_independent_of_threads(&per_sample, 0);
+    expect_conv_bits_independent_of_threads(&batched, 0);
+    expect_conv_bits_independent_of_threads(&strided, 0);
+    const gb_conv_shape transposed = {4, 6, 7, 9, 5, 4, 4, 2, 2, 1, 1, 1, 0};
+    expect_conv_bits_independent_of_threads(&transposed, 1);
+}

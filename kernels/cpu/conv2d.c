@@ -85,7 +85,7 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
                 const float *B = x + (size_t)y0 * (size_t)g.out_w;
                 int ldb = (int)P;
                 if (!identity) {
-                    gb_im2col(&g, cols, (size_t)bc, x, y0, y1);
+                    gb_im2col(dev, &g, cols, (size_t)bc, x, y0, y1);
                     B = cols;
                     ldb = bc;
                 }
@@ -96,7 +96,7 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
         } else {
             size_t ld = (size_t)nb * P;
             for (int j = 0; j < nb; j++)
-                gb_im2col(&g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+                gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (int)ld, K, 1.0f, weight, K, cols,
                         (int)ld, 0.0f, tmp, (int)ld);
             gb_conv_scatter(out + (size_t)n0 * out_plane, out_plane, tmp, bias, nb, M, P);
@@ -203,7 +203,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
                     const float *B = x + (size_t)y0 * (size_t)g.out_w;
                     int ldb = (int)P;
                     if (!identity) {
-                        gb_im2col(&g, cols, (size_t)bc, x, y0, y1);
+                        gb_im2col(dev, &g, cols, (size_t)bc, x, y0, y1);
                         B = cols;
                         ldb = bc;
                     }
@@ -216,7 +216,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
                 } else if (dx) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, bc, M, 1.0f, weight, K, D,
                                 (int)P, 0.0f, cols, bc);
-                    gb_col2im_add(&g, dx, cols, (size_t)bc, y0, y1);
+                    gb_col2im_add(dev, &g, dx, cols, (size_t)bc, y0, y1);
                 }
             }
         } else {
@@ -224,7 +224,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
             gb_conv_gather(dbuf, dout + (size_t)n0 * out_plane, out_plane, nb, M, P);
             if (dweight) {
                 for (int j = 0; j < nb; j++)
-                    gb_im2col(&g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+                    gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, (int)ld, 1.0f, dbuf, (int)ld,
                             cols, (int)ld, 1.0f, dweight, K);
             }
@@ -237,7 +237,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
                 } else {
                     memset(dx, 0, (size_t)nb * in_plane * sizeof *dx);
                     for (int j = 0; j < nb; j++)
-                        gb_col2im_add(&g, dx + (size_t)j * in_plane, cols + (size_t)j * P, ld, 0, g.out_h);
+                        gb_col2im_add(dev, &g, dx + (size_t)j * in_plane, cols + (size_t)j * P, ld, 0, g.out_h);
                 }
             }
         }

@@ -65,7 +65,7 @@ void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *in
                     int bc = (y1 - y0) * g.out_w;
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, bc, Ci, 1.0f, weight, K,
                                 x + (size_t)y0 * (size_t)g.out_w, (int)P, 0.0f, cols, bc);
-                    gb_col2im_add(&g, o, cols, (size_t)bc, y0, y1);
+                    gb_col2im_add(dev, &g, o, cols, (size_t)bc, y0, y1);
                 }
             }
         } else {
@@ -78,7 +78,7 @@ void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *in
             } else {
                 memset(o, 0, (size_t)nb * out_plane * sizeof *o);
                 for (int j = 0; j < nb; j++)
-                    gb_col2im_add(&g, o + (size_t)j * out_plane, cols + (size_t)j * P, ld, 0, g.out_h);
+                    gb_col2im_add(dev, &g, o + (size_t)j * out_plane, cols + (size_t)j * P, ld, 0, g.out_h);
             }
         }
         if (bias) gb_conv_add_bias(o, bias, nb, s->out_channels, (size_t)g.height * (size_t)g.width);
@@ -121,7 +121,7 @@ void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweigh
                 const float *B = d + (size_t)y0 * (size_t)g.out_w;
                 int ldb = (int)P;
                 if (!identity) {
-                    gb_im2col(&g, cols, (size_t)bc, d, y0, y1);
+                    gb_im2col(dev, &g, cols, (size_t)bc, d, y0, y1);
                     B = cols;
                     ldb = bc;
                 }
@@ -135,7 +135,7 @@ void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweigh
         } else {
             size_t ld = (size_t)nb * P;
             for (int j = 0; j < nb; j++)
-                gb_im2col(&g, cols + (size_t)j * P, ld, d + (size_t)j * out_plane, 0, g.out_h);
+                gb_im2col(dev, &g, cols + (size_t)j * P, ld, d + (size_t)j * out_plane, 0, g.out_h);
             if (dweight) {
                 gb_conv_gather(ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ci, K, (int)ld, 1.0f, ibuf, (int)ld,

@@ -11,6 +11,8 @@
  */
 #include "kernels/cpu/im2col.h"
 
+#include "kernels/cpu/parallel.h"
+
 #include <string.h>
 
 #include "core/status.h"
@@ -106,15 +108,38 @@ static void im2col_row(const gb_im2col_geom *g, float *row, const float *src_c, 
     }
 }
 
-void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0, int y1) {
+/* One parallel call over channels: channel c owns cols rows c*kh*kw .. (c+1)*kh*kw - 1 and
+ * image plane c, so slices never touch the same memory and each row is formed as before. */
+typedef struct {
+    const gb_im2col_geom *g;
+    float *cols, *img;
+    const float *cimg;
+    size_t ld;
+    int y0, y1;
+} lowering_job;
+
+/* Channels per slice worth a thread: below this a call's work is a few microseconds. */
+enum { CHANNEL_GRAIN = 4 };
+
+static void im2col_channels(void *ctx, size_t c0, size_t c1, int slice) {
+    (void)slice;
+    const lowering_job *t = ctx;
+    const gb_im2col_geom *g = t->g;
     const size_t plane = (size_t)g->height * (size_t)g->width;
-    for (int c = 0; c < g->channels; c++)
+    for (int c = (int)c0; c < (int)c1; c++)
         for (int i = 0; i < g->kernel_h; i++)
             for (int j = 0; j < g->kernel_w; j++) {
                 size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
-                im2col_row(g, cols + r * ld, img + (size_t)c * plane, i, j, y0, y1);
+                im2col_row(g, t->cols + r * t->ld, t->cimg + (size_t)c * plane, i, j, t->y0, t->y1);
             }
 }
+
+void gb_im2col(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0,
+               int y1) {
+    lowering_job t = {.g = g, .cols = cols, .cimg = img, .ld = ld, .y0 = y0, .y1 = y1};
+    gb_parallel_for(dev, (size_t)g->channels, CHANNEL_GRAIN, im2col_channels, &t);
+}
+
 
 static void col2im_row(const gb_im2col_geom *g, float *dst_c, float *row, int i, int j, int y0, int y1) {
     const int ow = g->out_w, sw = g->stride_w;
@@ -149,14 +174,23 @@ static void col2im_row(const gb_im2col_geom *g, float *dst_c, float *row, int i,
     }
 }
 
-void gb_col2im_add(const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0, int y1) {
+static void col2im_channels(void *ctx, size_t c0, size_t c1, int slice) {
+    (void)slice;
+    const lowering_job *t = ctx;
+    const gb_im2col_geom *g = t->g;
     const size_t plane = (size_t)g->height * (size_t)g->width;
-    for (int c = 0; c < g->channels; c++)
+    for (int c = (int)c0; c < (int)c1; c++)
         for (int i = 0; i < g->kernel_h; i++)
             for (int j = 0; j < g->kernel_w; j++) {
                 size_t r = ((size_t)c * (size_t)g->kernel_h + (size_t)i) * (size_t)g->kernel_w + (size_t)j;
-                col2im_row(g, img + (size_t)c * plane, cols + r * ld, i, j, y0, y1);
+                col2im_row(g, t->img + (size_t)c * plane, t->cols + r * t->ld, i, j, t->y0, t->y1);
             }
+}
+
+void gb_col2im_add(const gb_device *dev, const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0,
+                   int y1) {
+    lowering_job t = {.g = g, .cols = cols, .img = img, .ld = ld, .y0 = y0, .y1 = y1};
+    gb_parallel_for(dev, (size_t)g->channels, CHANNEL_GRAIN, col2im_channels, &t);
 }
 
 gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_per_col) {

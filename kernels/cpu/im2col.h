@@ -12,7 +12,9 @@
  * Work is cut into chunks (whole samples, or row bands of one sample when a
  * sample's columns alone exceed the budget) so the workspace stays bounded while
  * each GEMM keeps enough columns to run near the BLAS rate; the chunking depends
- * on the shape only, so results are bitwise reproducible.
+ * on the shape only, so results are bitwise reproducible. im2col and col2im run over
+ * channels through gb_parallel_for (dev's threads): a channel's rows and image plane
+ * belong to one slice, so the bits do not depend on the thread count.
  * Tested through tests/test_kernels_conv.c.
  */
 #ifndef GB_KERNELS_CPU_IM2COL_H
@@ -20,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "kernels/kernels.h"
 #include "kernels/shapes.h"
 
 typedef struct {
@@ -30,14 +33,16 @@ typedef struct {
 
 /* cols[r*ld + (y - y0)*out_w + x] for window rows y in [y0, y1), every row r
  * (written in full: padding positions get 0). */
-void gb_im2col(const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0, int y1);
+void gb_im2col(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t ld, const float *img, int y0,
+               int y1);
 
 /* The adjoint: img[c, iy, ix] += every cols entry that im2col would have read from
  * it, for window rows [y0, y1). Contributions are added in a fixed order (row r
  * ascending, then window position), so the result is deterministic. img is not
  * cleared here (callers overwrite by zeroing first, or accumulate bands). cols is
  * workspace: its entries at padding positions may be overwritten with 0. */
-void gb_col2im_add(const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0, int y1);
+void gb_col2im_add(const gb_device *dev, const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0,
+                   int y1);
 
 /* 1 when im2col is the identity (1x1 kernel, stride 1, no padding): cols = img. */
 int gb_im2col_is_identity(const gb_im2col_geom *g);
