@@ -92,14 +92,14 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, bc, K, 1.0f, weight, K, B,
                             ldb, 0.0f, o + (size_t)y0 * (size_t)g.out_w, (int)P);
             }
-            if (bias) gb_conv_add_bias(o, bias, 1, M, P);
+            if (bias) gb_conv_add_bias(dev, o, bias, 1, M, P);
         } else {
             size_t ld = (size_t)nb * P;
             for (int j = 0; j < nb; j++)
                 gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (int)ld, K, 1.0f, weight, K, cols,
                         (int)ld, 0.0f, tmp, (int)ld);
-            gb_conv_scatter(out + (size_t)n0 * out_plane, out_plane, tmp, bias, nb, M, P);
+            gb_conv_scatter(dev, out + (size_t)n0 * out_plane, out_plane, tmp, bias, nb, M, P);
         }
     }
 }
@@ -176,7 +176,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
     const size_t out_plane = (size_t)M * P;
     const int identity = gb_im2col_is_identity(&g);
 
-    if (dbias) gb_conv_bias_grad(dbias, dout, s->batch, M, P);
+    if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, M, P);
     if (!dinp && !dweight) return;
 
     const gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g.out_h, g.out_w, (size_t)K + (size_t)M);
@@ -221,7 +221,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
             }
         } else {
             size_t ld = (size_t)nb * P;
-            gb_conv_gather(dbuf, dout + (size_t)n0 * out_plane, out_plane, nb, M, P);
+            gb_conv_gather(dev, dbuf, dout + (size_t)n0 * out_plane, out_plane, nb, M, P);
             if (dweight) {
                 for (int j = 0; j < nb; j++)
                     gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
@@ -233,7 +233,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
                             (int)ld, 0.0f, cols, (int)ld);
                 float *dx = dinp + (size_t)n0 * in_plane;
                 if (identity) {
-                    gb_conv_scatter(dx, in_plane, cols, NULL, nb, K, P);
+                    gb_conv_scatter(dev, dx, in_plane, cols, NULL, nb, K, P);
                 } else {
                     memset(dx, 0, (size_t)nb * in_plane * sizeof *dx);
                     for (int j = 0; j < nb; j++)

@@ -70,18 +70,18 @@ void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *in
             }
         } else {
             size_t ld = (size_t)nb * P;
-            gb_conv_gather(ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
+            gb_conv_gather(dev, ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, Ci, 1.0f, weight, K, ibuf,
                         (int)ld, 0.0f, cols, (int)ld);
             if (identity) {
-                gb_conv_scatter(o, out_plane, cols, NULL, nb, K, P);
+                gb_conv_scatter(dev, o, out_plane, cols, NULL, nb, K, P);
             } else {
                 memset(o, 0, (size_t)nb * out_plane * sizeof *o);
                 for (int j = 0; j < nb; j++)
                     gb_col2im_add(dev, &g, o + (size_t)j * out_plane, cols + (size_t)j * P, ld, 0, g.out_h);
             }
         }
-        if (bias) gb_conv_add_bias(o, bias, nb, s->out_channels, (size_t)g.height * (size_t)g.width);
+        if (bias) gb_conv_add_bias(dev, o, bias, nb, s->out_channels, (size_t)g.height * (size_t)g.width);
     }
 }
 
@@ -97,7 +97,7 @@ void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweigh
     const int identity = gb_im2col_is_identity(&g);
 
     if (dbias)
-        gb_conv_bias_grad(dbias, dout, s->batch, s->out_channels, (size_t)g.height * (size_t)g.width);
+        gb_conv_bias_grad(dev, dbias, dout, s->batch, s->out_channels, (size_t)g.height * (size_t)g.width);
     if (!dinp && !dweight) return;
 
     const gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g.out_h, g.out_w, (size_t)K + (size_t)Ci);
@@ -137,14 +137,14 @@ void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweigh
             for (int j = 0; j < nb; j++)
                 gb_im2col(dev, &g, cols + (size_t)j * P, ld, d + (size_t)j * out_plane, 0, g.out_h);
             if (dweight) {
-                gb_conv_gather(ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
+                gb_conv_gather(dev, ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ci, K, (int)ld, 1.0f, ibuf, (int)ld,
                             cols, (int)ld, 1.0f, dweight, K);
             }
             if (dinp) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Ci, (int)ld, K, 1.0f, weight, K,
                             cols, (int)ld, 0.0f, ibuf, (int)ld);
-                gb_conv_scatter(dinp + (size_t)n0 * in_plane, in_plane, ibuf, NULL, nb, Ci, P);
+                gb_conv_scatter(dev, dinp + (size_t)n0 * in_plane, in_plane, ibuf, NULL, nb, Ci, P);
             }
         }
     }

@@ -513,7 +513,7 @@ void gb_conv2d_backward_winograd_cpu(gb_device *dev, float *dinp, float *dweight
     check_shape(s);
     const wg_geom fg = forward_geom(s), dg = data_geom(s);
     const size_t P = (size_t)fg.out_h * (size_t)fg.out_w;
-    if (dbias) gb_conv_bias_grad(dbias, dout, s->batch, s->out_channels, P);
+    if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, s->out_channels, P);
     if ((!dinp && !dweight) || s->batch == 0) return;
 
     wg_layout lw = layout_of(dev, &fg, 1), ld = layout_of(dev, &dg, 0);

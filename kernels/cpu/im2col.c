@@ -212,61 +212,102 @@ gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_
     return ch;
 }
 
-void gb_conv_gather(float *dst, const float *src, size_t src_stride, int samples, int rows,
-                    size_t cols) {
-    size_t ld = (size_t)samples * cols;
-    for (int j = 0; j < samples; j++)
-        for (int r = 0; r < rows; r++)
-            memcpy(dst + (size_t)r * ld + (size_t)j * cols,
-                   src + (size_t)j * src_stride + (size_t)r * cols, cols * sizeof *dst);
+/* gather / scatter / bias jobs: row r (a channel) of every sample belongs to one slice, so
+ * slices write disjoint memory and each element is formed exactly as in a serial loop. */
+typedef struct {
+    float *dst;
+    const float *src, *bias;
+    size_t stride, cols;
+    int samples, channels;
+} rows_job;
+
+/* Channel rows per slice worth a thread. */
+enum { ROW_GRAIN = 8 };
+
+static void gather_rows(void *ctx, size_t r0, size_t r1, int slice) {
+    (void)slice;
+    const rows_job *t = ctx;
+    size_t ld = (size_t)t->samples * t->cols;
+    for (size_t r = r0; r < r1; r++)
+        for (int j = 0; j < t->samples; j++)
+            memcpy(t->dst + r * ld + (size_t)j * t->cols, t->src + (size_t)j * t->stride + r * t->cols,
+                   t->cols * sizeof *t->dst);
 }
 
-void gb_conv_scatter(float *dst, size_t dst_stride, const float *src, const float *bias,
-                     int samples, int rows, size_t cols) {
-    size_t ld = (size_t)samples * cols;
-    for (int j = 0; j < samples; j++) {
-        for (int r = 0; r < rows; r++) {
-            float *d = dst + (size_t)j * dst_stride + (size_t)r * cols;
-            const float *s = src + (size_t)r * ld + (size_t)j * cols;
-            if (bias) {
-                const float b = bias[r];
-                for (size_t p = 0; p < cols; p++) d[p] = s[p] + b;
+void gb_conv_gather(const gb_device *dev, float *dst, const float *src, size_t src_stride, int samples, int rows,
+                    size_t cols) {
+    rows_job t = {.dst = dst, .src = src, .stride = src_stride, .cols = cols, .samples = samples};
+    gb_parallel_for(dev, (size_t)rows, ROW_GRAIN, gather_rows, &t);
+}
+
+static void scatter_rows(void *ctx, size_t r0, size_t r1, int slice) {
+    (void)slice;
+    const rows_job *t = ctx;
+    size_t ld = (size_t)t->samples * t->cols;
+    for (size_t r = r0; r < r1; r++)
+        for (int j = 0; j < t->samples; j++) {
+            float *d = t->dst + (size_t)j * t->stride + r * t->cols;
+            const float *s = t->src + r * ld + (size_t)j * t->cols;
+            if (t->bias) {
+                const float b = t->bias[r];
+                for (size_t p = 0; p < t->cols; p++) d[p] = s[p] + b;
             } else {
-                memcpy(d, s, cols * sizeof *d);
+                memcpy(d, s, t->cols * sizeof *d);
             }
         }
-    }
 }
 
-void gb_conv_add_bias(float *out, const float *bias, int batch, int channels, size_t positions) {
-    for (int n = 0; n < batch; n++) {
-        for (int c = 0; c < channels; c++) {
-            float *o = out + ((size_t)n * (size_t)channels + (size_t)c) * positions;
-            const float b = bias[c];
-            for (size_t p = 0; p < positions; p++) o[p] += b;
+void gb_conv_scatter(const gb_device *dev, float *dst, size_t dst_stride, const float *src, const float *bias,
+                     int samples, int rows, size_t cols) {
+    rows_job t = {.dst = dst, .src = src, .bias = bias, .stride = dst_stride, .cols = cols, .samples = samples};
+    gb_parallel_for(dev, (size_t)rows, ROW_GRAIN, scatter_rows, &t);
+}
+
+static void add_bias_channels(void *ctx, size_t c0, size_t c1, int slice) {
+    (void)slice;
+    const rows_job *t = ctx;
+    for (int n = 0; n < t->samples; n++)
+        for (size_t c = c0; c < c1; c++) {
+            float *o = t->dst + ((size_t)n * (size_t)t->channels + c) * t->cols;
+            const float b = t->bias[c];
+            for (size_t p = 0; p < t->cols; p++) o[p] += b;
         }
-    }
 }
 
-void gb_conv_bias_grad(float *dbias, const float *dout, int batch, int channels, size_t positions) {
+void gb_conv_add_bias(const gb_device *dev, float *out, const float *bias, int batch, int channels,
+                      size_t positions) {
+    rows_job t = {.dst = out, .bias = bias, .cols = positions, .samples = batch, .channels = channels};
+    gb_parallel_for(dev, (size_t)channels, ROW_GRAIN, add_bias_channels, &t);
+}
+
+static void bias_grad_channels(void *ctx, size_t c0, size_t c1, int slice) {
+    (void)slice;
+    const rows_job *t = ctx;
     /* Eight interleaved partial sums (position p goes to lane p % 8), combined in
      * a fixed order: independent chains the compiler can vectorise, and the same
-     * association on every call. */
+     * association on every call and for any thread count (a channel is one slice's). */
     enum { LANES = 8 };
-    for (int c = 0; c < channels; c++) {
+    const size_t positions = t->cols;
+    for (size_t c = c0; c < c1; c++) {
         double lane[LANES] = {0};
         double tail = 0.0;
         size_t body = positions / LANES * LANES;
-        for (int n = 0; n < batch; n++) {
-            const float *d = dout + ((size_t)n * (size_t)channels + (size_t)c) * positions;
+        for (int n = 0; n < t->samples; n++) {
+            const float *d = t->src + ((size_t)n * (size_t)t->channels + c) * positions;
             for (size_t p = 0; p < body; p += LANES)
                 for (int l = 0; l < LANES; l++) lane[l] += (double)d[p + (size_t)l];
             for (size_t p = body; p < positions; p++) tail += (double)d[p];
         }
         double acc = tail;
         for (int l = 0; l < LANES; l++) acc += lane[l];
-        dbias[c] = (float)((double)dbias[c] + acc);
+        t->dst[c] = (float)((double)t->dst[c] + acc);
     }
+}
+
+void gb_conv_bias_grad(const gb_device *dev, float *dbias, const float *dout, int batch, int channels,
+                       size_t positions) {
+    rows_job t = {.dst = dbias, .src = dout, .cols = positions, .samples = batch, .channels = channels};
+    gb_parallel_for(dev, (size_t)channels, ROW_GRAIN, bias_grad_channels, &t);
 }
 
 void gb_conv_check_shape(const gb_conv_shape *s, int transpose) {

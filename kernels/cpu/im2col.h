@@ -70,17 +70,17 @@ gb_conv_chunk gb_conv_plan_chunk(int batch, int out_h, int out_w, size_t floats_
 
 /* dst[r, j*cols + p] = src[j*src_stride + r*cols + p] for j < samples, r < rows,
  * p < cols: a batch of [rows, cols] matrices side by side in one [rows, samples*cols]. */
-void gb_conv_gather(float *dst, const float *src, size_t src_stride, int samples, int rows,
+void gb_conv_gather(const gb_device *dev, float *dst, const float *src, size_t src_stride, int samples, int rows,
                     size_t cols);
 /* The inverse placement, adding bias[r] when bias is not NULL:
  * dst[j*dst_stride + r*cols + p] = src[r, j*cols + p] + bias[r]. */
-void gb_conv_scatter(float *dst, size_t dst_stride, const float *src, const float *bias,
+void gb_conv_scatter(const gb_device *dev, float *dst, size_t dst_stride, const float *src, const float *bias,
                      int samples, int rows, size_t cols);
 
 /* out[n, c, p] += bias[c] over batch n, channels c and `positions` p. */
-void gb_conv_add_bias(float *out, const float *bias, int batch, int channels, size_t positions);
+void gb_conv_add_bias(const gb_device *dev, float *out, const float *bias, int batch, int channels, size_t positions);
 /* dbias[c] += sum over n, p of dout[n, c, p]: double sums, n then p ascending. */
-void gb_conv_bias_grad(float *dbias, const float *dout, int batch, int channels, size_t positions);
+void gb_conv_bias_grad(const gb_device *dev, float *dbias, const float *dout, int batch, int channels, size_t positions);
 
 /* Programmer-error checks of a conv shape (abort with the offending fields):
  * positive sizes, non-negative padding, a non-empty output; for the transposed
