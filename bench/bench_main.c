@@ -103,7 +103,6 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_bench_add_pointwise_cases(&cases, o->quick);
     gb_bench_add_data_cases(&cases, o->quick);
     gb_bench_add_fid_cases(&cases, o->quick);
-    gb_bench_add_conv_inception_cases(&cases, o->quick);
     gb_bench_result *results = calloc(cases.count, sizeof *results);
     unsigned char *selected = calloc(cases.count, 1);
     GB_ASSERT(results && selected, "out of memory for %zu benchmark rows", cases.count);

@@ -15,6 +15,5 @@ void gb_bench_add_conv_cases(gb_bench_list *list, int quick);
 void gb_bench_add_pointwise_cases(gb_bench_list *list, int quick);
 void gb_bench_add_data_cases(gb_bench_list *list, int quick);
 void gb_bench_add_fid_cases(gb_bench_list *list, int quick);
-void gb_bench_add_conv_inception_cases(gb_bench_list *list, int quick);
 
 #endif

@@ -4,8 +4,12 @@
  *
  * Shapes come from the models' own listings, at batch 64: gb_dcgan_conv_shapes (the CMU
  * ResNet generator and critic, models/dcgan_resnet.h) and gb_mnist_gan_conv_shapes
- * (models/mnist_gan.h). Equal shapes are benchmarked once, under the first layer's name
- * with "(xN)" when N layers share it.
+ * (models/mnist_gan.h); and, forward only (FID never differentiates the network; not in
+ * --quick), every distinct conv of the FID Inception-v3 at 299x299 and batch 8 from
+ * gb_inception_conv_shapes (models/inception_v3.h, the architecture alone), labelled "iv3 ..."
+ * (`--filter iv3`; "k1x7", "k5x5" pick one kernel size), with "ours-gemm" next to "fftw" for
+ * its 5x5 / 1x7 / 7x1 kernels so the table shows where FFTW wins. Equal shapes are
+ * benchmarked once, under the first layer's name with "(xN)" when N layers share it.
  * Rows per shape: "ours-cpu" through the backend table (what the models run), "openblas"
  * timing one cblas_sgemm of the conv's GEMM (M = out_channels, N = batch*out_h*out_w,
  * K = in_channels*kh*kw; backward-data C[K,N] = W^T dout, backward-weight C[M,K] =
@@ -38,12 +42,13 @@
 #include "../core/philox.h"
 #include "../kernels/cpu/cpu.h"
 #include "../models/dcgan_resnet.h"
+#include "../models/inception_v3.h"
 #include "../models/mnist_gan.h"
 #include "cases.h"
 
 enum { IMPL_OURS, IMPL_SGEMM, IMPL_FFT, IMPL_GEMM, IMPL_WINO };
 enum { DIR_FWD, DIR_BWD_DATA, DIR_BWD_WEIGHT };
-enum { CONV_BATCH = 64, CONV_SAMPLES = 64, MAX_SHAPES = 64 };
+enum { CONV_BATCH = 64, INCEPTION_BATCH = 8, CONV_SAMPLES = 64, MAX_SHAPES = 64 };
 static const double unit_roundoff = 5.9604644775390625e-8;
 
 typedef struct {
@@ -299,7 +304,7 @@ static const char *const dir_names[] = {"fwd", "bwd_data", "bwd_weight"};
 
 /* The rows' parameters live here, not in per-row allocations: rows that --filter leaves
  * out are never set up or torn down, so nothing would free them. Registered once per run. */
-static conv_ctx rows[MAX_SHAPES * 13];
+static conv_ctx rows[MAX_SHAPES * 13 + GB_INCEPTION_CONVS * 4];
 static size_t n_rows;
 
 static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *label, int direction, int impl) {
@@ -357,6 +362,30 @@ static size_t add_distinct(distinct_shape *set, size_t n, const gb_conv_shape *s
     return n;
 }
 
+/* Inception-v3's distinct convs, forward: ours, sgemm, and for kernel sides >= 5 the GEMM
+ * path next to the FFT path. */
+static void add_inception_cases(gb_bench_list *list) {
+    gb_conv_shape shapes[GB_INCEPTION_CONVS];
+    const char *names[GB_INCEPTION_CONVS];
+    distinct_shape set[MAX_SHAPES];
+    size_t count = gb_inception_conv_shapes(INCEPTION_BATCH, shapes, names, GB_INCEPTION_CONVS);
+    size_t n = add_distinct(set, 0, shapes, names, count);
+    for (size_t i = 0; i < n; i++) {
+        const gb_conv_shape *s = &set[i].shape;
+        char label[96], uses[16] = "";
+        if (set[i].uses > 1) snprintf(uses, sizeof uses, " (x%d)", set[i].uses);
+        snprintf(label, sizeof label, "iv3 b%d %dx%dx%d->%d k%dx%d s%d p%dx%d %s%s", s->batch, s->in_channels,
+                 s->in_height, s->in_width, s->out_channels, s->kernel_h, s->kernel_w, s->stride_h, s->pad_h,
+                 s->pad_w, set[i].name, uses);
+        add_case(list, s, label, DIR_FWD, IMPL_OURS);
+        add_case(list, s, label, DIR_FWD, IMPL_SGEMM);
+        if (s->kernel_h >= 5 || s->kernel_w >= 5) {
+            add_case(list, s, label, DIR_FWD, IMPL_GEMM);
+            add_case(list, s, label, DIR_FWD, IMPL_FFT);
+        }
+    }
+}
+
 void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
     n_rows = 0;
     gb_conv_shape shapes[MAX_SHAPES];
@@ -387,4 +416,5 @@ void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
             }
         }
     }
+    if (!quick) add_inception_cases(list);
 }
