@@ -69,25 +69,6 @@ static size_t weight_numel(const gb_conv_shape *s) {
     return (size_t)s->out_channels * (size_t)s->in_channels * (size_t)s->kernel_h * (size_t)s->kernel_w;
 }
 
-static float *random_floats(gb_device *dev, size_t n, const char *stream) {
-    float *host = malloc(n * sizeof *host);
-    GB_ASSERT(host, "out of memory for %zu floats", n);
-    gb_stream st = gb_stream_open(1, stream);
-    gb_stream_uniform(&st, host, n);
-    for (size_t i = 0; i < n; i++) host[i] = 2.0f * host[i] - 1.0f;
-    float *d = gb_dev_alloc(dev, n * sizeof *d);
-    gb_upload(dev, d, host, n * sizeof *d);
-    free(host);
-    return d;
-}
-
-static float *download_floats(gb_device *dev, const float *src, size_t n) {
-    float *host = malloc(n * sizeof *host);
-    GB_ASSERT(host, "out of memory for %zu floats", n);
-    gb_download(dev, host, src, n * sizeof *host);
-    return host;
-}
-
 static gb_status conv_setup(gb_bench_case *c, gb_device *dev) {
     conv_ctx *x = c->ctx;
     if (x->impl == IMPL_SGEMM) {
@@ -97,15 +78,15 @@ static gb_status conv_setup(gb_bench_case *c, gb_device *dev) {
         size_t a = x->direction == DIR_BWD_WEIGHT ? m * n : m * k;
         size_t b = x->direction == DIR_BWD_DATA ? m * n : k * n;
         size_t cn = x->direction == DIR_FWD ? m * n : x->direction == DIR_BWD_DATA ? k * n : m * k;
-        x->a = random_floats(dev, a, "bench/conv/a");
-        x->b = random_floats(dev, b, "bench/conv/b");
+        x->a = gb_bench_random_floats(dev, a, 1, "bench/conv/a", -1.0f, 1.0f);
+        x->b = gb_bench_random_floats(dev, b, 1, "bench/conv/b", -1.0f, 1.0f);
         x->c = gb_dev_alloc(dev, cn * sizeof(float));
         return GB_OK;
     }
-    x->inp = random_floats(dev, inp_numel(&x->s), "bench/conv/inp");
-    x->weight = random_floats(dev, weight_numel(&x->s), "bench/conv/weight");
-    x->bias = random_floats(dev, (size_t)x->s.out_channels, "bench/conv/bias");
-    x->dout = random_floats(dev, out_numel(&x->s), "bench/conv/dout");
+    x->inp = gb_bench_random_floats(dev, inp_numel(&x->s), 1, "bench/conv/inp", -1.0f, 1.0f);
+    x->weight = gb_bench_random_floats(dev, weight_numel(&x->s), 1, "bench/conv/weight", -1.0f, 1.0f);
+    x->bias = gb_bench_random_floats(dev, (size_t)x->s.out_channels, 1, "bench/conv/bias", -1.0f, 1.0f);
+    x->dout = gb_bench_random_floats(dev, out_numel(&x->s), 1, "bench/conv/dout", -1.0f, 1.0f);
     x->out = gb_dev_alloc(dev, out_numel(&x->s) * sizeof(float));
     x->dinp = gb_dev_alloc(dev, inp_numel(&x->s) * sizeof(float));
     x->dweight = gb_dev_alloc(dev, weight_numel(&x->s) * sizeof(float));
@@ -166,8 +147,8 @@ static int sgemm_check(conv_ctx *x, gb_device *dev, double *error) {
     size_t rows = x->direction == DIR_BWD_DATA ? k : m, cols = x->direction == DIR_BWD_WEIGHT ? k : n;
     size_t inner = x->direction == DIR_FWD ? k : x->direction == DIR_BWD_DATA ? m : n;
     size_t a_n = x->direction == DIR_BWD_WEIGHT ? m * n : m * k, b_n = x->direction == DIR_BWD_DATA ? m * n : k * n;
-    float *a = download_floats(dev, x->a, a_n), *b = download_floats(dev, x->b, b_n);
-    float *cc = download_floats(dev, x->c, rows * cols);
+    float *a = gb_bench_download_floats(dev, x->a, a_n), *b = gb_bench_download_floats(dev, x->b, b_n);
+    float *cc = gb_bench_download_floats(dev, x->c, rows * cols);
     double worst = 0;
     for (int t = 0; t < CONV_SAMPLES; t++) {
         size_t e = sample_index(t, rows * cols), i = e / cols, j = e % cols;
@@ -206,12 +187,14 @@ static int conv_check(gb_bench_case *c, gb_device *dev, double *error) {
     const gb_conv_shape *s = &x->s;
     const int C = s->in_channels, M = s->out_channels, H = s->in_height, W = s->in_width;
     const int kh = s->kernel_h, kw = s->kernel_w, oh = gb_conv_out_h(s), ow = gb_conv_out_w(s);
-    float *inp = download_floats(dev, x->inp, inp_numel(s)), *w = download_floats(dev, x->weight, weight_numel(s));
-    float *bias = download_floats(dev, x->bias, (size_t)M), *dout = download_floats(dev, x->dout, out_numel(s));
+    float *inp = gb_bench_download_floats(dev, x->inp, inp_numel(s));
+    float *w = gb_bench_download_floats(dev, x->weight, weight_numel(s));
+    float *bias = gb_bench_download_floats(dev, x->bias, (size_t)M);
+    float *dout = gb_bench_download_floats(dev, x->dout, out_numel(s));
     float *got;
     double worst = 0, allowed = 0;
     if (x->direction == DIR_FWD) {
-        got = download_floats(dev, x->out, out_numel(s));
+        got = gb_bench_download_floats(dev, x->out, out_numel(s));
         double Fhw = (double)fft_size(H + 2 * s->pad_h) * fft_size(W + 2 * s->pad_w);
         double phi = 8 * unit_roundoff * log2(Fhw), g = (2.0 * C + 4) * unit_roundoff;
         for (int t = 0; t < CONV_SAMPLES; t++) {
@@ -245,7 +228,7 @@ static int conv_check(gb_bench_case *c, gb_device *dev, double *error) {
         /* FFT: the error in units of its bound; GEMM: normalised by S */
         allowed = x->impl == IMPL_FFT ? 1 : ((double)C * kh * kw + 2) * unit_roundoff;
     } else if (x->direction == DIR_BWD_DATA) {
-        got = download_floats(dev, x->dinp, inp_numel(s));
+        got = gb_bench_download_floats(dev, x->dinp, inp_numel(s));
         for (int t = 0; t < CONV_SAMPLES; t++) {
             size_t e = sample_index(t, inp_numel(s));
             int xi = (int)(e % (size_t)W), yi = (int)(e / (size_t)W % (size_t)H);
@@ -270,7 +253,7 @@ static int conv_check(gb_bench_case *c, gb_device *dev, double *error) {
     } else { /* one fresh accumulation */
         gb_dev_zero(dev, x->dweight, weight_numel(s) * sizeof(float));
         conv_run(c, dev);
-        got = download_floats(dev, x->dweight, weight_numel(s));
+        got = gb_bench_download_floats(dev, x->dweight, weight_numel(s));
         for (int t = 0; t < CONV_SAMPLES; t++) {
             size_t e = sample_index(t, weight_numel(s));
             int j = (int)(e % (size_t)kw), i = (int)(e / (size_t)kw % (size_t)kh);

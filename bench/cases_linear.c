@@ -27,25 +27,13 @@ typedef struct {
     int direction; /* 0 fwd, 1 bwd_data, 2 bwd_weight */
 } linear_ctx;
 
-static float *random_floats(gb_device *dev, size_t n, const char *stream) {
-    float *host = malloc(n * sizeof *host);
-    GB_ASSERT(host, "out of memory for %zu floats", n);
-    gb_stream st = gb_stream_open(1, stream);
-    gb_stream_uniform(&st, host, n);
-    for (size_t i = 0; i < n; i++) host[i] = 2.0f * host[i] - 1.0f;
-    float *d = gb_dev_alloc(dev, n * sizeof *d);
-    gb_upload(dev, d, host, n * sizeof *d);
-    free(host);
-    return d;
-}
-
 static gb_status linear_setup(gb_bench_case *c, gb_device *dev) {
     linear_ctx *x = c->ctx;
     size_t m = (size_t)x->m, n = (size_t)x->n, k = (size_t)x->k;
-    x->a = random_floats(dev, m * k, "bench/a");
-    x->b = random_floats(dev, n * k, "bench/b");
-    x->bias = random_floats(dev, n, "bench/bias");
-    x->dout = random_floats(dev, m * n, "bench/dout");
+    x->a = gb_bench_random_floats(dev, m * k, 1, "bench/a", -1.0f, 1.0f);
+    x->b = gb_bench_random_floats(dev, n * k, 1, "bench/b", -1.0f, 1.0f);
+    x->bias = gb_bench_random_floats(dev, n, 1, "bench/bias", -1.0f, 1.0f);
+    x->dout = gb_bench_random_floats(dev, m * n, 1, "bench/dout", -1.0f, 1.0f);
     x->out = gb_dev_alloc(dev, m * n * sizeof(float));
     x->da = gb_dev_alloc(dev, m * k * sizeof(float));
     x->db = gb_dev_alloc(dev, n * k * sizeof(float));

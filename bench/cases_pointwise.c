@@ -50,25 +50,6 @@ typedef struct {
     long step;
 } pw_ctx;
 
-static float *random_floats(gb_device *dev, size_t n, const char *stream, float lo, float hi) {
-    float *host = malloc(n * sizeof *host);
-    GB_ASSERT(host, "out of memory for %zu floats", n);
-    gb_stream st = gb_stream_open(2, stream);
-    gb_stream_uniform(&st, host, n);
-    for (size_t i = 0; i < n; i++) host[i] = lo + (hi - lo) * host[i];
-    float *d = gb_dev_alloc(dev, n * sizeof *d);
-    gb_upload(dev, d, host, n * sizeof *d);
-    free(host);
-    return d;
-}
-
-static float *download_floats(gb_device *dev, const float *src, size_t n) {
-    float *host = malloc(n * sizeof *host);
-    GB_ASSERT(host, "out of memory for %zu floats", n);
-    gb_download(dev, host, src, n * sizeof *host);
-    return host;
-}
-
 static gb_norm_shape norm_shape(const pw_ctx *x) {
     return (gb_norm_shape){.batch = x->batch, .channels = x->channels, .spatial = x->height * x->width,
                            .groups = 1, .eps = 1e-5f};
@@ -86,23 +67,23 @@ static size_t out_numel(const pw_ctx *x) {
 static gb_status pw_setup(gb_bench_case *c, gb_device *dev) {
     pw_ctx *x = c->ctx;
     if (x->op == OP_ADAM) {
-        x->p = random_floats(dev, x->n, "bench/adam/p", -0.1f, 0.1f);
-        x->g = random_floats(dev, x->n, "bench/adam/g", -1e-2f, 1e-2f);
-        x->m = random_floats(dev, x->n, "bench/adam/m", -1e-3f, 1e-3f);
-        x->v = random_floats(dev, x->n, "bench/adam/v", 0.0f, 1e-5f);
-        x->p0 = download_floats(dev, x->p, x->n);
-        x->m0 = download_floats(dev, x->m, x->n);
-        x->v0 = download_floats(dev, x->v, x->n);
+        x->p = gb_bench_random_floats(dev, x->n, 2, "bench/adam/p", -0.1f, 0.1f);
+        x->g = gb_bench_random_floats(dev, x->n, 2, "bench/adam/g", -1e-2f, 1e-2f);
+        x->m = gb_bench_random_floats(dev, x->n, 2, "bench/adam/m", -1e-3f, 1e-3f);
+        x->v = gb_bench_random_floats(dev, x->n, 2, "bench/adam/v", 0.0f, 1e-5f);
+        x->p0 = gb_bench_download_floats(dev, x->p, x->n);
+        x->m0 = gb_bench_download_floats(dev, x->m, x->n);
+        x->v0 = gb_bench_download_floats(dev, x->v, x->n);
         return GB_OK;
     }
-    x->x = random_floats(dev, x->n, "bench/pw/x", -3.0f, 3.0f);
-    x->dout = random_floats(dev, out_numel(x), "bench/pw/dout", -1.0f, 1.0f);
+    x->x = gb_bench_random_floats(dev, x->n, 2, "bench/pw/x", -3.0f, 3.0f);
+    x->dout = gb_bench_random_floats(dev, out_numel(x), 2, "bench/pw/dout", -1.0f, 1.0f);
     x->y = gb_dev_alloc(dev, out_numel(x) * sizeof(float));
     x->dx = gb_dev_alloc(dev, x->n * sizeof(float));
     if (x->op == OP_BN) {
         size_t ch = (size_t)x->channels;
-        x->gamma = random_floats(dev, ch, "bench/pw/gamma", 0.5f, 1.5f);
-        x->beta = random_floats(dev, ch, "bench/pw/beta", -0.5f, 0.5f);
+        x->gamma = gb_bench_random_floats(dev, ch, 2, "bench/pw/gamma", 0.5f, 1.5f);
+        x->beta = gb_bench_random_floats(dev, ch, 2, "bench/pw/beta", -0.5f, 0.5f);
         x->mean = gb_dev_alloc(dev, ch * sizeof(float));
         x->rstd = gb_dev_alloc(dev, ch * sizeof(float));
         x->dgamma = gb_dev_alloc(dev, ch * sizeof(float));
@@ -183,7 +164,7 @@ static int pw_check(gb_bench_case *c, gb_device *dev, double *error) {
         gb_upload(dev, x->v, x->v0, x->n * sizeof(float));
         x->step = 0;
         pw_run(c, dev);
-        float *p = download_floats(dev, x->p, x->n), *g = download_floats(dev, x->g, x->n);
+        float *p = gb_bench_download_floats(dev, x->p, x->n), *g = gb_bench_download_floats(dev, x->g, x->n);
         gb_adam_scalars s = gb_adam_scalars_compute(&adam_hp, 1);
         for (size_t i = 0; i < x->n; i += PW_CHECK_STRIDE) {
             double m = (double)s.beta1 * x->m0[i] + (double)s.one_minus_beta1 * g[i];
@@ -199,8 +180,9 @@ static int pw_check(gb_bench_case *c, gb_device *dev, double *error) {
         *error = worst;
         return worst <= 1;
     }
-    float *in = download_floats(dev, x->x, x->n), *dout = download_floats(dev, x->dout, out_numel(x));
-    float *got = x->backward ? download_floats(dev, x->dx, x->n) : download_floats(dev, x->y, out_numel(x));
+    float *in = gb_bench_download_floats(dev, x->x, x->n), *dout = gb_bench_download_floats(dev, x->dout, out_numel(x));
+    float *got = x->backward ? gb_bench_download_floats(dev, x->dx, x->n)
+                             : gb_bench_download_floats(dev, x->y, out_numel(x));
     const size_t hw = (size_t)x->height * (size_t)x->width;
     if (x->op == OP_ACT) {
         for (size_t i = 0; i < x->n; i += PW_CHECK_STRIDE) {
@@ -212,8 +194,8 @@ static int pw_check(gb_bench_case *c, gb_device *dev, double *error) {
             if (e > worst) worst = e;
         }
     } else if (x->op == OP_BN) {
-        float *gamma = download_floats(dev, x->gamma, (size_t)x->channels);
-        float *beta = download_floats(dev, x->beta, (size_t)x->channels);
+        float *gamma = gb_bench_download_floats(dev, x->gamma, (size_t)x->channels);
+        float *beta = gb_bench_download_floats(dev, x->beta, (size_t)x->channels);
         const double cnt = (double)x->batch * (double)hw;
         for (int ch = 0; ch < x->channels && ch < PW_CHECK_CHANNELS; ch++) {
             double mean = 0, var = 0, mdy = 0, mdyx = 0, mady = 0, madyx = 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/philox.h"
 #include "../core/progress.h"
 
 enum { GB_BENCH_MAX_SAMPLES = 1000 };
@@ -148,4 +149,23 @@ void gb_bench_run_case(gb_bench_case *c, gb_device *dev, int threads, const gb_b
     time_internal(c, dev, m, r);
     r->timed = 1;
     if (c->teardown) c->teardown(c, dev);
+}
+
+float *gb_bench_random_floats(gb_device *dev, size_t n, uint64_t seed, const char *stream, float lo, float hi) {
+    float *host = malloc((n ? n : 1) * sizeof *host);
+    GB_ASSERT(host, "out of memory for %zu floats", n);
+    gb_stream st = gb_stream_open(seed, stream);
+    gb_stream_uniform(&st, host, n);
+    for (size_t i = 0; i < n; i++) host[i] = lo + (hi - lo) * host[i];
+    float *d = gb_dev_alloc(dev, n * sizeof *d);
+    gb_upload(dev, d, host, n * sizeof *d);
+    free(host);
+    return d;
+}
+
+float *gb_bench_download_floats(gb_device *dev, const float *src, size_t n) {
+    float *host = malloc((n ? n : 1) * sizeof *host);
+    GB_ASSERT(host, "out of memory for %zu floats", n);
+    gb_download(dev, host, src, n * sizeof *host);
+    return host;
 }

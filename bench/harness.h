@@ -18,6 +18,7 @@
 #define GB_BENCH_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/status.h"
 #include "../kernels/kernels.h"
@@ -81,5 +82,10 @@ void gb_bench_run_case(gb_bench_case *c, gb_device *dev, int threads, const gb_b
 
 /* Summary statistics of samples (seconds): min, median, max, robust relative spread. */
 void gb_bench_summarise_samples(const double *samples, size_t n, gb_bench_result *r);
+
+/* Operands for the cases: n floats uniform in [lo, hi) from the philox stream (seed, stream),
+ * uploaded to dev (gb_dev_alloc'd); and a malloc'd host copy of n device floats. */
+float *gb_bench_random_floats(gb_device *dev, size_t n, uint64_t seed, const char *stream, float lo, float hi);
+float *gb_bench_download_floats(gb_device *dev, const float *src, size_t n);
 
 #endif
