@@ -24,7 +24,7 @@ size_t gb_npy_itemsize(gb_npy_dtype t) {
     case GB_NPY_F32: return 4;
     case GB_NPY_F64: return 8;
     }
-    GB_ASSERT(0, "unknown npy dtype %d", (int)t);
+    gb_assert_fail(__FILE__, __LINE__, "known dtype", "unknown npy dtype %d", (int)t);
 }
 
 const char *gb_npy_descr(gb_npy_dtype t) {
@@ -35,7 +35,7 @@ const char *gb_npy_descr(gb_npy_dtype t) {
     case GB_NPY_F32: return "<f4";
     case GB_NPY_F64: return "<f8";
     }
-    GB_ASSERT(0, "unknown npy dtype %d", (int)t);
+    gb_assert_fail(__FILE__, __LINE__, "known dtype", "unknown npy dtype %d", (int)t);
 }
 
 gb_npy_array gb_npy_view(gb_npy_dtype t, int ndim, const size_t *shape, void *data) {
