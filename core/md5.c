@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/file_stream.h"
+#include "core/hash_block.h"
 
 /* RFC 1321 3.4: T[i] = floor(2^32 * |sin(i)|), i = 1..64. */
 static const uint32_t gb_md5_t[64] = {
@@ -65,36 +66,20 @@ void gb_md5_init(gb_md5_ctx *c) {
     c->used = 0;
 }
 
+/* The shared block buffering, bound to this hash's state and compression function. */
+static gb_hash_blocks md5_blocks(gb_md5_ctx *c) {
+    return (gb_hash_blocks){c->h, c->block, &c->used, &c->length, gb_md5_compress};
+}
+
 void gb_md5_update(gb_md5_ctx *c, const void *data, size_t n) {
-    const uint8_t *p = data;
-    c->length += n;
-    if (c->used > 0) {
-        size_t take = 64 - c->used < n ? 64 - c->used : n;
-        memcpy(c->block + c->used, p, take);
-        c->used += take;
-        p += take;
-        n -= take;
-        if (c->used < 64) return;
-        gb_md5_compress(c->h, c->block);
-        c->used = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) gb_md5_compress(c->h, p);
-    if (n > 0) memcpy(c->block, p, n);
-    c->used = n;
+    gb_hash_blocks b = md5_blocks(c);
+    gb_hash_blocks_update(&b, data, n);
 }
 
 void gb_md5_final(gb_md5_ctx *c, uint8_t digest[16]) {
-    /* RFC 1321 3.1-3.2: a 1 bit, zeros to 448 mod 512, then the bit length little-endian. */
-    uint64_t bits = c->length * 8;
-    c->block[c->used++] = 0x80;
-    if (c->used > 56) {
-        memset(c->block + c->used, 0, 64 - c->used);
-        gb_md5_compress(c->h, c->block);
-        c->used = 0;
-    }
-    memset(c->block + c->used, 0, 56 - c->used);
-    for (int i = 0; i < 8; i++) c->block[56 + i] = (uint8_t)(bits >> (8 * i));
-    gb_md5_compress(c->h, c->block);
+    /* RFC 1321 3.1-3.2: a 1 bit, zeros to 448 mod 512, then the bit length (little-endian). */
+    gb_hash_blocks b = md5_blocks(c);
+    gb_hash_blocks_finish(&b, 0);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) digest[4 * i + j] = (uint8_t)(c->h[i] >> (8 * j));
 }

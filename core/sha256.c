@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/file_stream.h"
+#include "core/hash_block.h"
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64
  * primes. */
@@ -79,36 +80,20 @@ void gb_sha256_init(gb_sha256_ctx *c) {
     c->used = 0;
 }
 
+/* The shared block buffering, bound to this hash's state and compression function. */
+static gb_hash_blocks sha256_blocks(gb_sha256_ctx *c) {
+    return (gb_hash_blocks){c->h, c->block, &c->used, &c->length, gb_sha256_compress};
+}
+
 void gb_sha256_update(gb_sha256_ctx *c, const void *data, size_t n) {
-    const uint8_t *p = data;
-    c->length += n;
-    if (c->used > 0) {
-        size_t take = 64 - c->used < n ? 64 - c->used : n;
-        memcpy(c->block + c->used, p, take);
-        c->used += take;
-        p += take;
-        n -= take;
-        if (c->used < 64) return;
-        gb_sha256_compress(c->h, c->block);
-        c->used = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) gb_sha256_compress(c->h, p);
-    if (n > 0) memcpy(c->block, p, n);
-    c->used = n;
+    gb_hash_blocks b = sha256_blocks(c);
+    gb_hash_blocks_update(&b, data, n);
 }
 
 void gb_sha256_final(gb_sha256_ctx *c, uint8_t digest[32]) {
-    /* FIPS 180-4 5.1.1: a 1 bit, zeros to 448 mod 512, then the bit length big-endian. */
-    uint64_t bits = c->length * 8;
-    c->block[c->used++] = 0x80;
-    if (c->used > 56) {
-        memset(c->block + c->used, 0, 64 - c->used);
-        gb_sha256_compress(c->h, c->block);
-        c->used = 0;
-    }
-    memset(c->block + c->used, 0, 56 - c->used);
-    for (int i = 0; i < 8; i++) c->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    gb_sha256_compress(c->h, c->block);
+    /* FIPS 180-4 5.1.1: a 1 bit, zeros to 448 mod 512, then the bit length (big-endian). */
+    gb_hash_blocks b = sha256_blocks(c);
+    gb_hash_blocks_finish(&b, 1);
     for (int i = 0; i < 8; i++) gb_store_be32(digest + 4 * i, c->h[i]);
 }
 
