@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "tests/fixture.h"
 #include "tests/gradcheck.h"
 
 #define U GC_U32
@@ -32,25 +33,11 @@ static void open_cpu(void) {
 }
 static void close_cpu(void) { gb_device_close(&dev); }
 
+/* tests/peers/kernels_norm.py's fixture <name>.f32 of exactly n floats (tests/fixture.h). */
 static float *load(const char *name, size_t n) {
-    const char *root = getenv("GB_FIXTURES");
-    if (!root)
-        cr_assert_fail("GB_FIXTURES is unset: run `/usr/bin/python3 tests/peers/kernels_norm.py DIR` "
-                       "and set GB_FIXTURES=DIR (make test does both)");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/kernels_norm/%s.f32", root, name);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        cr_assert_fail("missing fixture %s: run `/usr/bin/python3 tests/peers/kernels_norm.py %s`",
-                       path, root);
-    float *a = malloc(n * sizeof *a + 1);
-    size_t got = fread(a, sizeof *a, n, fp);
-    int extra = fgetc(fp);
-    fclose(fp);
-    if (got != n || extra != EOF)
-        cr_assert_fail("fixture %s: expected exactly %zu float32 values; regenerate it with "
-                       "tests/peers/kernels_norm.py", path, n);
-    return a;
+    char rel[256];
+    snprintf(rel, sizeof rel, "kernels_norm/%s.f32", name);
+    return fixture_f32(rel, n);
 }
 
 /* |got - ref| <= k u scale + 1e-30 elementwise */
