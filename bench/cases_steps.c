@@ -99,7 +99,7 @@ static const char *const gan_modes[] = {"g_fwdbwd", "d_fwdbwd", "critic_step", "
 
 typedef struct {
     int row;
-    int winograd; /* run with gb_device.fast_conv (the `--conv winograd` pipelines) */
+    int fast; /* run with gb_device.fast_conv (the `--conv fast` pipelines) */
     gb_dcgan_generator g;
     gb_dcgan_critic d;
     float *z, *real, *fake, *g_dout, *d_dout, *dx, *losses;
@@ -150,7 +150,7 @@ static void gan_run(gb_bench_case *c, gb_device *dev) {
     gan_ctx *x = c->ctx;
     float loss[4];
     int fast_conv = dev->fast_conv;
-    dev->fast_conv = x->winograd;
+    dev->fast_conv = x->fast;
     switch (x->row) {
     case ROW_G_FWDBWD:
         gb_dcgan_generator_forward(&x->g, dev, GAN_BATCH, x->z);
@@ -185,7 +185,7 @@ static void gan_teardown(gb_bench_case *c, gb_device *dev) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gb_dev_free(dev, bufs[i]);
     gb_dcgan_critic_destroy(&x->d, dev);
     gb_dcgan_generator_destroy(&x->g, dev);
-    *x = (gan_ctx){.row = x->row, .winograd = x->winograd};
+    *x = (gan_ctx){.row = x->row, .fast = x->fast};
 }
 
 static gb_status gan_pytorch(gb_bench_case *c, int threads, int quick, double *samples, size_t *n, size_t cap,
@@ -295,16 +295,16 @@ void gb_bench_add_step_cases(gb_bench_list *list, int quick) {
     for (int row = ROW_G_FWDBWD; row <= ROW_GEN_STEP; row++) {
         /* one static state per row kind, shared by ours (setup fills it, teardown empties it)
          * and the peer row (reads .row): rows --filter leaves out are never torn down */
-        static gan_ctx gan_rows[4], winograd_rows[4];
+        static gan_ctx gan_rows[4], fast_rows[4];
         gan_rows[row] = (gan_ctx){.row = row};
-        winograd_rows[row] = (gan_ctx){.row = row, .winograd = 1};
+        fast_rows[row] = (gan_ctx){.row = row, .fast = 1};
         c = add_row(list, kernels[row], dirs[row], "ours-cpu", shapes[row]);
         c->ctx = &gan_rows[row];
         c->setup = gan_setup;
         c->run = gan_run;
         c->teardown = gan_teardown;
-        c = add_row(list, kernels[row], dirs[row], "ours-winograd", shapes[row]);
-        c->ctx = &winograd_rows[row];
+        c = add_row(list, kernels[row], dirs[row], "ours-fast", shapes[row]);
+        c->ctx = &fast_rows[row];
         c->setup = gan_setup;
         c->run = gan_run;
         c->teardown = gan_teardown;

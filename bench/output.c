@@ -54,7 +54,7 @@ void gb_bench_print_table(const gb_bench_run *run) {
                100 * r->rel_spread, gflops(c, r), gbps(c, r), pct_peak(run, c, r));
     }
     /* a peer row against every timed ours row of its kernel, direction and shape (ours-cpu,
-     * ours-winograd, ...) */
+     * ours-fast, ...) */
     for (size_t i = 0; i < run->cases->count; i++) {
         const gb_bench_case *c = &run->cases->items[i];
         if (!run->selected[i] || is_ours(c) || !run->results[i].timed) continue;

@@ -17,8 +17,10 @@ const char gb_run_options_help[] =
     "  --inception-weights FILE   FID Inception-v3 weights for the image pipelines (default\n"
     "                             <data>/weights/pt_inception-2015-12-05-6726825d.pth, SHA-256 pinned);\n"
     "                             given explicitly, FID/KID/precision-recall are computed at every scale\n"
-    "  --conv gemm|winograd       CPU 3x3 convolution algorithm (default gemm: PyTorch-parity rounding;\n"
-    "                             winograd: 4x fewer multiplies on >= 64-channel layers, ~19u rounding)\n"
+    "  --conv gemm|fast           CPU convolution routes (default gemm: PyTorch's arithmetic, step parity;\n"
+    "                             fast: Winograd F(4x4,3x3) on >= 64-channel 3x3 layers (~19u rounding) and\n"
+    "                             upsample+conv as four phase convs (2.25x fewer multiply-adds); `winograd`\n"
+    "                             is the earlier name of fast)\n"
     "  --inception-sha256 HEX     the SHA-256 other weights must have (required with --inception-weights\n"
     "                             unless the file is the pinned one)\n";
 
@@ -53,9 +55,9 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
         } else if (strcmp(a, "--data") == 0) {
             opt->data_dir = v;
         } else if (strcmp(a, "--conv") == 0) {
-            if (strcmp(v, "gemm") && strcmp(v, "winograd"))
-                return gb_fail(GB_USAGE, "--conv '%s': expected gemm or winograd", v);
-            opt->fast_conv = strcmp(v, "winograd") == 0;
+            if (strcmp(v, "gemm") && strcmp(v, "fast") && strcmp(v, "winograd"))
+                return gb_fail(GB_USAGE, "--conv '%s': expected gemm or fast", v);
+            opt->fast_conv = strcmp(v, "gemm") != 0;
         } else if (strcmp(a, "--inception-weights") == 0) {
             opt->inception_weights = v;
         } else if (strcmp(a, "--inception-sha256") == 0) {

@@ -151,9 +151,19 @@ void *gb_dev_scratch(gb_device *dev, size_t bytes) {
     return dev->scratch;
 }
 
+void *gb_dev_staging(gb_device *dev, size_t bytes) {
+    if (bytes > dev->staging_bytes) {
+        if (dev->staging) dev->ops->free(dev, dev->staging);
+        dev->staging = dev->ops->alloc(dev, bytes);
+        dev->staging_bytes = bytes;
+    }
+    return dev->staging;
+}
+
 void gb_device_close(gb_device *dev) {
     if (!dev || !dev->ops) return;
     if (dev->scratch) dev->ops->free(dev, dev->scratch);
+    if (dev->staging) dev->ops->free(dev, dev->staging);
 #ifdef GB_HAVE_CUDA
     if (dev->ops != &gb_cpu_backend) gb_cuda_device_close(dev);
 #endif

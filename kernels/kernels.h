@@ -196,6 +196,17 @@ typedef struct gb_backend {
     void (*conv2d_backward)(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *shape);
+    /* UpSampleConv2D: conv2d(nearest x2 upsample of inp). shape is the conv's at the
+     * upsampled size (in_height/in_width = twice inp's), stride 1, odd kernels with
+     * pad (k-1)/2; inp [batch, in_channels, in_height/2, in_width/2]. The contract is
+     * conv2d's (dinp =, dweight and dbias +=, NULL skips; inp may be NULL when dweight
+     * is); dinp is at inp's size. */
+    void (*upsample_conv2d_forward)(gb_device *dev, float *out, const float *inp,
+                                    const float *weight, const float *bias,
+                                    const gb_conv_shape *shape);
+    void (*upsample_conv2d_backward)(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                     const float *dout, const float *inp, const float *weight,
+                                     const gb_conv_shape *shape);
     void (*conv_transpose2d_forward)(gb_device *dev, float *out, const float *inp,
                                      const float *weight, const float *bias,
                                      const gb_conv_shape *shape);
@@ -360,13 +371,18 @@ typedef struct gb_backend {
 struct gb_device {
     const gb_backend *ops;
     int threads;          /* CPU BLAS threads (recorded in the manifest) */
-    int fast_conv;        /* 1: CPU 3x3 convs take Winograd F(4x4,3x3) where it measured faster
-                           * (kernels/cpu/conv2d.c), with its larger rounding; 0 (default): the
-                           * GEMM path, whose training steps match PyTorch's (tests/test_gan_step.c) */
+    int fast_conv;        /* 1 (`--conv fast`): the CPU's faster conv routes, whose rounding is
+                           * not PyTorch's: 3x3 convs by Winograd F(4x4,3x3) where it measured
+                           * faster (kernels/cpu/conv2d.c), upsample_conv2d by four phase convs
+                           * (kernels/cpu/conv_upsample.c); 0 (default): GEMM lowering of the
+                           * plain definitions, whose training steps match PyTorch's
+                           * (tests/test_gan_step.c) */
     char name[128];       /* e.g. "cpu (OpenBLAS 0.3.21, 2 threads)" or the GPU's name */
     void *impl;           /* backend-private state */
     void *scratch;        /* gb_dev_scratch's buffer (backend memory) */
     size_t scratch_bytes;
+    void *staging;        /* gb_dev_staging's buffer (backend memory) */
+    size_t staging_bytes;
 };
 
 /* Open a backend by name ("cpu", "cuda", or "auto": cuda when a GPU is present).
@@ -386,6 +402,11 @@ const char *gb_backend_missing_op(const gb_backend *ops);
  * gb_device_close. Ops call it; after a model's first step it no longer grows,
  * so training loops do not allocate (DESIGN.md section 3, "Memory"). */
 void *gb_dev_scratch(gb_device *dev, size_t bytes);
+/* A second buffer of the same kind, for an op built from other ops (which take
+ * gb_dev_scratch for themselves): it holds the op's intermediate tensors across
+ * those calls, e.g. upsample_conv2d's upsampled image on its plain route. Valid
+ * until the next gb_dev_staging call; grows, never shrinks; freed by gb_device_close. */
+void *gb_dev_staging(gb_device *dev, size_t bytes);
 
 #include "ops.h"
 

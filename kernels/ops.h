@@ -97,6 +97,12 @@ static inline void gb_conv2d_forward(gb_device *d, float *out, const float *inp,
 static inline void gb_conv2d_backward(gb_device *d, float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const gb_conv_shape *shape) {
     d->ops->conv2d_backward(d, dinp, dweight, dbias, dout, inp, weight, shape);
 }
+static inline void gb_upsample_conv2d_forward(gb_device *d, float *out, const float *inp, const float *weight, const float *bias, const gb_conv_shape *shape) {
+    d->ops->upsample_conv2d_forward(d, out, inp, weight, bias, shape);
+}
+static inline void gb_upsample_conv2d_backward(gb_device *d, float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const gb_conv_shape *shape) {
+    d->ops->upsample_conv2d_backward(d, dinp, dweight, dbias, dout, inp, weight, shape);
+}
 static inline void gb_conv_transpose2d_forward(gb_device *d, float *out, const float *inp, const float *weight, const float *bias, const gb_conv_shape *shape) {
     d->ops->conv_transpose2d_forward(d, out, inp, weight, bias, shape);
 }

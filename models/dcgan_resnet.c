@@ -86,7 +86,6 @@ static void generator_layout(gb_dcgan_generator *g) {
         s->mean2 = gb_arena_floats(a, C);
         s->rstd2 = gb_arena_floats(a, C);
         s->r2 = gb_arena_floats(a, b * C * hw);
-        s->u2 = gb_arena_floats(a, b * C * 4 * hw);
         s->y = gb_arena_floats(a, b * C * 4 * hw);
     }
     g->af = gb_arena_floats(a, b * C * 1024);
@@ -155,7 +154,7 @@ float *gb_dcgan_generator_forward(gb_dcgan_generator *g, gb_device *dev, int bat
         gb_conv_layer_forward(dev, pb, &l->conv1, s->c1, s->r1, batch, 1);
         gb_bn_layer_forward_train(dev, pb, bb, &l->bn2, s->a2, s->mean2, s->rstd2, s->c1, batch);
         gb_activation_forward(dev, s->r2, s->a2, n, &RELU);
-        gb_upsample_conv_forward(dev, pb, &l->residual, s->y, s->u2, s->r2, batch, 1);
+        gb_upsample_conv_forward(dev, pb, &l->residual, s->y, s->r2, batch, 1);
         /* the 1x1 shortcut at the block's input size, then upsampled (see shortcut_low) */
         gb_conv_layer sc = shortcut_low(l);
         gb_conv_layer_forward(dev, pb, &sc, g->p1, x, batch, 1);
@@ -189,7 +188,7 @@ void gb_dcgan_generator_backward(gb_dcgan_generator *g, gb_device *dev, const fl
         gb_conv_layer sc = shortcut_low(l);
         gb_upsample_nearest2x_backward(dev, g->p3, g->t2, B * C, sc.height, sc.width);
         gb_conv_layer_backward(dev, pb, &sc, g->p1, g->p3, x, batch, GB_GRADS_ALL);
-        gb_upsample_conv_backward(dev, pb, &l->residual, g->p2, g->t1, g->t2, s->u2, batch, GB_GRADS_ALL);
+        gb_upsample_conv_backward(dev, pb, &l->residual, g->p2, g->t2, s->r2, batch, GB_GRADS_ALL);
         gb_activation_backward(dev, g->p2, g->p2, s->a2, n, &RELU);
         gb_bn_layer_backward_train(dev, pb, &l->bn2, g->p3, g->p2, s->c1, s->mean2, s->rstd2, batch,
                                    GB_GRADS_ALL);

@@ -65,7 +65,6 @@ typedef struct {
     float *r1, *c1;            /* relu(a1), conv1(r1) */
     float *a2, *mean2, *rstd2; /* bn2 */
     float *r2;                 /* relu(a2) */
-    float *u2;                 /* upsampled r2, [B, 128, 2h, 2h] */
     float *y;                  /* block output [B, 128, 2h, 2h] */
 } gb_dcgan_res_up_acts;
 

@@ -54,37 +54,49 @@ size_t gb_conv_layer_out_floats(const gb_conv_layer *l, int batch) {
     return (size_t)batch * (size_t)l->out_channels * (size_t)gb_conv_out_h(&s) * (size_t)gb_conv_out_w(&s);
 }
 
-void gb_conv_layer_forward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
-                           float *out, const float *inp, int batch, int with_bias) {
+/* The conv-family entries a layer runs through: conv2d, or upsample_conv2d (UpSampleConv2D). */
+typedef void (*conv_forward_fn)(gb_device *, float *, const float *, const float *, const float *,
+                                const gb_conv_shape *);
+typedef void (*conv_backward_fn)(gb_device *, float *, float *, float *, const float *, const float *,
+                                 const float *, const gb_conv_shape *);
+
+static void layer_forward(conv_forward_fn op, gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
+                          float *out, const float *inp, int batch, int with_bias) {
     gb_conv_shape s = gb_conv_layer_shape(l, batch);
     const float *bias = with_bias && l->bias != GB_NO_PARAM ? gb_param(pb, l->bias) : NULL;
-    gb_conv2d_forward(dev, out, inp, gb_param(pb, l->weight), bias, &s);
+    op(dev, out, inp, gb_param(pb, l->weight), bias, &s);
+}
+
+static void layer_backward(conv_backward_fn op, gb_device *dev, const gb_param_block *pb,
+                           const gb_conv_layer *l, float *dinp, const float *dout, const float *inp,
+                           int batch, gb_layer_grads grads) {
+    gb_conv_shape s = gb_conv_layer_shape(l, batch);
+    float *dw = grads & GB_GRADS_WEIGHT ? gb_grad(pb, l->weight) : NULL;
+    float *db = grads & GB_GRADS_BIAS && l->bias != GB_NO_PARAM ? gb_grad(pb, l->bias) : NULL;
+    if (!dinp && !dw && !db) return;
+    op(dev, dinp, dw, db, dout, inp, gb_param(pb, l->weight), &s);
+}
+
+void gb_conv_layer_forward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
+                           float *out, const float *inp, int batch, int with_bias) {
+    layer_forward(dev->ops->conv2d_forward, dev, pb, l, out, inp, batch, with_bias);
 }
 
 void gb_conv_layer_backward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
                             float *dinp, const float *dout, const float *inp, int batch,
                             gb_layer_grads grads) {
-    gb_conv_shape s = gb_conv_layer_shape(l, batch);
-    float *dw = grads & GB_GRADS_WEIGHT ? gb_grad(pb, l->weight) : NULL;
-    float *db = grads & GB_GRADS_BIAS && l->bias != GB_NO_PARAM ? gb_grad(pb, l->bias) : NULL;
-    if (!dinp && !dw && !db) return;
-    gb_conv2d_backward(dev, dinp, dw, db, dout, inp, gb_param(pb, l->weight), &s);
+    layer_backward(dev->ops->conv2d_backward, dev, pb, l, dinp, dout, inp, batch, grads);
 }
 
 void gb_upsample_conv_forward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
-                              float *out, float *up, const float *inp, int batch, int with_bias) {
-    gb_upsample_nearest2x_forward(dev, up, inp, (size_t)batch * (size_t)l->in_channels,
-                                  l->height / 2, l->width / 2);
-    gb_conv_layer_forward(dev, pb, l, out, up, batch, with_bias);
+                              float *out, const float *inp, int batch, int with_bias) {
+    layer_forward(dev->ops->upsample_conv2d_forward, dev, pb, l, out, inp, batch, with_bias);
 }
 
 void gb_upsample_conv_backward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
-                               float *dinp, float *dup, const float *dout, const float *up,
-                               int batch, gb_layer_grads grads) {
-    gb_conv_layer_backward(dev, pb, l, dinp ? dup : NULL, dout, up, batch, grads);
-    if (dinp)
-        gb_upsample_nearest2x_backward(dev, dinp, dup, (size_t)batch * (size_t)l->in_channels,
-                                       l->height / 2, l->width / 2);
+                               float *dinp, const float *dout, const float *inp, int batch,
+                               gb_layer_grads grads) {
+    layer_backward(dev->ops->upsample_conv2d_backward, dev, pb, l, dinp, dout, inp, batch, grads);
 }
 
 static gb_pool_shape mean_pool_shape(const gb_conv_layer *l, int batch) {

@@ -71,13 +71,13 @@ void gb_conv_layer_backward(gb_device *dev, const gb_param_block *pb, const gb_c
                             gb_layer_grads grads);
 
 /* UpSampleConv2D: nearest-neighbour x2 upsample, then the conv (l->height/width are the
- * upsampled size). `up` [batch, in, height, width] receives the upsampled input (saved: the
- * conv's weight gradient needs it). Backward: dup is scratch of the same size. */
+ * upsampled size; inp is [batch, in, height/2, width/2]), through the backend's
+ * upsample_conv2d, which never needs the upsampled image: the backward reads inp. */
 void gb_upsample_conv_forward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
-                              float *out, float *up, const float *inp, int batch, int with_bias);
+                              float *out, const float *inp, int batch, int with_bias);
 void gb_upsample_conv_backward(gb_device *dev, const gb_param_block *pb, const gb_conv_layer *l,
-                               float *dinp, float *dup, const float *dout, const float *up,
-                               int batch, gb_layer_grads grads);
+                               float *dinp, const float *dout, const float *inp, int batch,
+                               gb_layer_grads grads);
 
 /* DownSampleConv2D (WGAN-GP's MeanPoolConv): 2x2 mean pool (stride 2), then the conv
  * (l->height/width are the pooled size). `pooled` receives the pooled input (saved). */

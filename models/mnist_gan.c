@@ -139,15 +139,14 @@ static void dnet_layout(gb_mnist_dnet *d) {
 static void gnet_layout(gb_mnist_gnet *g) {
     gb_arena *a = &g->arena;
     size_t b = g->max_batch;
-    const size_t nf = b * G_FC_OUT, nu1 = b * 32 * 14 * 14, nc1 = b * 16 * 14 * 14,
-                 nu2 = b * 16 * 28 * 28, nc2 = b * 8 * 28 * 28, nc3 = b * 28 * 28;
+    const size_t nf = b * G_FC_OUT, nc1 = b * 16 * 14 * 14, nc2 = b * 8 * 28 * 28, nc3 = b * 28 * 28;
     g->f = gb_arena_floats(a, nf), g->a0 = gb_arena_floats(a, nf);
-    g->u1 = gb_arena_floats(a, nu1), g->c1 = gb_arena_floats(a, nc1), g->a1 = gb_arena_floats(a, nc1);
-    g->u2 = gb_arena_floats(a, nu2), g->c2 = gb_arena_floats(a, nc2), g->a2 = gb_arena_floats(a, nc2);
+    g->c1 = gb_arena_floats(a, nc1), g->a1 = gb_arena_floats(a, nc1);
+    g->c2 = gb_arena_floats(a, nc2), g->a2 = gb_arena_floats(a, nc2);
     g->c3 = gb_arena_floats(a, nc3), g->out = gb_arena_floats(a, nc3);
     g->dc3 = gb_arena_floats(a, nc3), g->da2 = gb_arena_floats(a, nc2), g->dc2 = gb_arena_floats(a, nc2);
-    g->du2 = gb_arena_floats(a, nu2), g->da1 = gb_arena_floats(a, nc1), g->dc1 = gb_arena_floats(a, nc1);
-    g->du1 = gb_arena_floats(a, nu1), g->da0 = gb_arena_floats(a, nf), g->df = gb_arena_floats(a, nf);
+    g->da1 = gb_arena_floats(a, nc1), g->dc1 = gb_arena_floats(a, nc1);
+    g->da0 = gb_arena_floats(a, nf), g->df = gb_arena_floats(a, nf);
 }
 
 void gb_mnist_dnet_create(gb_mnist_dnet *d, gb_device *dev, size_t max_batch) {
@@ -237,11 +236,10 @@ float *gb_mnist_gnet_forward(gb_mnist_gnet *g, gb_device *dev, size_t batch, con
     gb_linear_forward(dev, g->f, z, gb_param(p, GW_FC), gb_param(p, GW_FC + 1), &sf);
     /* [B,1568] read as [B,32,7,7] (row-major view, as .view(-1, 32, 7, 7)) */
     gb_activation_forward(dev, g->a0, g->f, batch * G_FC_OUT, &act_leaky);
-    gb_upsample_nearest2x_forward(dev, g->u1, g->a0, batch * 32, 7, 7);
-    gb_conv2d_forward(dev, g->c1, g->u1, gb_param(p, GW_CONV1), gb_param(p, GW_CONV1 + 1), &s1);
+    /* nearest x2 upsample + conv in one op (kernels/kernels.h upsample_conv2d) */
+    gb_upsample_conv2d_forward(dev, g->c1, g->a0, gb_param(p, GW_CONV1), gb_param(p, GW_CONV1 + 1), &s1);
     gb_activation_forward(dev, g->a1, g->c1, batch * 16 * 14 * 14, &act_leaky);
-    gb_upsample_nearest2x_forward(dev, g->u2, g->a1, batch * 16, 14, 14);
-    gb_conv2d_forward(dev, g->c2, g->u2, gb_param(p, GW_CONV2), gb_param(p, GW_CONV2 + 1), &s2);
+    gb_upsample_conv2d_forward(dev, g->c2, g->a1, gb_param(p, GW_CONV2), gb_param(p, GW_CONV2 + 1), &s2);
     gb_activation_forward(dev, g->a2, g->c2, batch * 8 * 28 * 28, &act_leaky);
     gb_conv2d_forward(dev, g->c3, g->a2, gb_param(p, GW_CONV3), gb_param(p, GW_CONV3 + 1), &s3);
     gb_activation_forward(dev, g->out, g->c3, batch * 28 * 28, &act_sigmoid);
@@ -257,13 +255,11 @@ void gb_mnist_gnet_backward(gb_mnist_gnet *g, gb_device *dev, size_t batch, cons
     gb_conv2d_backward(dev, g->da2, gb_grad(p, GW_CONV3), gb_grad(p, GW_CONV3 + 1), g->dc3, g->a2,
                        gb_param(p, GW_CONV3), &s3);
     gb_activation_backward(dev, g->dc2, g->da2, g->c2, batch * 8 * 28 * 28, &act_leaky);
-    gb_conv2d_backward(dev, g->du2, gb_grad(p, GW_CONV2), gb_grad(p, GW_CONV2 + 1), g->dc2, g->u2,
-                       gb_param(p, GW_CONV2), &s2);
-    gb_upsample_nearest2x_backward(dev, g->da1, g->du2, batch * 16, 14, 14);
+    gb_upsample_conv2d_backward(dev, g->da1, gb_grad(p, GW_CONV2), gb_grad(p, GW_CONV2 + 1), g->dc2, g->a1,
+                                gb_param(p, GW_CONV2), &s2);
     gb_activation_backward(dev, g->dc1, g->da1, g->c1, batch * 16 * 14 * 14, &act_leaky);
-    gb_conv2d_backward(dev, g->du1, gb_grad(p, GW_CONV1), gb_grad(p, GW_CONV1 + 1), g->dc1, g->u1,
-                       gb_param(p, GW_CONV1), &s1);
-    gb_upsample_nearest2x_backward(dev, g->da0, g->du1, batch * 32, 7, 7);
+    gb_upsample_conv2d_backward(dev, g->da0, gb_grad(p, GW_CONV1), gb_grad(p, GW_CONV1 + 1), g->dc1, g->a0,
+                                gb_param(p, GW_CONV1), &s1);
     gb_activation_backward(dev, g->df, g->da0, g->f, batch * G_FC_OUT, &act_leaky);
     gb_linear_backward(dev, NULL, gb_grad(p, GW_FC), gb_grad(p, GW_FC + 1), g->df, g->z,
                        gb_param(p, GW_FC), &sf);

@@ -57,10 +57,10 @@ typedef struct {
     gb_arena arena;
     const float *z;
     float *f, *a0;               /* [B,1568] = [B,32,7,7] */
-    float *u1, *c1, *a1;         /* [B,32,14,14], [B,16,14,14] x2 */
-    float *u2, *c2, *a2;         /* [B,16,28,28], [B,8,28,28] x2 */
+    float *c1, *a1;              /* [B,16,14,14] x2 */
+    float *c2, *a2;              /* [B,8,28,28] x2 */
     float *c3, *out;             /* [B,1,28,28] */
-    float *dc3, *da2, *dc2, *du2, *da1, *dc1, *du1, *da0, *df; /* backward scratch */
+    float *dc3, *da2, *dc2, *da1, *dc1, *da0, *df; /* backward scratch */
 } gb_mnist_gnet;
 
 /* Build the tables and arenas for batches up to max_batch; parameters are not initialised

@@ -301,7 +301,7 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
              "conv=%s",
              m->name, gb_scale_name(ctx->opt->scale), (unsigned long long)r->seed, sc->iters, sc->batch,
              sc->drop_last, r->n, sc->log_every, sc->ckpt_every, sc->eval_every, sc->n_eval_track,
-             e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off", ctx->dev->fast_conv ? "winograd" : "gemm");
+             e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off", ctx->dev->fast_conv ? "fast" : "gemm");
     gb_train_state_extra(&st, "loss_log", lg->loss_log, lg->n_log * GAN_N_LOSSES);
     gb_train_state_extra(&st, "spectral_log", lg->spec_log, lg->n_track);
     gb_train_state_extra(&st, "fid_log", lg->fid_log, lg->n_track);

@@ -28,7 +28,7 @@ typedef struct {
     const char *out_dir;   /* NULL: results/<pipeline>/<scale>-<device>-s<seed> */
     int resume;            /* continue from <out>/checkpoint.safetensors */
     int threads;
-    int fast_conv;                 /* --conv winograd: gb_device.fast_conv */
+    int fast_conv;                 /* --conv fast: gb_device.fast_conv */
     const char *inception_weights; /* NULL: <data_dir>/weights/<pinned file>; else FID at every scale */
     const char *inception_sha256;  /* NULL: the pinned hash */
     int argc;              /* the command line, for the manifest */

@@ -102,7 +102,7 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
         gb_manifest_set(&manifest, "threads", "%d", dev.threads);
         gb_manifest_set(&manifest, "conv_algorithm", "%s",
                         strcmp(dev.ops->name, "cpu") ? "backend's own (cuDNN: deterministic allow-list)"
-                        : dev.fast_conv ? "winograd F(4x4,3x3) where faster, else gemm"
+                        : dev.fast_conv ? "fast (winograd F(4x4,3x3) where faster, upsample+conv by phases, else gemm)"
                                         : "gemm (im2col + sgemm; fft for kernels >= 11)");
         gb_manifest_set(&manifest, "resumed", "%s", opt->resume ? "yes" : "no");
         gb_manifest_set(&manifest, "output_dir", "%s", ctx.out_dir);

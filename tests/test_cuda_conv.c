@@ -4,7 +4,8 @@
  * tests/test_kernels_conv.c).
  *
  * What is checked, on shapes with stride, padding, output_padding, non-square kernels, 1x1,
- * a 1x1 input and the pipelines' DCGAN / U-Net layers:
+ * a 1x1 input and the pipelines' DCGAN / U-Net layers, and for upsample_conv2d (both backends'
+ * plain route: upsample, then the conv):
  *   - forward, dinp, dweight and dbias within the tolerance below;
  *   - the gradient contract: dinp overwrites (its buffer starts as NaN, which beta = 0 must
  *     never read), dweight/dbias accumulate onto random initial values, NULL skips;
@@ -40,6 +41,7 @@
 typedef struct {
     gb_conv_shape s;
     int transpose;
+    int upsample; /* upsample_conv2d: s is the conv at the upsampled size, inp is half of it */
 } conv_case;
 
 typedef struct {
@@ -54,11 +56,11 @@ static conv_sizes sizes_of(const conv_case *c) {
     size_t in_plane = (size_t)s->in_height * (size_t)s->in_width;
     size_t out_plane = c->transpose ? (size_t)gb_conv_transpose_out_h(s) * (size_t)gb_conv_transpose_out_w(s)
                                     : (size_t)gb_conv_out_h(s) * (size_t)gb_conv_out_w(s);
-    z.ni = (size_t)s->batch * (size_t)s->in_channels * in_plane;
+    z.ni = (size_t)s->batch * (size_t)s->in_channels * (c->upsample ? in_plane / 4 : in_plane);
     z.nw = (size_t)s->in_channels * (size_t)s->out_channels * kk;
     z.no = (size_t)s->batch * (size_t)s->out_channels * out_plane;
     z.k_fwd = (size_t)s->in_channels * kk + 1;  /* + bias */
-    z.k_dinp = (size_t)s->out_channels * kk;
+    z.k_dinp = (size_t)s->out_channels * kk * (c->upsample ? 4 : 1); /* + the 2x2 block sums */
     /* dweight sums over the batch and the positions of the conv2d view's output grid */
     z.k_dw = (size_t)s->batch * (c->transpose ? in_plane : out_plane) + 1;
     z.k_db = (size_t)s->batch * out_plane + 1;
@@ -67,7 +69,9 @@ static conv_sizes sizes_of(const conv_case *c) {
 
 static void fwd(gb_device *d, const conv_case *c, float *out, const float *x, const float *w,
                 const float *b) {
-    if (c->transpose)
+    if (c->upsample)
+        gb_upsample_conv2d_forward(d, out, x, w, b, &c->s);
+    else if (c->transpose)
         gb_conv_transpose2d_forward(d, out, x, w, b, &c->s);
     else
         gb_conv2d_forward(d, out, x, w, b, &c->s);
@@ -75,7 +79,9 @@ static void fwd(gb_device *d, const conv_case *c, float *out, const float *x, co
 
 static void bwd(gb_device *d, const conv_case *c, float *dinp, float *dw, float *db, const float *dout,
                 const float *x, const float *w) {
-    if (c->transpose)
+    if (c->upsample)
+        gb_upsample_conv2d_backward(d, dinp, dw, db, dout, x, w, &c->s);
+    else if (c->transpose)
         gb_conv_transpose2d_backward(d, dinp, dw, db, dout, x, w, &c->s);
     else
         gb_conv2d_backward(d, dinp, dw, db, dout, x, w, &c->s);
@@ -125,7 +131,7 @@ static void run_case(const conv_case *c, uint64_t seed, int loose) {
 
     char label[96];
     const gb_conv_shape *s = &c->s;
-    snprintf(label, sizeof label, "%s %dx%dx%dx%d->%d k%dx%d s%dx%d", c->transpose ? "convT" : "conv",
+    snprintf(label, sizeof label, "%s %dx%dx%dx%d->%d k%dx%d s%dx%d", c->upsample ? "upconv" : c->transpose ? "convT" : "conv",
              s->batch, s->in_channels, s->in_height, s->in_width, s->out_channels, s->kernel_h,
              s->kernel_w, s->stride_h, s->stride_w);
     float *g_out = ct_falloc(z.no), *g_dinp = ct_falloc(z.ni), *g_dw = ct_falloc(z.nw), *g_db = ct_falloc(co);
@@ -169,19 +175,19 @@ static void run_case(const conv_case *c, uint64_t seed, int loose) {
 
 /* batch, in_channels, in_h, in_w, out_channels, kh, kw, sh, sw, ph, pw, oph, opw */
 static const conv_case conv_cases[] = {
-    {{2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0}, 0},
-    {{3, 5, 9, 8, 6, 3, 2, 2, 1, 1, 0, 0, 0}, 0},
-    {{1, 8, 4, 4, 3, 1, 1, 1, 1, 0, 0, 0, 0}, 0},     /* 1x1 */
-    {{4, 16, 16, 16, 32, 4, 4, 2, 2, 1, 1, 0, 0}, 0}, /* DCGAN critic layer */
-    {{2, 3, 32, 32, 16, 7, 7, 1, 1, 3, 3, 0, 0}, 0},  /* U-Net stem */
-    {{2, 4, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0}, 0},     /* a 1x1 image */
+    {{2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0}, 0, 0},
+    {{3, 5, 9, 8, 6, 3, 2, 2, 1, 1, 0, 0, 0}, 0, 0},
+    {{1, 8, 4, 4, 3, 1, 1, 1, 1, 0, 0, 0, 0}, 0, 0},     /* 1x1 */
+    {{4, 16, 16, 16, 32, 4, 4, 2, 2, 1, 1, 0, 0}, 0, 0}, /* DCGAN critic layer */
+    {{2, 3, 32, 32, 16, 7, 7, 1, 1, 3, 3, 0, 0}, 0, 0},  /* U-Net stem */
+    {{2, 4, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0}, 0, 0},     /* a 1x1 image */
 };
 
 static const conv_case transpose_cases[] = {
-    {{2, 8, 4, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0}, 1}, /* DCGAN generator layer */
-    {{3, 5, 5, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1}, 1}, /* output_padding */
-    {{2, 4, 1, 1, 6, 4, 4, 1, 1, 0, 0, 0, 0}, 1}, /* latent 1x1 -> 4x4 */
-    {{1, 3, 6, 7, 5, 3, 2, 3, 2, 0, 1, 2, 1}, 1}, /* uneven stride, padding, output_padding */
+    {{2, 8, 4, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0}, 1, 0}, /* DCGAN generator layer */
+    {{3, 5, 5, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1}, 1, 0}, /* output_padding */
+    {{2, 4, 1, 1, 6, 4, 4, 1, 1, 0, 0, 0, 0}, 1, 0}, /* latent 1x1 -> 4x4 */
+    {{1, 3, 6, 7, 5, 3, 2, 3, 2, 0, 1, 2, 1}, 1, 0}, /* uneven stride, padding, output_padding */
 };
 
 Test(cuda_conv, conv2d_against_cpu, .fini = ct_close) {
@@ -195,10 +201,23 @@ Test(cuda_conv, conv_transpose2d_against_cpu, .fini = ct_close) {
         run_case(&transpose_cases[i], 200 + i, 0);
 }
 
+/* upsample_conv2d: the generators' UpSampleConv2D (both backends' plain route on a default device) */
+static const conv_case upsample_cases[] = {
+    {{2, 5, 10, 14, 4, 3, 3, 1, 1, 1, 1, 0, 0}, 0, 1},    /* odd low-resolution 5x7 */
+    {{4, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 0, 0}, 0, 1},  /* CMU generator block, narrowed */
+    {{3, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0, 0, 0}, 0, 1},      /* 1x1 shortcut */
+};
+
+Test(cuda_conv, upsample_conv2d_against_cpu, .fini = ct_close) {
+    CT_REQUIRE_GPU();
+    for (size_t i = 0; i < sizeof upsample_cases / sizeof upsample_cases[0]; i++)
+        run_case(&upsample_cases[i], 300 + i, 0);
+}
+
 Test(cuda_conv, batch_zero_writes_nothing, .fini = ct_close) {
     CT_REQUIRE_GPU();
     for (int t = 0; t < 2; t++) {
-        conv_case c = {{0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0}, t};
+        conv_case c = {{0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0}, t, 0};
         ct_seed(7);
         float *w = ct_rand(3 * 4 * 9, -1, 1), *dw0 = ct_rand(3 * 4 * 9, -1, 1), *back = ct_falloc(36);
         ct_dbuf gw = ct_dbuf_make(w, 36), gdw = ct_dbuf_make(dw0, 36), go = ct_dbuf_make(NULL, 1);

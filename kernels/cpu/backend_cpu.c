@@ -90,6 +90,8 @@ const gb_backend gb_cpu_backend = {
     /* -- convolution -- */
     .conv2d_forward = gb_conv2d_forward_cpu,
     .conv2d_backward = gb_conv2d_backward_cpu,
+    .upsample_conv2d_forward = gb_upsample_conv2d_forward_cpu,
+    .upsample_conv2d_backward = gb_upsample_conv2d_backward_cpu,
     .conv_transpose2d_forward = gb_conv_transpose2d_forward_cpu,
     .conv_transpose2d_backward = gb_conv_transpose2d_backward_cpu,
     .weight_standardize_forward = gb_weight_standardize_forward_cpu,

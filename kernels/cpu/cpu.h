@@ -132,6 +132,20 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *shape);
+/* conv_upsample.c: the table's upsample_conv2d_*. The plain route (default) upsamples into
+ * gb_dev_staging and runs conv2d: PyTorch's arithmetic. With dev->fast_conv it takes the phase
+ * route: four convs at the input's resolution with summed taps (2.25x fewer multiply-adds for
+ * 3x3), exported so tests and benchmarks can call it on any device. */
+void gb_upsample_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                                    const float *bias, const gb_conv_shape *shape);
+void gb_upsample_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                     const float *dout, const float *inp, const float *weight,
+                                     const gb_conv_shape *shape);
+void gb_upsample_conv2d_forward_phases_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
+                                           const float *bias, const gb_conv_shape *shape);
+void gb_upsample_conv2d_backward_phases_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                            const float *dout, const float *inp, const float *weight,
+                                            const gb_conv_shape *shape);
 void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *inp,
                                      const float *weight, const float *bias,
                                      const gb_conv_shape *shape);

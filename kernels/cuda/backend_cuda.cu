@@ -75,6 +75,8 @@ static gb_backend make_cuda_backend() {
     /* -- convolution (cuDNN) -- */
     b.conv2d_forward = gb_conv2d_forward_cuda;
     b.conv2d_backward = gb_conv2d_backward_cuda;
+    b.upsample_conv2d_forward = gb_upsample_conv2d_forward_cuda;
+    b.upsample_conv2d_backward = gb_upsample_conv2d_backward_cuda;
     b.conv_transpose2d_forward = gb_conv_transpose2d_forward_cuda;
     b.conv_transpose2d_backward = gb_conv_transpose2d_backward_cuda;
     b.weight_standardize_forward = gb_weight_standardize_forward_cuda;

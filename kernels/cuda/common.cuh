@@ -151,6 +151,13 @@ void gb_conv2d_forward_cuda(gb_device *dev, float *out, const float *inp, const 
 void gb_conv2d_backward_cuda(gb_device *dev, float *dinp, float *dweight, float *dbias,
                              const float *dout, const float *inp, const float *weight,
                              const gb_conv_shape *shape);
+/* conv_upsample.cu: upsample_nearest2x then conv2d (see the file) */
+void gb_upsample_conv2d_forward_cuda(gb_device *dev, float *out, const float *inp,
+                                     const float *weight, const float *bias,
+                                     const gb_conv_shape *shape);
+void gb_upsample_conv2d_backward_cuda(gb_device *dev, float *dinp, float *dweight, float *dbias,
+                                      const float *dout, const float *inp, const float *weight,
+                                      const gb_conv_shape *shape);
 void gb_conv_transpose2d_forward_cuda(gb_device *dev, float *out, const float *inp,
                                       const float *weight, const float *bias,
                                       const gb_conv_shape *shape);
