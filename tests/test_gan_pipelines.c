@@ -4,7 +4,8 @@
  * run) and divergence handling (a NaN injected by GB_TEST_POISON_AT_STEP -> exit 4 naming the
  * iteration, no metrics.csv, and the last good checkpoint untouched on disk).
  * mnist-gan smoke: 40 iterations, checkpoints every 20; cub32-wgan-gp smoke: 10 iterations,
- * checkpoints every 5 (its generator's BatchNorm running statistics are in the checkpoint too).
+ * checkpoints every 5 (its generator's BatchNorm running statistics are in the checkpoint too),
+ * also with `--conv fast`, whose checkpoint a default run must refuse.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -147,3 +148,24 @@ Test(gan_pipelines, wgan_gp_killed_and_resumed_equals_uninterrupted) {
 }
 
 Test(gan_pipelines, wgan_gp_divergence_exits_4) { expect_divergence("cub32-wgan-gp", 8, 6, 5); }
+
+/* `--conv fast` (Winograd and the phase-decomposed upsample conv): its own bytes, the same on a
+ * second run and after a kill and resume, recorded in the manifest, and a checkpoint it wrote is
+ * refused by a default run (the configuration differs). */
+Test(gan_pipelines, wgan_gp_fast_conv_deterministic_resumable_and_recorded) {
+    static const char *files[] = {"metrics.csv", "train.csv", "checkpoint.safetensors", "samples.png"};
+    run_ok("cub32-wgan-gp --conv fast", "f", 3, 0);
+    run_killed("cub32-wgan-gp --conv fast", "fk", 3, 7);
+    run_ok("cub32-wgan-gp --conv fast", "fk", 3, 1);
+    expect_same("f", "fk", files, sizeof files / sizeof *files, "--conv fast resumed vs uninterrupted");
+    run_ok("cub32-wgan-gp", "a", 3, 0);
+    cr_expect(!same_file("a", "f", "checkpoint.safetensors"), "--conv fast trained the same bytes as the default");
+    unsigned char *m = NULL;
+    size_t n = 0;
+    cr_assert_eq(gb_read_file(path_of("f", "manifest.txt"), &m, &n), GB_OK, "%s", gb_last_error());
+    cr_expect(memmem(m, n, "conv_algorithm: fast", 20) != NULL, "the manifest does not record --conv fast");
+    free(m);
+    run_killed("cub32-wgan-gp --conv fast", "mix", 3, 7);
+    int st = run(NULL, "cub32-wgan-gp", "mix", 3, 1);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) != 0, "a default run resumed a --conv fast checkpoint (status %d)", st);
+}
