@@ -173,11 +173,65 @@ static upconv_plan make_plan(const gb_conv_shape *s) {
     return pl;
 }
 
-/* Lower chunk (samples n0.., nb of them, or rows y0..y1 of sample n0) for phase g into cols. */
-static void lower_chunk(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t ld, const float *inp,
-                        const upconv_plan *pl, int n0, int nb, int y0, int y1) {
-    size_t band = (size_t)(y1 - y0) * (size_t)g->out_w;
-    for (int j = 0; j < nb; j++) gb_im2col(dev, g, cols + (size_t)j * band, ld, inp + (size_t)(n0 + j) * pl->in_plane, y0, y1);
+/* One GEMM's worth of work: samples n0 .. n0+nb-1 (or window rows y0..y1 of sample n0 alone)
+ * for phase ph, whose columns sit side by side in a matrix of ld = nb * band columns. */
+typedef struct {
+    gb_im2col_geom g;
+    int n0, nb, y0, y1, ph;
+    size_t band, ld;
+} phase_chunk;
+
+typedef void (*phase_step)(gb_device *dev, const gb_conv_shape *s, const upconv_plan *pl,
+                           const phase_chunk *c, void *ctx);
+
+/* Every chunk of the batch, and for each the four phases in order (the order the sums keep). */
+static void walk_chunks(gb_device *dev, const gb_conv_shape *s, const upconv_plan *pl, phase_step step,
+                        void *ctx) {
+    const int h = s->in_height / 2, w = s->in_width / 2;
+    const int samples = pl->ch.samples > 1 ? pl->ch.samples : 1, rows = pl->ch.samples > 1 ? h : pl->ch.rows;
+    for (int n0 = 0; n0 < s->batch; n0 += samples)
+        for (int y0 = 0; y0 < h; y0 += rows)
+            for (int ph = 0; ph < PHASES; ph++) {
+                phase_chunk c = {.g = phase_geom(s, ph / 2, ph % 2), .n0 = n0, .y0 = y0, .ph = ph,
+                                 .nb = s->batch - n0 < samples ? s->batch - n0 : samples,
+                                 .y1 = y0 + rows < h ? y0 + rows : h};
+                c.band = (size_t)(c.y1 - c.y0) * (size_t)w;
+                c.ld = (size_t)c.nb * c.band;
+                step(dev, s, pl, &c, ctx);
+            }
+}
+
+/* The chunk's columns of inp for its phase: cols [K, ld]. */
+static void lower_chunk(const gb_device *dev, const upconv_plan *pl, const phase_chunk *c, float *cols,
+                        const float *inp) {
+    for (int j = 0; j < c->nb; j++)
+        gb_im2col(dev, &c->g, cols + (size_t)j * c->band, c->ld, inp + (size_t)(c->n0 + j) * pl->in_plane, c->y0,
+                  c->y1);
+}
+
+/* Moves the chunk's phase pixels of the high-resolution tensor hi to or from mat [M, ld]. */
+static void move_chunk(const gb_device *dev, const gb_conv_shape *s, const upconv_plan *pl, const phase_chunk *c,
+                       float *hi, float *mat, const float *bias, int to_matrix) {
+    phase_move mv = {.hi = hi + (size_t)c->n0 * pl->out_plane, .mat = mat, .bias = bias,
+                     .hi_stride = pl->out_plane, .ld = c->ld, .samples = c->nb, .h = s->in_height / 2,
+                     .w = s->in_width / 2, .y0 = c->y0, .y1 = c->y1, .py = c->ph / 2, .px = c->ph % 2,
+                     .to_matrix = to_matrix};
+    move_phase(dev, &mv, pl->M);
+}
+
+typedef struct {
+    float *out, *dinp, *dwp, *cols, *mat; /* mat: the GEMM's output (forward), dout gathered (backward) */
+    const float *inp, *wp, *bias, *dout;
+} phase_work;
+
+static void forward_step(gb_device *dev, const gb_conv_shape *s, const upconv_plan *pl, const phase_chunk *c,
+                         void *ctx) {
+    phase_work *wk = ctx;
+    lower_chunk(dev, pl, c, wk->cols, wk->inp);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pl->M, (int)c->ld, pl->K, 1.0f,
+                wk->wp + (size_t)c->ph * (size_t)pl->M * (size_t)pl->K, pl->K, wk->cols, (int)c->ld, 0.0f, wk->mat,
+                (int)c->ld);
+    move_chunk(dev, s, pl, c, wk->out, wk->mat, wk->bias, 0);
 }
 
 void gb_upsample_conv2d_forward_phases_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
@@ -186,27 +240,28 @@ void gb_upsample_conv2d_forward_phases_cpu(gb_device *dev, float *out, const flo
     const upconv_plan pl = make_plan(s);
     const size_t wp_floats = PHASES * (size_t)pl.M * (size_t)pl.K;
     float *wp = gb_dev_scratch(dev, (wp_floats + ((size_t)pl.K + (size_t)pl.M) * pl.ncols) * sizeof(float));
-    float *cols = wp + wp_floats, *tmp = cols + (size_t)pl.K * pl.ncols;
+    phase_work wk = {.out = out, .cols = wp + wp_floats, .inp = inp, .wp = wp, .bias = bias};
+    wk.mat = wk.cols + (size_t)pl.K * pl.ncols;
     combine_weights(wp, weight, s);
+    walk_chunks(dev, s, &pl, forward_step, &wk);
+}
 
-    const int h = s->in_height / 2, w = s->in_width / 2, step = pl.ch.samples > 1 ? pl.ch.samples : 1;
-    for (int n0 = 0; n0 < s->batch; n0 += step) {
-        int nb = s->batch - n0 < step ? s->batch - n0 : step;
-        int rows = pl.ch.samples > 1 ? h : pl.ch.rows;
-        for (int y0 = 0; y0 < h; y0 += rows) {
-            int y1 = y0 + rows < h ? y0 + rows : h;
-            size_t ld = (size_t)nb * (size_t)(y1 - y0) * (size_t)w;
-            for (int ph = 0; ph < PHASES; ph++) {
-                gb_im2col_geom g = phase_geom(s, ph / 2, ph % 2);
-                lower_chunk(dev, &g, cols, ld, inp, &pl, n0, nb, y0, y1);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pl.M, (int)ld, pl.K, 1.0f,
-                            wp + (size_t)ph * (size_t)pl.M * (size_t)pl.K, pl.K, cols, (int)ld, 0.0f, tmp, (int)ld);
-                phase_move mv = {.hi = out + (size_t)n0 * pl.out_plane, .mat = tmp, .bias = bias,
-                                 .hi_stride = pl.out_plane, .ld = ld, .samples = nb, .h = h, .w = w,
-                                 .y0 = y0, .y1 = y1, .py = ph / 2, .px = ph % 2, .to_matrix = 0};
-                move_phase(dev, &mv, pl.M);
-            }
-        }
+static void backward_step(gb_device *dev, const gb_conv_shape *s, const upconv_plan *pl, const phase_chunk *c,
+                          void *ctx) {
+    phase_work *wk = ctx;
+    const size_t per_phase = (size_t)pl->M * (size_t)pl->K;
+    move_chunk(dev, s, pl, c, (float *)wk->dout, wk->mat, NULL, 1); /* reads dout only */
+    if (wk->dwp) {
+        lower_chunk(dev, pl, c, wk->cols, wk->inp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, pl->M, pl->K, (int)c->ld, 1.0f, wk->mat, (int)c->ld,
+                    wk->cols, (int)c->ld, 1.0f, wk->dwp + (size_t)c->ph * per_phase, pl->K);
+    }
+    if (wk->dinp) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pl->K, (int)c->ld, pl->M, 1.0f,
+                    wk->wp + (size_t)c->ph * per_phase, pl->K, wk->mat, (int)c->ld, 0.0f, wk->cols, (int)c->ld);
+        for (int j = 0; j < c->nb; j++)
+            gb_col2im_add(dev, &c->g, wk->dinp + (size_t)(c->n0 + j) * pl->in_plane, wk->cols + (size_t)j * c->band,
+                          c->ld, c->y0, c->y1);
     }
 }
 
@@ -223,41 +278,14 @@ void gb_upsample_conv2d_backward_phases_cpu(gb_device *dev, float *dinp, float *
     const size_t wp_floats = PHASES * (size_t)pl.M * (size_t)pl.K;
     const size_t dwp_floats = dweight ? wp_floats : 0;
     float *wp = gb_dev_scratch(dev, (wp_floats + dwp_floats + ((size_t)pl.K + (size_t)pl.M) * pl.ncols) * sizeof(float));
-    float *dwp = wp + wp_floats, *cols = dwp + dwp_floats, *dmat = cols + (size_t)pl.K * pl.ncols;
+    phase_work wk = {.dinp = dinp, .dwp = dweight ? wp + wp_floats : NULL, .cols = wp + wp_floats + dwp_floats,
+                     .inp = inp, .wp = wp, .dout = dout};
+    wk.mat = wk.cols + (size_t)pl.K * pl.ncols;
     combine_weights(wp, weight, s);
-    if (dweight) memset(dwp, 0, dwp_floats * sizeof *dwp);
+    if (dweight) memset(wk.dwp, 0, dwp_floats * sizeof *wk.dwp);
     if (dinp) memset(dinp, 0, (size_t)s->batch * pl.in_plane * sizeof *dinp);
-
-    const int h = s->in_height / 2, w = s->in_width / 2, step = pl.ch.samples > 1 ? pl.ch.samples : 1;
-    for (int n0 = 0; n0 < s->batch; n0 += step) {
-        int nb = s->batch - n0 < step ? s->batch - n0 : step;
-        int rows = pl.ch.samples > 1 ? h : pl.ch.rows;
-        for (int y0 = 0; y0 < h; y0 += rows) {
-            int y1 = y0 + rows < h ? y0 + rows : h;
-            size_t band = (size_t)(y1 - y0) * (size_t)w, ld = (size_t)nb * band;
-            for (int ph = 0; ph < PHASES; ph++) {
-                gb_im2col_geom g = phase_geom(s, ph / 2, ph % 2);
-                const float *wph = wp + (size_t)ph * (size_t)pl.M * (size_t)pl.K;
-                phase_move mv = {.hi = (float *)(dout + (size_t)n0 * pl.out_plane), .mat = dmat,
-                                 .hi_stride = pl.out_plane, .ld = ld, .samples = nb, .h = h, .w = w,
-                                 .y0 = y0, .y1 = y1, .py = ph / 2, .px = ph % 2, .to_matrix = 1};
-                move_phase(dev, &mv, pl.M);
-                if (dweight) {
-                    lower_chunk(dev, &g, cols, ld, inp, &pl, n0, nb, y0, y1);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, pl.M, pl.K, (int)ld, 1.0f, dmat, (int)ld,
-                                cols, (int)ld, 1.0f, dwp + (size_t)ph * (size_t)pl.M * (size_t)pl.K, pl.K);
-                }
-                if (dinp) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pl.K, (int)ld, pl.M, 1.0f, wph, pl.K,
-                                dmat, (int)ld, 0.0f, cols, (int)ld);
-                    for (int j = 0; j < nb; j++)
-                        gb_col2im_add(dev, &g, dinp + (size_t)(n0 + j) * pl.in_plane, cols + (size_t)j * band, ld,
-                                      y0, y1);
-                }
-            }
-        }
-    }
-    if (dweight) fold_weight_grads(dweight, dwp, s);
+    walk_chunks(dev, s, &pl, backward_step, &wk);
+    if (dweight) fold_weight_grads(dweight, wk.dwp, s);
 }
 
 /* ---- the table entries ------------------------------------------------------------------------- */
