@@ -100,6 +100,7 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_bench_add_linear_cases(&cases, o->quick);
     gb_bench_add_step_cases(&cases, o->quick);
     gb_bench_add_conv_cases(&cases, o->quick);
+    gb_bench_add_spec_cases(&cases, o->quick);
     gb_bench_add_pointwise_cases(&cases, o->quick);
     gb_bench_add_data_cases(&cases, o->quick);
     gb_bench_add_fid_cases(&cases, o->quick);

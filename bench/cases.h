@@ -15,5 +15,7 @@ void gb_bench_add_conv_cases(gb_bench_list *list, int quick);
 void gb_bench_add_pointwise_cases(gb_bench_list *list, int quick);
 void gb_bench_add_data_cases(gb_bench_list *list, int quick);
 void gb_bench_add_fid_cases(gb_bench_list *list, int quick);
+/* The VAE and U-Net layers of specs/pipelines.md 4.5 and 4.6 (models not built yet). */
+void gb_bench_add_spec_cases(gb_bench_list *list, int quick);
 
 #endif

@@ -32,6 +32,10 @@
  * report their error in units of it. The Winograd rows use the GEMM bounds too: their error
  * is bounded by the transforms' absolute chain, not by S (tests/tolerances.md), but on these
  * uniform random operands it measured below 20u S, inside every bound above.
+ *
+ * The row machinery is shared through bench/cases_conv.h (gb_bench_add_conv_row, and
+ * gb_bench_add_conv_transpose_row, which runs conv_transpose2d as the adjoint conv2d's
+ * directions so the same GEMM peer and float64 check apply); bench/cases_specs.c uses it.
  */
 #include <cblas.h>
 #include <math.h>
@@ -45,15 +49,20 @@
 #include "../models/inception_v3.h"
 #include "../models/mnist_gan.h"
 #include "cases.h"
+#include "cases_conv.h"
 
-enum { IMPL_OURS, IMPL_SGEMM, IMPL_FFT, IMPL_GEMM, IMPL_WINO };
-enum { DIR_FWD, DIR_BWD_DATA, DIR_BWD_WEIGHT };
-enum { CONV_BATCH = 64, INCEPTION_BATCH = 8, CONV_SAMPLES = 64, MAX_SHAPES = 64 };
+enum { IMPL_OURS = GB_CONV_OURS, IMPL_SGEMM = GB_CONV_SGEMM, IMPL_FFT = GB_CONV_FFT, IMPL_GEMM = GB_CONV_GEMM,
+       IMPL_WINO = GB_CONV_WINOGRAD };
+enum { DIR_FWD = GB_CONV_FWD, DIR_BWD_DATA = GB_CONV_BWD_DATA, DIR_BWD_WEIGHT = GB_CONV_BWD_WEIGHT };
+/* SPEC_ROWS: room for the rows other families add through bench/cases_conv.h */
+enum { CONV_BATCH = 64, INCEPTION_BATCH = 8, CONV_SAMPLES = 64, MAX_SHAPES = 64, SPEC_ROWS = 512 };
 static const double unit_roundoff = 5.9604644775390625e-8;
 
 typedef struct {
-    gb_conv_shape s;
-    int direction, impl;
+    gb_conv_shape s; /* the conv2d; for a transposed row the adjoint of t */
+    gb_conv_shape t; /* transposed rows: the conv_transpose2d itself */
+    int transposed;
+    int direction, impl; /* direction: of the conv2d s (a transposed row maps its own onto it) */
     float *inp, *weight, *bias, *out, *dout, *dinp, *dweight; /* conv rows */
     float *a, *b, *c;                                         /* sgemm rows: C = op(A) op(B) */
     int m, n, k;                                              /* the GEMM's sizes */
@@ -91,6 +100,8 @@ static gb_status conv_setup(gb_bench_case *c, gb_device *dev) {
     x->dinp = gb_dev_alloc(dev, inp_numel(&x->s) * sizeof(float));
     x->dweight = gb_dev_alloc(dev, weight_numel(&x->s) * sizeof(float));
     gb_dev_zero(dev, x->dweight, weight_numel(&x->s) * sizeof(float));
+    /* the transposed backward-data is checked as s's forward, which adds bias: it has none */
+    if (x->transposed) gb_dev_zero(dev, x->bias, (size_t)x->s.out_channels * sizeof(float));
     return GB_OK;
 }
 
@@ -99,7 +110,7 @@ static void conv_teardown(gb_bench_case *c, gb_device *dev) {
     float *bufs[] = {x->inp, x->weight, x->bias, x->out, x->dout, x->dinp, x->dweight, x->a, x->b, x->c};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) gb_dev_free(dev, bufs[i]);
-    *x = (conv_ctx){.s = x->s, .direction = x->direction, .impl = x->impl, .m = x->m, .n = x->n, .k = x->k};
+    x->inp = x->weight = x->bias = x->out = x->dout = x->dinp = x->dweight = x->a = x->b = x->c = NULL;
 }
 
 static void conv_run(gb_bench_case *c, gb_device *dev) {
@@ -116,7 +127,12 @@ static void conv_run(gb_bench_case *c, gb_device *dev) {
                         0.0f, x->c, x->k);
         return;
     }
-    if (x->impl == IMPL_FFT) gb_conv2d_forward_fft_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
+    if (x->transposed) { /* s's buffers: t's input is s's dout, t's output (or dout) is s's input */
+        if (x->direction == DIR_BWD_DATA) gb_conv_transpose2d_forward(dev, x->dinp, x->dout, x->weight, NULL, &x->t);
+        else if (x->direction == DIR_FWD)
+            gb_conv_transpose2d_backward(dev, x->out, NULL, NULL, x->inp, x->dout, x->weight, &x->t);
+        else gb_conv_transpose2d_backward(dev, NULL, x->dweight, NULL, x->inp, x->dout, x->weight, &x->t);
+    } else if (x->impl == IMPL_FFT) gb_conv2d_forward_fft_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
     else if (x->impl == IMPL_GEMM && x->direction == DIR_FWD)
         gb_conv2d_forward_gemm_cpu(dev, x->out, x->inp, x->weight, x->bias, &x->s);
     else if (x->impl == IMPL_GEMM && x->direction == DIR_BWD_DATA)
@@ -287,14 +303,19 @@ static const char *const dir_names[] = {"fwd", "bwd_data", "bwd_weight"};
 
 /* The rows' parameters live here, not in per-row allocations: rows that --filter leaves
  * out are never set up or torn down, so nothing would free them. Registered once per run. */
-static conv_ctx rows[MAX_SHAPES * 13 + GB_INCEPTION_CONVS * 4];
+static conv_ctx rows[MAX_SHAPES * 13 + GB_INCEPTION_CONVS * 4 + SPEC_ROWS];
 static size_t n_rows;
 
-static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *label, int direction, int impl) {
+/* One row of the conv2d s in direction `direction`; kernel and dir_label name it in the
+ * table (a transposed row's own kernel and direction). */
+static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char *label, const char *kernel,
+                         const char *dir_label, int direction, int impl) {
     static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw", "ours-gemm", "ours-winograd"};
+    GB_ASSERT(impl >= IMPL_OURS && impl <= IMPL_WINO && direction >= DIR_FWD && direction <= DIR_BWD_WEIGHT,
+              "conv row: impl %d / direction %d out of range", impl, direction);
     gb_bench_case *c = gb_bench_list_add(list);
-    snprintf(c->kernel, sizeof c->kernel, "conv2d");
-    snprintf(c->direction, sizeof c->direction, "%s", dir_names[direction]);
+    snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
+    snprintf(c->direction, sizeof c->direction, "%s", dir_label);
     snprintf(c->impl, sizeof c->impl, "%s", impl_names[impl]);
     snprintf(c->shape, sizeof c->shape, "%s", label);
     GB_ASSERT(n_rows < sizeof rows / sizeof rows[0], "more than %zu conv benchmark rows", sizeof rows / sizeof rows[0]);
@@ -319,6 +340,33 @@ static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *la
     c->run = conv_run;
     c->check = conv_check;
     c->teardown = conv_teardown;
+    return x;
+}
+
+static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *label, int direction, int impl) {
+    add_row(list, s, label, "conv2d", dir_names[direction], direction, impl);
+}
+
+void gb_bench_add_conv_row(gb_bench_list *list, const gb_conv_shape *s, const char *label, gb_conv_row_dir dir,
+                           gb_conv_row_impl impl) {
+    add_case(list, s, label, (int)dir, (int)impl);
+}
+
+void gb_bench_add_conv_transpose_row(gb_bench_list *list, const gb_conv_shape *t, const char *label,
+                                     gb_conv_row_dir dir, gb_conv_row_impl impl) {
+    GB_ASSERT(impl == GB_CONV_OURS || impl == GB_CONV_SGEMM, "conv_transpose2d rows: ours-cpu or openblas only");
+    GB_ASSERT(t->output_padding_h < t->stride_h && t->output_padding_w < t->stride_w,
+              "conv_transpose2d row: output padding must be below the stride");
+    /* the adjoint conv2d: t's output back to t's input, weight [t.in, t.out, kh, kw] read
+     * as conv2d's [out_channels, in_channels, kh, kw] */
+    gb_conv_shape s = {.batch = t->batch, .in_channels = t->out_channels, .in_height = gb_conv_transpose_out_h(t),
+                       .in_width = gb_conv_transpose_out_w(t), .out_channels = t->in_channels,
+                       .kernel_h = t->kernel_h, .kernel_w = t->kernel_w, .stride_h = t->stride_h,
+                       .stride_w = t->stride_w, .pad_h = t->pad_h, .pad_w = t->pad_w};
+    int direction = dir == GB_CONV_FWD ? DIR_BWD_DATA : dir == GB_CONV_BWD_DATA ? DIR_FWD : DIR_BWD_WEIGHT;
+    conv_ctx *x = add_row(list, &s, label, "conv_transpose2d", dir_names[dir], direction, (int)impl);
+    x->t = *t;
+    x->transposed = impl == GB_CONV_OURS;
 }
 
 static int same_shape(const gb_conv_shape *a, const gb_conv_shape *b) {
@@ -369,8 +417,9 @@ static void add_inception_cases(gb_bench_list *list) {
     }
 }
 
+/* The row table is never reset: each family registers once per run (bench/bench_main.c),
+ * and other families' rows (bench/cases_conv.h) share it. */
 void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
-    n_rows = 0;
     gb_conv_shape shapes[MAX_SHAPES];
     const char *names[MAX_SHAPES];
     distinct_shape set[MAX_SHAPES];
