@@ -637,7 +637,8 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         {2, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 0, 0},
         {2, 3, 24, 24, 4, 11, 11, 1, 1, 5, 5, 0, 0},
     };
-    /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+ */
+    /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+; shape 3 (8
+     * outputs) falls under the direct path's rule, which comes first (kernels/cpu/conv_direct.c) */
     cr_expect(!gb_conv2d_uses_fft(&shapes[0]) && !gb_conv2d_uses_fft(&shapes[1]) &&
                   !gb_conv2d_uses_fft(&shapes[2]) && !gb_conv2d_uses_fft(&shapes[3]),
               "the FFT path measured slower on the U-Net/Inception/3x3 shapes");
@@ -647,7 +648,9 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         data_random(&d, &shapes[k], 0, 4300 + k);
         float *t = gc_falloc(d.z.out), *p = gc_falloc(d.z.out);
         gb_conv2d_forward(&dev, t, d.x, d.w, d.b, &shapes[k]);
-        if (gb_conv2d_uses_fft(&shapes[k]))
+        if (gb_conv2d_uses_direct(&shapes[k])) /* few outputs: kernels/cpu/conv_direct.c */
+            gb_conv2d_forward_direct_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);
+        else if (gb_conv2d_uses_fft(&shapes[k]))
             gb_conv2d_forward_fft_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);
         else
             gb_conv2d_forward_gemm_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);

@@ -150,6 +150,8 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
                            const float *bias, const gb_conv_shape *s) {
     if (dev->fast_conv && gb_conv2d_uses_winograd(s))
         gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
+    else if (gb_conv2d_uses_direct(s))
+        gb_conv2d_forward_direct_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_fft(s))
         gb_conv2d_forward_fft_cpu(dev, out, inp, weight, bias, s);
     else
@@ -161,6 +163,8 @@ void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *
                             const gb_conv_shape *s) {
     if (dev->fast_conv && gb_conv2d_uses_winograd(s))
         gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+    else if (gb_conv2d_uses_direct(s))
+        gb_conv2d_backward_direct_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else
         gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
 }
