@@ -18,10 +18,14 @@
  * "fftw" (gb_conv2d_forward_fft_cpu) for forward shapes with a kernel side of 5 or more, where
  * the FFT route can win (the GAN models have only 3x3 and 1x1 kernels; on those the FFT
  * forward measured 0.3x-0.8x of the GEMM path at 4x4-8x8 and far slower above, so timing it
- * there would only lengthen the run). On 3x3 stride-1 shapes two more rows time the two
- * 3x3 stride-1 paths: "ours-gemm" (im2col + sgemm, gb_conv2d_*_gemm_cpu) and
- * "ours-winograd" (F(4x4,3x3), kernels/cpu/conv_winograd.c); their FLOPs are still the
- * direct conv's, so Winograd's GFLOP/s is an effective rate (it does 4x fewer).
+ * there would only lengthen the run). On the shapes where `--conv fast` takes Winograd
+ * (gb_conv2d_uses_winograd) two more rows time the two paths: "ours-gemm" (im2col + sgemm,
+ * gb_conv2d_*_gemm_cpu) and "ours-winograd" (F(4x4,3x3), kernels/cpu/conv_winograd.c); their
+ * FLOPs are still the direct conv's, so Winograd's GFLOP/s is an effective rate (it does 4x
+ * fewer). The generator's UpSampleConv2D layers (gb_dcgan_upsample_conv_shapes) get
+ * "upsample_conv2d" rows: "ours-cpu" (the table entry's plain route), "ours-fast" (the phase
+ * route, kernels/cpu/conv_upsample.c) and "openblas" (the plain conv's GEMM), all counted at the
+ * plain conv's FLOPs and checked against the conv of the upsampled input.
  * FLOPs: 2*M*N*K for every row. Bytes: every operand read or written once (for the conv
  * rows the tensors, for sgemm the three matrices, im2col's column matrix included).
  *
@@ -52,7 +56,7 @@
 #include "cases_conv.h"
 
 enum { IMPL_OURS = GB_CONV_OURS, IMPL_SGEMM = GB_CONV_SGEMM, IMPL_FFT = GB_CONV_FFT, IMPL_GEMM = GB_CONV_GEMM,
-       IMPL_WINO = GB_CONV_WINOGRAD };
+       IMPL_WINO = GB_CONV_WINOGRAD, IMPL_FAST };
 enum { DIR_FWD = GB_CONV_FWD, DIR_BWD_DATA = GB_CONV_BWD_DATA, DIR_BWD_WEIGHT = GB_CONV_BWD_WEIGHT };
 /* SPEC_ROWS: room for the rows other families add through bench/cases_conv.h */
 enum { CONV_BATCH = 64, INCEPTION_BATCH = 8, CONV_SAMPLES = 64, MAX_SHAPES = 64, SPEC_ROWS = 512 };
@@ -62,6 +66,7 @@ typedef struct {
     gb_conv_shape s; /* the conv2d; for a transposed row the adjoint of t */
     gb_conv_shape t; /* transposed rows: the conv_transpose2d itself */
     int transposed;
+    int upsampled; /* upsample_conv2d rows: s is the conv at the upsampled size, inp/dinp a quarter */
     int direction, impl; /* direction: of the conv2d s (a transposed row maps its own onto it) */
     float *inp, *weight, *bias, *out, *dout, *dinp, *dweight; /* conv rows */
     float *a, *b, *c;                                         /* sgemm rows: C = op(A) op(B) */
@@ -78,6 +83,9 @@ static size_t weight_numel(const gb_conv_shape *s) {
     return (size_t)s->out_channels * (size_t)s->in_channels * (size_t)s->kernel_h * (size_t)s->kernel_w;
 }
 
+/* The floats of the row's own input: a quarter of the conv's for upsample_conv2d rows. */
+static size_t row_inp_numel(const conv_ctx *x) { return inp_numel(&x->s) / (x->upsampled ? 4 : 1); }
+
 static gb_status conv_setup(gb_bench_case *c, gb_device *dev) {
     conv_ctx *x = c->ctx;
     if (x->impl == IMPL_SGEMM) {
@@ -92,12 +100,12 @@ static gb_status conv_setup(gb_bench_case *c, gb_device *dev) {
         x->c = gb_dev_alloc(dev, cn * sizeof(float));
         return GB_OK;
     }
-    x->inp = gb_bench_random_floats(dev, inp_numel(&x->s), 1, "bench/conv/inp", -1.0f, 1.0f);
+    x->inp = gb_bench_random_floats(dev, row_inp_numel(x), 1, "bench/conv/inp", -1.0f, 1.0f);
     x->weight = gb_bench_random_floats(dev, weight_numel(&x->s), 1, "bench/conv/weight", -1.0f, 1.0f);
     x->bias = gb_bench_random_floats(dev, (size_t)x->s.out_channels, 1, "bench/conv/bias", -1.0f, 1.0f);
     x->dout = gb_bench_random_floats(dev, out_numel(&x->s), 1, "bench/conv/dout", -1.0f, 1.0f);
     x->out = gb_dev_alloc(dev, out_numel(&x->s) * sizeof(float));
-    x->dinp = gb_dev_alloc(dev, inp_numel(&x->s) * sizeof(float));
+    x->dinp = gb_dev_alloc(dev, row_inp_numel(x) * sizeof(float));
     x->dweight = gb_dev_alloc(dev, weight_numel(&x->s) * sizeof(float));
     gb_dev_zero(dev, x->dweight, weight_numel(&x->s) * sizeof(float));
     /* the transposed backward-data is checked as s's forward, which adds bias: it has none */
@@ -127,7 +135,17 @@ static void conv_run(gb_bench_case *c, gb_device *dev) {
                         0.0f, x->c, x->k);
         return;
     }
-    if (x->transposed) { /* s's buffers: t's input is s's dout, t's output (or dout) is s's input */
+    if (x->upsampled) {
+        const gb_conv_shape *s = &x->s;
+        float *dinp = x->direction == DIR_BWD_DATA ? x->dinp : NULL;
+        float *dweight = x->direction == DIR_BWD_WEIGHT ? x->dweight : NULL;
+        if (x->direction == DIR_FWD && x->impl == IMPL_FAST)
+            gb_upsample_conv2d_forward_phases_cpu(dev, x->out, x->inp, x->weight, x->bias, s);
+        else if (x->direction == DIR_FWD) gb_upsample_conv2d_forward(dev, x->out, x->inp, x->weight, x->bias, s);
+        else if (x->impl == IMPL_FAST)
+            gb_upsample_conv2d_backward_phases_cpu(dev, dinp, dweight, NULL, x->dout, x->inp, x->weight, s);
+        else gb_upsample_conv2d_backward(dev, dinp, dweight, NULL, x->dout, x->inp, x->weight, s);
+    } else if (x->transposed) { /* s's buffers: t's input is s's dout, t's output (or dout) is s's input */
         if (x->direction == DIR_BWD_DATA) gb_conv_transpose2d_forward(dev, x->dinp, x->dout, x->weight, NULL, &x->t);
         else if (x->direction == DIR_FWD)
             gb_conv_transpose2d_backward(dev, x->out, NULL, NULL, x->inp, x->dout, x->weight, &x->t);
@@ -203,7 +221,18 @@ static int conv_check(gb_bench_case *c, gb_device *dev, double *error) {
     const gb_conv_shape *s = &x->s;
     const int C = s->in_channels, M = s->out_channels, H = s->in_height, W = s->in_width;
     const int kh = s->kernel_h, kw = s->kernel_w, oh = gb_conv_out_h(s), ow = gb_conv_out_w(s);
-    float *inp = gb_bench_download_floats(dev, x->inp, inp_numel(s));
+    float *inp = gb_bench_download_floats(dev, x->inp, row_inp_numel(x));
+    if (x->upsampled) { /* check against the conv of the upsampled image */
+        float *up = malloc(inp_numel(s) * sizeof *up);
+        GB_ASSERT(up, "conv check: out of memory");
+        for (size_t e = 0; e < inp_numel(s); e++) {
+            size_t X = e % (size_t)s->in_width, Y = e / (size_t)s->in_width % (size_t)s->in_height;
+            size_t plane = e / ((size_t)s->in_width * (size_t)s->in_height);
+            up[e] = inp[(plane * (size_t)(s->in_height / 2) + Y / 2) * (size_t)(s->in_width / 2) + X / 2];
+        }
+        free(inp);
+        inp = up;
+    }
     float *w = gb_bench_download_floats(dev, x->weight, weight_numel(s));
     float *bias = gb_bench_download_floats(dev, x->bias, (size_t)M);
     float *dout = gb_bench_download_floats(dev, x->dout, out_numel(s));
@@ -244,28 +273,34 @@ static int conv_check(gb_bench_case *c, gb_device *dev, double *error) {
         /* FFT: the error in units of its bound; GEMM: normalised by S */
         allowed = x->impl == IMPL_FFT ? 1 : ((double)C * kh * kw + 2) * unit_roundoff;
     } else if (x->direction == DIR_BWD_DATA) {
-        got = gb_bench_download_floats(dev, x->dinp, inp_numel(s));
+        /* upsample_conv2d: a low-resolution pixel's gradient is the sum over its 2x2 block */
+        const int up = x->upsampled ? 2 : 1, Hl = H / up, Wl = W / up;
+        got = gb_bench_download_floats(dev, x->dinp, row_inp_numel(x));
         for (int t = 0; t < CONV_SAMPLES; t++) {
-            size_t e = sample_index(t, inp_numel(s));
-            int xi = (int)(e % (size_t)W), yi = (int)(e / (size_t)W % (size_t)H);
-            int ci = (int)(e / ((size_t)W * H) % (size_t)C), n = (int)(e / ((size_t)W * H * C));
+            size_t e = sample_index(t, row_inp_numel(x));
+            int xl = (int)(e % (size_t)Wl), yl = (int)(e / (size_t)Wl % (size_t)Hl);
+            int ci = (int)(e / ((size_t)Wl * Hl) % (size_t)C), n = (int)(e / ((size_t)Wl * Hl * C));
             double ref = 0, mag = 0;
-            for (int m = 0; m < M; m++)
-                for (int i = 0; i < kh; i++)
-                    for (int j = 0; j < kw; j++) {
-                        int ny = yi + s->pad_h - i, nx = xi + s->pad_w - j;
-                        if (ny < 0 || nx < 0 || ny % s->stride_h || nx % s->stride_w) continue;
-                        int yo = ny / s->stride_h, xo = nx / s->stride_w;
-                        if (yo >= oh || xo >= ow) continue;
-                        double v = (double)dout[(((size_t)n * M + m) * oh + yo) * ow + xo] *
-                                   w[(((size_t)m * C + ci) * kh + i) * kw + j];
-                        ref += v;
-                        mag += fabs(v);
-                    }
+            for (int q = 0; q < up * up; q++) {
+                int yi = yl * up + q / up, xi = xl * up + q % up;
+                for (int m = 0; m < M; m++)
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int ny = yi + s->pad_h - i, nx = xi + s->pad_w - j;
+                            if (ny < 0 || nx < 0 || ny % s->stride_h || nx % s->stride_w) continue;
+                            int yo = ny / s->stride_h, xo = nx / s->stride_w;
+                            if (yo >= oh || xo >= ow) continue;
+                            double v = (double)dout[(((size_t)n * M + m) * oh + yo) * ow + xo] *
+                                       w[(((size_t)m * C + ci) * kh + i) * kw + j];
+                            ref += v;
+                            mag += fabs(v);
+                        }
+            }
             double err = fabs(got[e] - ref) / (mag > 0 ? mag : 1);
             if (err > worst) worst = err;
         }
-        allowed = ((double)M + kh * kw + 2) * unit_roundoff;
+        /* tests/tolerances.md: conv2d's bound, or the phase route's (M + 4 kh kw + 2) u S */
+        allowed = ((double)M + up * up * kh * kw + 2) * unit_roundoff;
     } else { /* one fresh accumulation */
         gb_dev_zero(dev, x->dweight, weight_numel(s) * sizeof(float));
         conv_run(c, dev);
@@ -310,8 +345,8 @@ static size_t n_rows;
  * table (a transposed row's own kernel and direction). */
 static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char *label, const char *kernel,
                          const char *dir_label, int direction, int impl) {
-    static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw", "ours-gemm", "ours-winograd"};
-    GB_ASSERT(impl >= IMPL_OURS && impl <= IMPL_WINO && direction >= DIR_FWD && direction <= DIR_BWD_WEIGHT,
+    static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw", "ours-gemm", "ours-winograd", "ours-fast"};
+    GB_ASSERT(impl >= IMPL_OURS && impl <= IMPL_FAST && direction >= DIR_FWD && direction <= DIR_BWD_WEIGHT,
               "conv row: impl %d / direction %d out of range", impl, direction);
     gb_bench_case *c = gb_bench_list_add(list);
     snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
@@ -419,6 +454,29 @@ static void add_inception_cases(gb_bench_list *list) {
 
 /* The row table is never reset: each family registers once per run (bench/bench_main.c),
  * and other families' rows (bench/cases_conv.h) share it. */
+/* The generator's UpSampleConv2D layers (upsample_conv2d): "ours-cpu" through the table (the
+ * plain route, upsample then conv: the default), "ours-fast" the phase route of `--conv fast`, and
+ * "openblas" the plain conv's GEMM. FLOPs are the plain conv's, so the phase route's GFLOP/s is an
+ * effective rate (it does 2.25x fewer multiply-adds). */
+static void add_upsample_cases(gb_bench_list *list) {
+    gb_conv_shape shapes[8];
+    const char *names[8];
+    size_t count = gb_dcgan_upsample_conv_shapes(CONV_BATCH, shapes, names, 8);
+    for (size_t i = 0; i < count && i < 8; i++) {
+        const gb_conv_shape *s = &shapes[i];
+        char label[96];
+        snprintf(label, sizeof label, "b%d %dx%dx%d->%d k%dx%d up2 %s", s->batch, s->in_channels, s->in_height / 2,
+                 s->in_width / 2, s->out_channels, s->kernel_h, s->kernel_w, names[i]);
+        for (int d = DIR_FWD; d <= DIR_BWD_WEIGHT; d++) {
+            for (int impl = IMPL_OURS; impl <= IMPL_FAST; impl += IMPL_FAST - IMPL_OURS) {
+                add_row(list, s, label, "upsample_conv2d", dir_names[d], d, impl)->upsampled = 1;
+                list->items[list->count - 1].bytes -= 4 * 0.75 * (double)inp_numel(s); /* a quarter-size input */
+            }
+            add_row(list, s, label, "upsample_conv2d", dir_names[d], d, IMPL_SGEMM);
+        }
+    }
+}
+
 void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
     gb_conv_shape shapes[MAX_SHAPES];
     const char *names[MAX_SHAPES];
@@ -442,11 +500,12 @@ void gb_bench_add_conv_cases(gb_bench_list *list, int quick) {
             add_case(list, s, label, d, IMPL_OURS);
             add_case(list, s, label, d, IMPL_SGEMM);
             if (d == DIR_FWD && !quick && (s->kernel_h >= 5 || s->kernel_w >= 5)) add_case(list, s, label, d, IMPL_FFT);
-            if (!quick && s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1) {
+            if (!quick && gb_conv2d_uses_winograd(s)) { /* where --conv fast takes Winograd */
                 add_case(list, s, label, d, IMPL_GEMM);
                 add_case(list, s, label, d, IMPL_WINO);
             }
         }
     }
+    if (!quick) add_upsample_cases(list);
     if (!quick) add_inception_cases(list);
 }

@@ -433,3 +433,13 @@ size_t gb_dcgan_linear_shapes(int batch, gb_linear_shape *out, const char **name
     }
     return 2;
 }
+
+size_t gb_dcgan_upsample_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap) {
+    gb_dcgan_generator g;
+    gb_param_spec specs[G_SPECS], bufs[G_BUFFERS];
+    gb_layer_table pt = {specs, 0, G_SPECS}, bt = {bufs, 0, G_BUFFERS};
+    gb_dcgan_generator_define(&g, &pt, &bt);
+    size_t n = 0;
+    for (int k = 0; k < 3; k++) put_conv(&n, &g.blocks[k].residual, batch, out, names, cap);
+    return n;
+}

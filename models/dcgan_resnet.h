@@ -172,5 +172,8 @@ void gb_dcgan_critic_wgan_gp(gb_dcgan_critic *d, gb_device *dev, int batch, cons
  * size). The linear layers likewise ("G.dense", "D.dense"). */
 size_t gb_dcgan_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap);
 size_t gb_dcgan_linear_shapes(int batch, gb_linear_shape *out, const char **names, size_t cap);
+/* The generator's UpSampleConv2D layers (the upsample_conv2d op; their conv at the upsampled
+ * size, as gb_dcgan_conv_shapes lists it too), in forward order. */
+size_t gb_dcgan_upsample_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap);
 
 #endif
