@@ -670,6 +670,10 @@ Test(conv_transpose2d, large_images_match_float64_adjoint, .init = open_cpu, .fi
     check_against_adjoint("convt_big", &big, 1, 5101);
     check_against_adjoint("convt_pointwise_32", &pw, 1, 5102);
     check_against_adjoint("convt_up", &up, 1, 5103);
+    /* K = 2048, 8x8 inputs: chunks capped at 4 samples by the column-buffer budget
+     * (kernels/cpu/conv_transpose2d.c, transpose_chunk), 9 samples: 4 + 4 + a chunk of 1 */
+    const gb_conv_shape capped = {9, 5, 8, 8, 128, 4, 4, 2, 2, 1, 1, 0, 0};
+    check_against_adjoint("convt_capped_chunks", &capped, 1, 5104);
 }
 
 Test(conv_transpose2d, matches_pytorch, .init = open_cpu, .fini = close_cpu) {
@@ -888,6 +892,8 @@ Test(conv2d, bits_independent_of_thread_count) {
     expect_conv_bits_independent_of_threads(&strided, 0);
     const gb_conv_shape transposed = {4, 6, 7, 9, 5, 4, 4, 2, 2, 1, 1, 1, 0};
     expect_conv_bits_independent_of_threads(&transposed, 1);
+    const gb_conv_shape capped = {9, 5, 8, 8, 128, 4, 4, 2, 2, 1, 1, 0, 0}; /* chunks of 4, 4, 1 */
+    expect_conv_bits_independent_of_threads(&capped, 1);
 }
 
 /* Weight standardisation is cut over rows into gb_parallel_for slices: out, save_rstd and the
