@@ -25,9 +25,19 @@
  *   dq = pq * (dpq - colsum(pq * dpq)) per column; dk = pk * (dpk - rowsum(pk * dpk)).
  *
  * Numerics: products are cblas_sgemm (float; thread-count independent, see
- * attention.c); both softmaxes and their backward are double (softmax.c for the
- * rows, the column versions here). Scratch: one [D, D] float matrix from
- * gb_dev_scratch.
+ * attention.c); both softmaxes and their backward are double (the forward's here, with
+ * exp_nonpositive_f64 below; the backward's row version from softmax.c). Scratch: one
+ * [D, D] float matrix from gb_dev_scratch.
+ * Speed (issue 3): the forward was 3x slower than its own backward at 32x32 (30 ms, U-Net
+ * level 1, batch 16): perf put ~2/3 of it in glibc's scalar double exp (two softmaxes, 4M
+ * exponentials) and a scalar running max. The exponentials are now a vectorised double
+ * polynomial (same accuracy class, so the error analysis of tests/tolerances.md is
+ * unchanged), the max runs in 16 lanes, and both softmaxes of all heads run in one
+ * gb_parallel_for over heads before the per-head sgemms (OpenBLAS threads those). Measured
+ * min ms, 2 threads, old and new binaries interleaved on the noisy shared 2-core machine
+ * (two rounds, medians 1.5-4x the mins): 32x32 34-67 -> 25-27 (backward 16), 16x16 7.8-9.9
+ * -> 2.2-3.3, 8x8 1.76-1.80 -> 0.80-0.81, 4x4 0.43 -> 0.25. At 32x32 the rest is memory
+ * traffic (qkv 25 MB, saved 17 MB) and the 64 per-head sgemm pairs.
  * Tested by tests/test_kernels_attention.c: float64 transcription with central
  * finite differences, PyTorch forward and autograd fixtures
  * (tests/peers/kernels_attention.py).
