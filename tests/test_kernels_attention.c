@@ -547,3 +547,30 @@ Test(attention, l2_normalisation_runs_over_positions) {
                       (double)out[d * N + i], acc);
         }
 }
+
+/* The linear attention's softmaxes run over heads in gb_parallel_for slices
+ * (kernels/cpu/parallel.h): out, the saved buffer and dqkv must be the same bits with
+ * 1, 2 and 3 threads. 3 samples x 4 heads = 12 heads, cut differently by 2 and 3 threads;
+ * N = 67 positions leaves a tail after the 8-lane sums and the 64-column blocks. */
+Test(attention, linear_attention_bits_do_not_depend_on_the_thread_count) {
+    enum { RUNS = 3 };
+    gb_attention_shape s = {3, 4, 32, 67, 0.17677669f, 0};
+    size_t nq = (size_t)3 * 3 * 4 * 32 * 67, no = nq / 3, ns = gb_linear_attention_saved_floats(&s);
+    float *qkv = gc_rand(nq, -6, 6), *dout = gc_rand(no, -1, 1);
+    float *out[RUNS], *saved[RUNS], *dqkv[RUNS];
+    for (int t = 0; t < RUNS; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        out[t] = nanbuf(no), saved[t] = nanbuf(ns), dqkv[t] = nanbuf(nq);
+        gb_linear_attention_forward(&d, out[t], saved[t], qkv, &s);
+        gb_linear_attention_backward(&d, dqkv[t], dout, qkv, saved[t], &s);
+        gb_device_close(&d);
+    }
+    for (int t = 1; t < RUNS; t++) {
+        cr_expect(memcmp(out[t], out[0], no * sizeof(float)) == 0, "out: %d threads differ from 1", t + 1);
+        cr_expect(memcmp(saved[t], saved[0], ns * sizeof(float)) == 0, "saved: %d threads differ from 1", t + 1);
+        cr_expect(memcmp(dqkv[t], dqkv[0], nq * sizeof(float)) == 0, "dqkv: %d threads differ from 1", t + 1);
+    }
+    for (int t = 0; t < RUNS; t++) free(out[t]), free(saved[t]), free(dqkv[t]);
+    free(qkv), free(dout);
+}

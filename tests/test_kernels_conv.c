@@ -673,6 +673,10 @@ Test(conv_transpose2d, large_images_match_float64_adjoint, .init = open_cpu, .fi
     check_against_adjoint("convt_big", &big, 1, 5101);
     check_against_adjoint("convt_pointwise_32", &pw, 1, 5102);
     check_against_adjoint("convt_up", &up, 1, 5103);
+    /* K = 2048, 8x8 inputs: chunks capped at 4 samples by the column-buffer budget
+     * (kernels/cpu/conv_transpose2d.c, transpose_chunk), 9 samples: 4 + 4 + a chunk of 1 */
+    const gb_conv_shape capped = {9, 5, 8, 8, 128, 4, 4, 2, 2, 1, 1, 0, 0};
+    check_against_adjoint("convt_capped_chunks", &capped, 1, 5104);
 }
 
 Test(conv_transpose2d, matches_pytorch, .init = open_cpu, .fini = close_cpu) {
@@ -891,4 +895,33 @@ Test(conv2d, bits_independent_of_thread_count) {
     expect_conv_bits_independent_of_threads(&strided, 0);
     const gb_conv_shape transposed = {4, 6, 7, 9, 5, 4, 4, 2, 2, 1, 1, 1, 0};
     expect_conv_bits_independent_of_threads(&transposed, 1);
+    const gb_conv_shape capped = {9, 5, 8, 8, 128, 4, 4, 2, 2, 1, 1, 0, 0}; /* chunks of 4, 4, 1 */
+    expect_conv_bits_independent_of_threads(&capped, 1);
+}
+
+/* Weight standardisation is cut over rows into gb_parallel_for slices: out, save_rstd and the
+ * accumulated dweight must be the same bits with 1, 2 and 3 threads (96 rows of 1157: 15 rows
+ * a slice at least, so 2 and 3 threads each cut the rows; 1157 leaves a tail after 8 lanes). */
+Test(weight_standardize, bits_independent_of_thread_count) {
+    enum { O = 96, F = 1157 };
+    gc_seed_rng(4243);
+    float *w = gc_rand((size_t)O * F, -0.2f, 0.4f), *g = gc_rand((size_t)O * F, -1, 1);
+    float *dw0 = gc_rand((size_t)O * F, -1, 1); /* dweight accumulates onto it */
+    float *out[3], *rstd[3], *dw[3];
+    for (int t = 0; t < 3; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "%s", gb_last_error());
+        out[t] = gc_falloc((size_t)O * F), rstd[t] = gc_falloc(O), dw[t] = gc_falloc((size_t)O * F);
+        memcpy(dw[t], dw0, (size_t)O * F * sizeof(float));
+        gb_weight_standardize_forward(&d, out[t], rstd[t], w, O, F, 1e-5f);
+        gb_weight_standardize_backward(&d, dw[t], g, out[t], rstd[t], O, F);
+        gb_device_close(&d);
+    }
+    for (int t = 1; t < 3; t++) {
+        cr_expect(memcmp(out[t], out[0], (size_t)O * F * sizeof(float)) == 0, "ws out with %d threads differs", t + 1);
+        cr_expect(memcmp(rstd[t], rstd[0], O * sizeof(float)) == 0, "ws save_rstd with %d threads differs", t + 1);
+        cr_expect(memcmp(dw[t], dw[0], (size_t)O * F * sizeof(float)) == 0, "ws dweight with %d threads differs", t + 1);
+    }
+    for (int t = 0; t < 3; t++) free(out[t]), free(rstd[t]), free(dw[t]);
+    free(w), free(g), free(dw0);
 }

@@ -608,3 +608,36 @@ Test(norm, batchnorm_bits_do_not_depend_on_the_thread_count) {
         for (int k = 0; k < OUTS; k++) free(res[t][k]);
     free(x), free(dy), free(gamma), free(beta), free(rm0), free(rv0);
 }
+
+/* GroupNorm is cut over (sample, group) pairs, and its dgamma/dbeta over channels, into
+ * gb_parallel_for slices: out, the statistics, dinp and the accumulated dgamma/dbeta must be
+ * the same bits with 1, 2 and 3 threads. 6 x 96 x 37 values, 8 groups: 48 pairs of 444 values,
+ * 19 pairs a slice at least, so 2 and 3 threads each cut the pairs. */
+Test(norm, groupnorm_bits_do_not_depend_on_the_thread_count) {
+    gc_seed_rng(978);
+    enum { B = 6, C = 96, S = 37, N = B * C * S, RUNS = 3, OUTS = 6 };
+    gb_norm_shape sh = {B, C, S, 8, 1e-5f};
+    float *x = gc_rand(N, -2, 3), *dy = gc_rand(N, -1, 1), *gamma = gc_rand(C, 0.5f, 1.5f);
+    float *beta = gc_rand(C, -1, 1);
+    static const size_t sizes[OUTS] = {N, B * 8, B * 8, N, C, C};
+    float *res[RUNS][OUTS];
+    for (int t = 0; t < RUNS; t++) {
+        gb_device d;
+        cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
+        for (int k = 0; k < OUTS; k++) {
+            res[t][k] = gc_falloc(sizes[k]);
+            for (size_t i = 0; i < sizes[k]; i++) res[t][k][i] = 0.375f; /* dgamma/dbeta accumulate onto it */
+        }
+        float **r = res[t];
+        gb_groupnorm_forward(&d, r[0], r[1], r[2], x, gamma, beta, &sh);
+        gb_groupnorm_backward(&d, r[3], r[4], r[5], dy, x, gamma, r[1], r[2], &sh);
+        gb_device_close(&d);
+    }
+    for (int t = 1; t < RUNS; t++)
+        for (int k = 0; k < OUTS; k++)
+            cr_expect_eq(memcmp(res[t][k], res[0][k], sizes[k] * sizeof(float)), 0,
+                         "groupnorm output %d: %d threads differ from 1", k, t + 1);
+    for (int t = 0; t < RUNS; t++)
+        for (int k = 0; k < OUTS; k++) free(res[t][k]);
+    free(x), free(dy), free(gamma), free(beta);
+}
