@@ -62,6 +62,7 @@ typedef struct {
     float *buf[5];                            /* [max_batch * buf_floats[i]] each: two ping-pong, three branch temporaries */
     float *pool;                              /* [max_batch, 2048] */
     float *logits;                            /* [max_batch, 1008] */
+    int separate_1x1;                         /* 0 after load; tests set 1 to run each merged 1x1 conv on its own */
 } gb_inception;
 
 /* Load and fold the weights at `path` for batches of up to max_batch images.
