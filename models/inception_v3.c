@@ -1,17 +1,32 @@
 /* models/inception_v3.c - the FID Inception-v3 on the backend (read inception_v3.h first).
  *
  * The layer table is built by one function per block type, in the order the state dict
- * lists the layers, which is also the order the forward uses them: the forward walks the
- * table with a cursor. The forward runs twice over the same code: once measuring (no op
- * runs; each buffer records the most floats per image it is asked for) to size the arena,
- * then for real. Branch outputs are computed batched into a temporary and copied into
- * their channel slice of the block output (one copy per image; the copies are a few
- * percent of a block's memory traffic and none of its arithmetic). The average-pool branches
- * of A, C and E_1 run their 1x1 conv before the pool (they commute; avg_pool_branch), so the
- * pool sees the conv's few output channels. Profile at batch 16 (2 threads, loaded machine;
- * shares of the forward): convolutions about 90% (1x1 20-23%, 1x7/7x1 19-26%, stem 3x3 20-23%,
- * other 3x3 15%, 5x5 4-5%, 1x3/3x1 3%), max pools 6.5%, average pools 6.3% before the
- * commute and 1.3% after, concat copies 0.1%, ReLU 0.3%.
+ * lists the layers; the forward addresses a block's convs by their offset from the block's
+ * first conv. The forward runs twice over the same code: once measuring (no op runs; each
+ * buffer records the most floats per image it is asked for) to size the arena, then for real.
+ *
+ * Execution plan of a block (A: Mixed_5b-d, C: 6b-e, D: 7a, E: 7b-c; B, 6a, runs its convs
+ * as listed):
+ *   1. The sibling 1x1 convs that read the block input (A, C, E_1: branch1x1, the first conv
+ *      of each chain, the pool branch's conv; E_2: the first three; D: both chain heads) run
+ *      as ONE conv, merged at load: assign_offsets lays their folded weights out one after
+ *      another, then their biases, so [sum cout, cin] and [sum cout] are the merged conv's
+ *      parameters. One GEMM instead of 2-4 (the input is lowered/packed once, the GEMM is
+ *      2-4x taller), output into T3, ReLU on every channel but the pool branch's.
+ *   2. branch1x1's channels are copied from T3 into the block output (torch.cat, dim 1).
+ *   3. Each chain's head channels are copied densely into T1 (convs and pools read whole
+ *      batches; a batch of one reads its slice in place), and the chain runs T1/T2 ping-pong;
+ *      its last output is copied into the block output.
+ *   4. The pool branch of A, C and E_1 pools its conv's output (the conv ran before the pool
+ *      in step 1: they commute, avg_pool_branch), then ReLU, then the copy.
+ * Every per-channel result is computed as it would be by the members' own convs, bit for bit
+ * (separate_1x1 runs them one by one; tests/test_inception.c compares).
+ *
+ * Profile at batch 16 (2 threads, loaded machine; shares of the forward, before the merge and
+ * the forward column bands of kernels/cpu/conv2d.c): convolutions 87% (stem 3x3 24%, 1x7/7x1
+ * 21%, 1x1 19%, other 3x3 and 5x5 20%, 1x3/3x1 3%), max pools 9%, average pools 2%, ReLU 1%,
+ * concat copies 0.7%. The max pools (kernels/cpu/pool.c's scalar per-window loop) read
+ * ~190 MB per batch of 16 at ~1.5 GB/s.
  */
 #include "models/inception_v3.h"
 

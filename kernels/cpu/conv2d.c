@@ -12,7 +12,9 @@
  * GB_CONV_TARGET_COLS positions (the 16x16 and 8x8 GAN layers): their columns sit
  * side by side, and the output is scattered back to NCHW. A 1x1 stride-1 unpadded
  * conv needs no im2col: when one sample fills a GEMM the sample's input is the
- * column matrix (one sgemm per sample, nothing copied).
+ * column matrix (one sgemm per sample, nothing copied). The forward lowers a large
+ * sample (over 8 MB of columns) in bands of output rows whose columns fit in cache
+ * (forward_chunk: 4 MB, 1.6-2x faster on the Inception stem's 147x147 and 71x71 convs).
  *
  * Measured (batch 64, 2 OpenBLAS threads, Zen 4; percent of OpenBLAS sgemm's
  * GFLOP/s on the equivalent M=out, N=batch*P, K=C*kh*kw GEMM, best of 15-25
@@ -66,7 +68,10 @@ static gb_im2col_geom conv_geom(const gb_conv_shape *s) {
  *   80->192 3x3 at 73 (4a) ................. 204-211 / 122-123
  *   3->32 3x3 s2 at 299 (1a) ............... 17-18 / 11-24 (noise)
  * 2 MB and 8 MB bands measured within the noise of 4 MB; 16 MB lost 20-30% again, 512 KB
- * (a band of 4-6 rows: the GEMMs get too narrow) lost 30%. Batched chunks (samples > 1,
+ * (a band of 4-6 rows: the GEMMs get too narrow) lost 30%. Samples up to 8 MB of columns
+ * (the GAN's 128->128 3x3 at 32x32: 4.7 MB; Inception's 35x35 convs: 4-6 MB) stay whole: 8 MB
+ * bands ran as fast as 4 MB ones, and an A/B of the GAN shape split in two was inside the
+ * shared machine's noise, so they keep the GEMMs they were tuned with. Batched chunks (samples > 1,
  * below 32x32) are bounded by GB_CONV_TARGET_COLS already; capping their columns the same way
  * measured no better. A band's GEMM computes each output column from the same packed column
  * of the same weight matrix as the whole-sample GEMM (OpenBLAS splits sgemm over output rows
@@ -75,7 +80,8 @@ static gb_im2col_geom conv_geom(const gb_conv_shape *s) {
 
 static gb_conv_chunk forward_chunk(const gb_conv_shape *s, const gb_im2col_geom *g, int K, int M) {
     gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g->out_h, g->out_w, (size_t)K + (size_t)M);
-    if (ch.samples == 1 && !gb_im2col_is_identity(g)) {
+    size_t sample_cols = (size_t)K * (size_t)g->out_h * (size_t)g->out_w;
+    if (ch.samples == 1 && !gb_im2col_is_identity(g) && sample_cols > 2 * FORWARD_BAND_FLOATS) {
         size_t rows = FORWARD_BAND_FLOATS / ((size_t)K * (size_t)g->out_w);
         if (rows < 1) rows = 1;
         if (rows < (size_t)ch.rows) {
