@@ -115,6 +115,7 @@ static size_t assign_offsets(table *t) {
  * pool 1x1] (the pool's channels last: they are pooled before their ReLU); E_2 (Mixed_7c,
  * max pool before its 1x1) merges the first three; D its two chain heads; B has one 1x1. */
 static const int merge_a[4] = {0, 1, 3, 6}, merge_c[4] = {0, 1, 4, 9}, merge_d[2] = {0, 2}, merge_e[4] = {0, 1, 4, 8};
+
 static void block_a(table *t, const char *p, int cin, int pool_features) {
     int b = t->n;
     add(t, p, "branch1x1", cin, 64, 1, 1, 1, 0, 0);
@@ -449,17 +450,24 @@ static tens block_e_fwd(fwd *f, tens x, pool_kind pk, int ob) {
     return out;
 }
 
+/* The stem's max_pool 3/2 of a conv's output with the conv's ReLU moved after the pool: both
+ * are monotone, so relu(max(window)) == max(relu(window)) exactly (x <= 0 -> +0 either way,
+ * NaN propagates through both), and the ReLU pass touches the 4x smaller pooled tensor. */
+static tens max_pool_relu(fwd *f, int buf, tens conv_out) {
+    tens y = pool(f, buf, conv_out, POOL_MAX, 3, 2, 0);
+    relu_channels(f, y, y.c);
+    return y;
+}
+
 /* input: [batch, 3, 299, 299] in net->buf[PONG]; writes net->pool and net->logits. */
 static void forward(fwd *f) {
     f->layer = 0;
     tens x = take(f, PONG, 3, GB_INCEPTION_SIZE, GB_INCEPTION_SIZE);
     x = conv(f, PING, x);                    /* 1a: 32 x 149 x 149 */
     x = conv(f, PONG, x);                    /* 2a: 32 x 147 x 147 */
-    x = conv(f, PING, x);                    /* 2b: 64 x 147 x 147 */
-    x = pool(f, PONG, x, POOL_MAX, 3, 2, 0); /* 64 x 73 x 73 */
-    x = conv(f, PING, x);                    /* 3b: 80 x 73 x 73 */
-    x = conv(f, PONG, x);                    /* 4a: 192 x 71 x 71 */
-    x = pool(f, PING, x, POOL_MAX, 3, 2, 0); /* 192 x 35 x 35 */
+    x = max_pool_relu(f, PONG, conv_at(f, PING, x, f->layer++, 0)); /* 2b: 64 x 147 x 147 -> 73 x 73 */
+    x = conv(f, PING, x);                                             /* 3b: 80 x 73 x 73 */
+    x = max_pool_relu(f, PING, conv_at(f, PONG, x, f->layer++, 0)); /* 4a: 192 x 71 x 71 -> 35 x 35 */
     x = block_a_fwd(f, x, 256, PONG);        /* Mixed_5b */
     x = block_a_fwd(f, x, 288, PING);        /* 5c */
     x = block_a_fwd(f, x, 288, PONG);        /* 5d */
