@@ -276,7 +276,8 @@ static tens conv_at(fwd *f, int buf, tens x, int at, int relu) {
     tens y = take(f, buf, L->cout, gb_conv_out_h(&s), gb_conv_out_w(&s));
     record_shape(f, at, &s);
     if (!f->measuring) {
-        gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset, &s);
+        gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset,
+                          &s);
         if (relu) relu_channels(f, y, y.c);
     }
     return y;
