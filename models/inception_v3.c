@@ -1,17 +1,32 @@
 /* models/inception_v3.c - the FID Inception-v3 on the backend (read inception_v3.h first).
  *
  * The layer table is built by one function per block type, in the order the state dict
- * lists the layers, which is also the order the forward uses them: the forward walks the
- * table with a cursor. The forward runs twice over the same code: once measuring (no op
- * runs; each buffer records the most floats per image it is asked for) to size the arena,
- * then for real. Branch outputs are computed batched into a temporary and copied into
- * their channel slice of the block output (one copy per image; the copies are a few
- * percent of a block's memory traffic and none of its arithmetic). The average-pool branches
- * of A, C and E_1 run their 1x1 conv before the pool (they commute; avg_pool_branch), so the
- * pool sees the conv's few output channels. Profile at batch 16 (2 threads, loaded machine;
- * shares of the forward): convolutions about 90% (1x1 20-23%, 1x7/7x1 19-26%, stem 3x3 20-23%,
- * other 3x3 15%, 5x5 4-5%, 1x3/3x1 3%), max pools 6.5%, average pools 6.3% before the
- * commute and 1.3% after, concat copies 0.1%, ReLU 0.3%.
+ * lists the layers; the forward addresses a block's convs by their offset from the block's
+ * first conv. The forward runs twice over the same code: once measuring (no op runs; each
+ * buffer records the most floats per image it is asked for) to size the arena, then for real.
+ *
+ * Execution plan of a block (A: Mixed_5b-d, C: 6b-e, D: 7a, E: 7b-c; B, 6a, runs its convs
+ * as listed):
+ *   1. The sibling 1x1 convs that read the block input (A, C, E_1: branch1x1, the first conv
+ *      of each chain, the pool branch's conv; E_2: the first three; D: both chain heads) run
+ *      as ONE conv, merged at load: assign_offsets lays their folded weights out one after
+ *      another, then their biases, so [sum cout, cin] and [sum cout] are the merged conv's
+ *      parameters. One GEMM instead of 2-4 (the input is lowered/packed once, the GEMM is
+ *      2-4x taller), output into T3, ReLU on every channel but the pool branch's.
+ *   2. branch1x1's channels are copied from T3 into the block output (torch.cat, dim 1).
+ *   3. Each chain's head channels are copied densely into T1 (convs and pools read whole
+ *      batches; a batch of one reads its slice in place), and the chain runs T1/T2 ping-pong;
+ *      its last output is copied into the block output.
+ *   4. The pool branch of A, C and E_1 pools its conv's output (the conv ran before the pool
+ *      in step 1: they commute, avg_pool_branch), then ReLU, then the copy.
+ * Every per-channel result is computed as it would be by the members' own convs, bit for bit
+ * (separate_1x1 runs them one by one; tests/test_inception.c compares).
+ *
+ * Profile at batch 16 (2 threads, loaded machine; shares of the forward, before the merge and
+ * the forward column bands of kernels/cpu/conv2d.c): convolutions 87% (stem 3x3 24%, 1x7/7x1
+ * 21%, 1x1 19%, other 3x3 and 5x5 20%, 1x3/3x1 3%), max pools 9%, average pools 2%, ReLU 1%,
+ * concat copies 0.7%. The max pools (kernels/cpu/pool.c's scalar per-window loop) read
+ * ~190 MB per batch of 16 at ~1.5 GB/s.
  */
 #include "models/inception_v3.h"
 
@@ -28,25 +43,81 @@ enum { PING, PONG, T1, T2, T3, NBUF };
 
 /* ---- the layer table ------------------------------------------------------------------ */
 
+/* A merge group: sibling 1x1 convs that read the block input, run as one conv whose output
+ * channels are the members' in this order (their folded weights and biases are laid out
+ * contiguously, in this order, by assign_offsets). */
+typedef struct {
+    int member[4]; /* table indices */
+    int n;
+} merge_group;
+
 typedef struct {
     gb_inception *net;
     int n;
-    size_t floats; /* parameter floats so far */
+    int group_of[GB_INCEPTION_CONVS]; /* -1 or an index into groups */
+    merge_group groups[16];
+    int ngroups;
 } table;
 
 static void add(table *t, const char *prefix, const char *branch, int cin, int cout, int kh, int kw, int stride,
                 int ph, int pw) {
     GB_ASSERT(t->n < GB_INCEPTION_CONVS, "more than %d convolutions", GB_INCEPTION_CONVS);
-    gb_inception_conv *c = &t->net->convs[t->n++];
+    gb_inception_conv *c = &t->net->convs[t->n];
+    t->group_of[t->n++] = -1;
     *c = (gb_inception_conv){.cin = cin, .cout = cout, .kh = kh, .kw = kw, .stride = stride, .pad_h = ph, .pad_w = pw};
     snprintf(c->name, sizeof c->name, "%s%s%s", prefix, branch ? "." : "", branch ? branch : "");
-    c->weight_offset = t->floats;
-    t->floats += (size_t)cout * cin * kh * kw;
-    c->bias_offset = t->floats;
-    t->floats += (size_t)cout;
 }
 
+/* Members are offsets from the block's first conv, in the merged output's channel order. */
+static void merge(table *t, int base, int n, const int *rel) {
+    GB_ASSERT(t->ngroups < (int)(sizeof t->groups / sizeof t->groups[0]) && n <= 4, "merge table full");
+    merge_group *g = &t->groups[t->ngroups];
+    g->n = n;
+    for (int i = 0; i < n; i++) {
+        g->member[i] = base + rel[i];
+        t->group_of[base + rel[i]] = t->ngroups;
+    }
+    t->ngroups++;
+}
+
+/* Parameter offsets: each conv's weight then its bias, except that a merge group's weights
+ * come first, one after another, then its biases: [sum cout, cin] and [sum cout], the merged
+ * conv's. Returns the floats used. */
+static size_t assign_offsets(table *t) {
+    size_t floats = 0;
+    int done[GB_INCEPTION_CONVS] = {0};
+    for (int i = 0; i < t->n; i++) {
+        if (done[i]) continue;
+        int single[1] = {i};
+        const int *m = single;
+        int n = 1;
+        if (t->group_of[i] >= 0) {
+            m = t->groups[t->group_of[i]].member;
+            n = t->groups[t->group_of[i]].n;
+        }
+        for (int k = 0; k < n; k++) {
+            gb_inception_conv *c = &t->net->convs[m[k]];
+            c->weight_offset = floats;
+            floats += (size_t)c->cout * c->cin * c->kh * c->kw;
+        }
+        for (int k = 0; k < n; k++) {
+            gb_inception_conv *c = &t->net->convs[m[k]];
+            c->bias_offset = floats;
+            floats += (size_t)c->cout;
+            done[m[k]] = 1;
+        }
+    }
+    return floats;
+}
+
+/* The merge groups, as offsets from the block's first conv in the builders below, in the
+ * merged output's channel order. Blocks A, C and E_1 merge [1x1, first conv of each chain,
+ * pool 1x1] (the pool's channels last: they are pooled before their ReLU); E_2 (Mixed_7c,
+ * max pool before its 1x1) merges the first three; D its two chain heads; B has one 1x1. */
+static const int merge_a[4] = {0, 1, 3, 6}, merge_c[4] = {0, 1, 4, 9}, merge_d[2] = {0, 2}, merge_e[4] = {0, 1, 4, 8};
+
 static void block_a(table *t, const char *p, int cin, int pool_features) {
+    int b = t->n;
     add(t, p, "branch1x1", cin, 64, 1, 1, 1, 0, 0);
     add(t, p, "branch5x5_1", cin, 48, 1, 1, 1, 0, 0);
     add(t, p, "branch5x5_2", 48, 64, 5, 5, 1, 2, 2);
@@ -54,6 +125,7 @@ static void block_a(table *t, const char *p, int cin, int pool_features) {
     add(t, p, "branch3x3dbl_2", 64, 96, 3, 3, 1, 1, 1);
     add(t, p, "branch3x3dbl_3", 96, 96, 3, 3, 1, 1, 1);
     add(t, p, "branch_pool", cin, pool_features, 1, 1, 1, 0, 0);
+    merge(t, b, 4, merge_a);
 }
 
 static void block_b(table *t, const char *p, int cin) {
@@ -64,6 +136,7 @@ static void block_b(table *t, const char *p, int cin) {
 }
 
 static void block_c(table *t, const char *p, int c7) {
+    int b = t->n;
     add(t, p, "branch1x1", 768, 192, 1, 1, 1, 0, 0);
     add(t, p, "branch7x7_1", 768, c7, 1, 1, 1, 0, 0);
     add(t, p, "branch7x7_2", c7, c7, 1, 7, 1, 0, 3);
@@ -74,18 +147,22 @@ static void block_c(table *t, const char *p, int c7) {
     add(t, p, "branch7x7dbl_4", c7, c7, 7, 1, 1, 3, 0);
     add(t, p, "branch7x7dbl_5", c7, 192, 1, 7, 1, 0, 3);
     add(t, p, "branch_pool", 768, 192, 1, 1, 1, 0, 0);
+    merge(t, b, 4, merge_c);
 }
 
 static void block_d(table *t, const char *p, int cin) {
+    int b = t->n;
     add(t, p, "branch3x3_1", cin, 192, 1, 1, 1, 0, 0);
     add(t, p, "branch3x3_2", 192, 320, 3, 3, 2, 0, 0);
     add(t, p, "branch7x7x3_1", cin, 192, 1, 1, 1, 0, 0);
     add(t, p, "branch7x7x3_2", 192, 192, 1, 7, 1, 0, 3);
     add(t, p, "branch7x7x3_3", 192, 192, 7, 1, 1, 3, 0);
     add(t, p, "branch7x7x3_4", 192, 192, 3, 3, 2, 0, 0);
+    merge(t, b, 2, merge_d);
 }
 
-static void block_e(table *t, const char *p, int cin) {
+static void block_e(table *t, const char *p, int cin, int avg_pool) {
+    int b = t->n;
     add(t, p, "branch1x1", cin, 320, 1, 1, 1, 0, 0);
     add(t, p, "branch3x3_1", cin, 384, 1, 1, 1, 0, 0);
     add(t, p, "branch3x3_2a", 384, 384, 1, 3, 1, 0, 1);
@@ -95,6 +172,7 @@ static void block_e(table *t, const char *p, int cin) {
     add(t, p, "branch3x3dbl_3a", 384, 384, 1, 3, 1, 0, 1);
     add(t, p, "branch3x3dbl_3b", 384, 384, 3, 1, 1, 1, 0);
     add(t, p, "branch_pool", cin, 192, 1, 1, 1, 0, 0);
+    merge(t, b, avg_pool ? 4 : 3, merge_e);
 }
 
 /* The 94 convolutions (specs/formats.md 5.2), then fc; returns the parameter floats. */
@@ -114,27 +192,30 @@ static size_t build_table(gb_inception *net) {
     block_c(&t, "Mixed_6d", 160);
     block_c(&t, "Mixed_6e", 192);
     block_d(&t, "Mixed_7a", 768);
-    block_e(&t, "Mixed_7b", 1280);
-    block_e(&t, "Mixed_7c", 2048);
+    block_e(&t, "Mixed_7b", 1280, 1);
+    block_e(&t, "Mixed_7c", 2048, 0);
     GB_ASSERT(t.n == GB_INCEPTION_CONVS, "%d convolutions in the table", t.n);
-    net->fc_weight_offset = t.floats;
-    t.floats += (size_t)GB_INCEPTION_CLASSES * GB_INCEPTION_FEATURES;
-    net->fc_bias_offset = t.floats;
-    return t.floats + GB_INCEPTION_CLASSES;
+    size_t floats = assign_offsets(&t);
+    net->fc_weight_offset = floats;
+    floats += (size_t)GB_INCEPTION_CLASSES * GB_INCEPTION_FEATURES;
+    net->fc_bias_offset = floats;
+    return floats + GB_INCEPTION_CLASSES;
 }
 
 /* ---- the forward, measuring or running ----------------------------------------------------- */
 
+/* An activation [batch, c, h, w] inside a buffer holding cs channels per image: cs == c for
+ * a dense tensor, cs > c for a channel slice of a merged 1x1 conv's output. */
 typedef struct {
     float *p; /* NULL while measuring */
-    int c, h, w;
+    int c, h, w, cs;
 } tens;
 
 typedef struct {
     gb_inception *net;
     int measuring;
     int batch;
-    int layer;          /* cursor into net->convs */
+    int layer;          /* cursor into net->convs: the next block's or stem layer's first conv */
     size_t need[NBUF];  /* floats per image, while measuring */
     gb_conv_shape *shapes; /* while measuring, when not NULL: each conv's shape, up to cap */
     const char **names;    /* NULL or parallel to shapes */
@@ -145,7 +226,7 @@ static size_t plane(tens x) { return (size_t)x.h * (size_t)x.w; }
 
 static tens take(fwd *f, int buf, int c, int h, int w) {
     size_t per_image = (size_t)c * h * w;
-    tens y = {NULL, c, h, w};
+    tens y = {NULL, c, h, w, c};
     if (f->measuring) {
         if (per_image > f->need[buf]) f->need[buf] = per_image;
     } else {
@@ -156,39 +237,64 @@ static tens take(fwd *f, int buf, int c, int h, int w) {
     return y;
 }
 
-static void relu_inplace(fwd *f, tens y) {
-    static const gb_activation relu = {GB_ACT_RELU, 0.0f};
-    gb_activation_forward(f->net->dev, y.p, y.p, (size_t)f->batch * y.c * plane(y), &relu);
+static const gb_activation relu_act = {GB_ACT_RELU, 0.0f};
+
+/* ReLU in place on channels [0, c) of every image of y. */
+static void relu_channels(fwd *f, tens y, int c) {
+    if (f->measuring) return;
+    if (c == y.cs) {
+        gb_activation_forward(f->net->dev, y.p, y.p, (size_t)f->batch * y.cs * plane(y), &relu_act);
+        return;
+    }
+    for (int n = 0; n < f->batch; n++) {
+        float *p = y.p + (size_t)n * y.cs * plane(y);
+        gb_activation_forward(f->net->dev, p, p, (size_t)c * plane(y), &relu_act);
+    }
 }
 
-/* BasicConv2d with its BatchNorm folded: conv + bias, then ReLU in place unless relu is 0. */
-static tens conv_act(fwd *f, int buf, tens x, int relu) {
-    const gb_inception_conv *L = &f->net->convs[f->layer++];
-    GB_ASSERT(x.c == L->cin, "%s: %d input channels, %d expected", L->name, x.c, L->cin);
-    gb_conv_shape s = {.batch = f->batch, .in_channels = x.c, .in_height = x.h, .in_width = x.w,
-                       .out_channels = L->cout, .kernel_h = L->kh, .kernel_w = L->kw, .stride_h = L->stride,
-                       .stride_w = L->stride, .pad_h = L->pad_h, .pad_w = L->pad_w};
-    tens y = take(f, buf, L->cout, gb_conv_out_h(&s), gb_conv_out_w(&s));
-    size_t at = (size_t)f->layer - 1;
-    if (f->measuring && f->shapes && at < f->cap) {
-        f->shapes[at] = s;
-        if (f->names) f->names[at] = L->name;
+static void record_shape(fwd *f, int at, const gb_conv_shape *s) {
+    if (f->measuring && f->shapes && (size_t)at < f->cap) {
+        f->shapes[at] = *s;
+        if (f->names) f->names[at] = f->net->convs[at].name;
     }
+}
+
+static gb_conv_shape conv_shape(fwd *f, tens x, const gb_inception_conv *L, int cout) {
+    gb_conv_shape s = {.batch = f->batch, .in_channels = x.c, .in_height = x.h, .in_width = x.w,
+                       .out_channels = cout, .kernel_h = L->kh, .kernel_w = L->kw, .stride_h = L->stride,
+                       .stride_w = L->stride, .pad_h = L->pad_h, .pad_w = L->pad_w};
+    return s;
+}
+
+/* BasicConv2d number `at` with its BatchNorm folded: conv + bias, then ReLU in place unless
+ * relu is 0. x must be dense. */
+static tens conv_at(fwd *f, int buf, tens x, int at, int relu) {
+    const gb_inception_conv *L = &f->net->convs[at];
+    GB_ASSERT(x.c == L->cin && x.cs == x.c, "%s: %d input channels (%d per image), %d expected", L->name, x.c, x.cs,
+              L->cin);
+    gb_conv_shape s = conv_shape(f, x, L, L->cout);
+    tens y = take(f, buf, L->cout, gb_conv_out_h(&s), gb_conv_out_w(&s));
+    record_shape(f, at, &s);
     if (!f->measuring) {
-        gb_device *dev = f->net->dev;
-        gb_conv2d_forward(dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset, &s);
-        if (relu) relu_inplace(f, y);
+        gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset,
+                          &s);
+        if (relu) relu_channels(f, y, y.c);
     }
     return y;
 }
 
-static tens conv(fwd *f, int buf, tens x) { return conv_act(f, buf, x, 1); }
+/* The next conv of the stem or of block B (their convs run in table order). */
+static tens conv(fwd *f, int buf, tens x) { return conv_at(f, buf, x, f->layer++, 1); }
+
+/* Conv number k of the block whose first conv is f->layer. */
+static tens conv_k(fwd *f, int buf, tens x, int k) { return conv_at(f, buf, x, f->layer + k, 1); }
 
 typedef enum { POOL_MAX, POOL_AVG } pool_kind;
 
 /* kernel k, stride s, padding p; average pooling excludes the padding (count_include_pad
- * False, the TF behaviour pytorch-fid's FID blocks restore). */
+ * False, the TF behaviour pytorch-fid's FID blocks restore). x must be dense. */
 static tens pool(fwd *f, int buf, tens x, pool_kind kind, int k, int s, int p) {
+    GB_ASSERT(x.cs == x.c, "pooling a channel slice");
     gb_pool_shape ps = {.batch = f->batch, .channels = x.c, .in_height = x.h, .in_width = x.w, .kernel_h = k,
                         .kernel_w = k, .stride_h = s, .stride_w = s, .pad_h = p, .pad_w = p, .count_include_pad = 0};
     tens y = take(f, buf, x.c, gb_pool_out_h(&ps), gb_pool_out_w(&ps));
@@ -199,40 +305,96 @@ static tens pool(fwd *f, int buf, tens x, pool_kind kind, int k, int s, int p) {
     return y;
 }
 
-/* The pool branch of A, C and E_1: avg_pool 3/1/1 (count_include_pad False), then the 1x1
- * BasicConv2d. Both are linear and act on different axes (the pool averages each channel over
- * a window whose divisor depends on the position only; the 1x1 conv mixes channels per
- * position, and the average of its constant bias is the bias), so they commute exactly in
- * exact arithmetic: conv first, then pool the conv's output channels (32-192) instead of its
- * input channels (192-1280), 4-7x less pooling; the ReLU follows the pool. Rounding differs
- * from pytorch-fid's order by float ulps (tests/tolerances.md "FID Inception"). */
-static tens avg_pool_branch(fwd *f, tens x) {
-    tens y = pool(f, T2, conv_act(f, T1, x, 0), POOL_AVG, 3, 1, 1);
-    if (!f->measuring) relu_inplace(f, y);
-    return y;
-}
-
 /* Copy branch b into channels [*c_off, *c_off + b.c) of out (torch.cat along dim 1). */
 static void place(fwd *f, tens out, tens b, int *c_off) {
     GB_ASSERT(b.h == out.h && b.w == out.w && *c_off + b.c <= out.c, "branch does not fit its block output");
     if (!f->measuring) {
         size_t hw = plane(out);
         for (int n = 0; n < f->batch; n++)
-            gb_dev_copy(f->net->dev, out.p + ((size_t)n * out.c + (size_t)*c_off) * hw, b.p + (size_t)n * b.c * hw,
+            gb_dev_copy(f->net->dev, out.p + ((size_t)n * out.cs + (size_t)*c_off) * hw, b.p + (size_t)n * b.cs * hw,
                         (size_t)b.c * hw * sizeof(float));
     }
     *c_off += b.c;
 }
 
-/* Blocks read x from one ping-pong buffer and write the other; measuring, both are sized. */
-static tens block_a_fwd(fwd *f, tens x, int out_c, int ob) {
-    tens out = take(f, ob, out_c, x.h, x.w);
+/* Channels [off, off + c) of x, in place. */
+static tens slice(tens x, int off, int c) {
+    tens v = {x.p ? x.p + (size_t)off * plane(x) : NULL, c, x.h, x.w, x.cs};
+    return v;
+}
+
+/* A dense copy of a slice in buf, for the convs and pools (which read whole batches). One
+ * image is dense already: its channels are contiguous. */
+static tens dense(fwd *f, int buf, tens v) {
+    if (v.cs == v.c) return v;
+    if (f->batch == 1) {
+        v.cs = v.c;
+        return v;
+    }
+    tens y = take(f, buf, v.c, v.h, v.w);
     int off = 0;
-    place(f, out, conv(f, T1, x), &off);
-    place(f, out, conv(f, T2, conv(f, T1, x)), &off);
-    place(f, out, conv(f, T1, conv(f, T2, conv(f, T1, x))), &off);
-    place(f, out, avg_pool_branch(f, x), &off);
+    place(f, y, v, &off);
+    return y;
+}
+
+/* Sibling 1x1 convs on the block input x (members: offsets from the block's first conv, in
+ * the merge order of the layer table) as one conv into buf: output channels are the
+ * members' in order. ReLU follows on the first relu_c channels (the pool branch's are left
+ * for after the pool). net->separate_1x1 runs the members one by one into T1 and places
+ * them: the reference arithmetic the merged GEMM must reproduce. Measuring walks both. */
+static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n, int relu_c) {
+    const gb_inception_conv *first = &f->net->convs[f->layer + members[0]];
+    int total = 0;
+    for (int k = 0; k < n; k++) {
+        const gb_inception_conv *L = &f->net->convs[f->layer + members[k]];
+        GB_ASSERT(L->kh == 1 && L->kw == 1 && L->stride == 1 && L->cin == x.c && x.cs == x.c &&
+                      L->weight_offset == first->weight_offset + (size_t)total * L->cin &&
+                      L->bias_offset == first->bias_offset + (size_t)total,
+                  "%s: not a mergeable 1x1 conv laid out after %s", L->name, first->name);
+        total += L->cout;
+    }
+    tens y = take(f, buf, total, x.h, x.w);
+    if (f->measuring || f->net->separate_1x1) {
+        int off = 0;
+        for (int k = 0; k < n; k++) place(f, y, conv_at(f, T1, x, f->layer + members[k], 0), &off);
+    }
+    if (!f->measuring && !f->net->separate_1x1) {
+        gb_conv_shape s = conv_shape(f, x, first, total);
+        gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + first->weight_offset,
+                          f->net->params + first->bias_offset, &s);
+    }
+    relu_channels(f, y, relu_c);
+    return y;
+}
+
+/* The pool branch of A, C and E_1: avg_pool 3/1/1 (count_include_pad False), then the 1x1
+ * BasicConv2d. Both are linear and act on different axes (the pool averages each channel over
+ * a window whose divisor depends on the position only; the 1x1 conv mixes channels per
+ * position, and the average of its constant bias is the bias), so they commute exactly in
+ * exact arithmetic: the conv runs first, inside the block's merged 1x1 conv, and the pool
+ * sees its 32-192 output channels instead of the 192-1280 input channels, 4-7x less pooling;
+ * the ReLU follows the pool. Rounding differs from pytorch-fid's order by float ulps
+ * (tests/tolerances.md "FID Inception"). conv_out: the conv's output channels, before ReLU. */
+static tens avg_pool_branch(fwd *f, tens conv_out) {
+    tens y = pool(f, T2, dense(f, T1, conv_out), POOL_AVG, 3, 1, 1);
+    relu_channels(f, y, y.c);
+    return y;
+}
+
+/* Blocks read x from one ping-pong buffer and write the other; the merged 1x1 output lives
+ * in T3 while the branches use T1 and T2. Measuring, every buffer is sized. */
+static tens block_a_fwd(fwd *f, tens x, int out_c, int ob) {
+    const gb_inception_conv *L = &f->net->convs[f->layer];
+    const int pf = L[6].cout;
+    tens out = take(f, ob, out_c, x.h, x.w);
+    tens m = conv_merged(f, T3, x, merge_a, 4, 64 + 48 + 64);
+    int off = 0;
+    place(f, out, slice(m, 0, 64), &off);
+    place(f, out, conv_k(f, T2, dense(f, T1, slice(m, 64, 48)), 2), &off);
+    place(f, out, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 112, 64)), 4), 5), &off);
+    place(f, out, avg_pool_branch(f, slice(m, 176, pf)), &off);
     GB_ASSERT(off == out_c, "A block: %d channels", off);
+    f->layer += 7;
     return out;
 }
 
@@ -246,38 +408,56 @@ static tens block_b_fwd(fwd *f, tens x, int ob) {
 }
 
 static tens block_c_fwd(fwd *f, tens x, int ob) {
+    const int c7 = f->net->convs[f->layer + 1].cout;
     tens out = take(f, ob, 768, x.h, x.w);
+    tens m = conv_merged(f, T3, x, merge_c, 4, 192 + 2 * c7);
     int off = 0;
-    place(f, out, conv(f, T1, x), &off);
-    place(f, out, conv(f, T1, conv(f, T2, conv(f, T1, x))), &off);
-    place(f, out, conv(f, T1, conv(f, T2, conv(f, T1, conv(f, T2, conv(f, T1, x))))), &off);
-    place(f, out, avg_pool_branch(f, x), &off);
+    place(f, out, slice(m, 0, 192), &off);
+    place(f, out, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192, c7)), 2), 3), &off);
+    tens d = conv_k(f, T2, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192 + c7, c7)), 5), 6), 7);
+    place(f, out, conv_k(f, T1, d, 8), &off);
+    place(f, out, avg_pool_branch(f, slice(m, 192 + 2 * c7, 192)), &off);
+    f->layer += 10;
     return out;
 }
 
 static tens block_d_fwd(fwd *f, tens x, int ob) {
     tens out = take(f, ob, 320 + 192 + x.c, (x.h - 3) / 2 + 1, (x.w - 3) / 2 + 1);
+    tens m = conv_merged(f, T3, x, merge_d, 2, 384);
     int off = 0;
-    place(f, out, conv(f, T2, conv(f, T1, x)), &off);
-    place(f, out, conv(f, T2, conv(f, T1, conv(f, T2, conv(f, T1, x)))), &off);
+    place(f, out, conv_k(f, T2, dense(f, T1, slice(m, 0, 192)), 1), &off);
+    place(f, out, conv_k(f, T2, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192, 192)), 3), 4), 5), &off);
     place(f, out, pool(f, T1, x, POOL_MAX, 3, 2, 0), &off);
+    f->layer += 6;
     return out;
 }
 
-/* E_1 averages its pool branch, E_2 (Mixed_7c) max-pools it. */
+/* E_1 averages its pool branch (merged 1x1 first, as A), E_2 (Mixed_7c) max-pools the block
+ * input before its 1x1, which therefore stays out of the merge. */
 static tens block_e_fwd(fwd *f, tens x, pool_kind pk, int ob) {
     tens out = take(f, ob, 2048, x.h, x.w);
+    tens m = conv_merged(f, T3, x, merge_e, pk == POOL_AVG ? 4 : 3, 320 + 384 + 448);
     int off = 0;
-    place(f, out, conv(f, T2, x), &off);
-    tens a = conv(f, T1, x);
-    place(f, out, conv(f, T2, a), &off);
-    place(f, out, conv(f, T2, a), &off);
-    tens d = conv(f, T3, conv(f, T1, x));
-    place(f, out, conv(f, T2, d), &off);
-    place(f, out, conv(f, T2, d), &off);
-    if (pk == POOL_AVG) place(f, out, avg_pool_branch(f, x), &off);
-    else place(f, out, conv(f, T2, pool(f, T1, x, POOL_MAX, 3, 1, 1)), &off);
+    place(f, out, slice(m, 0, 320), &off);
+    tens a = dense(f, T1, slice(m, 320, 384));
+    place(f, out, conv_k(f, T2, a, 2), &off);
+    place(f, out, conv_k(f, T2, a, 3), &off);
+    tens d = conv_k(f, T2, dense(f, T1, slice(m, 704, 448)), 5);
+    place(f, out, conv_k(f, T1, d, 6), &off);
+    place(f, out, conv_k(f, T1, d, 7), &off);
+    if (pk == POOL_AVG) place(f, out, avg_pool_branch(f, slice(m, 1152, 192)), &off);
+    else place(f, out, conv_k(f, T2, pool(f, T1, x, POOL_MAX, 3, 1, 1), 8), &off);
+    f->layer += 9;
     return out;
+}
+
+/* The stem's max_pool 3/2 of a conv's output with the conv's ReLU moved after the pool: both
+ * are monotone, so relu(max(window)) == max(relu(window)) exactly (x <= 0 -> +0 either way,
+ * NaN propagates through both), and the ReLU pass touches the 4x smaller pooled tensor. */
+static tens max_pool_relu(fwd *f, int buf, tens conv_out) {
+    tens y = pool(f, buf, conv_out, POOL_MAX, 3, 2, 0);
+    relu_channels(f, y, y.c);
+    return y;
 }
 
 /* input: [batch, 3, 299, 299] in net->buf[PONG]; writes net->pool and net->logits. */
@@ -286,11 +466,9 @@ static void forward(fwd *f) {
     tens x = take(f, PONG, 3, GB_INCEPTION_SIZE, GB_INCEPTION_SIZE);
     x = conv(f, PING, x);                    /* 1a: 32 x 149 x 149 */
     x = conv(f, PONG, x);                    /* 2a: 32 x 147 x 147 */
-    x = conv(f, PING, x);                    /* 2b: 64 x 147 x 147 */
-    x = pool(f, PONG, x, POOL_MAX, 3, 2, 0); /* 64 x 73 x 73 */
-    x = conv(f, PING, x);                    /* 3b: 80 x 73 x 73 */
-    x = conv(f, PONG, x);                    /* 4a: 192 x 71 x 71 */
-    x = pool(f, PING, x, POOL_MAX, 3, 2, 0); /* 192 x 35 x 35 */
+    x = max_pool_relu(f, PONG, conv_at(f, PING, x, f->layer++, 0)); /* 2b: 64 x 147 x 147 -> 73 x 73 */
+    x = conv(f, PING, x);                                             /* 3b: 80 x 73 x 73 */
+    x = max_pool_relu(f, PING, conv_at(f, PONG, x, f->layer++, 0)); /* 4a: 192 x 71 x 71 -> 35 x 35 */
     x = block_a_fwd(f, x, 256, PONG);        /* Mixed_5b */
     x = block_a_fwd(f, x, 288, PING);        /* 5c */
     x = block_a_fwd(f, x, 288, PONG);        /* 5d */

@@ -16,7 +16,10 @@
  * statistics) + ReLU; the BatchNorm is folded into the conv at load, in double:
  *   s = gamma / sqrt(var + 0.001);  w' = w * s;  b' = beta - mean * s   (then rounded to float)
  * so each layer is one conv with bias and an in-place ReLU. Folding changes the rounding of
- * each layer by about one float ulp relative to conv-then-BN (tests/tolerances.md).
+ * each layer by about one float ulp relative to conv-then-BN (tests/tolerances.md). The
+ * sibling 1x1 convs that read a block's input are laid out one after another in params and
+ * run as one merged conv (models/inception_v3.c has the execution plan); each output channel
+ * is bitwise what the member conv alone computes.
  *
  * Weights: a state dict file in pytorch-fid's key layout (legacy or zip torch.save, read by
  * metrics/torch_weights.h), accepted only when its SHA-256 is the pinned hash of
@@ -47,7 +50,7 @@
 typedef struct {
     char name[32]; /* state-dict prefix, e.g. "Mixed_6b.branch7x7_2" */
     int cin, cout, kh, kw, stride, pad_h, pad_w;
-    size_t weight_offset, bias_offset; /* floats into params */
+    size_t weight_offset, bias_offset; /* floats into params (a merge group's weights, then its biases, adjacent) */
 } gb_inception_conv;
 
 typedef struct {
@@ -62,6 +65,7 @@ typedef struct {
     float *buf[5];                            /* [max_batch * buf_floats[i]] each: two ping-pong, three branch temporaries */
     float *pool;                              /* [max_batch, 2048] */
     float *logits;                            /* [max_batch, 1008] */
+    int separate_1x1;                         /* 0 after load; tests set 1 to run each merged 1x1 conv on its own */
 } gb_inception;
 
 /* Load and fold the weights at `path` for batches of up to max_batch images.
@@ -79,9 +83,11 @@ void gb_inception_forward(gb_inception *net, float *pool, float *logits, const f
 
 void gb_inception_free(gb_inception *net);
 
-/* The shapes of the 94 convolutions in forward order (the order of net->convs), for a batch
- * of `batch` 299x299 images, from the architecture alone (no weights needed): the same
- * walk of the forward that sizes the arena. Writes min(94, cap) entries of out and, when
+/* The shapes of the 94 convolutions in state-dict order (the order of net->convs), for a
+ * batch of `batch` 299x299 images, from the architecture alone (no weights needed): the same
+ * walk of the forward that sizes the arena. These are the state dict's convolutions: the
+ * forward runs each block's sibling 1x1s (listed here one by one) as one conv with their
+ * summed output channels. Writes min(94, cap) entries of out and, when
  * names is not NULL, of names (the state-dict prefixes, e.g. "Mixed_6b.branch7x7_2"; static
  * strings). Returns 94. Thread-safe. Tested by tests/test_inception.c against the loaded
  * model's table and hand-derived spatial sizes. */

@@ -9,6 +9,7 @@
  *     table and hand-derived spatial sizes;
  *   - chunking: batch limit 1 gives the same features as batch 2 (bitwise: the per-image
  *     work does not depend on the batch);
+ *   - the merged sibling 1x1 convs give bitwise the features of the members run one by one;
  *   - the weights gate: the pinned hash refuses the random file (GB_INPUT naming the hash
  *     and the fetch command); the explicit hash accepts it;
  *   - bad weight files: missing key, wrong shape, a foreign key, a truncated file, a wrong
@@ -148,6 +149,42 @@ Test(inception, conv_listing_matches_the_model, .timeout = 60) {
     cr_expect_eq(gb_inception_conv_shapes(1, NULL, NULL, 0), GB_INCEPTION_CONVS);
     gb_inception_free(&net);
     gb_device_close(&dev);
+    free(p);
+}
+
+/* The merged sibling 1x1 convs (models/inception_v3.c conv_merged: one GEMM per block over
+ * the members' concatenated folded weights) against the members run one by one on the same
+ * weights and images. Bitwise: a merged GEMM's row for an output channel is the member's own
+ * GEMM row (the same weight row, the same packed input column, the same K order: OpenBLAS
+ * splits sgemm over output rows and columns, never the reduction), and slicing, copying and
+ * per-image ReLU are exact. A wrong weight offset, member order or ReLU range shows as a
+ * different feature, not a rounding difference. Batch limit 2 (slices are copied densely)
+ * and 1 (one image's slice is read in place). */
+Test(inception, merged_1x1_equals_separate, .timeout = 120) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_legacy.pth");
+    char h[65];
+    sha_of(p, h);
+    float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
+    for (size_t max_batch = 1; max_batch <= 2; max_batch++) {
+        gb_inception net;
+        cr_assert_eq(gb_inception_load(&net, &dev, p, h, max_batch), GB_OK, "%s", gb_last_error());
+        cr_assert_eq(net.separate_1x1, 0, "the loader must leave the merged path on");
+        static float pool[2][2 * 2048], logits[2][2 * 1008];
+        for (int sep = 0; sep < 2; sep++) {
+            net.separate_1x1 = sep;
+            gb_inception_forward(&net, pool[sep], logits[sep], in, 2);
+        }
+        size_t differ = 0;
+        for (size_t i = 0; i < 2 * 2048; i++) differ += pool[0][i] != pool[1][i];
+        cr_expect_eq(differ, 0, "batch limit %zu: %zu of 4096 pool3 features differ between merged and separate 1x1 "
+                                "convs (max rel err %.3g)", max_batch, differ, rel_max_err(pool[0], pool[1], 2 * 2048));
+        cr_expect(memcmp(logits[0], logits[1], sizeof logits[0]) == 0, "batch limit %zu: logits differ", max_batch);
+        gb_inception_free(&net);
+    }
+    gb_device_close(&dev);
+    free(in);
     free(p);
 }
 

@@ -12,7 +12,9 @@
  * GB_CONV_TARGET_COLS positions (the 16x16 and 8x8 GAN layers): their columns sit
  * side by side, and the output is scattered back to NCHW. A 1x1 stride-1 unpadded
  * conv needs no im2col: when one sample fills a GEMM the sample's input is the
- * column matrix (one sgemm per sample, nothing copied).
+ * column matrix (one sgemm per sample, nothing copied). The forward lowers a large
+ * sample (over 8 MB of columns) in bands of output rows whose columns fit in cache
+ * (forward_chunk: 4 MB, 1.6-2x faster on the Inception stem's 147x147 and 71x71 convs).
  *
  * Measured (batch 64, 2 OpenBLAS threads, Zen 4; percent of OpenBLAS sgemm's
  * GFLOP/s on the equivalent M=out, N=batch*P, K=C*kh*kw GEMM, best of 15-25
@@ -56,6 +58,40 @@ static gb_im2col_geom conv_geom(const gb_conv_shape *s) {
     return g;
 }
 
+/* The forward's column band for one sample: a sample lowered whole (the 147x147 and 71x71
+ * Inception stem convs: 25 MB and 14 MB of columns) is written by im2col to memory and read
+ * back by sgemm's packing, so both passes run at DRAM speed; bands of at most
+ * FORWARD_BAND_FLOATS columns are still in cache when sgemm packs them. Measured (batch 16,
+ * 2 threads, Cooper Lake, best of 5, two rounds on a loaded machine), ms whole / 4 MB bands:
+ *   32->32 3x3 at 149 (Inception 2a) ....... 104-112 / 49-53
+ *   32->64 3x3 p1 at 147 (2b) .............. 153-159 / 81-85
+ *   80->192 3x3 at 73 (4a) ................. 204-211 / 122-123
+ *   3->32 3x3 s2 at 299 (1a) ............... 17-18 / 11-24 (noise)
+ * 2 MB and 8 MB bands measured within the noise of 4 MB; 16 MB lost 20-30% again, 512 KB
+ * (a band of 4-6 rows: the GEMMs get too narrow) lost 30%. Samples up to 8 MB of columns
+ * (the GAN's 128->128 3x3 at 32x32: 4.7 MB; Inception's 35x35 convs: 4-6 MB) stay whole: 8 MB
+ * bands ran as fast as 4 MB ones, and an A/B of the GAN shape split in two was inside the
+ * shared machine's noise, so they keep the GEMMs they were tuned with. Batched chunks (samples > 1,
+ * below 32x32) are bounded by GB_CONV_TARGET_COLS already; capping their columns the same way
+ * measured no better. A band's GEMM computes each output column from the same packed column
+ * of the same weight matrix as the whole-sample GEMM (OpenBLAS splits sgemm over output rows
+ * and columns, never the reduction), and the bands depend on the shape only. */
+#define FORWARD_BAND_FLOATS ((size_t)1 << 20)
+
+static gb_conv_chunk forward_chunk(const gb_conv_shape *s, const gb_im2col_geom *g, int K, int M) {
+    gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g->out_h, g->out_w, (size_t)K + (size_t)M);
+    size_t sample_cols = (size_t)K * (size_t)g->out_h * (size_t)g->out_w;
+    if (ch.samples == 1 && !gb_im2col_is_identity(g) && sample_cols > 2 * FORWARD_BAND_FLOATS) {
+        size_t rows = FORWARD_BAND_FLOATS / ((size_t)K * (size_t)g->out_w);
+        if (rows < 1) rows = 1;
+        if (rows < (size_t)ch.rows) {
+            size_t bands = ((size_t)ch.rows + rows - 1) / rows; /* even bands: no narrow last GEMM */
+            ch.rows = (int)(((size_t)ch.rows + bands - 1) / bands);
+        }
+    }
+    return ch;
+}
+
 void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                 const float *bias, const gb_conv_shape *s) {
     gb_conv_check_shape(s, 0);
@@ -65,7 +101,7 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
     const size_t in_plane = (size_t)s->in_channels * (size_t)s->in_height * (size_t)s->in_width;
     const size_t out_plane = (size_t)M * P;
     const int identity = gb_im2col_is_identity(&g);
-    const gb_conv_chunk ch = gb_conv_plan_chunk(s->batch, g.out_h, g.out_w, (size_t)K + (size_t)M);
+    const gb_conv_chunk ch = forward_chunk(s, &g, K, M);
 
     /* workspace: cols [K, samples*P or rows*out_w], then the chunk's output [M, samples*P] */
     size_t ncols = ch.samples > 1 ? (size_t)ch.samples * P : (size_t)ch.rows * (size_t)g.out_w;
