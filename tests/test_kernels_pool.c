@@ -245,6 +245,8 @@ Test(pool, maxpool_padding_is_minus_infinity_and_nan_wins) {
         cr_expect(isnan(out[i]), "out[%d] = %g, want NaN (PyTorch propagates NaN)", i, (double)out[i]);
         cr_expect_eq(arg[i], 2, "argmax[%d] = %d, want 2 (the NaN)", i, arg[i]);
     }
+    gb_maxpool2d_forward(&dev, out, NULL, inp, &s); /* the separable path */
+    for (int i = 0; i < 4; i++) cr_expect(isnan(out[i]), "out[%d] = %g without argmax, want NaN", i, (double)out[i]);
 }
 
 Test(pool, avgpool_matches_torch) {
@@ -344,6 +346,40 @@ static float *awkward_values(size_t n) {
     static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, -3e-45f, 1e-38f, -1e-39f, 3e38f, -3.4e38f};
     for (size_t i = 0; i < n; i += 3) a[i] = special[gc_next() % (sizeof special / sizeof special[0])];
     return a;
+}
+
+/* Without argmax the max pool runs separably (kernels/cpu/pool.c maxpool_values_planes): its
+ * outputs must be the window loop's bits (which the argmax path runs), signed zeros and ties
+ * included, and NaN wherever the window holds one; on 1, 2 and 3 threads. */
+Test(pool, maxpool_without_argmax_gives_the_window_bits) {
+    /* Inception's 3x3 s2 reductions and 3x3 s1 p1, 2x2 s2, 3x2 s1, odd and non-square sizes */
+    static const int shapes[][8] = {{2, 3, 15, 15, 3, 3, 2, 0}, {1, 4, 9, 7, 3, 3, 1, 1}, {3, 2, 8, 11, 2, 2, 2, 0},
+                                    {2, 5, 6, 9, 3, 2, 1, 1},   {1, 2, 1, 5, 1, 3, 1, 0}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const int *q = shapes[k];
+        gb_pool_shape s = {q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[6], q[7], q[7] && q[5] > 2 ? q[7] : 0, 0};
+        size_t ni = n_in(&s), no = n_out(&s);
+        float *inp = awkward_values(ni);
+        for (size_t i = 5; i < ni; i += 41) inp[i] = NAN;
+        if (k % 2) /* mostly signed zeros: the maxima tie between +0 and -0, whose order shows */
+            for (size_t i = 0; i < ni; i++) inp[i] = (float[]){0.0f, -0.0f, -1.0f}[gc_next() % 3];
+        int32_t *arg = malloc(no * sizeof *arg);
+        float *want = nanbuf(no);
+        gb_maxpool2d_forward(&dev, want, arg, inp, &s);
+        for (int threads = 1; threads <= 3; threads++) {
+            gb_device d;
+            cr_assert_eq(gb_device_open(&d, "cpu", threads), GB_OK, "%s", gb_last_error());
+            float *got = nanbuf(no);
+            gb_maxpool2d_forward(&d, got, NULL, inp, &s);
+            gb_device_close(&d);
+            for (size_t i = 0; i < no; i++)
+                cr_expect(isnan(want[i]) ? isnan(got[i]) : memcmp(&got[i], &want[i], sizeof(float)) == 0,
+                          "shape %zu, %d threads, out[%zu]: %a without argmax, %a with", k, threads, i,
+                          (double)got[i], (double)want[i]);
+            free(got);
+        }
+        free(inp), free(arg), free(want);
+    }
 }
 
 Test(pool, mean_pool_2x2_fast_path_gives_the_general_bits) {

@@ -20,6 +20,8 @@
  *              that cover it (double, ascending output order), so there is no
  *              scatter and no float accumulation order to worry about.
  *
+ * Without argmax (inference) the max pool runs separably (row maxima, then column maxima of
+ * those), with the same values, signed zeros and NaN included (see maxpool_values_planes).
  * Every kernel works plane by plane, and the planes are cut into gb_parallel_for slices
  * (kernels/cpu/parallel.h), so the bits do not depend on the thread count. The 2x2 stride-2
  * unpadded mean pool (the ResNet GAN critic's) has its own loops that give the general
@@ -114,9 +116,67 @@ static void maxpool_forward_planes(void *ctx, size_t p0, size_t p1, int slice) {
     }
 }
 
+/* The window rule's pick: v wins over best when larger or NaN (so NaN sticks: nothing beats it
+ * but a later NaN). Branch-free, so the loops below vectorise and do not mispredict. */
+static inline float max_pick(float best, float v) { return (v > best || v != v) ? v : best; }
+
+/* Without argmax (inference: Inception's stem and reduction blocks), the max is separable: each
+ * input row's maxima over the kw columns of every output column, then the maxima of kh of those
+ * rows. Same values as the window loop, signed zeros and NaN included: both keep the first
+ * maximum in row-major window order (the first row holding it, its first column) and the last
+ * NaN. hrow: per-slice scratch of in_height * out_width floats. */
+typedef struct {
+    const gb_pool_shape *shape;
+    float *out, *hrows;
+    const float *inp;
+} maxpool_values_job;
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void max_rows_into(float *restrict best, const float *restrict row, int n) {
+    for (int x = 0; x < n; x++) best[x] = max_pick(best[x], row[x]);
+}
+
+static void maxpool_values_planes(void *ctx, size_t p0, size_t p1, int slice) {
+    const maxpool_values_job *j = ctx;
+    const gb_pool_shape *s = j->shape;
+    const int ih = s->in_height, iw = s->in_width, oh = gb_pool_out_h(s), ow = gb_pool_out_w(s);
+    float *h = j->hrows + (size_t)slice * (size_t)ih * (size_t)ow;
+    for (size_t p = p0; p < p1; p++) {
+        const float *src = j->inp + p * (size_t)ih * (size_t)iw;
+        float *dst = j->out + p * (size_t)oh * (size_t)ow;
+        for (int y = 0; y < ih; y++) {
+            const float *r = src + (size_t)y * (size_t)iw;
+            float *hr = h + (size_t)y * (size_t)ow;
+            for (int ox = 0; ox < ow; ox++) {
+                const int x0 = imax(ox * s->stride_w - s->pad_w, 0);
+                const int x1 = imin(ox * s->stride_w - s->pad_w + s->kernel_w, iw);
+                float best = -INFINITY;
+                for (int x = x0; x < x1; x++) best = max_pick(best, r[x]);
+                hr[ox] = best;
+            }
+        }
+        for (int oy = 0; oy < oh; oy++) {
+            const int y0 = imax(oy * s->stride_h - s->pad_h, 0);
+            const int y1 = imin(oy * s->stride_h - s->pad_h + s->kernel_h, ih);
+            float *d = dst + (size_t)oy * (size_t)ow;
+            for (int ox = 0; ox < ow; ox++) d[ox] = -INFINITY;
+            for (int y = y0; y < y1; y++) max_rows_into(d, h + (size_t)y * (size_t)ow, ow);
+        }
+    }
+}
+
 void gb_maxpool2d_forward_cpu(gb_device *dev, float *out, int32_t *argmax, const float *inp,
                               const gb_pool_shape *shape) {
     check_pool_shape(shape);
+    if (!argmax) {
+        size_t grain = pool_grain(shape);
+        int slices = gb_parallel_slices(dev, pool_planes(shape), grain);
+        maxpool_values_job v = {.shape = shape, .out = out, .inp = inp};
+        v.hrows = gb_dev_scratch(dev, (size_t)slices * (size_t)shape->in_height * (size_t)gb_pool_out_w(shape) *
+                                          sizeof(float));
+        gb_parallel_for(dev, pool_planes(shape), grain, maxpool_values_planes, &v);
+        return;
+    }
     pool_job j = {.shape = shape, .out = out, .argmax = argmax, .inp = inp};
     gb_parallel_for(dev, pool_planes(shape), pool_grain(shape), maxpool_forward_planes, &j);
 }
