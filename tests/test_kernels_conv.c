@@ -637,8 +637,8 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         {2, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 0, 0},
         {2, 3, 24, 24, 4, 11, 11, 1, 1, 5, 5, 0, 0},
     };
-    /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+; shape 3 (8
-     * outputs) falls under the direct path's rule, which comes first (kernels/cpu/conv_direct.c) */
+    /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+, and before
+     * both the direct loops where gb_conv2d_uses_direct says (kernels/cpu/conv_direct.c) */
     cr_expect(!gb_conv2d_uses_fft(&shapes[0]) && !gb_conv2d_uses_fft(&shapes[1]) &&
                   !gb_conv2d_uses_fft(&shapes[2]) && !gb_conv2d_uses_fft(&shapes[3]),
               "the FFT path measured slower on the U-Net/Inception/3x3 shapes");

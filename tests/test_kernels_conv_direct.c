@@ -5,7 +5,7 @@
  * dweight), written here; S, the same sums on absolute values. Shapes: the generator's last layer
  * (128 -> 3, 3x3, 32x32), MNIST GAN layers (1 -> 2 at 28x28, 8 -> 1), odd and non-square images,
  * batch 1, asymmetric kernels and padding (3x1 p(1,0), 5x5 p2, 2x2 p0), an output wider than the
- * input (pad > k/2), and M = 8 (the largest the dispatch rule sends here). Bounds are the conv2d
+ * input (pad > k/2), and M = 8 (the most the loops take). Bounds are the conv2d
  * bounds of tests/tolerances.md "convolution". Also: the gradient contract, the same bits with 1,
  * 2 and 3 threads, and the table entry's dispatch (gb_conv2d_uses_direct).
  */
@@ -170,14 +170,15 @@ Test(conv2d_direct, bits_independent_of_thread_count) {
     free(x), free(w), free(b), free(g);
 }
 
-/* The table entry sends stride-1 convs with <= GB_CONV_DIRECT_MAX_OUT outputs here (same bits as
- * calling the direct path) and the rest to the GEMM lowering. */
+/* The table entry sends the shapes gb_conv2d_uses_direct names here (same bits as calling the
+ * direct path) and the rest to the GEMM lowering. */
 Test(conv2d_direct, dispatch_rule) {
-    gb_conv_shape few = shape(2, 16, 8, 8, 3, 3, 3, 1, 1), many = shape(2, 16, 8, 8, 9, 3, 3, 1, 1);
-    gb_conv_shape strided = shape(2, 16, 8, 8, 3, 3, 3, 1, 1);
+    gb_conv_shape few = shape(2, 16, 8, 8, 3, 3, 3, 1, 1), many = shape(2, 16, 8, 8, 8, 3, 3, 1, 1);
+    gb_conv_shape thin = shape(2, 4, 8, 8, 3, 3, 3, 1, 1), strided = shape(2, 16, 8, 8, 3, 3, 3, 1, 1);
     strided.stride_h = strided.stride_w = 2;
-    cr_assert(gb_conv2d_uses_direct(&few));
-    cr_assert(!gb_conv2d_uses_direct(&many));
+    cr_assert(gb_conv2d_uses_direct(&few), "16 -> 3: the generators' last-layer case");
+    cr_assert(!gb_conv2d_uses_direct(&many), "8 outputs: the GEMM lowering measured faster");
+    cr_assert(!gb_conv2d_uses_direct(&thin), "4 inputs: the GEMM lowering measured faster");
     cr_assert(!gb_conv2d_uses_direct(&strided));
     counts k = counts_of(&few);
     gc_seed_rng(31);

@@ -1,8 +1,8 @@
-/* kernels/cpu/conv_direct.c - stride-1 conv2d with few output channels (the generators' last
- * layer 128 -> 3, the MNIST GAN's 1 -> 2 .. 8 -> 1 convs), forward and backward, by direct loops
- * instead of the GEMM lowering (CPU).
+/* kernels/cpu/conv_direct.c - stride-1 conv2d with few output channels (the CMU generator's last
+ * layer 128 -> 3, the MNIST generator's 8 -> 1), forward and backward, by direct loops instead of
+ * the GEMM lowering (CPU); gb_conv2d_uses_direct has the measured rule.
  *
- * With M <= GB_CONV_DIRECT_MAX_OUT output channels the GEMM lowering is a degenerate GEMM: its
+ * With a handful of output channels the GEMM lowering is a degenerate GEMM: its
  * M x K weight has 3 rows, so the sgemm streams the K x P column matrix (kh*kw copies of the
  * input, 300 MB for the generator's last layer at batch 64) for 6 flops per column entry, and
  * col2im / the weight gradient stream it again. Direct loops read each plane from cache instead:
@@ -33,9 +33,20 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-int gb_conv2d_uses_direct(const gb_conv_shape *s) {
+/* What the loops handle: stride 1, up to GB_CONV_DIRECT_MAX_OUT outputs and 7x7 kernels. */
+static int direct_capable(const gb_conv_shape *s) {
     return s->stride_h == 1 && s->stride_w == 1 && s->out_channels <= GB_CONV_DIRECT_MAX_OUT &&
            s->kernel_h * s->kernel_w <= GB_CONV_DIRECT_MAX_TAPS;
+}
+
+/* When the direct loops win (batch 64, 2 threads, quiet machine, ms direct / GEMM path's sgemm
+ * alone): 128 -> 3 3x3 at 32x32 forward 27 / 74, backward-weight 63 / 213 (under load);
+ * 8 -> 1 at 28x28 0.30 / 0.53. They lose where the planes are tiny or there are few input
+ * channels to spread each call over (1 -> 2 at 28x28 0.07 / 0.02, 4 -> 8 at 7x7 0.19 / 0.01)
+ * and once M reaches 8 (16 -> 8 at 28x28 4.1 / 2.3). Rule: stride 1, at most 4 outputs, at
+ * least 8 inputs, kernels up to 7x7. */
+int gb_conv2d_uses_direct(const gb_conv_shape *s) {
+    return direct_capable(s) && s->out_channels <= 4 && s->in_channels >= 8;
 }
 
 typedef struct {
@@ -155,8 +166,8 @@ static void forward_samples(void *ctx, size_t n0, size_t n1, int slice) {
 void gb_conv2d_forward_direct_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                   const float *bias, const gb_conv_shape *s) {
     gb_conv_check_shape(s, 0);
-    GB_ASSERT(gb_conv2d_uses_direct(s), "conv2d direct: stride %dx%d, %d output channels", s->stride_h, s->stride_w,
-              s->out_channels);
+    GB_ASSERT(direct_capable(s), "conv2d direct: stride %dx%d, %d output channels, kernel %dx%d", s->stride_h,
+              s->stride_w, s->out_channels, s->kernel_h, s->kernel_w);
     forward_job t = {.g = geom_of(s), .out = out, .inp = inp, .weight = weight, .bias = bias};
     t.pad_floats = (size_t)(s->in_height + 2 * s->pad_h) * (size_t)(s->in_width + 2 * s->pad_w);
     int slices = gb_parallel_slices(dev, (size_t)s->batch, 1);
@@ -237,8 +248,8 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
                                    const float *dout, const float *inp, const float *weight,
                                    const gb_conv_shape *s) {
     gb_conv_check_shape(s, 0);
-    GB_ASSERT(gb_conv2d_uses_direct(s), "conv2d direct: stride %dx%d, %d output channels", s->stride_h, s->stride_w,
-              s->out_channels);
+    GB_ASSERT(direct_capable(s), "conv2d direct: stride %dx%d, %d output channels, kernel %dx%d", s->stride_h,
+              s->stride_w, s->out_channels, s->kernel_h, s->kernel_w);
     const direct_geom g = geom_of(s);
     if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, s->out_channels, g.out_plane);
     if (!dinp && !dweight) return;

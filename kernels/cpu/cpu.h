@@ -125,11 +125,11 @@ void gb_conv2d_backward_winograd_cpu(gb_device *dev, float *dinp, float *dweight
                                      const float *dout, const float *inp, const float *weight,
                                      const gb_conv_shape *shape);
 int gb_conv2d_uses_winograd(const gb_conv_shape *shape);
-/* conv_direct.c: stride-1 conv2d with at most GB_CONV_DIRECT_MAX_OUT output channels by direct
- * loops (the GEMM lowering degenerates there: a 3-row weight against a column matrix of kh*kw
- * copies of the input), kernels up to 7x7 (larger ones keep the FFT rule); the same contract as
- * the GEMM path. gb_conv2d_forward_cpu /
- * gb_conv2d_backward_cpu take it when gb_conv2d_uses_direct(shape) says. */
+/* conv_direct.c: stride-1 conv2d with few output channels by direct loops (the GEMM lowering
+ * degenerates there: a 3-row weight against a column matrix of kh*kw copies of the input). The
+ * functions take up to GB_CONV_DIRECT_MAX_OUT outputs and 7x7 kernels with the GEMM path's
+ * contract; gb_conv2d_forward_cpu / gb_conv2d_backward_cpu take them where
+ * gb_conv2d_uses_direct(shape) says they win (the generators' 128 -> 3 last layer). */
 enum { GB_CONV_DIRECT_MAX_OUT = 8, GB_CONV_DIRECT_MAX_TAPS = 49 };
 int gb_conv2d_uses_direct(const gb_conv_shape *shape);
 void gb_conv2d_forward_direct_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
