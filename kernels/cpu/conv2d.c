@@ -131,8 +131,7 @@ void gb_conv2d_forward_gemm_cpu(gb_device *dev, float *out, const float *inp, co
             if (bias) gb_conv_add_bias(dev, o, bias, 1, M, P);
         } else {
             size_t ld = (size_t)nb * P;
-            for (int j = 0; j < nb; j++)
-                gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+            gb_im2col_samples(dev, &g, cols, P, ld, inp + (size_t)n0 * in_plane, in_plane, nb, 0, g.out_h);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (int)ld, K, 1.0f, weight, K, cols,
                         (int)ld, 0.0f, tmp, (int)ld);
             gb_conv_scatter(dev, out + (size_t)n0 * out_plane, out_plane, tmp, bias, nb, M, P);
@@ -263,8 +262,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
             size_t ld = (size_t)nb * P;
             gb_conv_gather(dev, dbuf, dout + (size_t)n0 * out_plane, out_plane, nb, M, P);
             if (dweight) {
-                for (int j = 0; j < nb; j++)
-                    gb_im2col(dev, &g, cols + (size_t)j * P, ld, inp + (size_t)(n0 + j) * in_plane, 0, g.out_h);
+                gb_im2col_samples(dev, &g, cols, P, ld, inp + (size_t)n0 * in_plane, in_plane, nb, 0, g.out_h);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, (int)ld, 1.0f, dbuf, (int)ld,
                             cols, (int)ld, 1.0f, dweight, K);
             }
@@ -276,8 +274,7 @@ void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, fl
                     gb_conv_scatter(dev, dx, in_plane, cols, NULL, nb, K, P);
                 } else {
                     memset(dx, 0, (size_t)nb * in_plane * sizeof *dx);
-                    for (int j = 0; j < nb; j++)
-                        gb_col2im_add(dev, &g, dx + (size_t)j * in_plane, cols + (size_t)j * P, ld, 0, g.out_h);
+                    gb_col2im_add_samples(dev, &g, dx, in_plane, cols, P, ld, nb, 0, g.out_h);
                 }
             }
         }

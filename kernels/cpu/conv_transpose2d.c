@@ -16,7 +16,7 @@
  * Speed (issue 3, VAE decoder ConvT 4x4 s2 p1, batch 64, 2 threads, ratio = the equivalent
  * single OpenBLAS sgemm's median / ours, same run, noisy shared 2-core machine): batched
  * chunks are capped at an L2-sized column buffer (transpose_chunk) and a chunk's per-sample
- * col2im / im2col run as one gb_parallel_for over samples (chunk_col2im / chunk_im2col)
+ * col2im / im2col run as one gb_parallel_for over samples (gb_col2im_add_samples / gb_im2col_samples)
  * instead of one call per sample. Before -> after, fwd / bwd_data / bwd_weight:
  * 128->128 at 4x4 0.56 / 0.61 / 0.63 -> 0.72 / 0.73 / 0.80; 128->64 at 8x8 0.77 / 0.75 /
  * 0.75 -> 0.83 / 0.84 / 0.91; 64->32 at 16x16 ~0.75 / ~0.9 / ~0.8 -> 0.73-0.77 / 0.94 /
@@ -61,43 +61,6 @@ static gb_conv_chunk transpose_chunk(const gb_conv_shape *s, const gb_im2col_geo
         if (want < (size_t)ch.samples) ch.samples = want > 1 ? (int)want : 1;
     }
     return ch;
-}
-
-/* Per-sample col2im / im2col of a batched chunk: one gb_parallel_for over the chunk's samples,
- * each slice running the shared routine on its samples (a nested gb_parallel_for runs inline).
- * The shared routines parallelise over channels, one call per sample: on the VAE's 4x4 inputs
- * a sample is ~32K adds, so 64 calls a batch were mostly wake-ups. Each sample's plane is
- * formed by one slice in the routine's own order: the bits do not depend on the thread count. */
-typedef struct {
-    const gb_device *dev;
-    const gb_im2col_geom *g;
-    float *img, *cols;
-    const float *cimg;
-    size_t plane, P, ld;
-    int adjoint; /* 1: col2im_add into img; 0: im2col of cimg */
-} sample_job;
-
-static void sample_slice(void *ctx, size_t begin, size_t end, int slice) {
-    (void)slice;
-    const sample_job *j = ctx;
-    for (size_t k = begin; k < end; k++) {
-        if (j->adjoint)
-            gb_col2im_add(j->dev, j->g, j->img + k * j->plane, j->cols + k * j->P, j->ld, 0, j->g->out_h);
-        else
-            gb_im2col(j->dev, j->g, j->cols + k * j->P, j->ld, j->cimg + k * j->plane, 0, j->g->out_h);
-    }
-}
-
-static void chunk_col2im(const gb_device *dev, const gb_im2col_geom *g, float *img, size_t plane, float *cols,
-                         size_t P, size_t ld, int nb) {
-    sample_job j = {dev, g, img, cols, NULL, plane, P, ld, 1};
-    gb_parallel_for(dev, (size_t)nb, 1, sample_slice, &j);
-}
-
-static void chunk_im2col(const gb_device *dev, const gb_im2col_geom *g, float *cols, const float *img,
-                         size_t plane, size_t P, size_t ld, int nb) {
-    sample_job j = {dev, g, NULL, cols, img, plane, P, ld, 0};
-    gb_parallel_for(dev, (size_t)nb, 1, sample_slice, &j);
 }
 
 void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *inp,
@@ -146,7 +109,7 @@ void gb_conv_transpose2d_forward_cpu(gb_device *dev, float *out, const float *in
                 gb_conv_scatter(dev, o, out_plane, cols, NULL, nb, K, P);
             } else {
                 memset(o, 0, (size_t)nb * out_plane * sizeof *o);
-                chunk_col2im(dev, &g, o, out_plane, cols, P, ld, nb);
+                gb_col2im_add_samples(dev, &g, o, out_plane, cols, P, ld, nb, 0, g.out_h);
             }
         }
         if (bias) gb_conv_add_bias(dev, o, bias, nb, s->out_channels, (size_t)g.height * (size_t)g.width);
@@ -202,7 +165,7 @@ void gb_conv_transpose2d_backward_cpu(gb_device *dev, float *dinp, float *dweigh
             }
         } else {
             size_t ld = (size_t)nb * P;
-            chunk_im2col(dev, &g, cols, d, out_plane, P, ld, nb);
+            gb_im2col_samples(dev, &g, cols, P, ld, d, out_plane, nb, 0, g.out_h);
             if (dweight) {
                 gb_conv_gather(dev, ibuf, inp + (size_t)n0 * in_plane, in_plane, nb, Ci, P);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ci, K, (int)ld, 1.0f, ibuf, (int)ld,

@@ -204,9 +204,8 @@ static void walk_chunks(gb_device *dev, const gb_conv_shape *s, const upconv_pla
 /* The chunk's columns of inp for its phase: cols [K, ld]. */
 static void lower_chunk(const gb_device *dev, const upconv_plan *pl, const phase_chunk *c, float *cols,
                         const float *inp) {
-    for (int j = 0; j < c->nb; j++)
-        gb_im2col(dev, &c->g, cols + (size_t)j * c->band, c->ld, inp + (size_t)(c->n0 + j) * pl->in_plane, c->y0,
-                  c->y1);
+    gb_im2col_samples(dev, &c->g, cols, c->band, c->ld, inp + (size_t)c->n0 * pl->in_plane, pl->in_plane, c->nb,
+                      c->y0, c->y1);
 }
 
 /* Moves the chunk's phase pixels of the high-resolution tensor hi to or from mat [M, ld]. */
@@ -259,9 +258,8 @@ static void backward_step(gb_device *dev, const gb_conv_shape *s, const upconv_p
     if (wk->dinp) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pl->K, (int)c->ld, pl->M, 1.0f,
                     wk->wp + (size_t)c->ph * per_phase, pl->K, wk->mat, (int)c->ld, 0.0f, wk->cols, (int)c->ld);
-        for (int j = 0; j < c->nb; j++)
-            gb_col2im_add(dev, &c->g, wk->dinp + (size_t)(c->n0 + j) * pl->in_plane, wk->cols + (size_t)j * c->band,
-                          c->ld, c->y0, c->y1);
+        gb_col2im_add_samples(dev, &c->g, wk->dinp + (size_t)c->n0 * pl->in_plane, pl->in_plane, wk->cols, c->band,
+                              c->ld, c->nb, c->y0, c->y1);
     }
 }
 

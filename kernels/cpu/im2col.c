@@ -31,6 +31,49 @@ static void valid_x(const gb_im2col_geom *g, int j, int *lo, int *hi) {
     *hi = h;
 }
 
+/* A batch of lowerings: one parallel call over the samples (see im2col.h). */
+typedef struct {
+    const gb_device *dev;
+    const gb_im2col_geom *g;
+    float *cols, *img;
+    const float *cimg;
+    size_t cols_stride, img_stride, ld;
+    int y0, y1, adjoint; /* adjoint: col2im_add into img; else im2col of cimg */
+} samples_job;
+
+static void lower_samples(void *ctx, size_t begin, size_t end, int slice) {
+    (void)slice;
+    const samples_job *j = ctx;
+    for (size_t k = begin; k < end; k++) {
+        if (j->adjoint)
+            gb_col2im_add(j->dev, j->g, j->img + k * j->img_stride, j->cols + k * j->cols_stride, j->ld, j->y0, j->y1);
+        else
+            gb_im2col(j->dev, j->g, j->cols + k * j->cols_stride, j->ld, j->cimg + k * j->img_stride, j->y0, j->y1);
+    }
+}
+
+void gb_im2col_samples(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t cols_stride, size_t ld,
+                       const float *img, size_t img_stride, int samples, int y0, int y1) {
+    if (samples == 1) { /* keep the per-channel split for a lone sample */
+        gb_im2col(dev, g, cols, ld, img, y0, y1);
+        return;
+    }
+    samples_job j = {.dev = dev, .g = g, .cols = cols, .cimg = img, .cols_stride = cols_stride,
+                     .img_stride = img_stride, .ld = ld, .y0 = y0, .y1 = y1, .adjoint = 0};
+    gb_parallel_for(dev, (size_t)samples, 1, lower_samples, &j);
+}
+
+void gb_col2im_add_samples(const gb_device *dev, const gb_im2col_geom *g, float *img, size_t img_stride, float *cols,
+                           size_t cols_stride, size_t ld, int samples, int y0, int y1) {
+    if (samples == 1) {
+        gb_col2im_add(dev, g, img, cols, ld, y0, y1);
+        return;
+    }
+    samples_job j = {.dev = dev, .g = g, .cols = cols, .img = img, .cols_stride = cols_stride,
+                     .img_stride = img_stride, .ld = ld, .y0 = y0, .y1 = y1, .adjoint = 1};
+    gb_parallel_for(dev, (size_t)samples, 1, lower_samples, &j);
+}
+
 int gb_im2col_is_identity(const gb_im2col_geom *g) {
     return g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
            g->pad_h == 0 && g->pad_w == 0;

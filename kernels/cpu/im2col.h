@@ -44,6 +44,16 @@ void gb_im2col(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_
 void gb_col2im_add(const gb_device *dev, const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0,
                    int y1);
 
+/* The same for a batch of `samples` images side by side: image j at img + j*img_stride, its
+ * columns at cols + j*cols_stride (window rows [y0, y1), row length ld for all). One
+ * gb_parallel_for over the samples, each formed exactly as the single-image call forms it, so
+ * the bits are those of a loop of single calls (which is what one sample runs); on small images
+ * one call per sample was mostly thread wake-ups. */
+void gb_im2col_samples(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t cols_stride, size_t ld,
+                       const float *img, size_t img_stride, int samples, int y0, int y1);
+void gb_col2im_add_samples(const gb_device *dev, const gb_im2col_geom *g, float *img, size_t img_stride, float *cols,
+                           size_t cols_stride, size_t ld, int samples, int y0, int y1);
+
 /* 1 when im2col is the identity (1x1 kernel, stride 1, no padding): cols = img. */
 int gb_im2col_is_identity(const gb_im2col_geom *g);
 
