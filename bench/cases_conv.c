@@ -344,7 +344,7 @@ static size_t n_rows;
 /* One row of the conv2d s in direction `direction`; kernel and dir_label name it in the
  * table (a transposed row's own kernel and direction). */
 static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char *label, const char *kernel,
-                         const char *dir_label, int direction, int impl) {
+                         const char *dir_label, int direction, int impl, int upsampled) {
     static const char *const impl_names[] = {"ours-cpu", "openblas", "fftw", "ours-gemm", "ours-winograd", "ours-fast"};
     GB_ASSERT(impl >= IMPL_OURS && impl <= IMPL_FAST && direction >= DIR_FWD && direction <= DIR_BWD_WEIGHT,
               "conv row: impl %d / direction %d out of range", impl, direction);
@@ -359,6 +359,7 @@ static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char
     x->s = *s;
     x->direction = direction;
     x->impl = impl;
+    x->upsampled = upsampled && impl != IMPL_SGEMM;
     x->m = s->out_channels;
     x->n = s->batch * gb_conv_out_h(s) * gb_conv_out_w(s);
     x->k = s->in_channels * s->kernel_h * s->kernel_w;
@@ -368,7 +369,7 @@ static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char
     if (impl == IMPL_SGEMM)
         c->bytes = 4 * (m * k + k * n + m * n);
     else {
-        double in = (double)inp_numel(s), wt = (double)weight_numel(s), out = (double)out_numel(s);
+        double in = (double)row_inp_numel(x), wt = (double)weight_numel(s), out = (double)out_numel(s);
         c->bytes = 4 * (direction == DIR_FWD ? in + wt + out : direction == DIR_BWD_DATA ? out + wt + in : out + in + wt);
     }
     c->setup = conv_setup;
@@ -379,7 +380,7 @@ static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char
 }
 
 static void add_case(gb_bench_list *list, const gb_conv_shape *s, const char *label, int direction, int impl) {
-    add_row(list, s, label, "conv2d", dir_names[direction], direction, impl);
+    add_row(list, s, label, "conv2d", dir_names[direction], direction, impl, 0);
 }
 
 void gb_bench_add_conv_row(gb_bench_list *list, const gb_conv_shape *s, const char *label, gb_conv_row_dir dir,
@@ -399,7 +400,7 @@ void gb_bench_add_conv_transpose_row(gb_bench_list *list, const gb_conv_shape *t
                        .kernel_h = t->kernel_h, .kernel_w = t->kernel_w, .stride_h = t->stride_h,
                        .stride_w = t->stride_w, .pad_h = t->pad_h, .pad_w = t->pad_w};
     int direction = dir == GB_CONV_FWD ? DIR_BWD_DATA : dir == GB_CONV_BWD_DATA ? DIR_FWD : DIR_BWD_WEIGHT;
-    conv_ctx *x = add_row(list, &s, label, "conv_transpose2d", dir_names[dir], direction, (int)impl);
+    conv_ctx *x = add_row(list, &s, label, "conv_transpose2d", dir_names[dir], direction, (int)impl, 0);
     x->t = *t;
     x->transposed = impl == GB_CONV_OURS;
 }
@@ -467,13 +468,10 @@ static void add_upsample_cases(gb_bench_list *list) {
         char label[96];
         snprintf(label, sizeof label, "b%d %dx%dx%d->%d k%dx%d up2 %s", s->batch, s->in_channels, s->in_height / 2,
                  s->in_width / 2, s->out_channels, s->kernel_h, s->kernel_w, names[i]);
-        for (int d = DIR_FWD; d <= DIR_BWD_WEIGHT; d++) {
-            for (int impl = IMPL_OURS; impl <= IMPL_FAST; impl += IMPL_FAST - IMPL_OURS) {
-                add_row(list, s, label, "upsample_conv2d", dir_names[d], d, impl)->upsampled = 1;
-                list->items[list->count - 1].bytes -= 4 * 0.75 * (double)inp_numel(s); /* a quarter-size input */
-            }
-            add_row(list, s, label, "upsample_conv2d", dir_names[d], d, IMPL_SGEMM);
-        }
+        static const int impls[] = {IMPL_OURS, IMPL_FAST, IMPL_SGEMM};
+        for (int d = DIR_FWD; d <= DIR_BWD_WEIGHT; d++)
+            for (size_t r = 0; r < sizeof impls / sizeof impls[0]; r++)
+                add_row(list, s, label, "upsample_conv2d", dir_names[d], d, impls[r], 1);
     }
 }
 

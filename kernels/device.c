@@ -142,22 +142,24 @@ gb_status gb_device_open(gb_device *dev, const char *name, int threads) {
     return gb_fail(GB_USAGE, "unknown device '%s': use --device cpu, cuda or auto", name);
 }
 
-void *gb_dev_scratch(gb_device *dev, size_t bytes) {
-    if (bytes > dev->scratch_bytes) {
-        if (dev->scratch) dev->ops->free(dev, dev->scratch);
-        dev->scratch = dev->ops->alloc(dev, bytes);
-        dev->scratch_bytes = bytes;
+/* A device-owned buffer that grows (never shrinks) to the largest request: scratch and
+ * staging are two of them, so an op built from other ops can hold a tensor in one while the
+ * ops it calls use the other. */
+static void *grown_buffer(gb_device *dev, void **buf, size_t *have, size_t bytes) {
+    if (bytes > *have) {
+        if (*buf) dev->ops->free(dev, *buf);
+        *buf = dev->ops->alloc(dev, bytes);
+        *have = bytes;
     }
-    return dev->scratch;
+    return *buf;
+}
+
+void *gb_dev_scratch(gb_device *dev, size_t bytes) {
+    return grown_buffer(dev, &dev->scratch, &dev->scratch_bytes, bytes);
 }
 
 void *gb_dev_staging(gb_device *dev, size_t bytes) {
-    if (bytes > dev->staging_bytes) {
-        if (dev->staging) dev->ops->free(dev, dev->staging);
-        dev->staging = dev->ops->alloc(dev, bytes);
-        dev->staging_bytes = bytes;
-    }
-    return dev->staging;
+    return grown_buffer(dev, &dev->staging, &dev->staging_bytes, bytes);
 }
 
 void gb_device_close(gb_device *dev) {

@@ -26,7 +26,7 @@
  *
  * Numerics: products are cblas_sgemm (float; thread-count independent, see
  * attention.c); both softmaxes and their backward are double (the forward's here, with
- * exp_nonpositive_f64 below; the backward's row version from softmax.c). Scratch: one
+ * gb_vexp_nonpositive_f64 in kernels/cpu/vmath.h; the backward's row version from softmax.c). Scratch: one
  * [D, D] float matrix from gb_dev_scratch.
  * Speed (issue 3): the forward was 3x slower than its own backward at 32x32 (30 ms, U-Net
  * level 1, batch 16): perf put ~2/3 of it in glibc's scalar double exp (two softmaxes, 4M
@@ -64,47 +64,6 @@ static void check_shape(const gb_attention_shape *s) {
  * over rows in ascending order, so blocking changes no result. */
 enum { GB_COL_BLOCK = 64, GB_MAX_LANES = 16 };
 
-/* Double-precision e^t for t <= 0, written so that a loop over it vectorises (glibc's exp is a
- * scalar call of ~5-10 ns: at 32x32 the two softmaxes spent ~20 of the forward's 30 ms in it).
- * Cody-Waite reduction t = k ln2 + r, |r| <= ln2/2 + tiny, with fdlibm's split ln2 (ln2_hi has
- * 21 trailing zero bits, so k ln2_hi is exact), then the Taylor polynomial of e^r to degree 13
- * (truncation r^14/14! < 5e-18 relative; measured within 1 ulp of glibc's exp) and 2^k built from the bits. The nearest integer k comes
- * from the 1.5*2^52 shifter (its low bits then hold k in two's complement), so no
- * double-to-integer conversion is needed (AVX2 has none for 64-bit lanes). Result within a few
- * ulp of double of e^t, so its one rounding to float is the correctly rounded float except in
- * ~1e-7 of cases (then one ulp off): the softmax keeps the error analysis of a libm exp. t is
- * clamped at -200 (e^-200 underflows to 0 in float anyway; 2^k stays a normal double); NaN
- * stays NaN. Only IEEE adds, multiplies and bit moves: the same bits in every target clone. */
-static inline double exp_nonpositive_f64(double t) {
-    static const double shifter = 6755399441055744.0; /* 1.5 * 2^52 */
-    static const double log2e = 1.4426950408889634074;
-    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    t = t < -200.0 ? -200.0 : t;
-    const double z = t * log2e + shifter;
-    const double kf = z - shifter;
-    const double r = (t - kf * ln2_hi) - kf * ln2_lo;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t zb, sb;
-    memcpy(&zb, &z, sizeof zb);
-    sb = (zb + 1023u) << 52; /* the low 12 bits of zb are k mod 4096: (k + 1023) << 52 */
-    double scale;
-    memcpy(&scale, &sb, sizeof scale);
-    return p * scale;
-}
-
 /* p[:, j] = softmax of x[:, j] over the `rows` entries of each column (max subtracted; one
  * exponential per element, parked in p as float until the double sum is known, as
  * gb_softmax_forward_cpu does). The max is taken in float (exact); sums run down each column
@@ -124,7 +83,7 @@ static void column_softmax(float *p, const float *x, size_t rows, size_t cols) {
             const float *xr = x + r * cols + j0;
             float *pr = p + r * cols + j0;
             for (size_t j = 0; j < w; j++) {
-                const double e = exp_nonpositive_f64((double)xr[j] - (double)m[j]);
+                const double e = gb_vexp_nonpositive_f64((double)xr[j] - (double)m[j]);
                 s[j] += e;
                 pr[j] = (float)e;
             }
@@ -158,12 +117,12 @@ static void row_softmax(float *p, const float *x, size_t rows, size_t cols) {
         double acc[GB_VLANES] = {0};
         for (j = 0; j + GB_VLANES <= cols; j += GB_VLANES)
             for (size_t l = 0; l < GB_VLANES; l++) {
-                const double e = exp_nonpositive_f64((double)xr[j + l] - m);
+                const double e = gb_vexp_nonpositive_f64((double)xr[j + l] - m);
                 acc[l] += e;
                 pr[j + l] = (float)e;
             }
         for (; j < cols; j++) {
-            const double e = exp_nonpositive_f64((double)xr[j] - m);
+            const double e = gb_vexp_nonpositive_f64((double)xr[j] - m);
             acc[j % GB_VLANES] += e;
             pr[j] = (float)e;
         }

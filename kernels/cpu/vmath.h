@@ -14,6 +14,8 @@
  *   below about -104 the result is 0 (-inf too; NaN stays NaN). Needs -fno-trapping-math to
  *   vectorise floorf (the Makefile sets it for kernels/cpu; no code here reads floating-point
  *   exception flags).
+ * gb_vexp_nonpositive_f64(t), t <= 0: the same reduction in double, degree-13 Taylor
+ *   polynomial, within ~1 ulp of glibc's exp (the linear attention's softmaxes).
  * gb_vlog1p_unit(u), 0 <= u <= 1: log1p(u) = 2 atanh(s), s = u / (2 + u) <= 1/3, as the odd series
  *   2 s (1 + s^2/3 + ... + s^16/17): truncation error < 2e-9 relative, and accurate for tiny u.
  * gb_vsigmoid2(x): sigmoid(x) and 1 - sigmoid(x), both to full relative precision (the
@@ -67,6 +69,48 @@ static inline float gb_vexp_nonpositive(float t) {
     k = k < -151 ? -151 : k;
     int32_t k1 = k / 2, k2 = k - k1; /* each >= -76: two exact power-of-two scalings */
     return p * gb_pow2i(k1) * gb_pow2i(k2);
+}
+
+/* Double-precision e^t for t <= 0, written so that a loop over it vectorises (glibc's exp is a
+ * scalar call of ~5-10 ns: at 32x32 the linear attention's two softmaxes spent ~20 of its
+ * forward's 30 ms in it).
+ * Cody-Waite reduction t = k ln2 + r, |r| <= ln2/2 + tiny, with fdlibm's split ln2 (ln2_hi has
+ * 21 trailing zero bits, so k ln2_hi is exact), then the Taylor polynomial of e^r to degree 13
+ * (truncation r^14/14! < 5e-18 relative; measured within 1 ulp of glibc's exp) and 2^k built from the bits. The nearest integer k comes
+ * from the 1.5*2^52 shifter (its low bits then hold k in two's complement), so no
+ * double-to-integer conversion is needed (AVX2 has none for 64-bit lanes). Result within a few
+ * ulp of double of e^t, so its one rounding to float is the correctly rounded float except in
+ * ~1e-7 of cases (then one ulp off): the softmax keeps the error analysis of a libm exp. t is
+ * clamped at -200 (e^-200 underflows to 0 in float anyway; 2^k stays a normal double); NaN
+ * stays NaN. Only IEEE adds, multiplies and bit moves: the same bits in every target clone. */
+static inline double gb_vexp_nonpositive_f64(double t) {
+    static const double shifter = 6755399441055744.0; /* 1.5 * 2^52 */
+    static const double log2e = 1.4426950408889634074;
+    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    t = t < -200.0 ? -200.0 : t;
+    const double z = t * log2e + shifter;
+    const double kf = z - shifter;
+    const double r = (t - kf * ln2_hi) - kf * ln2_lo;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    uint64_t zb, sb;
+    memcpy(&zb, &z, sizeof zb);
+    sb = (zb + 1023u) << 52; /* the low 12 bits of zb are k mod 4096: (k + 1023) << 52 */
+    double scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return p * scale;
 }
 
 static inline float gb_vlog1p_unit(float u) {
