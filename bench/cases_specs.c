@@ -53,6 +53,7 @@
 
 #include "cases.h"
 #include "cases_conv.h"
+#include "tests/attention_ref64.h"
 
 enum { VAE_BATCH = 64, UNET_BATCH = 16, UNET_GROUPS = 8, HEADS = 4, DIM_HEAD = 32 };
 enum { MAX_LAYERS = 96, MAX_SET = 64, LN_CHECK_POSITIONS = 28 };
@@ -372,175 +373,7 @@ static double ws_check(const sp_ctx *x, const float *w, const float *dout, const
     return worst;
 }
 
-/* ---- float64 attention, one head: q, k, v, g, out [D, N] (kernels/shapes.h) ----
- * absmode: magnitudes, |.| on every input and intermediate, a - b -> |a| + |b| (the
- * softmaxes and norms stay those of the real inputs: they are positive already). */
-typedef struct {
-    int D, N, linear;
-    double sc;
-    double *qn, *kn, *den_q, *den_k, *attn; /* softmax attention */
-    double *pq, *pk, *ctx;                  /* linear attention */
-    double *out, *dq, *dk, *dv, *tmp;
-    double emax; /* max abs error of the float sim (tests/tolerances.md) */
-} head64;
-
-static double *dalloc(size_t n) {
-    double *p = calloc(n ? n : 1, sizeof *p);
-    GB_ASSERT(p, "out of memory for %zu doubles", n);
-    return p;
-}
-
-static void head_alloc(head64 *w, const gb_attention_shape *s, int linear) {
-    size_t D = (size_t)s->dim_head, N = (size_t)s->positions;
-    *w = (head64){.D = s->dim_head, .N = s->positions, .linear = linear, .sc = s->scale};
-    w->qn = dalloc(D * N), w->kn = dalloc(D * N), w->den_q = dalloc(D), w->den_k = dalloc(D);
-    w->attn = dalloc(linear ? 1 : N * N), w->tmp = dalloc(linear ? D * D : N * N);
-    w->pq = dalloc(D * N), w->pk = dalloc(D * N), w->ctx = dalloc(D * D);
-    w->out = dalloc(D * N), w->dq = dalloc(D * N), w->dk = dalloc(D * N), w->dv = dalloc(D * N);
-}
-
-static void head_free(head64 *w) {
-    double *p[] = {w->qn, w->kn, w->den_q, w->den_k, w->attn, w->tmp, w->pq, w->pk, w->ctx, w->out, w->dq, w->dk, w->dv};
-    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
-}
-
-/* softmax of n values x[j * stride] into p[j * stride] */
-static void softmax64(double *p, const double *x, int n, int stride) {
-    double m = -INFINITY, s = 0;
-    for (int j = 0; j < n; j++) m = fmax(m, x[j * stride]);
-    for (int j = 0; j < n; j++) s += exp(x[j * stride] - m);
-    for (int j = 0; j < n; j++) p[j * stride] = exp(x[j * stride] - m) / s;
-}
-
-#define A(v) (absmode ? fabs(v) : (v))
-#define SUB(a, b) (absmode ? fabs(a) + fabs(b) : (a) - (b))
-
-static void head_forward(head64 *w, const double *q, const double *k, const double *v, int absmode) {
-    const int D = w->D, N = w->N;
-    if (!w->linear) {
-        for (int pass = 0; pass < 2; pass++) { /* L2 over positions, per channel row */
-            const double *in = pass ? k : q;
-            double *y = pass ? w->kn : w->qn, *den = pass ? w->den_k : w->den_q;
-            for (int d = 0; d < D; d++) {
-                double s = 0;
-                for (int j = 0; j < N; j++) s += in[d * N + j] * in[d * N + j];
-                den[d] = fmax(sqrt(s), 1e-12);
-                for (int j = 0; j < N; j++) y[d * N + j] = in[d * N + j] / den[d];
-            }
-        }
-        w->emax = 0;
-        for (int i = 0; i < N; i++) {
-            double *sim = w->tmp + (size_t)i * N;
-            for (int j = 0; j < N; j++) {
-                double s = 0, m = 0;
-                for (int d = 0; d < D; d++) s += w->qn[d * N + i] * w->kn[d * N + j], m += fabs(w->qn[d * N + i] * w->kn[d * N + j]);
-                sim[j] = w->sc * s;
-                w->emax = fmax(w->emax, w->sc * (D + 3) * u32 * m + u32 * fabs(sim[j]));
-            }
-            softmax64(w->attn + (size_t)i * N, sim, N, 1);
-        }
-        for (int d = 0; d < D; d++)
-            for (int i = 0; i < N; i++) {
-                double s = 0;
-                for (int j = 0; j < N; j++) s += A(v[d * N + j]) * w->attn[i * N + j];
-                w->out[d * N + i] = s;
-            }
-        return;
-    }
-    for (int n = 0; n < N; n++) softmax64(w->pq + n, q + n, D, N);
-    for (int d = 0; d < D; d++) softmax64(w->pk + (size_t)d * N, k + (size_t)d * N, N, 1);
-    for (int d = 0; d < D; d++)
-        for (int e = 0; e < D; e++) {
-            double s = 0;
-            for (int n = 0; n < N; n++) s += w->pk[d * N + n] * A(v[e * N + n]);
-            w->ctx[d * D + e] = s / N;
-        }
-    for (int e = 0; e < D; e++)
-        for (int n = 0; n < N; n++) {
-            double s = 0;
-            for (int d = 0; d < D; d++) s += w->ctx[d * D + e] * w->sc * w->pq[d * N + n];
-            w->out[e * N + n] = s;
-        }
-}
-
-/* After head_forward with the same absmode: dq, dk, dv from g. */
-static void head_backward(head64 *w, const double *v, const double *g, int absmode) {
-    const int D = w->D, N = w->N;
-    const double sc = w->sc;
-    if (!w->linear) {
-        double *ds = w->tmp;
-        for (int d = 0; d < D; d++)
-            for (int j = 0; j < N; j++) {
-                double s = 0;
-                for (int i = 0; i < N; i++) s += A(g[d * N + i]) * w->attn[i * N + j];
-                w->dv[d * N + j] = s;
-            }
-        for (int i = 0; i < N; i++) {
-            double dot = 0;
-            for (int j = 0; j < N; j++) {
-                double s = 0;
-                for (int d = 0; d < D; d++) s += A(g[d * N + i]) * A(v[d * N + j]);
-                ds[i * N + j] = s;
-                dot += w->attn[i * N + j] * s;
-            }
-            for (int j = 0; j < N; j++) ds[i * N + j] = w->attn[i * N + j] * SUB(ds[i * N + j], dot);
-        }
-        for (int d = 0; d < D; d++)
-            for (int i = 0; i < N; i++) {
-                double sq = 0, sk = 0;
-                for (int j = 0; j < N; j++) {
-                    sq += sc * A(w->kn[d * N + j]) * ds[i * N + j];
-                    sk += sc * A(w->qn[d * N + j]) * ds[j * N + i];
-                }
-                w->dq[d * N + i] = sq, w->dk[d * N + i] = sk;
-            }
-        for (int pass = 0; pass < 2; pass++) { /* d(x/|x|) = (g - y <y, g>) / |x| */
-            double *gr = pass ? w->dk : w->dq;
-            const double *y = pass ? w->kn : w->qn, *den = pass ? w->den_k : w->den_q;
-            for (int d = 0; d < D; d++) {
-                double dot = 0;
-                for (int j = 0; j < N; j++) dot += A(y[d * N + j]) * gr[d * N + j];
-                for (int j = 0; j < N; j++) gr[d * N + j] = SUB(gr[d * N + j], A(y[d * N + j]) * dot) / den[d];
-            }
-        }
-        return;
-    }
-    double *dctx = w->tmp;
-    for (int d = 0; d < D; d++)
-        for (int e = 0; e < D; e++) {
-            double s = 0;
-            for (int n = 0; n < N; n++) s += sc * w->pq[d * N + n] * A(g[e * N + n]);
-            dctx[d * D + e] = s;
-        }
-    for (int d = 0; d < D; d++)
-        for (int n = 0; n < N; n++) {
-            double sq = 0, sk = 0;
-            for (int e = 0; e < D; e++) {
-                sq += sc * A(w->ctx[d * D + e]) * A(g[e * N + n]);
-                sk += dctx[d * D + e] * A(v[e * N + n]) / N;
-            }
-            w->dq[d * N + n] = sq, w->dk[d * N + n] = sk;
-        }
-    for (int e = 0; e < D; e++)
-        for (int n = 0; n < N; n++) {
-            double s = 0;
-            for (int d = 0; d < D; d++) s += dctx[d * D + e] * w->pk[d * N + n] / N;
-            w->dv[e * N + n] = s;
-        }
-    for (int n = 0; n < N; n++) { /* q: softmax over dim_head (a column) */
-        double dot = 0;
-        for (int d = 0; d < D; d++) dot += w->pq[d * N + n] * w->dq[d * N + n];
-        for (int d = 0; d < D; d++) w->dq[d * N + n] = w->pq[d * N + n] * SUB(w->dq[d * N + n], dot);
-    }
-    for (int d = 0; d < D; d++) { /* k: softmax over positions (a row) */
-        double dot = 0;
-        for (int n = 0; n < N; n++) dot += w->pk[d * N + n] * w->dk[d * N + n];
-        for (int n = 0; n < N; n++) w->dk[d * N + n] = w->pk[d * N + n] * SUB(w->dk[d * N + n], dot);
-    }
-}
-
-#undef A
-#undef SUB
+/* ---- float64 attention: tests/attention_ref64.h (shared with the kernel tests) ---- */
 
 /* Every head of the first and last sample: out (forward) or dqkv (backward) against
  * float64, in units of the bound. */
@@ -548,10 +381,10 @@ static double attention_check(const sp_ctx *x, const float *qkv, const float *do
     const gb_attention_shape *s = &x->as;
     const int linear = x->op == OP_LINATTN, D = s->dim_head, N = s->positions, H = s->heads;
     const size_t dn = (size_t)D * N, chunk = (size_t)H * dn;
-    head64 w, m;
-    head_alloc(&w, s, linear);
-    head_alloc(&m, s, linear);
-    double *q = dalloc(3 * dn), *g = dalloc(dn), worst = 0;
+    gb_att64 w, m; /* the mid block's softmax attention normalises q and k (l2) */
+    gb_att64_init(&w, D, N, s->scale, linear, !linear);
+    gb_att64_init(&m, D, N, s->scale, linear, !linear);
+    double *q = att64_dalloc(3 * dn), *g = att64_dalloc(dn), worst = 0;
     const int samples[2] = {0, s->batch - 1};
     for (int t = 0; t < 2; t++)
         for (int h = 0; h < H; h++) {
@@ -560,8 +393,8 @@ static double attention_check(const sp_ctx *x, const float *qkv, const float *do
                 q[i] = qkv[qbase + i], q[dn + i] = qkv[qbase + chunk + i], q[2 * dn + i] = qkv[qbase + 2 * chunk + i];
                 g[i] = dout[obase + i];
             }
-            head_forward(&w, q, q + dn, q + 2 * dn, 0);
-            head_forward(&m, q, q + dn, q + 2 * dn, 1);
+            gb_att64_forward(&w, q, q + dn, q + 2 * dn, 0);
+            gb_att64_forward(&m, q, q + dn, q + 2 * dn, 1);
             double emax = linear ? 0 : w.emax;
             if (!x->backward) {
                 double k = linear ? (N + D + 8) * u32 : (N + 3) * u32 + 2 * emax;
@@ -569,16 +402,16 @@ static double attention_check(const sp_ctx *x, const float *qkv, const float *do
                     worst = fmax(worst, fabs(got[obase + i] - w.out[i]) / (k * m.out[i] + 1e-30));
                 continue;
             }
-            head_backward(&w, q + 2 * dn, g, 0);
-            head_backward(&m, q + 2 * dn, g, 1);
+            gb_att64_backward(&w, q + 2 * dn, g, 0);
+            gb_att64_backward(&m, q + 2 * dn, g, 1);
             double k = linear ? (2.0 * (N + D) + 16) * u32 : (N + D + 12) * u32 + 4 * emax;
             const double *ref[3] = {w.dq, w.dk, w.dv}, *mag[3] = {m.dq, m.dk, m.dv};
             for (int p = 0; p < 3; p++)
                 for (size_t i = 0; i < dn; i++)
                     worst = fmax(worst, fabs(got[qbase + (size_t)p * chunk + i] - ref[p][i]) / (k * mag[p][i] + 1e-30));
         }
-    head_free(&w);
-    head_free(&m);
+    gb_att64_free(&w);
+    gb_att64_free(&m);
     free(q);
     free(g);
     return worst;

@@ -8,11 +8,12 @@
  *     $GB_FIXTURES/kernels_attention/ (odd sizes, batch 1 and 2, dim_head 5 and
  *     3, one position, the U-Net's 4 x 32 heads at 4x4 and 8x8, and the softmax
  *     attention without the L2 normalisation);
- *   - a float64 transcription of each forward written here, differentiated by
+ *   - a float64 transcription of each forward (tests/attention_ref64.h, which the
+ *     benchmark's checks share), differentiated here by
  *     central finite differences with Richardson extrapolation (the difference
  *     between steps h and 2h bounds the truncation error, so the FD reference
  *     carries its own error estimate);
- *   - an analytic float64 backward, run once on absolute values ("mag": every
+ *   - its analytic float64 backward, run once on absolute values ("mag": every
  *     product and sum of absolute values, subtractions turned into additions),
  *     which is what the float rounding errors scale with.
  * Buffers: every output starts as NaN; the saved buffer is exactly
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "tests/attention_ref64.h"
 #include "tests/fixture.h"
 #include "tests/gradcheck.h"
 
@@ -118,198 +120,23 @@ static void expect_within(const char *label, const float *got, const double *ref
 #define QBLK(base, c, b, h) ((base) + ((size_t)(b) * 3 * (c)->heads + (size_t)(h)) * (c)->dim_head * (c)->positions)
 #define OBLK(base, c, b, h) ((base) + ((size_t)(b) * (c)->heads + (size_t)(h)) * (c)->dim_head * (c)->positions)
 
-/* row softmax (or column softmax with stride) of n values, in double */
-static void softmax64(double *p, const double *x, size_t n, size_t stride) {
-    double m = -INFINITY, s = 0;
-    for (size_t j = 0; j < n; j++) m = fmax(m, x[j * stride]);
-    for (size_t j = 0; j < n; j++) s += exp(x[j * stride] - m);
-    for (size_t j = 0; j < n; j++) p[j * stride] = exp(x[j * stride] - m) / s;
-}
-
-/* Everything forward computes for one head, in double, plus the forward error
- * terms the tolerances need. absmode replaces inputs by absolute values (the
- * softmaxes and norms stay those of the real inputs: they are positive already). */
-typedef struct {
-    int D, N;
-    double *qn, *kn, *den_q, *den_k, *sim, *attn; /* softmax attention */
-    double *pq, *pk, *ctx;                        /* linear attention */
-    double *out;
-    double emax; /* softmax attention: max |error of float sim| (see tolerances.md) */
-} head64;
-
-static void head_alloc(head64 *w, int D, int N) {
-    w->D = D, w->N = N;
-    size_t dn = (size_t)D * N;
-    w->qn = gc_dalloc(dn), w->kn = gc_dalloc(dn), w->den_q = gc_dalloc(D), w->den_k = gc_dalloc(D);
-    w->sim = gc_dalloc((size_t)N * N), w->attn = gc_dalloc((size_t)N * N);
-    w->pq = gc_dalloc(dn), w->pk = gc_dalloc(dn), w->ctx = gc_dalloc((size_t)D * D), w->out = gc_dalloc(dn);
-}
-static void head_free(head64 *w) {
-    free(w->qn), free(w->kn), free(w->den_q), free(w->den_k), free(w->sim), free(w->attn);
-    free(w->pq), free(w->pk), free(w->ctx), free(w->out);
-}
-
-/* F.normalize(t, dim=-1) on 'b h c (x y)': each of the D rows over N positions */
-static void l2rows64(double *y, double *den, const double *x, int D, int N) {
-    for (int d = 0; d < D; d++) {
-        double s = 0;
-        for (int j = 0; j < N; j++) s += x[d * N + j] * x[d * N + j];
-        den[d] = fmax(sqrt(s), 1e-12);
-        for (int j = 0; j < N; j++) y[d * N + j] = x[d * N + j] / den[d];
-    }
-}
-
-static void head_forward(const att_case *c, head64 *w, const double *q, const double *k, const double *v,
-                         int absmode) {
-    const int D = c->dim_head, N = c->positions;
-    const double sc = c->scale;
-    if (!c->linear) {
-        if (c->l2) {
-            l2rows64(w->qn, w->den_q, q, D, N);
-            l2rows64(w->kn, w->den_k, k, D, N);
-        } else {
-            memcpy(w->qn, q, sizeof(double) * D * N);
-            memcpy(w->kn, k, sizeof(double) * D * N);
-        }
-        w->emax = 0;
-        for (int i = 0; i < N; i++) {
-            for (int j = 0; j < N; j++) {
-                double s = 0, m = 0;
-                for (int d = 0; d < D; d++) {
-                    s += w->qn[d * N + i] * w->kn[d * N + j];
-                    m += fabs(w->qn[d * N + i] * w->kn[d * N + j]);
-                }
-                w->sim[i * N + j] = sc * s;
-                /* float sim: qn, kn rounded (2u), a D-term sgemm ((D+1)u), times scale (u) */
-                w->emax = fmax(w->emax, sc * (D + 3) * U * m + U * fabs(sc * s));
-            }
-            softmax64(w->attn + (size_t)i * N, w->sim + (size_t)i * N, N, 1);
-        }
-        for (int d = 0; d < D; d++)
-            for (int i = 0; i < N; i++) {
-                double s = 0;
-                for (int j = 0; j < N; j++) s += (absmode ? fabs(v[d * N + j]) : v[d * N + j]) * w->attn[i * N + j];
-                w->out[d * N + i] = s;
-            }
-        return;
-    }
-    for (int n = 0; n < N; n++) softmax64(w->pq + n, q + n, D, N);
-    for (int d = 0; d < D; d++) softmax64(w->pk + (size_t)d * N, k + (size_t)d * N, N, 1);
-    for (int d = 0; d < D; d++)
-        for (int e = 0; e < D; e++) {
-            double s = 0;
-            for (int n = 0; n < N; n++) s += w->pk[d * N + n] * (absmode ? fabs(v[e * N + n]) : v[e * N + n]) / N;
-            w->ctx[d * D + e] = s;
-        }
-    for (int e = 0; e < D; e++)
-        for (int n = 0; n < N; n++) {
-            double s = 0;
-            for (int d = 0; d < D; d++) s += w->ctx[d * D + e] * sc * w->pq[d * N + n];
-            w->out[e * N + n] = s;
-        }
+/* One head of case c in float64 (tests/attention_ref64.h, shared with the benchmark checks). */
+static void head_init(gb_att64 *w, const att_case *c) {
+    gb_att64_init(w, c->dim_head, c->positions, c->scale, c->linear, c->l2);
 }
 
 /* the whole op: out = f(qkv) */
 static void forward64(const att_case *c, const double *qkv, double *out) {
-    head64 w;
-    head_alloc(&w, c->dim_head, c->positions);
+    gb_att64 w;
+    head_init(&w, c);
     size_t dn = (size_t)c->dim_head * c->positions, chunk = (size_t)c->heads * dn;
     for (int b = 0; b < c->batch; b++)
         for (int h = 0; h < c->heads; h++) {
             const double *q = QBLK(qkv, c, b, h);
-            head_forward(c, &w, q, q + chunk, q + 2 * chunk, 0);
+            gb_att64_forward(&w, q, q + chunk, q + 2 * chunk, 0);
             memcpy(OBLK(out, c, b, h), w.out, sizeof(double) * dn);
         }
-    head_free(&w);
-}
-
-/* Analytic backward of one head (the formulas in the kernels' headers, here in
- * double); absmode gives the magnitudes: |.| everywhere, a - b -> |a| + |b|. */
-static void head_backward(const att_case *c, const head64 *w, const double *q, const double *k,
-                          const double *v, const double *g, double *dq, double *dk, double *dv, int absmode) {
-    const int D = c->dim_head, N = c->positions;
-    const double sc = c->scale;
-    (void)q, (void)k; /* everything needed is in w (normalised q/k, softmaxes) */
-#define A(x) (absmode ? fabs(x) : (x))
-#define SUB(a, b) (absmode ? fabs(a) + fabs(b) : (a) - (b))
-    if (!c->linear) {
-        double *ds = gc_dalloc((size_t)N * N);
-        for (int d = 0; d < D; d++)
-            for (int j = 0; j < N; j++) {
-                double s = 0;
-                for (int i = 0; i < N; i++) s += A(g[d * N + i]) * w->attn[i * N + j];
-                dv[d * N + j] = s;
-            }
-        for (int i = 0; i < N; i++) {
-            double dot = 0;
-            for (int j = 0; j < N; j++) {
-                double s = 0;
-                for (int d = 0; d < D; d++) s += A(g[d * N + i]) * A(v[d * N + j]);
-                ds[i * N + j] = s;
-                dot += w->attn[i * N + j] * s;
-            }
-            for (int j = 0; j < N; j++) ds[i * N + j] = w->attn[i * N + j] * SUB(ds[i * N + j], dot);
-        }
-        for (int d = 0; d < D; d++)
-            for (int i = 0; i < N; i++) {
-                double sq = 0, sk = 0;
-                for (int j = 0; j < N; j++) {
-                    sq += sc * A(w->kn[d * N + j]) * ds[i * N + j];
-                    sk += sc * A(w->qn[d * N + j]) * ds[j * N + i];
-                }
-                dq[d * N + i] = sq, dk[d * N + i] = sk;
-            }
-        if (c->l2) {
-            /* d(x/|x|) = (g - y <y, g>) / |x| (norm >= eps: true for random data) */
-            for (int pass = 0; pass < 2; pass++) {
-                double *gr = pass ? dk : dq;
-                const double *y = pass ? w->kn : w->qn, *den = pass ? w->den_k : w->den_q;
-                for (int d = 0; d < D; d++) {
-                    double dot = 0;
-                    for (int j = 0; j < N; j++) dot += A(y[d * N + j]) * gr[d * N + j];
-                    for (int j = 0; j < N; j++)
-                        gr[d * N + j] = SUB(gr[d * N + j], A(y[d * N + j]) * dot) / den[d];
-                }
-            }
-        }
-        free(ds);
-        return;
-    }
-    double *dctx = gc_dalloc((size_t)D * D);
-    for (int d = 0; d < D; d++)
-        for (int e = 0; e < D; e++) {
-            double s = 0;
-            for (int n = 0; n < N; n++) s += sc * w->pq[d * N + n] * A(g[e * N + n]);
-            dctx[d * D + e] = s;
-        }
-    for (int d = 0; d < D; d++)
-        for (int n = 0; n < N; n++) {
-            double sq = 0, sk = 0;
-            for (int e = 0; e < D; e++) {
-                sq += sc * A(w->ctx[d * D + e]) * A(g[e * N + n]);
-                sk += dctx[d * D + e] * A(v[e * N + n]) / N;
-            }
-            dq[d * N + n] = sq, dk[d * N + n] = sk;
-        }
-    for (int e = 0; e < D; e++)
-        for (int n = 0; n < N; n++) {
-            double s = 0;
-            for (int d = 0; d < D; d++) s += dctx[d * D + e] * w->pk[d * N + n] / N;
-            dv[e * N + n] = s;
-        }
-    for (int n = 0; n < N; n++) { /* column softmax backward */
-        double dot = 0;
-        for (int d = 0; d < D; d++) dot += w->pq[d * N + n] * dq[d * N + n];
-        for (int d = 0; d < D; d++) dq[d * N + n] = w->pq[d * N + n] * SUB(dq[d * N + n], dot);
-    }
-    for (int d = 0; d < D; d++) { /* row softmax backward */
-        double dot = 0;
-        for (int n = 0; n < N; n++) dot += w->pk[d * N + n] * dk[d * N + n];
-        for (int n = 0; n < N; n++) dk[d * N + n] = w->pk[d * N + n] * SUB(dk[d * N + n], dot);
-    }
-    free(dctx);
-#undef A
-#undef SUB
+    gb_att64_free(&w);
 }
 
 /* The exact analytic backward (absmode 0) or the magnitudes (1) of the whole op,
@@ -317,21 +144,23 @@ static void head_backward(const att_case *c, const head64 *w, const double *q, c
  * sim error over all heads. */
 static void backward64(const att_case *c, const double *qkv, const double *g, int absmode, double *dqkv,
                        double *out_mag, double *emax) {
-    head64 w;
-    head_alloc(&w, c->dim_head, c->positions);
+    gb_att64 w;
+    head_init(&w, c);
     size_t dn = (size_t)c->dim_head * c->positions, chunk = (size_t)c->heads * dn;
     *emax = 0;
     for (int b = 0; b < c->batch; b++)
         for (int h = 0; h < c->heads; h++) {
             const double *q = QBLK(qkv, c, b, h);
             double *dq = QBLK(dqkv, c, b, h);
-            head_forward(c, &w, q, q + chunk, q + 2 * chunk, absmode);
+            gb_att64_forward(&w, q, q + chunk, q + 2 * chunk, absmode);
             if (out_mag) memcpy(OBLK(out_mag, c, b, h), w.out, sizeof(double) * dn);
             if (!c->linear) *emax = fmax(*emax, w.emax);
-            head_backward(c, &w, q, q + chunk, q + 2 * chunk, OBLK(g, c, b, h), dq, dq + chunk, dq + 2 * chunk,
-                          absmode);
+            gb_att64_backward(&w, q + 2 * chunk, OBLK(g, c, b, h), absmode);
+            memcpy(dq, w.dq, sizeof(double) * dn);
+            memcpy(dq + chunk, w.dk, sizeof(double) * dn);
+            memcpy(dq + 2 * chunk, w.dv, sizeof(double) * dn);
         }
-    head_free(&w);
+    gb_att64_free(&w);
 }
 
 /* Float rounding bounds (first order, tests/tolerances.md):
@@ -364,8 +193,8 @@ static size_t fd_richardson(const att_case *c, const double *x, const double *dy
     const size_t stride = nq > 3000 ? 13 : 1; /* 13: coprime to every block size here */
     for (size_t i = 0; i < nq; i++) ref[i] = err[i] = NAN;
     double *loc = gc_dalloc(3 * dn), *yp = gc_dalloc(dn), *ym = gc_dalloc(dn);
-    head64 w;
-    head_alloc(&w, D, N);
+    gb_att64 w;
+    head_init(&w, c);
     size_t checked = 0;
     for (int b = 0; b < c->batch; b++)
         for (int h = 0; h < c->heads; h++) {
@@ -375,7 +204,7 @@ static size_t fd_richardson(const att_case *c, const double *x, const double *dy
                 base[part] = (size_t)(QBLK(x, c, b, h) - x) + part * chunk;
                 memcpy(loc + part * dn, x + base[part], sizeof(double) * dn);
             }
-            head_forward(c, &w, loc, loc + dn, loc + 2 * dn, 0);
+            gb_att64_forward(&w, loc, loc + dn, loc + 2 * dn, 0);
             double mag = 0;
             for (size_t j = 0; j < dn; j++) mag += fabs(g[j] * w.out[j]);
             for (size_t li = 0; li < 3 * dn; li++) {
@@ -385,10 +214,10 @@ static size_t fd_richardson(const att_case *c, const double *x, const double *dy
                 for (int st = 0; st < 2; st++) {
                     double hh = FD_H * (st + 1), acc = 0;
                     loc[li] = keep + hh;
-                    head_forward(c, &w, loc, loc + dn, loc + 2 * dn, 0);
+                    gb_att64_forward(&w, loc, loc + dn, loc + 2 * dn, 0);
                     memcpy(yp, w.out, sizeof(double) * dn);
                     loc[li] = keep - hh;
-                    head_forward(c, &w, loc, loc + dn, loc + 2 * dn, 0);
+                    gb_att64_forward(&w, loc, loc + dn, loc + 2 * dn, 0);
                     memcpy(ym, w.out, sizeof(double) * dn);
                     for (size_t j = 0; j < dn; j++) acc += g[j] * (yp[j] - ym[j]);
                     d[st] = acc / (2 * hh);
@@ -399,7 +228,7 @@ static size_t fd_richardson(const att_case *c, const double *x, const double *dy
                 checked++;
             }
         }
-    head_free(&w);
+    gb_att64_free(&w);
     free(loc), free(yp), free(ym);
     return checked;
 }
