@@ -352,9 +352,11 @@ static float *awkward_values(size_t n) {
  * outputs must be the window loop's bits (which the argmax path runs), signed zeros and ties
  * included, and NaN wherever the window holds one; on 1, 2 and 3 threads. */
 Test(pool, maxpool_without_argmax_gives_the_window_bits) {
-    /* Inception's 3x3 s2 reductions and 3x3 s1 p1, 2x2 s2, 3x2 s1, odd and non-square sizes */
+    /* Inception's 3x3 s2 reductions and 3x3 s1 p1, 2x2 s2, 3x2 s1, 3x3 s3 p1 (the generic stride),
+     * odd and non-square sizes */
     static const int shapes[][8] = {{2, 3, 15, 15, 3, 3, 2, 0}, {1, 4, 9, 7, 3, 3, 1, 1}, {3, 2, 8, 11, 2, 2, 2, 0},
-                                    {2, 5, 6, 9, 3, 2, 1, 1},   {1, 2, 1, 5, 1, 3, 1, 0}};
+                                    {2, 5, 6, 9, 3, 2, 1, 1},   {1, 2, 1, 5, 1, 3, 1, 0},
+                                    {2, 3, 11, 13, 3, 3, 3, 1}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const int *q = shapes[k];
         gb_pool_shape s = {q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[6], q[7], q[7] && q[5] > 2 ? q[7] : 0, 0};

@@ -136,6 +136,26 @@ static void max_rows_into(float *restrict best, const float *restrict row, int n
     for (int x = 0; x < n; x++) best[x] = max_pick(best[x], row[x]);
 }
 
+/* One input row's maxima: hr[ox] = the window loop's pick over r[ox * sw - pw + k] for the
+ * taps k inside the row. The loops run tap by tap over all output columns, so each is a plain
+ * vector max (stride 1 or 2: Inception's pools), and every hr[ox] still meets its taps in
+ * ascending x order, starting from -inf: the window loop's chain, bit for bit. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void max_taps_into(float *restrict hr, const float *restrict r, int ow, int iw, int sw, int kw, int pw) {
+    for (int ox = 0; ox < ow; ox++) hr[ox] = -INFINITY;
+    for (int k = 0; k < kw; k++) {
+        const int off = k - pw; /* input column of output column ox: ox * sw + off */
+        const int lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        const int hi = imin(off > iw - 1 ? 0 : (iw - 1 - off) / sw + 1, ow);
+        if (sw == 1)
+            for (int ox = lo; ox < hi; ox++) hr[ox] = max_pick(hr[ox], r[ox + off]);
+        else if (sw == 2)
+            for (int ox = lo; ox < hi; ox++) hr[ox] = max_pick(hr[ox], r[2 * ox + off]);
+        else
+            for (int ox = lo; ox < hi; ox++) hr[ox] = max_pick(hr[ox], r[ox * sw + off]);
+    }
+}
+
 static void maxpool_values_planes(void *ctx, size_t p0, size_t p1, int slice) {
     const maxpool_values_job *j = ctx;
     const gb_pool_shape *s = j->shape;
@@ -144,17 +164,9 @@ static void maxpool_values_planes(void *ctx, size_t p0, size_t p1, int slice) {
     for (size_t p = p0; p < p1; p++) {
         const float *src = j->inp + p * (size_t)ih * (size_t)iw;
         float *dst = j->out + p * (size_t)oh * (size_t)ow;
-        for (int y = 0; y < ih; y++) {
-            const float *r = src + (size_t)y * (size_t)iw;
-            float *hr = h + (size_t)y * (size_t)ow;
-            for (int ox = 0; ox < ow; ox++) {
-                const int x0 = imax(ox * s->stride_w - s->pad_w, 0);
-                const int x1 = imin(ox * s->stride_w - s->pad_w + s->kernel_w, iw);
-                float best = -INFINITY;
-                for (int x = x0; x < x1; x++) best = max_pick(best, r[x]);
-                hr[ox] = best;
-            }
-        }
+        for (int y = 0; y < ih; y++)
+            max_taps_into(h + (size_t)y * (size_t)ow, src + (size_t)y * (size_t)iw, ow, iw, s->stride_w, s->kernel_w,
+                          s->pad_w);
         for (int oy = 0; oy < oh; oy++) {
             const int y0 = imax(oy * s->stride_h - s->pad_h, 0);
             const int y1 = imin(oy * s->stride_h - s->pad_h + s->kernel_h, ih);
