@@ -384,6 +384,57 @@ Test(pool, maxpool_without_argmax_gives_the_window_bits) {
     }
 }
 
+/* The general average pool forward (pool.c avgpool_plane sums tap by tap over bands of
+ * outputs) must give the window loop's bits: 0 + the window's in-image cells in double,
+ * row-major, / PyTorch's divisor, rounded once; both count_include_pad modes, strides 1-3,
+ * row bands and column chunks (a 40x100 plane, a 4200-wide row), on 1, 2 and 3 threads. */
+Test(pool, avgpool_forward_gives_the_window_bits) {
+    /* batch, channels, ih, iw, kh, kw, sh, sw, ph, pw */
+    static const int shapes[][10] = {{2, 3, 35, 35, 3, 3, 1, 1, 1, 1}, {1, 4, 17, 9, 3, 3, 2, 2, 1, 1},
+                                     {2, 2, 11, 13, 5, 3, 3, 2, 2, 1}, {1, 1, 40, 100, 3, 3, 1, 1, 1, 1},
+                                     {1, 1, 3, 4200, 3, 3, 1, 1, 1, 1}, {3, 2, 8, 8, 2, 3, 1, 3, 0, 1}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int cip = 0; cip <= 1; cip++) {
+            const int *q = shapes[k];
+            gb_pool_shape s = {q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], cip};
+            const int oh = gb_pool_out_h(&s), ow = gb_pool_out_w(&s), ih = s.in_height, iw = s.in_width;
+            size_t ni = n_in(&s), no = n_out(&s);
+            float *inp = awkward_values(ni), *want = nanbuf(no);
+            for (int p = 0; p < s.batch * s.channels; p++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        const int wy = oy * s.stride_h - s.pad_h, wx = ox * s.stride_w - s.pad_w;
+                        double sum = 0.0;
+                        int n = 0;
+                        for (int y = wy; y < wy + s.kernel_h; y++)
+                            for (int x = wx; x < wx + s.kernel_w; x++)
+                                if (y >= 0 && y < ih && x >= 0 && x < iw) {
+                                    sum += (double)inp[((size_t)p * ih + y) * iw + x];
+                                    n++;
+                                }
+                        if (cip) {
+                            const int y1 = wy + s.kernel_h < ih + s.pad_h ? wy + s.kernel_h : ih + s.pad_h;
+                            const int x1 = wx + s.kernel_w < iw + s.pad_w ? wx + s.kernel_w : iw + s.pad_w;
+                            n = (y1 - wy) * (x1 - wx);
+                        }
+                        want[((size_t)p * oh + oy) * ow + ox] = (float)(sum / (double)n);
+                    }
+            for (int threads = 1; threads <= 3; threads++) {
+                gb_device d;
+                cr_assert_eq(gb_device_open(&d, "cpu", threads), GB_OK, "%s", gb_last_error());
+                float *got = nanbuf(no);
+                gb_avgpool2d_forward(&d, got, inp, &s);
+                gb_device_close(&d);
+                size_t bad = 0;
+                while (bad < no && memcmp(&got[bad], &want[bad], sizeof(float)) == 0) bad++;
+                cr_expect(bad == no, "avg pool shape %zu cip %d, %d threads, out[%zu]: %a, want %a", k, cip, threads,
+                          bad, bad < no ? (double)got[bad] : 0.0, bad < no ? (double)want[bad] : 0.0);
+                free(got);
+            }
+            free(inp), free(want);
+        }
+}
+
 Test(pool, mean_pool_2x2_fast_path_gives_the_general_bits) {
     /* even, odd (floor mode drops a row / column) and non-square sizes, many planes */
     static const int shapes[][4] = {{2, 3, 8, 8}, {1, 5, 7, 6}, {3, 2, 9, 11}, {4, 64, 16, 16}, {1, 1, 2, 3}};
