@@ -1,11 +1,12 @@
 /* bench/bench_main.c - `genbench bench`: run the benchmark registry, or compare two runs.
  *
- *   genbench bench [--filter S] [--device D] [--threads N] [--quick] [--out DIR]
+ *   genbench bench [--filter S] [--device D] [--threads N] [--quick] [--rounds N] [--out DIR]
  *   genbench bench --compare A.csv B.csv [--fail-on-regression]
  *
  * A run measures the ceilings first, then every case whose "kernel/direction/impl/
  * shape" contains the filter, and writes DIR/bench.csv, DIR/bench.json and
- * DIR/roofline.png (default DIR: results/bench). Timings never gate CI; tests/smoke.sh
+ * DIR/roofline.png (default DIR: results/bench); with --rounds N, the ours-vs-peer pairs are
+ * timed again in N alternating rounds (bench/paired.h) into DIR/ratios.csv. Timings never gate CI; tests/smoke.sh
  * runs --quick to prove the harness works and exercises --compare.
  */
 #include <stdio.h>
@@ -21,9 +22,11 @@
 #include "cases.h"
 #include "compare.h"
 #include "output.h"
+#include "paired.h"
 
 static const char usage[] =
-    "usage: genbench bench [--filter S] [--device cpu|cuda|auto] [--threads N] [--quick] [--out DIR]\n"
+    "usage: genbench bench [--filter S] [--device cpu|cuda|auto] [--threads N] [--quick] [--rounds N]\n"
+    "                      [--out DIR]\n"
     "       genbench bench --compare A.csv B.csv [--fail-on-regression]\n"
     "\n"
     "Times every kernel (forward and backward) and whole training steps on the pipelines' shapes,\n"
@@ -32,12 +35,15 @@ static const char usage[] =
     "DIR/bench.csv, DIR/bench.json and DIR/roofline.png (default results/bench).\n"
     "  --filter S              only rows whose kernel/direction/impl/shape contains S\n"
     "  --quick                 a seconds-long smoke run (tiny budgets; CI uses it)\n"
+    "  --rounds N              then time each ours row and the row it is compared with again in N\n"
+    "                          alternating rounds (peer first, then last, ...): the median of the\n"
+    "                          rounds' ratios and their range, in DIR/ratios.csv (1-64)\n"
     "  --compare A B           same / faster / slower / ambiguous per row, from the spreads\n"
     "  --fail-on-regression    with --compare: exit 1 when any row is clearly slower\n";
 
 typedef struct {
     const char *filter, *device, *out, *compare_a, *compare_b;
-    int threads, quick, fail_on_regression;
+    int threads, quick, fail_on_regression, rounds;
 } bench_options;
 
 static gb_status parse(int argc, char **argv, bench_options *o) {
@@ -55,6 +61,12 @@ static gb_status parse(int argc, char **argv, bench_options *o) {
             GB_TRY(gb_cli_parse_u64(a, argv[++i], &v));
             if (v < 1 || v > 1024) return gb_fail(GB_USAGE, "--threads must be between 1 and 1024");
             o->threads = (int)v;
+        } else if (!strcmp(a, "--rounds") && has_value) {
+            unsigned long long v;
+            GB_TRY(gb_cli_parse_u64(a, argv[++i], &v));
+            if (v < 1 || v > GB_BENCH_MAX_ROUNDS)
+                return gb_fail(GB_USAGE, "--rounds must be between 1 and %d", GB_BENCH_MAX_ROUNDS);
+            o->rounds = (int)v;
         } else if (!strcmp(a, "--compare") && i + 2 < argc) {
             o->compare_a = argv[++i];
             o->compare_b = argv[++i];
@@ -144,6 +156,15 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
         s = gb_bench_write_roofline(&run, path);
     }
     if (s == GB_OK) printf("wrote %s/bench.csv, bench.json and roofline.png\n", o->out);
+    if (s == GB_OK && o->rounds > 0) {
+        gb_bench_pair *pairs;
+        size_t npairs;
+        gb_bench_run_pairs(&cases, results, selected, &dev, o->threads, &method, o->rounds, &pairs, &npairs);
+        snprintf(path, sizeof path, "%s/ratios.csv", o->out);
+        s = gb_bench_write_pairs(&cases, pairs, npairs, path);
+        if (s == GB_OK) printf("wrote %s/ratios.csv (%zu pair%s)\n", o->out, npairs, npairs == 1 ? "" : "s");
+        free(pairs);
+    }
     gb_manifest_free(&m);
     free(results);
     free(selected);

@@ -151,6 +151,13 @@ void gb_bench_run_case(gb_bench_case *c, gb_device *dev, int threads, const gb_b
     if (c->teardown) c->teardown(c, dev);
 }
 
+int gb_bench_is_ours(const gb_bench_case *c) { return strncmp(c->impl, "ours", 4) == 0; }
+
+int gb_bench_compared(const gb_bench_case *peer, const gb_bench_case *ours) {
+    return !gb_bench_is_ours(peer) && gb_bench_is_ours(ours) && !strcmp(peer->kernel, ours->kernel) &&
+           !strcmp(peer->direction, ours->direction) && !strcmp(peer->shape, ours->shape);
+}
+
 float *gb_bench_random_floats(gb_device *dev, size_t n, uint64_t seed, const char *stream, float lo, float hi) {
     float *host = malloc((n ? n : 1) * sizeof *host);
     GB_ASSERT(host, "out of memory for %zu floats", n);

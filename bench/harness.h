@@ -80,6 +80,12 @@ gb_bench_method gb_bench_method_default(int quick);
 void gb_bench_run_case(gb_bench_case *c, gb_device *dev, int threads, const gb_bench_method *m,
                        gb_bench_result *r);
 
+/* Rows of ours ("ours-cpu", "ours-fast", ...) against the other rows (a reference library or
+ * a PyTorch peer): 1 when c is ours. gb_bench_compared(peer, ours): the two rows are compared
+ * (peer is not ours, ours is, and their kernel, direction and shape are the same). */
+int gb_bench_is_ours(const gb_bench_case *c);
+int gb_bench_compared(const gb_bench_case *peer, const gb_bench_case *ours);
+
 /* Summary statistics of samples (seconds): min, median, max, robust relative spread. */
 void gb_bench_summarise_samples(const double *samples, size_t n, gb_bench_result *r);
 

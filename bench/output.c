@@ -31,8 +31,6 @@ static double pct_peak(const gb_bench_run *run, const gb_bench_case *c, const gb
     return NAN;
 }
 
-static int is_ours(const gb_bench_case *c) { return strncmp(c->impl, "ours", 4) == 0; }
-
 void gb_bench_print_table(const gb_bench_run *run) {
     const gb_ceilings *ce = run->ceilings;
     printf("device: %s; %d thread%s\n", run->device_name, run->threads, run->threads == 1 ? "" : "s");
@@ -57,12 +55,10 @@ void gb_bench_print_table(const gb_bench_run *run) {
      * ours-fast, ...) */
     for (size_t i = 0; i < run->cases->count; i++) {
         const gb_bench_case *c = &run->cases->items[i];
-        if (!run->selected[i] || is_ours(c) || !run->results[i].timed) continue;
+        if (!run->selected[i] || gb_bench_is_ours(c) || !run->results[i].timed) continue;
         for (size_t j = 0; j < run->cases->count; j++) {
             const gb_bench_case *o = &run->cases->items[j];
-            if (!run->selected[j] || !run->results[j].timed || !is_ours(o) || strcmp(o->kernel, c->kernel) ||
-                strcmp(o->direction, c->direction) || strcmp(o->shape, c->shape))
-                continue;
+            if (!run->selected[j] || !run->results[j].timed || !gb_bench_compared(c, o)) continue;
             printf("ratio %s %s [%s]: %s median / %s median = %.2fx%s\n", c->kernel, c->direction, c->shape,
                    c->impl, o->impl, run->results[i].median_s / run->results[j].median_s,
                    run->results[i].median_s > run->results[j].median_s ? " (ours faster)" : " (ours slower)");

@@ -71,5 +71,10 @@ awk -F, 'BEGIN{OFS=","} /^sgemm,/ {$12=$12*10; $11=$11*10; $13=$13*10} {print}' 
 expect_exit 1 "bench --compare --fail-on-regression on a 10x slower row" -- \
   "$bin" bench --compare "$out/bench/base.csv" "$out/bench/slower.csv" --fail-on-regression
 expect_exit 2 "bench --fail-on-regression without --compare" -- "$bin" bench --fail-on-regression
+# --rounds: the ours-vs-peer pairs timed again in alternating rounds, into ratios.csv
+expect_exit 0 "bench --quick --rounds 2" -- "$bin" bench --quick --filter toy2d --rounds 2 --out "$out/bench-rounds"
+grep -q '^toy2d_step,step,.*,ours-cpu,pytorch,2,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*;[0-9.]*$' "$out/bench-rounds/ratios.csv" ||
+  { echo "FAIL: ratios.csv has no two-round toy2d pair"; fail=1; }
+expect_exit 2 "bench --rounds 0" -- "$bin" bench --rounds 0
 
 exit $fail
