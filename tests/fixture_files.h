@@ -15,11 +15,13 @@ static inline char *fx_path(const char *rel) {
     const char *root = getenv("GB_FIXTURES");
     if (!root) cr_assert_fail("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
     char *dir = malloc(strlen(root) + 32);
+    if (!dir) cr_assert_fail("out of memory for the fixture path under %s", root);
     sprintf(dir, "%s/image_data", root);
     FILE *probe = fopen(dir, "r");
     if (!probe) cr_assert_fail("fixtures %s are missing: run /usr/bin/python3 tests/peers/image_data.py %s", dir, root);
     fclose(probe);
     char *p = malloc(strlen(dir) + strlen(rel) + 2);
+    if (!p) cr_assert_fail("out of memory for the fixture path %s/%s", dir, rel);
     sprintf(p, "%s/%s", dir, rel);
     free(dir);
     return p;
@@ -33,7 +35,8 @@ static inline unsigned char *fx_read(const char *rel, size_t *n) {
     fseek(fp, 0, SEEK_END);
     long len = ftell(fp);
     fseek(fp, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)len + 1);
+    unsigned char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!buf) cr_assert_fail("fixture %s: cannot size or hold it", path);
     size_t got = fread(buf, 1, (size_t)len, fp);
     fclose(fp);
     if (got != (size_t)len) cr_assert_fail("fixture %s: short read", path);
