@@ -40,7 +40,9 @@ void gb_im2col(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_
  * it, for window rows [y0, y1). Contributions are added in a fixed order (row r
  * ascending, then window position), so the result is deterministic. img is not
  * cleared here (callers overwrite by zeroing first, or accumulate bands). cols is
- * workspace: its entries at padding positions may be overwritten with 0. */
+ * workspace: its entries at padding positions may be overwritten with 0, and those zeros
+ * may be added to the pixel a row edge wraps to (so an img entry of -0.0 can become +0.0;
+ * every other value is unchanged by it). */
 void gb_col2im_add(const gb_device *dev, const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0,
                    int y1);
 
