@@ -16,6 +16,7 @@
 #include "../cli/cli.h"
 #include "../core/atomic_file.h"
 #include "../core/manifest.h"
+#include "../kernels/cpu/cpu.h"
 #ifdef GB_HAVE_CUDA
 #include "../kernels/cuda/cuda_backend.h"
 #endif
@@ -136,6 +137,7 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_manifest_add_build_info(&m, argc, argv);
     gb_manifest_set(&m, "device", "%s", dev.name);
     gb_manifest_set(&m, "threads", "%d", o->threads);
+    gb_manifest_set(&m, "blas_spin", "%s", gb_cpu_blas_spin());
     record_gpu_ceilings(&m, &dev);
     gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
     gb_bench_run run = {.cases = &cases, .results = results, .selected = selected, .ceilings = &ceilings,

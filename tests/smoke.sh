@@ -71,10 +71,18 @@ awk -F, 'BEGIN{OFS=","} /^sgemm,/ {$12=$12*10; $11=$11*10; $13=$13*10} {print}' 
 expect_exit 1 "bench --compare --fail-on-regression on a 10x slower row" -- \
   "$bin" bench --compare "$out/bench/base.csv" "$out/bench/slower.csv" --fail-on-regression
 expect_exit 2 "bench --fail-on-regression without --compare" -- "$bin" bench --fail-on-regression
-# --rounds: the ours-vs-peer pairs timed again in alternating rounds, into ratios.csv
-expect_exit 0 "bench --quick --rounds 2" -- "$bin" bench --quick --filter toy2d --rounds 2 --out "$out/bench-rounds"
+# --rounds: the ours-vs-peer pairs timed again in alternating rounds, into ratios.csv; and an
+# OPENBLAS_THREAD_TIMEOUT the user set is left alone (kernels/cpu/blas_threads.c)
+expect_exit 0 "bench --quick --rounds 2" -- env OPENBLAS_THREAD_TIMEOUT=8 \
+  "$bin" bench --quick --filter toy2d --rounds 2 --out "$out/bench-rounds"
 grep -q '^toy2d_step,step,.*,ours-cpu,pytorch,2,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*;[0-9.]*$' "$out/bench-rounds/ratios.csv" ||
   { echo "FAIL: ratios.csv has no two-round toy2d pair"; fail=1; }
+grep -q '^# blas_spin: OPENBLAS_THREAD_TIMEOUT from the environment$' "$out/bench-rounds/bench.csv" ||
+  { echo "FAIL: the bench manifest does not say the user's OPENBLAS_THREAD_TIMEOUT was kept"; fail=1; }
+if [ -z "${OPENBLAS_THREAD_TIMEOUT:-}" ]; then
+  grep -q '^# blas_spin: OPENBLAS_THREAD_TIMEOUT 16 (set by genbench)$' "$out/bench/bench.csv" ||
+    { echo "FAIL: the bench manifest does not record the shortened OpenBLAS spin"; fail=1; }
+fi
 expect_exit 2 "bench --rounds 0" -- "$bin" bench --rounds 0
 
 exit $fail

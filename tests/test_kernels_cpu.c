@@ -158,6 +158,36 @@ Test(device, open_cpu_names_openblas_and_threads) {
     cr_expect_null(d.ops, "close clears the device");
 }
 
+/* kernels/cpu/blas_threads.c: the first open shortens OpenBLAS's idle spin to 2^16 cycles
+ * unless the environment chose one (tests/smoke.sh checks that case through the binary), and
+ * the GEMMs still run (and agree with float64) on the restarted OpenBLAS server. */
+int openblas_thread_timeout(void) __attribute__((weak));
+Test(device, first_open_shortens_the_blas_spin) {
+    if (getenv("OPENBLAS_THREAD_TIMEOUT")) cr_skip_test("OPENBLAS_THREAD_TIMEOUT is set in this environment");
+    if (!openblas_thread_timeout) cr_skip_test("the BLAS is not OpenBLAS");
+    gb_device d;
+    cr_assert_eq(gb_device_open(&d, "cpu", 2), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(getenv("OPENBLAS_THREAD_TIMEOUT"), "16");
+    cr_expect_eq(openblas_thread_timeout(), 16, "OpenBLAS reads %d", openblas_thread_timeout());
+    cr_expect_not_null(strstr(gb_cpu_blas_spin(), "set by genbench"), "%s", gb_cpu_blas_spin());
+    enum { N = 192 };
+    float *a = gb_dev_alloc(&d, N * N * sizeof *a), *y = gb_dev_alloc(&d, N * N * sizeof *y);
+    for (int i = 0; i < N * N; i++) a[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    gb_linear_shape ls = {N, N, N};
+    gb_linear_forward(&d, y, a, a, NULL, &ls); /* y = a a^T: big enough for OpenBLAS's threads */
+    double worst = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double ref = 0, mag = 0;
+            for (int k = 0; k < N; k++) ref += (double)a[i * N + k] * a[j * N + k], mag += fabs((double)a[i * N + k] * a[j * N + k]);
+            worst = fmax(worst, fabs(y[i * N + j] - ref) / (mag + 1e-30));
+        }
+    /* the GEMM bound (N + 2) u of tests/tolerances.md, relative to the sum of |terms| */
+    cr_expect_lt(worst, (N + 2) * 0x1p-24, "a a^T after the restart: relative error %g", worst);
+    gb_dev_free(&d, a), gb_dev_free(&d, y);
+    gb_device_close(&d);
+}
+
 Test(device, bad_names_and_threads_are_usage_errors) {
     gb_device d;
     cr_expect_eq(gb_device_open(&d, "tpu", 2), GB_USAGE);

@@ -3,8 +3,9 @@
  * Backend memory is host memory here: alloc is 64-byte aligned (a cache line,
  * and a full AVX-512 vector) and aborts with the byte count on OOM, as the
  * table requires; upload/download/copy are memcpy, sync does nothing because
- * every op has finished when it returns. Threads: OpenBLAS's own pool is the
- * only one (DESIGN.md: one thread pool), sized once at open.
+ * every op has finished when it returns. Threads: OpenBLAS's pool runs the GEMMs and
+ * kernels/cpu/parallel.h's the rest, both sized at open (blas_threads.c explains how their
+ * turns are kept from colliding).
  * Tested by tests/test_kernels_cpu.c (device open, memory round trip).
  */
 #include "kernels/cpu/cpu.h"
@@ -145,7 +146,7 @@ gb_status gb_cpu_device_open(gb_device *dev, int threads) {
     if (threads < 1)
         return gb_fail(GB_USAGE, "cpu device: thread count must be at least 1 (got %d); pass --threads N",
                        threads);
-    openblas_set_num_threads(threads);
+    gb_cpu_blas_threads(threads);
     memset(dev, 0, sizeof *dev);
     dev->ops = &gb_cpu_backend;
     dev->threads = threads;

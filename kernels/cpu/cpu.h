@@ -15,6 +15,12 @@ extern const gb_backend gb_cpu_backend;
 /* Fill dev for the CPU backend with `threads` OpenBLAS threads (>= 1). */
 gb_status gb_cpu_device_open(gb_device *dev, int threads);
 
+/* blas_threads.c: set OpenBLAS's thread count; on the first call, shorten how long its idle
+ * threads spin (unless OPENBLAS_THREAD_TIMEOUT is set). gb_cpu_blas_spin names the setting in
+ * force, for the device name. */
+void gb_cpu_blas_threads(int threads);
+const char *gb_cpu_blas_spin(void);
+
 /* linear.c */
 void gb_linear_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_linear_shape *shape);
