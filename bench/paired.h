@@ -14,14 +14,14 @@
 
 #include "harness.h"
 
+enum { GB_BENCH_MAX_ROUNDS = 64 };
+
 typedef struct {
-    size_t peer, ours;   /* case indices */
-    int rounds;          /* rounds with both sides timed */
-    double ratio[64];    /* per round: peer median / ours median */
+    size_t peer, ours;                  /* case indices */
+    int rounds;                         /* rounds with both sides timed */
+    double ratio[GB_BENCH_MAX_ROUNDS];  /* per round: peer median / ours median */
     double median, lo, hi;
 } gb_bench_pair;
-
-enum { GB_BENCH_MAX_ROUNDS = 64 };
 
 /* Time every (peer, ours) pair among the selected, already timed rows `rounds` times as
  * described above. *pairs (malloc'd, *count entries) receives the results; rows whose round
