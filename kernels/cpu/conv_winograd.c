@@ -137,22 +137,31 @@ typedef struct {
     int flip;            /* 1: u[m][c] from weight[c][m] rotated 180 degrees */
 } weight_job;
 
+/* Elements per run of the weight transforms: each position's plane is written (read) in runs
+ * of this many consecutive floats instead of one float per element, 36 planes apart. */
+enum { WEIGHT_RUN = 32 };
+
 static void weight_slice(void *ctx, size_t begin, size_t end, int slice) {
     (void)slice;
     const weight_job *j = ctx;
     const size_t plane = (size_t)j->out_ch * (size_t)j->in_ch;
-    for (size_t e = begin; e < end; e++) {
-        size_t m = e / (size_t)j->in_ch, c = e % (size_t)j->in_ch;
-        double k[9], u[POS];
-        if (j->flip) {
-            const float *w = j->weight + (c * (size_t)j->out_ch + m) * 9;
-            for (int q = 0; q < 9; q++) k[q] = w[8 - q];
-        } else {
-            const float *w = j->weight + e * 9;
-            for (int q = 0; q < 9; q++) k[q] = w[q];
+    float run[POS][WEIGHT_RUN];
+    for (size_t e0 = begin; e0 < end; e0 += WEIGHT_RUN) {
+        const size_t len = end - e0 < WEIGHT_RUN ? end - e0 : WEIGHT_RUN;
+        for (size_t r = 0; r < len; r++) {
+            const size_t e = e0 + r, m = e / (size_t)j->in_ch, c = e % (size_t)j->in_ch;
+            double k[9], u[POS];
+            if (j->flip) {
+                const float *w = j->weight + (c * (size_t)j->out_ch + m) * 9;
+                for (int q = 0; q < 9; q++) k[q] = w[8 - q];
+            } else {
+                const float *w = j->weight + e * 9;
+                for (int q = 0; q < 9; q++) k[q] = w[q];
+            }
+            weight_to_wino(u, k);
+            for (int p = 0; p < POS; p++) run[p][r] = (float)u[p];
         }
-        weight_to_wino(u, k);
-        for (int p = 0; p < POS; p++) j->u[(size_t)p * plane + e] = (float)u[p];
+        for (int p = 0; p < POS; p++) memcpy(j->u + (size_t)p * plane + e0, run[p], len * sizeof(float));
     }
 }
 
@@ -165,12 +174,17 @@ typedef struct {
 static void dweight_slice(void *ctx, size_t begin, size_t end, int slice) {
     (void)slice;
     const dweight_job *j = ctx;
-    for (size_t e = begin; e < end; e++) {
-        double d[POS], k[9];
-        for (int p = 0; p < POS; p++) d[p] = j->du[(size_t)p * j->plane + e];
-        wino_to_weight(k, d);
-        float *w = j->dweight + e * 9;
-        for (int q = 0; q < 9; q++) w[q] = (float)((double)w[q] + k[q]);
+    float run[POS][WEIGHT_RUN];
+    for (size_t e0 = begin; e0 < end; e0 += WEIGHT_RUN) {
+        const size_t len = end - e0 < WEIGHT_RUN ? end - e0 : WEIGHT_RUN;
+        for (int p = 0; p < POS; p++) memcpy(run[p], j->du + (size_t)p * j->plane + e0, len * sizeof(float));
+        for (size_t r = 0; r < len; r++) {
+            double d[POS], k[9];
+            for (int p = 0; p < POS; p++) d[p] = run[p][r];
+            wino_to_weight(k, d);
+            float *w = j->dweight + (e0 + r) * 9;
+            for (int q = 0; q < 9; q++) w[q] = (float)((double)w[q] + k[q]);
+        }
     }
 }
 
