@@ -4,9 +4,10 @@
  * the layout). im2col copies whole runs of a window row with memcpy when the
  * stride is 1 (the common case), so it runs at memory speed; the valid x range
  * of each kernel column is computed once, outside the row loops, which keeps the
- * inner loops branch-free. Single-threaded by design: OpenBLAS's pool is the only
- * thread pool (DESIGN.md), and these copies are a small fraction of the GEMMs.
- * Tested through tests/test_kernels_conv.c (every conv op against float64
+ * inner loops branch-free. The copies run on kernels/cpu/parallel.h's pool (over
+ * channels, or over the samples of a batched chunk), between the GEMMs on OpenBLAS's.
+ * Tested by tests/test_kernels_im2col.c (both directions against their definition, bit
+ * for bit) and through tests/test_kernels_conv.c (every conv op against float64
  * references and PyTorch on awkward shapes).
  */
 #include "kernels/cpu/im2col.h"
