@@ -301,24 +301,24 @@ static void avgpool_plane(float *restrict dst, const float *restrict src, const 
                     const int y = oy * sh - s->pad_h + ky;
                     if (y < 0 || y >= ih) continue;
                     const float *r = src + (size_t)y * (size_t)iw;
-                    double *a = acc + (size_t)(oy - oy0) * (size_t)cw - c0; /* a[ox], ox in [c0, c1) */
+                    double *a = acc + (size_t)(oy - oy0) * (size_t)cw; /* a[ox - c0], ox in [c0, c1) */
                     for (int kx = 0; kx < s->kernel_w; kx++) {
                         const int off = kx - s->pad_w; /* input column of output column ox: ox * sw + off */
                         int lo, hi;
                         tap_columns(off, sw, iw, c0, c1, &lo, &hi);
                         if (sw == 1)
-                            for (int ox = lo; ox < hi; ox++) a[ox] += (double)r[ox + off];
+                            for (int ox = lo; ox < hi; ox++) a[ox - c0] += (double)r[ox + off];
                         else
-                            for (int ox = lo; ox < hi; ox++) a[ox] += (double)r[ox * sw + off];
+                            for (int ox = lo; ox < hi; ox++) a[ox - c0] += (double)r[ox * sw + off];
                     }
                 }
             for (int oy = oy0; oy < oy1; oy++) {
                 const int ydiv = avg_extent(oy * sh - s->pad_h, s->kernel_h, ih, s->pad_h, cip);
-                const double *a = acc + (size_t)(oy - oy0) * (size_t)cw - c0;
+                const double *a = acc + (size_t)(oy - oy0) * (size_t)cw;
                 float *d = dst + (size_t)oy * (size_t)ow;
                 for (int ox = c0; ox < c1; ox++) {
                     const int xdiv = avg_extent(ox * sw - s->pad_w, s->kernel_w, iw, s->pad_w, cip);
-                    d[ox] = (float)(a[ox] / (double)(ydiv * xdiv));
+                    d[ox] = (float)(a[ox - c0] / (double)(ydiv * xdiv));
                 }
             }
         }
