@@ -37,7 +37,9 @@
  * min ms, 2 threads, old and new binaries interleaved on the noisy shared 2-core machine
  * (two rounds, medians 1.5-4x the mins): 32x32 34-67 -> 25-27 (backward 16), 16x16 7.8-9.9
  * -> 2.2-3.3, 8x8 1.76-1.80 -> 0.80-0.81, 4x4 0.43 -> 0.25. At 32x32 the rest is memory
- * traffic (qkv 25 MB, saved 17 MB) and the 64 per-head sgemm pairs.
+ * traffic (qkv 25 MB, saved 17 MB) and the 64 per-head sgemm pairs. The backward's softmax
+ * backwards likewise run in one gb_parallel_for after its sgemms (session 5, min ms, old and
+ * new interleaved): 32x32 11.6-11.8 -> 9.1, 16x16 2.2 -> 2.0, 8x8 0.55 -> 0.47, 4x4 0.15 -> 0.13.
  * Tested by tests/test_kernels_attention.c: float64 transcription with central
  * finite differences, PyTorch forward and autograd fixtures
  * (tests/peers/kernels_attention.py).
@@ -194,6 +196,29 @@ void gb_linear_attention_forward_cpu(gb_device *dev, float *out, float *saved, c
     }
 }
 
+/* Both softmax backwards of heads [begin, end), in place on the dq / dk blocks the GEMMs
+ * wrote: heads are disjoint and each is computed by one slice in a fixed order. */
+typedef struct {
+    float *dqkv;
+    const float *saved;
+    size_t d, n, heads, bh;
+} softmax_backward_job;
+
+static void softmax_backward_slice(void *ctx, size_t begin, size_t end, int slice) {
+    (void)slice;
+    const softmax_backward_job *j = ctx;
+    const size_t d = j->d, n = j->n, chunk = j->heads * d * n;
+    for (size_t t = begin; t < end; t++) {
+        const size_t b = t / j->heads, h = t % j->heads;
+        float *dq = j->dqkv + b * 3 * chunk + h * d * n, *dk = dq + chunk;
+        column_softmax_backward(dq, j->saved + t * d * n, d, n);
+        gb_softmax_backward_cpu(NULL, dk, dk, j->saved + j->bh * d * n + t * d * n, d, n);
+    }
+}
+
+/* The per-head sgemms first (OpenBLAS threads them; dq and dk hold dpq and dpk until the
+ * second pass), then both softmax backwards of all heads in one gb_parallel_for, as the
+ * forward does with its softmaxes: run per head between the sgemms they were single-threaded. */
 void gb_linear_attention_backward_cpu(gb_device *dev, float *dqkv, const float *dout,
                                       const float *qkv, const float *saved,
                                       const gb_attention_shape *shape) {
@@ -215,16 +240,16 @@ void gb_linear_attention_backward_cpu(gb_device *dev, float *dqkv, const float *
         /* dctx[d, e] = scale * sum_n pq[d, n] dO[e, n] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, D, N, shape->scale, pq, N, g, N,
                     0.0f, dctx, D);
-        /* dpq[d, n] = scale * sum_e ctx[d, e] dO[e, n] */
+        /* dpq[d, n] = scale * sum_e ctx[d, e] dO[e, n] (dq's softmax backward comes after) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, N, D, shape->scale, ctx, D, g, N,
                     0.0f, dq, N);
-        column_softmax_backward(dq, pq, d, n);
-        /* dpk[d, n] = (1/N) sum_e dctx[d, e] v[e, n] */
+        /* dpk[d, n] = (1/N) sum_e dctx[d, e] v[e, n] (likewise) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, N, D, inv_n, dctx, D, v, N, 0.0f,
                     dk, N);
-        gb_softmax_backward_cpu(dev, dk, dk, pk, d, n);
         /* dv[e, n] = (1/N) sum_d dctx[d, e] pk[d, n] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, N, D, inv_n, dctx, D, pk, N, 0.0f,
                     dv, N);
     }
+    softmax_backward_job job = {dqkv, saved, d, n, heads, bh};
+    gb_parallel_for(dev, bh, 1, softmax_backward_slice, &job);
 }
