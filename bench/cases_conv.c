@@ -5,8 +5,10 @@
  * Shapes come from the models' own listings, at batch 64: gb_dcgan_conv_shapes (the CMU
  * ResNet generator and critic, models/dcgan_resnet.h) and gb_mnist_gan_conv_shapes
  * (models/mnist_gan.h); and, forward only (FID never differentiates the network; not in
- * --quick), every distinct conv of the FID Inception-v3 at 299x299 and batch 8 from
- * gb_inception_conv_shapes (models/inception_v3.h, the architecture alone), labelled "iv3 ..."
+ * --quick), every distinct conv the FID Inception-v3 runs at 299x299 and batch 8, from
+ * gb_inception_run_conv_shapes (models/inception_v3.h, the architecture alone: each block's
+ * sibling 1x1 convs as the one merged conv the forward runs, named after the first with
+ * "+1x1s"), labelled "iv3 ..."
  * (`--filter iv3`; "k1x7", "k5x5" pick one kernel size), with "ours-gemm" next to "fftw" for
  * its 5x5 / 1x7 / 7x1 kernels so the table shows where FFTW wins. Equal shapes are
  * benchmarked once, under the first layer's name with "(xN)" when N layers share it.
@@ -434,16 +436,21 @@ static size_t add_distinct(distinct_shape *set, size_t n, const gb_conv_shape *s
 static void add_inception_cases(gb_bench_list *list) {
     gb_conv_shape shapes[GB_INCEPTION_CONVS];
     const char *names[GB_INCEPTION_CONVS];
+    int merged[GB_INCEPTION_CONVS];
     distinct_shape set[MAX_SHAPES];
-    size_t count = gb_inception_conv_shapes(INCEPTION_BATCH, shapes, names, GB_INCEPTION_CONVS);
+    size_t count = gb_inception_run_conv_shapes(INCEPTION_BATCH, shapes, names, merged, GB_INCEPTION_CONVS);
+    if (count > GB_INCEPTION_CONVS) count = GB_INCEPTION_CONVS;
     size_t n = add_distinct(set, 0, shapes, names, count);
     for (size_t i = 0; i < n; i++) {
         const gb_conv_shape *s = &set[i].shape;
         char label[96], uses[16] = "";
         if (set[i].uses > 1) snprintf(uses, sizeof uses, " (x%d)", set[i].uses);
-        snprintf(label, sizeof label, "iv3 b%d %dx%dx%d->%d k%dx%d s%d p%dx%d %s%s", s->batch, s->in_channels,
+        int is_merged = 0;
+        for (size_t k = 0; k < count; k++)
+            if (names[k] == set[i].name && same_shape(&shapes[k], s)) is_merged = merged[k];
+        snprintf(label, sizeof label, "iv3 b%d %dx%dx%d->%d k%dx%d s%d p%dx%d %s%s%s", s->batch, s->in_channels,
                  s->in_height, s->in_width, s->out_channels, s->kernel_h, s->kernel_w, s->stride_h, s->pad_h,
-                 s->pad_w, set[i].name, uses);
+                 s->pad_w, set[i].name, is_merged ? "+1x1s" : "", uses);
         add_case(list, s, label, DIR_FWD, IMPL_OURS);
         add_case(list, s, label, DIR_FWD, IMPL_SGEMM);
         if (s->kernel_h >= 5 || s->kernel_w >= 5) {

@@ -223,6 +223,13 @@ typedef struct {
     gb_conv_shape *shapes; /* while measuring, when not NULL: each conv's shape, up to cap */
     const char **names;    /* NULL or parallel to shapes */
     size_t cap;
+    /* while measuring, when run_shapes is not NULL: the convs as the forward runs them (a
+     * merged 1x1 group once), up to run_cap; run_count counts them all */
+    gb_conv_shape *run_shapes;
+    const char **run_names;
+    int *run_merged;
+    size_t run_cap, run_count;
+    int in_merge; /* walking a merged group's members */
 } fwd;
 
 static size_t plane(tens x) { return (size_t)x.h * (size_t)x.w; }
@@ -262,6 +269,16 @@ static void record_shape(fwd *f, int at, const gb_conv_shape *s) {
     }
 }
 
+static void record_run(fwd *f, const gb_conv_shape *s, const char *name, int merged) {
+    if (!f->measuring) return;
+    if (f->run_shapes && f->run_count < f->run_cap) {
+        f->run_shapes[f->run_count] = *s;
+        if (f->run_names) f->run_names[f->run_count] = name;
+        if (f->run_merged) f->run_merged[f->run_count] = merged;
+    }
+    f->run_count++;
+}
+
 static gb_conv_shape conv_shape(fwd *f, tens x, const gb_inception_conv *L, int cout) {
     gb_conv_shape s = {.batch = f->batch, .in_channels = x.c, .in_height = x.h, .in_width = x.w,
                        .out_channels = cout, .kernel_h = L->kh, .kernel_w = L->kw, .stride_h = L->stride,
@@ -278,6 +295,7 @@ static tens conv_at(fwd *f, int buf, tens x, int at, int relu) {
     gb_conv_shape s = conv_shape(f, x, L, L->cout);
     tens y = take(f, buf, L->cout, gb_conv_out_h(&s), gb_conv_out_w(&s));
     record_shape(f, at, &s);
+    if (!f->in_merge) record_run(f, &s, L->name, 0);
     if (!f->measuring) {
         gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset,
                           &s);
@@ -359,13 +377,15 @@ static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n, int 
     tens y = take(f, buf, total, x.h, x.w);
     if (f->measuring || f->net->separate_1x1) {
         int off = 0;
+        f->in_merge = 1;
         for (int k = 0; k < n; k++) place(f, y, conv_at(f, T1, x, f->layer + members[k], 0), &off);
+        f->in_merge = 0;
     }
-    if (!f->measuring && !f->net->separate_1x1) {
-        gb_conv_shape s = conv_shape(f, x, first, total);
+    gb_conv_shape merged = conv_shape(f, x, first, total);
+    record_run(f, &merged, first->name, 1);
+    if (!f->measuring && !f->net->separate_1x1)
         gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + first->weight_offset,
-                          f->net->params + first->bias_offset, &s);
-    }
+                          f->net->params + first->bias_offset, &merged);
     relu_channels(f, y, relu_c);
     return y;
 }
@@ -505,6 +525,15 @@ size_t gb_inception_conv_shapes(int batch, gb_conv_shape *out, const char **name
     fwd f = {.net = &listing_net, .measuring = 1, .batch = batch, .shapes = out, .names = names, .cap = out ? cap : 0};
     forward(&f);
     return GB_INCEPTION_CONVS;
+}
+
+size_t gb_inception_run_conv_shapes(int batch, gb_conv_shape *out, const char **names, int *merged, size_t cap) {
+    GB_ASSERT(batch >= 1, "Inception conv listing for batch %d", batch);
+    pthread_once(&listing_once, listing_build);
+    fwd f = {.net = &listing_net, .measuring = 1, .batch = batch, .run_shapes = out, .run_names = names,
+             .run_merged = merged, .run_cap = out ? cap : 0};
+    forward(&f);
+    return f.run_count;
 }
 
 /* ---- loading ------------------------------------------------------------------------------- */

@@ -93,4 +93,11 @@ void gb_inception_free(gb_inception *net);
  * model's table and hand-derived spatial sizes. */
 size_t gb_inception_conv_shapes(int batch, gb_conv_shape *out, const char **names, size_t cap);
 
+/* The convolutions as the forward runs them, in order: the same listing, except that each
+ * block's sibling 1x1 convs appear once, as their merged conv (input channels shared, output
+ * channels summed), named after its first member with merged[i] = 1 (names and merged may be
+ * NULL). Writes min(count, cap) entries and returns the count (67). Thread-safe. Tested by
+ * tests/test_inception.c against the state-dict listing. */
+size_t gb_inception_run_conv_shapes(int batch, gb_conv_shape *out, const char **names, int *merged, size_t cap);
+
 #endif

@@ -147,6 +147,45 @@ Test(inception, conv_listing_matches_the_model, .timeout = 60) {
     cr_expect_eq(gb_inception_conv_shapes(2, few, NULL, 3), GB_INCEPTION_CONVS);
     cr_expect(few[2].batch == 2 && few[2].in_channels == 32 && few[2].out_channels == 64 && few[2].pad_h == 1);
     cr_expect_eq(gb_inception_conv_shapes(1, NULL, NULL, 0), GB_INCEPTION_CONVS);
+    /* the run listing: every state-dict conv runs either on its own (same name, same shape)
+     * or inside its block's merged 1x1 conv, whose output channels are the sum of the block's
+     * other 1x1 convs on the same input */
+    gb_conv_shape run[GB_INCEPTION_CONVS];
+    const char *run_names[GB_INCEPTION_CONVS];
+    int merged[GB_INCEPTION_CONVS];
+    size_t nrun = gb_inception_run_conv_shapes(8, run, run_names, merged, GB_INCEPTION_CONVS);
+    cr_assert_eq(nrun, 67, "%zu convs run (94 less 27 merged away: A 3x3, C 4x3, D 1, E 3 + 2)", nrun);
+    int alone[GB_INCEPTION_CONVS] = {0}, groups = 0, covered = 0;
+    for (size_t r = 0; r < nrun; r++) {
+        if (merged[r]) continue;
+        int i = 0;
+        while (i < GB_INCEPTION_CONVS && strcmp(names[i], run_names[r])) i++;
+        cr_assert(i < GB_INCEPTION_CONVS, "run conv %s is not in the state dict", run_names[r]);
+        cr_expect(memcmp(&run[r], &shapes[i], sizeof run[r]) == 0, "%s: run shape differs", names[i]);
+        alone[i] = 1;
+        covered++;
+    }
+    for (size_t r = 0; r < nrun; r++) {
+        if (!merged[r]) continue;
+        groups++;
+        const char *dot = strchr(run_names[r], '.');
+        size_t block = dot ? (size_t)(dot - run_names[r]) : strlen(run_names[r]);
+        int total = 0, members = 0;
+        for (int i = 0; i < GB_INCEPTION_CONVS; i++)
+            if (!alone[i] && !strncmp(names[i], run_names[r], block) && names[i][block] == '.' &&
+                shapes[i].kernel_h == 1 && shapes[i].kernel_w == 1 && shapes[i].in_channels == run[r].in_channels) {
+                total += shapes[i].out_channels;
+                members++;
+                cr_expect_eq(shapes[i].in_height, run[r].in_height, "%s: not at its merged conv's size", names[i]);
+            }
+        cr_expect(members >= 2 && total == run[r].out_channels && run[r].kernel_h == 1 && run[r].kernel_w == 1,
+                  "%s merged: %d output channels, %d members summing to %d", run_names[r], run[r].out_channels,
+                  members, total);
+        covered += members;
+    }
+    cr_expect_eq(groups, 10, "%d merged groups (5b-d, 6b-e, 7a, 7b, 7c)", groups);
+    cr_expect_eq(covered, GB_INCEPTION_CONVS, "%d of the 94 convs run", covered);
+    cr_expect_eq(gb_inception_run_conv_shapes(1, NULL, NULL, NULL, 0), 67);
     gb_inception_free(&net);
     gb_device_close(&dev);
     free(p);
