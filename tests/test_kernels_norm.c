@@ -568,26 +568,45 @@ Test(norm, batchnorm_refuses_one_value_per_channel, .init = open_cpu, .fini = cl
     gb_batchnorm_forward_train(&dev, out, sm, sr, NULL, NULL, x, NULL, NULL, &sh, 0.1f);
 }
 
+/* The thread-count tests below run every op on devices with 1, 2 and 3 threads. res holds
+ * THREAD_RUNS x outs buffers (run t, output k at res[t * outs + k], sizes[k] floats), each
+ * filled with 0.375 first: the accumulated gradients add onto it. */
+enum { THREAD_RUNS = 3 };
+
+static void alloc_thread_results(float **res, const size_t *sizes, int outs) {
+    for (int t = 0; t < THREAD_RUNS; t++)
+        for (int k = 0; k < outs; k++) {
+            float *r = res[t * outs + k] = gc_falloc(sizes[k]);
+            for (size_t i = 0; i < sizes[k]; i++) r[i] = 0.375f;
+        }
+}
+
+/* Every run's outputs against the 1-thread run's, bit for bit; then frees them. */
+static void expect_thread_results_equal(float **res, const size_t *sizes, int outs, const char *what) {
+    for (int t = 1; t < THREAD_RUNS; t++)
+        for (int k = 0; k < outs; k++)
+            cr_expect_eq(memcmp(res[t * outs + k], res[k], sizes[k] * sizeof(float)), 0,
+                         "%s output %d: %d threads differ from 1", what, k, t + 1);
+    for (int i = 0; i < THREAD_RUNS * outs; i++) free(res[i]);
+}
+
 /* BatchNorm is cut over channels into gb_parallel_for slices (kernels/cpu/parallel.h): every
  * output (out, statistics, running statistics, dinp, the accumulated dgamma/dbeta) must be the
  * same bits with 1, 2 and 3 threads. 4 x 90 x 100 values: 32768 / 400 = 81 channels a slice at
  * most, so 2 and 3 threads each cut the channels. */
 Test(norm, batchnorm_bits_do_not_depend_on_the_thread_count) {
     gc_seed_rng(977);
-    enum { B = 4, C = 90, S = 100, N = B * C * S, RUNS = 3, OUTS = 14 };
+    enum { B = 4, C = 90, S = 100, N = B * C * S, OUTS = 14 };
     gb_norm_shape sh = {B, C, S, 1, 1e-5f};
     float *x = gc_rand(N, -2, 3), *dy = gc_rand(N, -1, 1), *gamma = gc_rand(C, 0.5f, 1.5f);
     float *beta = gc_rand(C, -1, 1), *rm0 = gc_rand(C, -0.5f, 0.5f), *rv0 = gc_rand(C, 0.5f, 2);
     static const size_t sizes[OUTS] = {N, C, C, C, C, N, C, C, N, N, C, C, N, N};
-    float *res[RUNS][OUTS];
-    for (int t = 0; t < RUNS; t++) {
+    float *res[THREAD_RUNS * OUTS];
+    alloc_thread_results(res, sizes, OUTS);
+    for (int t = 0; t < THREAD_RUNS; t++) {
         gb_device d;
         cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
-        for (int k = 0; k < OUTS; k++) {
-            res[t][k] = gc_falloc(sizes[k]);
-            for (size_t i = 0; i < sizes[k]; i++) res[t][k][i] = 0.375f; /* dgamma/dbeta accumulate onto it */
-        }
-        float **r = res[t];
+        float **r = res + t * OUTS;
         memcpy(r[3], rm0, C * sizeof(float));
         memcpy(r[4], rv0, C * sizeof(float));
         gb_batchnorm_forward_train(&d, r[0], r[1], r[2], r[3], r[4], x, gamma, beta, &sh, 0.1f);
@@ -600,12 +619,7 @@ Test(norm, batchnorm_bits_do_not_depend_on_the_thread_count) {
         gb_batchnorm_backward_train(&d, r[13], NULL, NULL, r[13], x, gamma, r[1], r[2], &sh);
         gb_device_close(&d);
     }
-    for (int t = 1; t < RUNS; t++)
-        for (int k = 0; k < OUTS; k++)
-            cr_expect_eq(memcmp(res[t][k], res[0][k], sizes[k] * sizeof(float)), 0,
-                         "batchnorm output %d: %d threads differ from 1", k, t + 1);
-    for (int t = 0; t < RUNS; t++)
-        for (int k = 0; k < OUTS; k++) free(res[t][k]);
+    expect_thread_results_equal(res, sizes, OUTS, "batchnorm");
     free(x), free(dy), free(gamma), free(beta), free(rm0), free(rv0);
 }
 
@@ -615,29 +629,21 @@ Test(norm, batchnorm_bits_do_not_depend_on_the_thread_count) {
  * 19 pairs a slice at least, so 2 and 3 threads each cut the pairs. */
 Test(norm, groupnorm_bits_do_not_depend_on_the_thread_count) {
     gc_seed_rng(978);
-    enum { B = 6, C = 96, S = 37, N = B * C * S, RUNS = 3, OUTS = 6 };
+    enum { B = 6, C = 96, S = 37, N = B * C * S, OUTS = 6 };
     gb_norm_shape sh = {B, C, S, 8, 1e-5f};
     float *x = gc_rand(N, -2, 3), *dy = gc_rand(N, -1, 1), *gamma = gc_rand(C, 0.5f, 1.5f);
     float *beta = gc_rand(C, -1, 1);
     static const size_t sizes[OUTS] = {N, B * 8, B * 8, N, C, C};
-    float *res[RUNS][OUTS];
-    for (int t = 0; t < RUNS; t++) {
+    float *res[THREAD_RUNS * OUTS];
+    alloc_thread_results(res, sizes, OUTS);
+    for (int t = 0; t < THREAD_RUNS; t++) {
         gb_device d;
         cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "gb_device_open(cpu, %d): %s", t + 1, gb_last_error());
-        for (int k = 0; k < OUTS; k++) {
-            res[t][k] = gc_falloc(sizes[k]);
-            for (size_t i = 0; i < sizes[k]; i++) res[t][k][i] = 0.375f; /* dgamma/dbeta accumulate onto it */
-        }
-        float **r = res[t];
+        float **r = res + t * OUTS;
         gb_groupnorm_forward(&d, r[0], r[1], r[2], x, gamma, beta, &sh);
         gb_groupnorm_backward(&d, r[3], r[4], r[5], dy, x, gamma, r[1], r[2], &sh);
         gb_device_close(&d);
     }
-    for (int t = 1; t < RUNS; t++)
-        for (int k = 0; k < OUTS; k++)
-            cr_expect_eq(memcmp(res[t][k], res[0][k], sizes[k] * sizeof(float)), 0,
-                         "groupnorm output %d: %d threads differ from 1", k, t + 1);
-    for (int t = 0; t < RUNS; t++)
-        for (int k = 0; k < OUTS; k++) free(res[t][k]);
+    expect_thread_results_equal(res, sizes, OUTS, "groupnorm");
     free(x), free(dy), free(gamma), free(beta);
 }
