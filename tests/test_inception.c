@@ -48,6 +48,13 @@ static void sha_of(const char *path, char hex[65]) { cr_assert_eq(gb_sha256_file
 
 static void open_cpu(gb_device *dev) { cr_assert_eq(gb_device_open(dev, "cpu", 2), GB_OK, "%s", gb_last_error()); }
 
+/* Load the weights at path for batches of max_batch, vouching for the file by its own hash
+ * (written to hex). */
+static void load_hashed(gb_inception *net, gb_device *dev, const char *path, char hex[65], size_t max_batch) {
+    sha_of(path, hex);
+    cr_assert_eq(gb_inception_load(net, dev, path, hex, max_batch), GB_OK, "%s", gb_last_error());
+}
+
 /* Relative error of the worst element against the largest reference magnitude. */
 static double rel_max_err(const float *got, const float *ref, size_t n) {
     double err = 0, scale = 0;
@@ -64,9 +71,8 @@ static void forward_parity(const char *weights) {
     open_cpu(&dev);
     char *p = fx(weights);
     char h[65];
-    sha_of(p, h);
     gb_inception net;
-    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 2), GB_OK, "%s", gb_last_error());
+    load_hashed(&net, &dev, p, h, 2);
     cr_expect_str_eq(net.sha256, h);
     float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
     float *ref_pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
@@ -101,9 +107,8 @@ Test(inception, conv_listing_matches_the_model, .timeout = 60) {
     open_cpu(&dev);
     char *p = fx("weights_legacy.pth");
     char h[65];
-    sha_of(p, h);
     gb_inception net;
-    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 1), GB_OK, "%s", gb_last_error());
+    load_hashed(&net, &dev, p, h, 1);
     gb_conv_shape shapes[GB_INCEPTION_CONVS + 1];
     const char *names[GB_INCEPTION_CONVS + 1];
     memset(shapes, 0, sizeof shapes);
@@ -204,11 +209,10 @@ Test(inception, merged_1x1_equals_separate, .timeout = 120) {
     open_cpu(&dev);
     char *p = fx("weights_legacy.pth");
     char h[65];
-    sha_of(p, h);
     float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
     for (size_t max_batch = 1; max_batch <= 2; max_batch++) {
         gb_inception net;
-        cr_assert_eq(gb_inception_load(&net, &dev, p, h, max_batch), GB_OK, "%s", gb_last_error());
+        load_hashed(&net, &dev, p, h, max_batch);
         cr_assert_eq(net.separate_1x1, 0, "the loader must leave the merged path on");
         static float pool[2][2 * 2048], logits[2][2 * 1008];
         for (int sep = 0; sep < 2; sep++) {
@@ -410,9 +414,8 @@ Test(fid_protocol, folder_features, .timeout = 120) {
     open_cpu(&dev);
     char *p = fx("weights_zip.pth"), *dir = fx("images");
     char h[65];
-    sha_of(p, h);
     gb_inception net;
-    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 2), GB_OK, "%s", gb_last_error());
+    load_hashed(&net, &dev, p, h, 2);
     float *feats;
     size_t n;
     cr_assert_eq(gb_fid_folder_features(&feats, &n, &net, dir, GB_FID_PYTORCH_FID), GB_OK, "%s", gb_last_error());
