@@ -46,7 +46,9 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median_sorted(const double *s, size_t n) {
+void gb_bench_sort(double *values, size_t n) { qsort(values, n, sizeof *values, cmp_double); }
+
+double gb_bench_median_sorted(const double *s, size_t n) {
     return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
@@ -60,15 +62,15 @@ void gb_bench_summarise_samples(const double *samples, size_t n, gb_bench_result
     double *s = malloc(n * sizeof *s), *dev = malloc(n * sizeof *dev);
     GB_ASSERT(s && dev, "out of memory summarising %zu samples", n);
     memcpy(s, samples, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    gb_bench_sort(s, n);
     r->min_s = s[0];
     r->max_s = s[n - 1];
-    r->median_s = median_sorted(s, n);
+    r->median_s = gb_bench_median_sorted(s, n);
     for (size_t i = 0; i < n; i++) dev[i] = fabs(s[i] - r->median_s);
-    qsort(dev, n, sizeof *dev, cmp_double);
+    gb_bench_sort(dev, n);
     /* 1.4826 * MAD estimates the standard deviation of normal noise while ignoring the
      * occasional sample an interrupt or another process stretched. */
-    r->rel_spread = r->median_s > 0 ? 1.4826 * median_sorted(dev, n) / r->median_s : NAN;
+    r->rel_spread = r->median_s > 0 ? 1.4826 * gb_bench_median_sorted(dev, n) / r->median_s : NAN;
     free(s);
     free(dev);
 }

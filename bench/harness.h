@@ -86,6 +86,10 @@ void gb_bench_run_case(gb_bench_case *c, gb_device *dev, int threads, const gb_b
 int gb_bench_is_ours(const gb_bench_case *c);
 int gb_bench_compared(const gb_bench_case *peer, const gb_bench_case *ours);
 
+/* Ascending sort of n doubles in place; the median of n sorted values (n >= 1). */
+void gb_bench_sort(double *values, size_t n);
+double gb_bench_median_sorted(const double *sorted, size_t n);
+
 /* Summary statistics of samples (seconds): min, median, max, robust relative spread. */
 void gb_bench_summarise_samples(const double *samples, size_t n, gb_bench_result *r);
 

@@ -10,11 +10,6 @@
 #include "../core/atomic_file.h"
 #include "../core/csv.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* median, min and max of the rounds' ratios */
 static void summarise(gb_bench_pair *p) {
     if (p->rounds == 0) {
@@ -23,11 +18,10 @@ static void summarise(gb_bench_pair *p) {
     }
     double s[GB_BENCH_MAX_ROUNDS];
     memcpy(s, p->ratio, (size_t)p->rounds * sizeof *s);
-    qsort(s, (size_t)p->rounds, sizeof *s, cmp_double);
-    int n = p->rounds;
-    p->median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    gb_bench_sort(s, (size_t)p->rounds);
+    p->median = gb_bench_median_sorted(s, (size_t)p->rounds);
     p->lo = s[0];
-    p->hi = s[n - 1];
+    p->hi = s[p->rounds - 1];
 }
 
 /* One round of a peer row and its ours rows: the peer first or last, as the round says. */
