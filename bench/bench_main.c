@@ -163,7 +163,7 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
         size_t npairs;
         gb_bench_run_pairs(&cases, results, selected, &dev, o->threads, &method, o->rounds, &pairs, &npairs);
         snprintf(path, sizeof path, "%s/ratios.csv", o->out);
-        s = gb_bench_write_pairs(&cases, pairs, npairs, path);
+        s = gb_bench_write_pairs(&cases, pairs, npairs, &m, path);
         if (s == GB_OK) printf("wrote %s/ratios.csv (%zu pair%s)\n", o->out, npairs, npairs == 1 ? "" : "s");
         free(pairs);
     }

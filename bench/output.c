@@ -74,11 +74,14 @@ static void fmt_num(char *buf, size_t cap, double v) {
     else snprintf(buf, cap, "%.6g", v);
 }
 
+void gb_bench_write_manifest_lines(FILE *fp, const gb_manifest *m) {
+    for (size_t k = 0; k < m->n; k++) fprintf(fp, "# %s: %s\n", m->keys[k], m->values[k]);
+}
+
 gb_status gb_bench_write_csv(const gb_bench_run *run, const char *path) {
     gb_atomic_file af;
     GB_TRY(gb_atomic_open(&af, path));
-    for (size_t k = 0; k < run->manifest->n; k++)
-        fprintf(af.fp, "# %s: %s\n", run->manifest->keys[k], run->manifest->values[k]);
+    gb_bench_write_manifest_lines(af.fp, run->manifest);
     fprintf(af.fp, "# ceilings: fma_gflops %.6g (%s), copy_gbps %.6g\n", run->ceilings->fma_gflops,
             run->ceilings->vector_isa, run->ceilings->copy_gbps);
     static const char *const header[] = {"kernel", "direction", "impl", "shape", "threads", "device", "timed", "check",

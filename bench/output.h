@@ -4,6 +4,8 @@
 #ifndef GB_BENCH_OUTPUT_H
 #define GB_BENCH_OUTPUT_H
 
+#include <stdio.h>
+
 #include "../core/manifest.h"
 #include "ceilings.h"
 #include "harness.h"
@@ -19,6 +21,8 @@ typedef struct {
 } gb_bench_run;
 
 void gb_bench_print_table(const gb_bench_run *run);
+/* The run manifest as "# key: value" lines, the head of every CSV a run writes. */
+void gb_bench_write_manifest_lines(FILE *fp, const gb_manifest *m);
 gb_status gb_bench_write_csv(const gb_bench_run *run, const char *path);
 gb_status gb_bench_write_json(const gb_bench_run *run, const char *path);
 gb_status gb_bench_write_roofline(const gb_bench_run *run, const char *path);

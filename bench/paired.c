@@ -9,6 +9,7 @@
 
 #include "../core/atomic_file.h"
 #include "../core/csv.h"
+#include "output.h"
 
 /* median, min and max of the rounds' ratios */
 static void summarise(gb_bench_pair *p) {
@@ -79,9 +80,10 @@ void gb_bench_run_pairs(gb_bench_list *cases, const gb_bench_result *results, co
 }
 
 gb_status gb_bench_write_pairs(const gb_bench_list *cases, const gb_bench_pair *pairs, size_t count,
-                               const char *path) {
+                               const gb_manifest *manifest, const char *path) {
     gb_atomic_file af;
     GB_TRY(gb_atomic_open(&af, path));
+    gb_bench_write_manifest_lines(af.fp, manifest);
     static const char *const header[] = {"kernel", "direction", "shape",     "ours",      "peer",
                                          "rounds", "ratio_median", "ratio_min", "ratio_max", "ratios"};
     gb_csv_write_row(af.fp, header, sizeof header / sizeof header[0]);

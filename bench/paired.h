@@ -12,6 +12,7 @@
 #ifndef GB_BENCH_PAIRED_H
 #define GB_BENCH_PAIRED_H
 
+#include "../core/manifest.h"
 #include "harness.h"
 
 enum { GB_BENCH_MAX_ROUNDS = 64 };
@@ -30,9 +31,10 @@ void gb_bench_run_pairs(gb_bench_list *cases, const gb_bench_result *results, co
                         gb_device *dev, int threads, const gb_bench_method *m, int rounds, gb_bench_pair **pairs,
                         size_t *count);
 
-/* Print one "paired ratio" line per pair and write them to path (CSV: kernel, direction,
- * shape, ours, peer, rounds, ratio_median, ratio_min, ratio_max, ratios). */
+/* Print one "paired ratio" line per pair and write them to path: the run manifest as
+ * "# key: value" lines (as bench.csv), then CSV: kernel, direction, shape, ours, peer,
+ * rounds, ratio_median, ratio_min, ratio_max, ratios. */
 gb_status gb_bench_write_pairs(const gb_bench_list *cases, const gb_bench_pair *pairs, size_t count,
-                               const char *path);
+                               const gb_manifest *manifest, const char *path);
 
 #endif

@@ -77,6 +77,8 @@ expect_exit 0 "bench --quick --rounds 2" -- env OPENBLAS_THREAD_TIMEOUT=8 \
   "$bin" bench --quick --filter toy2d --rounds 2 --out "$out/bench-rounds"
 grep -q '^toy2d_step,step,.*,ours-cpu,pytorch,2,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*;[0-9.]*$' "$out/bench-rounds/ratios.csv" ||
   { echo "FAIL: ratios.csv has no two-round toy2d pair"; fail=1; }
+grep -q '^# command_line: bench --quick --filter toy2d --rounds 2' "$out/bench-rounds/ratios.csv" ||
+  { echo "FAIL: ratios.csv does not carry the run manifest"; fail=1; }
 grep -q '^# blas_spin: OPENBLAS_THREAD_TIMEOUT from the environment$' "$out/bench-rounds/bench.csv" ||
   { echo "FAIL: the bench manifest does not say the user's OPENBLAS_THREAD_TIMEOUT was kept"; fail=1; }
 if [ -z "${OPENBLAS_THREAD_TIMEOUT:-}" ]; then
