@@ -28,7 +28,10 @@
  *
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
- * the numbers. On a device opened with fast_conv set (`--conv winograd`),
+ * the numbers. Before both, convs with few output channels take the direct loops
+ * (kernels/cpu/conv_direct.c) and forwards with few input channels (the critic's
+ * RGB layers, the U-Net's 7x7 stem) the register-blocked loops of
+ * kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with fast_conv set (`--conv winograd`),
  * conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
  * (kernels/cpu/conv_winograd.c, 4x fewer multiplies) for the 3x3 stride-1 convs
  * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs). It is opt-in,
@@ -187,6 +190,8 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
         gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_forward_direct_cpu(dev, out, inp, weight, bias, s);
+    else if (gb_conv2d_uses_few_inputs(s))
+        gb_conv2d_forward_few_inputs_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_fft(s))
         gb_conv2d_forward_fft_cpu(dev, out, inp, weight, bias, s);
     else
