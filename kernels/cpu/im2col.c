@@ -98,16 +98,28 @@ static void valid_y(const gb_im2col_geom *g, int i, int y0, int y1, int *ya, int
     *yb = b > a ? b : a;
 }
 
+/* p[0 .. n) = 0 for the padding-wide runs of clear_wrapped. Written as stores, not a loop:
+ * GCC turns a zeroing loop into a memset call, and one call per image row for 1 or 2 floats
+ * was 3% of a WGAN-GP critic step. */
+static void zero_few(float *p, int n) {
+    switch (n) {
+    case 4: p[3] = 0.0f; __attribute__((fallthrough));
+    case 3: p[2] = 0.0f; __attribute__((fallthrough));
+    case 2: p[1] = 0.0f; __attribute__((fallthrough));
+    case 1: p[0] = 0.0f; __attribute__((fallthrough));
+    case 0: break;
+    default: memset(p, 0, (size_t)n * sizeof *p);
+    }
+}
+
 /* Zero the wrapped positions of a flat band: x < lo on rows after ya, x >= hi on
  * rows before yb - 1 (the first and last rows' outer parts lie outside the band). */
 static void clear_wrapped(float *row, int ow, int lo, int hi, int ya, int yb, int y0) {
     if (lo == 0 && hi == ow) return;
     for (int y = ya; y < yb; y++) {
         float *r = row + (size_t)(y - y0) * (size_t)ow;
-        if (y > ya)
-            for (int x = 0; x < lo; x++) r[x] = 0.0f;
-        if (y < yb - 1)
-            for (int x = hi; x < ow; x++) r[x] = 0.0f;
+        if (y > ya) zero_few(r, lo);
+        if (y < yb - 1) zero_few(r + hi, ow - hi);
     }
 }
 
