@@ -30,8 +30,8 @@
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
  * the numbers. Before both, convs with few output channels take the direct loops
  * (kernels/cpu/conv_direct.c) and forwards with few input channels (the critic's
- * RGB layers, the U-Net's 7x7 stem) and the backward-data of the 1x1 ones the
- * register-blocked loops of kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with fast_conv set (`--conv winograd`),
+ * RGB layers, the U-Net's 7x7 stem) the register-blocked loops of
+ * kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with fast_conv set (`--conv winograd`),
  * conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
  * (kernels/cpu/conv_winograd.c, 4x fewer multiplies) for the 3x3 stride-1 convs
  * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs). It is opt-in,
@@ -205,10 +205,7 @@ void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *
         gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_backward_direct_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
-    else if (dinp && gb_conv2d_uses_few_inputs_dinp(s)) {
-        gb_conv2d_backward_data_few_inputs_cpu(dev, dinp, dout, weight, s);
-        gb_conv2d_backward_gemm_cpu(dev, NULL, dweight, dbias, dout, inp, weight, s);
-    } else
+    else
         gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
 }
 

@@ -1,7 +1,7 @@
 /* kernels/cpu/conv_few_inputs.c - the forward of a stride-1 conv2d with few input channels and
  * many outputs (the critic's RGB layers: 3 -> 128 3x3 at 32x32 and the 1x1 shortcut 3 -> 128 at
- * 16x16), and the backward-data of the 1x1 ones, by register-blocked direct loops instead of the
- * GEMM lowering (CPU).
+ * 16x16) by register-blocked direct loops instead of the GEMM lowering (CPU). The backward stays
+ * on the GEMM lowering; see the note at the end of this file.
  *
  * With 3 input channels the lowered GEMM has K = 3 * kh * kw (27, or 3 for 1x1): every output
  * element costs K multiply-adds but is written, and then read and written again by the bias
@@ -16,8 +16,7 @@
  * kernels/cpu/conv_direct.c, so the two give the same bits wherever both apply (tested), and the
  * result is within the conv2d bound of tests/tolerances.md "convolution". Work is split over
  * (sample, output block) pairs through gb_parallel_for; each output is formed by one slice in a
- * fixed order, so the bits do not depend on the thread count. The backward-data is at
- * gb_conv2d_uses_few_inputs_dinp.
+ * fixed order, so the bits do not depend on the thread count.
  * Tested by tests/test_kernels_conv_few_inputs.c; measured at gb_conv2d_uses_few_inputs.
  */
 #include <string.h>
@@ -76,29 +75,17 @@ static window_geom window_of(const gb_conv_shape *s) {
     return g;
 }
 
-/* The interior of `planes` zero-bordered planes (plane floats apart, rows ld floats apart, the
- * image at row ph, column pw) from [h, w] images (src_plane floats apart). A slice zeroes its
- * planes whole once per call (first) and then writes only interiors, so the borders stay zero
- * for every later sample: a memset and a memcpy call per row of each of the 128 dout planes
- * cost as much as the dinp arithmetic. Rows of a vector or more are copied by vectors (the
- * last one overlapping), shorter ones by memcpy. Inlined into each target clone. */
-static inline __attribute__((always_inline)) void pad_planes(float *dst, size_t plane, size_t ld, int planes,
-                                                             const float *src, size_t src_plane, int h, int w, int ph,
-                                                             int pw, int first) {
-    if (first) memset(dst, 0, (size_t)planes * plane * sizeof *dst);
-    for (int p = 0; p < planes; p++)
-        for (int y = 0; y < h; y++) {
-            float *d = dst + (size_t)p * plane + (size_t)(y + ph) * ld + (size_t)pw;
-            const float *r = src + (size_t)p * src_plane + (size_t)y * (size_t)w;
-            if (w < LANES) {
-                memcpy(d, r, (size_t)w * sizeof *d);
-                continue;
-            }
-            for (int x0 = 0; x0 < w; x0 += LANES) {
-                int x = x0 + LANES <= w ? x0 : w - LANES;
-                *(lanes_unaligned_t *)(d + x) = *(const lanes_unaligned_t *)(r + x);
-            }
-        }
+/* src [h, w] into dst [rows = h + 2 ph, ld = w + 2 pw] with a zero border. */
+static void pad_plane(float *dst, size_t ld, const float *src, int h, int w, int ph, int pw) {
+    size_t rows = (size_t)(h + 2 * ph);
+    memset(dst, 0, (size_t)ph * ld * sizeof *dst);
+    for (int y = 0; y < h; y++) {
+        float *d = dst + (size_t)(y + ph) * ld;
+        memset(d, 0, (size_t)pw * sizeof *d);
+        memcpy(d + pw, src + (size_t)y * (size_t)w, (size_t)w * sizeof *d);
+        memset(d + pw + w, 0, (size_t)pw * sizeof *d);
+    }
+    memset(dst + (rows - (size_t)ph) * ld, 0, (size_t)ph * ld * sizeof *dst);
 }
 
 typedef struct {
@@ -153,8 +140,9 @@ static void forward_items(void *ctx, size_t i0, size_t i1, int slice) {
         int m0 = (int)(item % (size_t)t->blocks) * OUT_BLOCK, mb = M - m0 < OUT_BLOCK ? M - m0 : OUT_BLOCK;
         const float *x = t->inp + n * (size_t)C * in_plane;
         if (!t->g.pointwise && padded != n) {
-            pad_planes(pad, t->g.plane, t->g.ld, C, x, in_plane, s->in_height, s->in_width, s->pad_h, s->pad_w,
-                       padded == (size_t)-1);
+            for (int c = 0; c < C; c++)
+                pad_plane(pad + (size_t)c * t->g.plane, t->g.ld, x + (size_t)c * in_plane, s->in_height, s->in_width,
+                          s->pad_h, s->pad_w);
             padded = n;
         }
         const float *xp = t->g.pointwise ? x : pad;
@@ -192,78 +180,13 @@ void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *i
     gb_parallel_for(dev, items, 1, forward_items, &t);
 }
 
-/* ---- backward-data of the 1x1 convs ---------------------------------------------------------- */
-
-/* A 1x1 unpadded conv's dinp, dinp[n, c, p] = sum over m of w[m, c] dout[n, m, p], reads dout in
- * place: each vector of positions loads one dout vector per m for C multiply-adds. Larger kernels
- * stay on the GEMM path: a 3x3 version (one register per tap and channel) needed a zero-bordered
- * copy of all M dout planes per sample, and the copy alone, at memory speed, cost as much as the
- * GEMM path's whole dinp (3 -> 128 at 32x32: 8-11 ms against 6-10 ms). The 1x1 loops: 0.18 ms
- * against the GEMM path's 0.53 on the critic's shortcut (3 -> 128 at 16x16, batch 64, 2 threads,
- * best of 15 alternating runs). */
-int gb_conv2d_uses_few_inputs_dinp(const gb_conv_shape *s) {
-    return gb_conv2d_uses_few_inputs(s) && s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-}
-
-/* Positions per work item: a multiple of LANES, so only the last item of a sample holds a
- * partial vector (covered by an overlapping one inside that item). */
-enum { DINP_CHUNK = 256 };
-
-typedef struct {
-    const float *dout, *weight;
-    float *dinp;
-    size_t positions, chunks; /* chunks per sample: positions / DINP_CHUNK, at least 1 */
-    int C, M;
-} dinp_job;
-
-/* dinp for positions [p0, p1) of one sample, C channels, in conv_direct.c's dinp order for one
- * tap: the products over m summed m ascending (the first not added to 0), then added to +0. */
-static inline __attribute__((always_inline)) void chunk_dinp(const dinp_job *t, const float *d, float *out, size_t p0,
-                                                             size_t p1, const int C) {
-    for (size_t x0 = p0; x0 < p1; x0 += LANES) {
-        const size_t x = x0 + LANES <= p1 ? x0 : p1 - LANES; /* overlapping last vector, as row_outputs */
-        lanes_t acc[MAX_INPUTS];
-        lanes_t v = *(const lanes_unaligned_t *)(d + x);
-        for (int b = 0; b < C; b++) acc[b] = v * t->weight[b];
-        for (int m = 1; m < t->M; m++) {
-            v = *(const lanes_unaligned_t *)(d + (size_t)m * t->positions + x);
-            const float *wm = t->weight + (size_t)m * (size_t)C;
-            for (int b = 0; b < C; b++) acc[b] = acc[b] + v * wm[b];
-        }
-        for (int b = 0; b < C; b++)
-            *(lanes_unaligned_t *)(out + (size_t)b * t->positions + x) = (lanes_t){0} + acc[b];
-    }
-}
-
-/* Items are (sample, chunk of positions) pairs. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void dinp_items(void *ctx, size_t i0, size_t i1, int slice) {
-    (void)slice;
-    const dinp_job *t = ctx;
-    for (size_t item = i0; item < i1; item++) {
-        size_t n = item / t->chunks, k = item % t->chunks;
-        size_t p0 = k * DINP_CHUNK, p1 = k + 1 == t->chunks ? t->positions : p0 + DINP_CHUNK;
-        const float *d = t->dout + n * (size_t)t->M * t->positions;
-        float *out = t->dinp + n * (size_t)t->C * t->positions;
-        switch (t->C) { /* a constant channel count keeps the sums in registers */
-        case 1: chunk_dinp(t, d, out, p0, p1, 1); break;
-        case 2: chunk_dinp(t, d, out, p0, p1, 2); break;
-        case 3: chunk_dinp(t, d, out, p0, p1, 3); break;
-        default: chunk_dinp(t, d, out, p0, p1, MAX_INPUTS); break;
-        }
-    }
-}
-
-void gb_conv2d_backward_data_few_inputs_cpu(gb_device *dev, float *dinp, const float *dout, const float *weight,
-                                            const gb_conv_shape *s) {
-    gb_conv_check_shape(s, 0);
-    GB_ASSERT(gb_conv2d_uses_few_inputs_dinp(s),
-              "conv2d few-inputs dinp: stride %dx%d, %d -> %d channels, kernel %dx%d, pad %dx%d, %dx%d inputs (see "
-              "gb_conv2d_uses_few_inputs_dinp)",
-              s->stride_h, s->stride_w, s->in_channels, s->out_channels, s->kernel_h, s->kernel_w, s->pad_h, s->pad_w,
-              s->in_height, s->in_width);
-    dinp_job t = {.dout = dout, .weight = weight, .dinp = dinp, .C = s->in_channels, .M = s->out_channels};
-    t.positions = (size_t)s->in_height * (size_t)s->in_width;
-    t.chunks = t.positions / DINP_CHUNK > 0 ? t.positions / DINP_CHUNK : 1;
-    gb_parallel_for(dev, (size_t)s->batch * t.chunks, 1, dinp_items, &t);
-}
+/* Why there is no backward here (measured, then removed):
+ *  - a 3x3 backward-data in the same style needs a zero-bordered copy of all M dout planes per
+ *    sample; the copy alone, at memory speed, cost as much as the GEMM path's whole dinp
+ *    (3 -> 128 at 32x32: 8-11 ms against 6-10 ms);
+ *  - a 1x1 backward-data reading dout in place ran 3x faster than the GEMM path (0.18 against
+ *    0.53 ms on the critic's shortcut), but its rounding (products summed m ascending, no FMA)
+ *    broke the 6-iteration CUB LSGAN parity of tests/test_gan_step.c: that dinp feeds the
+ *    generator's gradient, and one D weight ended 1575x PyTorch float32's own drift from float64
+ *    (batch-2 trajectories amplify a changed rounding where a ReLU sits near 0). The GEMM path's
+ *    rounding is the one the parity fixtures pass with, so those 0.35 ms stay on the table. */

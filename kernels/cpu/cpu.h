@@ -146,16 +146,10 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
 /* conv_few_inputs.c: the forward of a stride-1 conv2d with at most 4 input channels and at
  * least 8 outputs (the critic's RGB layers) by register-blocked direct loops, in the summation
  * order of conv_direct.c; gb_conv2d_forward_cpu takes it where gb_conv2d_uses_few_inputs(shape)
- * says. */
+ * says. The backward stays on the GEMM lowering, which runs those shapes near sgemm's rate. */
 int gb_conv2d_uses_few_inputs(const gb_conv_shape *shape);
 void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                       const float *bias, const gb_conv_shape *shape);
-/* The backward-data (dinp =, overwritten) of its 1x1 convs in conv_direct.c's dinp order,
- * where gb_conv2d_uses_few_inputs_dinp(shape) says; dweight, dbias and the other kernels'
- * dinp stay on the GEMM path. */
-int gb_conv2d_uses_few_inputs_dinp(const gb_conv_shape *shape);
-void gb_conv2d_backward_data_few_inputs_cpu(gb_device *dev, float *dinp, const float *dout, const float *weight,
-                                            const gb_conv_shape *shape);
 /* the GEMM backward, exported so a benchmark can time it next to Winograd */
 void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                  const float *dout, const float *inp, const float *weight,
