@@ -8,7 +8,10 @@
  * -0 and subnormals (a NaN matches any NaN); rows are longer than a plane (ld > positions, as in a batched chunk).
  * Shapes: the CMU GAN's 4x4 / 8x8 / 16x16 3x3 planes, 17x17, a 5x7 plane, 5x5 and 7x7 kernels,
  * a 1x3 kernel on a 1x16 row, 1x1, stride 2, valid padding, padding wider than half the kernel,
- * and a band of window rows. Each is run on 1 and 2 threads.
+ * and a band of window rows. Each is run on 1 and 2 threads, for one image (gb_im2col,
+ * gb_col2im_add) and for 3 images side by side as a batched chunk lays them out
+ * (gb_im2col_samples, gb_col2im_add_samples: the 4x4, 8x8, 16x16 and 2x8 "same" planes there take
+ * the shuffle route of kernels/cpu/im2col_vector.c, the others the general one).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -56,66 +59,100 @@ static gb_im2col_geom geom_of(const case_t *k) {
     return g;
 }
 
-static void check_case(const case_t *k) {
-    const gb_im2col_geom g = geom_of(k);
-    const int y0 = k->y0, y1 = k->y1 ? k->y1 : g.out_h;
-    const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g.out_w, ld = pos + 5;
-    const size_t nimg = (size_t)k->c * k->h * k->w;
-    float *img = values(nimg), *want = malloc(rows * ld * sizeof *want);
-    cr_assert_not_null(want);
-    for (size_t r = 0; r < rows; r++) {
-        const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
-                  j = (int)(r % (size_t)k->kw);
-        for (size_t q = 0; q < ld; q++) {
-            float v = 7.0f; /* the columns past a row's positions are not touched */
-            if (q < pos) {
-                const int y = y0 + (int)(q / (size_t)g.out_w), x = (int)(q % (size_t)g.out_w);
-                const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
-                v = iy >= 0 && iy < k->h && ix >= 0 && ix < k->w ? img[((size_t)c * k->h + iy) * k->w + ix] : 0.0f;
-            }
-            want[r * ld + q] = v;
-        }
-    }
-    /* col2im: onto a non-zero image, rows ascending then positions */
-    float *cols_in = values(rows * ld), *base = values(nimg);
-    for (size_t i = 0; i < nimg; i++)
-        /* keep the sums informative; and no -0.0: the general route adds the +0 it wrote at a
-         * row's wrapped positions to the pixel there (im2col.h) */
-        if (isnan(base[i]) || isinf(base[i]) || (base[i] == 0.0f && signbit(base[i]))) base[i] = 1.5f;
-    float *want_img = malloc(nimg * sizeof *want_img);
-    cr_assert_not_null(want_img);
-    memcpy(want_img, base, nimg * sizeof *base);
+/* The definition of im2col: rows r, positions q < pos of window rows [y0, y1) at cols[r*ld + q];
+ * nothing past a row's positions is touched. */
+static void define_im2col(const case_t *k, const gb_im2col_geom *g, const float *img, float *cols, size_t ld, int y0,
+                          int y1) {
+    const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g->out_w;
     for (size_t r = 0; r < rows; r++) {
         const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
                   j = (int)(r % (size_t)k->kw);
         for (size_t q = 0; q < pos; q++) {
-            const int y = y0 + (int)(q / (size_t)g.out_w), x = (int)(q % (size_t)g.out_w);
+            const int y = y0 + (int)(q / (size_t)g->out_w), x = (int)(q % (size_t)g->out_w);
             const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
-            if (iy >= 0 && iy < k->h && ix >= 0 && ix < k->w)
-                want_img[((size_t)c * k->h + iy) * k->w + ix] += cols_in[r * ld + q];
+            cols[r * ld + q] =
+                iy >= 0 && iy < k->h && ix >= 0 && ix < k->w ? img[((size_t)c * k->h + iy) * k->w + ix] : 0.0f;
         }
     }
-    for (int threads = 1; threads <= 2; threads++) {
-        gb_device dev;
-        cr_assert_eq(gb_device_open(&dev, "cpu", threads), GB_OK, "%s", gb_last_error());
-        float *cols = malloc(rows * ld * sizeof *cols), *got_img = malloc(nimg * sizeof *got_img),
-              *scratch = malloc(rows * ld * sizeof *scratch);
-        cr_assert(cols && got_img && scratch);
-        for (size_t i = 0; i < rows * ld; i++) cols[i] = 7.0f;
-        gb_im2col(&dev, &g, cols, ld, img, y0, y1);
-        size_t at = 0;
-        cr_expect(same_bits(cols, want, rows * ld, &at), "%dx%d k%dx%d s%d p%d, %d threads: im2col[%zu] %a, want %a",
-                  k->h, k->w, k->kh, k->kw, k->sh, k->ph, threads, at, (double)cols[at], (double)want[at]);
-        memcpy(got_img, base, nimg * sizeof *base);
-        memcpy(scratch, cols_in, rows * ld * sizeof *scratch); /* col2im may zero padding entries */
-        gb_col2im_add(&dev, &g, got_img, scratch, ld, y0, y1);
-        cr_expect(same_bits(got_img, want_img, nimg, &at),
-                  "%dx%d k%dx%d s%d p%d, %d threads: col2im img[%zu] %a, want %a", k->h, k->w, k->kh, k->kw, k->sh,
-                  k->ph, threads, at, (double)got_img[at], (double)want_img[at]);
-        free(cols), free(got_img), free(scratch);
-        gb_device_close(&dev);
+}
+
+/* The definition of col2im_add: onto img's values, rows ascending, then positions. */
+static void define_col2im(const case_t *k, const gb_im2col_geom *g, float *img, const float *cols, size_t ld, int y0,
+                          int y1) {
+    const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g->out_w;
+    for (size_t r = 0; r < rows; r++) {
+        const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
+                  j = (int)(r % (size_t)k->kw);
+        for (size_t q = 0; q < pos; q++) {
+            const int y = y0 + (int)(q / (size_t)g->out_w), x = (int)(q % (size_t)g->out_w);
+            const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
+            if (iy >= 0 && iy < k->h && ix >= 0 && ix < k->w) img[((size_t)c * k->h + iy) * k->w + ix] += cols[r * ld + q];
+        }
     }
-    free(img), free(want), free(cols_in), free(base), free(want_img);
+}
+
+/* An image to add onto: informative sums, and no -0.0: the routes that add the +0 they wrote at
+ * a tap outside the image turn a -0.0 pixel into +0.0 (im2col.h). */
+static float *col2im_base(size_t n) {
+    float *base = values(n);
+    for (size_t i = 0; i < n; i++)
+        if (isnan(base[i]) || isinf(base[i]) || (base[i] == 0.0f && signbit(base[i]))) base[i] = 1.5f;
+    return base;
+}
+
+enum { SAMPLES = 3 };
+
+/* One image through gb_im2col / gb_col2im_add, and SAMPLES images side by side (as a batched
+ * chunk lays them out) through gb_im2col_samples / gb_col2im_add_samples, on 1 and 2 threads,
+ * against the definition. */
+static void check_case(const case_t *k) {
+    const gb_im2col_geom g = geom_of(k);
+    const int y0 = k->y0, y1 = k->y1 ? k->y1 : g.out_h;
+    const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g.out_w;
+    const size_t ld = pos + 5, bld = SAMPLES * pos + 5; /* rows longer than their positions */
+    const size_t nimg = (size_t)k->c * k->h * k->w;
+    float *img = values(SAMPLES * nimg), *want = malloc(rows * bld * sizeof *want);
+    float *cols_in = values(rows * bld), *base = col2im_base(SAMPLES * nimg);
+    float *want_img = malloc(SAMPLES * nimg * sizeof *want_img), *want_imgs = malloc(SAMPLES * nimg * sizeof *want_imgs);
+    cr_assert(want && want_img && want_imgs);
+    for (int batched = 0; batched < 2; batched++) {
+        const int n = batched ? SAMPLES : 1;
+        const size_t row = batched ? bld : ld;
+        for (size_t q = 0; q < rows * row; q++) want[q] = 7.0f; /* untouched past a row's positions */
+        float *wimg = batched ? want_imgs : want_img;
+        memcpy(wimg, base, (size_t)n * nimg * sizeof *base);
+        for (int s = 0; s < n; s++) {
+            define_im2col(k, &g, img + (size_t)s * nimg, want + (size_t)s * pos, row, y0, y1);
+            define_col2im(k, &g, wimg + (size_t)s * nimg, cols_in + (size_t)s * pos, row, y0, y1);
+        }
+        for (int threads = 1; threads <= 2; threads++) {
+            gb_device dev;
+            cr_assert_eq(gb_device_open(&dev, "cpu", threads), GB_OK, "%s", gb_last_error());
+            float *cols = malloc(rows * row * sizeof *cols), *got_img = malloc((size_t)n * nimg * sizeof *got_img),
+                  *scratch = malloc(rows * row * sizeof *scratch);
+            cr_assert(cols && got_img && scratch);
+            for (size_t q = 0; q < rows * row; q++) cols[q] = 7.0f;
+            memcpy(got_img, base, (size_t)n * nimg * sizeof *base);
+            memcpy(scratch, cols_in, rows * row * sizeof *scratch); /* col2im may zero padding entries */
+            if (batched) {
+                gb_im2col_samples(&dev, &g, cols, pos, row, img, nimg, n, y0, y1);
+                gb_col2im_add_samples(&dev, &g, got_img, nimg, scratch, pos, row, n, y0, y1);
+            } else {
+                gb_im2col(&dev, &g, cols, row, img, y0, y1);
+                gb_col2im_add(&dev, &g, got_img, scratch, row, y0, y1);
+            }
+            size_t at = 0;
+            cr_expect(same_bits(cols, want, rows * row, &at),
+                      "%dx%d k%dx%d s%d p%d, %d sample(s), %d threads: im2col[%zu] %a, want %a", k->h, k->w, k->kh,
+                      k->kw, k->sh, k->ph, n, threads, at, (double)cols[at], (double)want[at]);
+            cr_expect(same_bits(got_img, wimg, (size_t)n * nimg, &at),
+                      "%dx%d k%dx%d s%d p%d, %d sample(s), %d threads: col2im img[%zu] %a, want %a", k->h, k->w, k->kh,
+                      k->kw, k->sh, k->ph, n, threads, at, (double)got_img[at], (double)wimg[at]);
+            free(cols), free(got_img), free(scratch);
+            gb_device_close(&dev);
+        }
+    }
+    free(img), free(want), free(cols_in), free(base), free(want_img), free(want_imgs);
 }
 
 Test(im2col, im2col_and_col2im_match_the_definition) {
@@ -127,6 +164,8 @@ Test(im2col, im2col_and_col2im_match_the_definition) {
         {3, 8, 8, 3, 3, 1, 1, 0, 0, 0, 0},  /* valid padding: the output is smaller */
         {3, 8, 8, 3, 3, 1, 1, 1, 1, 2, 5},  /* a band of window rows */
         {2, 6, 9, 3, 3, 1, 1, 2, 2, 0, 0},  /* padding wider than the kernel's half */
+        {3, 2, 8, 3, 3, 1, 1, 1, 1, 0, 0},  /* a 16-position plane two rows high */
+        {2, 4, 4, 3, 1, 1, 1, 1, 0, 0, 0},  /* a 3x1 kernel on 4x4 planes */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
 }

@@ -59,6 +59,10 @@ void gb_im2col_samples(const gb_device *dev, const gb_im2col_geom *g, float *col
         gb_im2col(dev, g, cols, ld, img, y0, y1);
         return;
     }
+    if (gb_im2col_vector_applies(g, y0, y1, 0)) {
+        gb_im2col_vector_samples(dev, g, cols, cols_stride, ld, img, img_stride, samples);
+        return;
+    }
     samples_job j = {.dev = dev, .g = g, .cols = cols, .cimg = img, .cols_stride = cols_stride,
                      .img_stride = img_stride, .ld = ld, .y0 = y0, .y1 = y1, .adjoint = 0};
     gb_parallel_for(dev, (size_t)samples, 1, lower_samples, &j);
@@ -68,6 +72,10 @@ void gb_col2im_add_samples(const gb_device *dev, const gb_im2col_geom *g, float 
                            size_t cols_stride, size_t ld, int samples, int y0, int y1) {
     if (samples == 1) {
         gb_col2im_add(dev, g, img, cols, ld, y0, y1);
+        return;
+    }
+    if (gb_im2col_vector_applies(g, y0, y1, 1)) {
+        gb_col2im_add_vector_samples(dev, g, img, img_stride, cols, cols_stride, ld, samples);
         return;
     }
     samples_job j = {.dev = dev, .g = g, .cols = cols, .img = img, .cols_stride = cols_stride,

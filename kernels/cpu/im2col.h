@@ -56,6 +56,18 @@ void gb_im2col_samples(const gb_device *dev, const gb_im2col_geom *g, float *col
 void gb_col2im_add_samples(const gb_device *dev, const gb_im2col_geom *g, float *img, size_t img_stride, float *cols,
                            size_t cols_stride, size_t ld, int samples, int y0, int y1);
 
+/* kernels/cpu/im2col_vector.c: the batched calls above on whole small "same" planes (stride 1,
+ * output grid = image, positions a multiple of 16 up to 256 for im2col and 64 for col2im
+ * (adjoint != 0), kernels up to 3x3) by vector shuffles; gb_im2col_samples and
+ * gb_col2im_add_samples take it for more than one sample where gb_im2col_vector_applies says.
+ * Same bits as the general route (col2im: +0 added where a tap falls outside the image, as the
+ * flat route does). */
+int gb_im2col_vector_applies(const gb_im2col_geom *g, int y0, int y1, int adjoint);
+void gb_im2col_vector_samples(const gb_device *dev, const gb_im2col_geom *g, float *cols, size_t cols_stride,
+                              size_t ld, const float *img, size_t img_stride, int samples);
+void gb_col2im_add_vector_samples(const gb_device *dev, const gb_im2col_geom *g, float *img, size_t img_stride,
+                                  float *cols, size_t cols_stride, size_t ld, int samples);
+
 /* 1 when im2col is the identity (1x1 kernel, stride 1, no padding): cols = img. */
 int gb_im2col_is_identity(const gb_im2col_geom *g);
 
