@@ -31,8 +31,8 @@
  * the numbers. Before both, convs with few output channels take the direct loops
  * (kernels/cpu/conv_direct.c) and forwards with few input channels (the critic's
  * RGB layers, the U-Net's 7x7 stem) the register-blocked loops of
- * kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with fast_conv set (`--conv winograd`),
- * conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
+ * kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with
+ * fast_conv set (`--conv fast`), conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
  * (kernels/cpu/conv_winograd.c, 4x fewer multiplies) for the 3x3 stride-1 convs
  * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs). It is opt-in,
  * not the default, because its rounding (up to ~19u of the transformed sums, vs

@@ -146,7 +146,7 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
 /* conv_few_inputs.c: the forward of a stride-1 conv2d with at most 4 input channels and at
  * least 8 outputs (the critic's RGB layers) by register-blocked direct loops, in the summation
  * order of conv_direct.c; gb_conv2d_forward_cpu takes it where gb_conv2d_uses_few_inputs(shape)
- * says. The backward stays on the GEMM lowering, which runs those shapes near sgemm's rate. */
+ * says. The backward stays on the GEMM lowering (the note closing that file says why). */
 int gb_conv2d_uses_few_inputs(const gb_conv_shape *shape);
 void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                       const float *bias, const gb_conv_shape *shape);

@@ -5,7 +5,9 @@
  * stride is 1 (the common case), so it runs at memory speed; the valid x range
  * of each kernel column is computed once, outside the row loops, which keeps the
  * inner loops branch-free. The copies run on kernels/cpu/parallel.h's pool (over
- * channels, or over the samples of a batched chunk), between the GEMMs on OpenBLAS's.
+ * channels, or over the samples of a batched chunk), between the GEMMs on OpenBLAS's. A batched
+ * chunk of whole small "same" planes (the GAN's 4x4 to 16x16 3x3 convs) is lowered by vector
+ * shuffles instead (kernels/cpu/im2col_vector.c), with the same bits.
  * Tested by tests/test_kernels_im2col.c (both directions against their definition, bit
  * for bit) and through tests/test_kernels_conv.c (every conv op against float64
  * references and PyTorch on awkward shapes).

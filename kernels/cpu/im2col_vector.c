@@ -28,7 +28,7 @@
 #include "core/status.h"
 #include "kernels/cpu/parallel.h"
 
-enum { LANES = 16, MAX_VECTORS = 16, MAX_TAPS = 9 };
+enum { LANES = 16, MAX_VECTORS = 16, COL2IM_MAX_VECTORS = 4, MAX_TAPS = 9 };
 
 typedef float lanes_t __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t lane_ints_t __attribute__((vector_size(LANES * sizeof(int32_t))));
@@ -51,7 +51,7 @@ typedef struct {
 int gb_im2col_vector_applies(const gb_im2col_geom *g, int y0, int y1, int adjoint) {
     int positions = g->height * g->width;
     return g->stride_h == 1 && g->stride_w == 1 && g->out_h == g->height && g->out_w == g->width && y0 == 0 &&
-           y1 == g->out_h && positions % LANES == 0 && positions <= (adjoint ? 4 : MAX_VECTORS) * LANES &&
+           y1 == g->out_h && positions % LANES == 0 && positions <= (adjoint ? COL2IM_MAX_VECTORS : MAX_VECTORS) * LANES &&
            g->kernel_h * g->kernel_w <= MAX_TAPS;
 }
 
