@@ -59,36 +59,33 @@ static gb_im2col_geom geom_of(const case_t *k) {
     return g;
 }
 
-/* The definition of im2col: rows r, positions q < pos of window rows [y0, y1) at cols[r*ld + q];
- * nothing past a row's positions is touched. */
-static void define_im2col(const case_t *k, const gb_im2col_geom *g, const float *img, float *cols, size_t ld, int y0,
-                          int y1) {
-    const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g->out_w;
-    for (size_t r = 0; r < rows; r++) {
-        const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
-                  j = (int)(r % (size_t)k->kw);
-        for (size_t q = 0; q < pos; q++) {
-            const int y = y0 + (int)(q / (size_t)g->out_w), x = (int)(q % (size_t)g->out_w);
-            const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
-            cols[r * ld + q] =
-                iy >= 0 && iy < k->h && ix >= 0 && ix < k->w ? img[((size_t)c * k->h + iy) * k->w + ix] : 0.0f;
-        }
-    }
+/* The definition's one fact: cols row r, position q (window row y0 + q / out_w) reads image
+ * pixel *at, or 0 when the tap falls outside the image (returns 0). */
+static int source_pixel(const case_t *k, const gb_im2col_geom *g, size_t r, size_t q, int y0, size_t *at) {
+    const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
+              j = (int)(r % (size_t)k->kw);
+    const int y = y0 + (int)(q / (size_t)g->out_w), x = (int)(q % (size_t)g->out_w);
+    const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
+    if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) return 0;
+    *at = ((size_t)c * k->h + iy) * k->w + ix;
+    return 1;
 }
 
-/* The definition of col2im_add: onto img's values, rows ascending, then positions. */
-static void define_col2im(const case_t *k, const gb_im2col_geom *g, float *img, const float *cols, size_t ld, int y0,
-                          int y1) {
+/* im2col: rows r, positions q < pos of window rows [y0, y1) at cols[r*ld + q] (nothing past a
+ * row's positions is touched); col2im_add (adjoint): onto img's values, rows ascending, then
+ * positions. */
+static void define_lowering(const case_t *k, const gb_im2col_geom *g, float *img, float *cols, size_t ld, int y0,
+                            int y1, int adjoint) {
     const size_t rows = (size_t)k->c * k->kh * k->kw, pos = (size_t)(y1 - y0) * g->out_w;
-    for (size_t r = 0; r < rows; r++) {
-        const int c = (int)(r / (size_t)(k->kh * k->kw)), i = (int)(r / (size_t)k->kw % (size_t)k->kh),
-                  j = (int)(r % (size_t)k->kw);
+    for (size_t r = 0; r < rows; r++)
         for (size_t q = 0; q < pos; q++) {
-            const int y = y0 + (int)(q / (size_t)g->out_w), x = (int)(q % (size_t)g->out_w);
-            const int iy = y * k->sh - k->ph + i, ix = x * k->sw - k->pw + j;
-            if (iy >= 0 && iy < k->h && ix >= 0 && ix < k->w) img[((size_t)c * k->h + iy) * k->w + ix] += cols[r * ld + q];
+            size_t at;
+            int inside = source_pixel(k, g, r, q, y0, &at);
+            if (adjoint && inside)
+                img[at] += cols[r * ld + q];
+            else if (!adjoint)
+                cols[r * ld + q] = inside ? img[at] : 0.0f;
         }
-    }
 }
 
 /* An image to add onto: informative sums, and no -0.0: the routes that add the +0 they wrote at
@@ -122,8 +119,8 @@ static void check_case(const case_t *k) {
         float *wimg = batched ? want_imgs : want_img;
         memcpy(wimg, base, (size_t)n * nimg * sizeof *base);
         for (int s = 0; s < n; s++) {
-            define_im2col(k, &g, img + (size_t)s * nimg, want + (size_t)s * pos, row, y0, y1);
-            define_col2im(k, &g, wimg + (size_t)s * nimg, cols_in + (size_t)s * pos, row, y0, y1);
+            define_lowering(k, &g, img + (size_t)s * nimg, want + (size_t)s * pos, row, y0, y1, 0);
+            define_lowering(k, &g, wimg + (size_t)s * nimg, cols_in + (size_t)s * pos, row, y0, y1, 1);
         }
         for (int threads = 1; threads <= 2; threads++) {
             gb_device dev;
