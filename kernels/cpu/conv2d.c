@@ -26,6 +26,10 @@
  * (3->128's dweight is a 128x27 output summed over 65536 terms: sgemm itself
  * runs that NT shape at half its NN rate, and we match it.)
  *
+ * 3x3 stride-1 "same" convs on planes up to 32 wide with channel counts that are multiples of 8
+ * (every 128 -> 128 3x3 layer of the GAN models) take neither: on AVX-512 CPUs they run, forward
+ * and backward, as register tiles over the unlowered input (kernels/cpu/conv_small_planes.c,
+ * 1.3-1.45x this lowering), the table above stays for the other shapes and CPUs.
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
  * the numbers. Before both, convs with few output channels take the direct loops
@@ -188,6 +192,8 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
                            const float *bias, const gb_conv_shape *s) {
     if (dev->fast_conv && gb_conv2d_uses_winograd(s))
         gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
+    else if (gb_conv2d_uses_small_planes(s))
+        gb_conv2d_forward_small_planes_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_forward_direct_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_few_inputs(s))
@@ -203,6 +209,8 @@ void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *
                             const gb_conv_shape *s) {
     if (dev->fast_conv && gb_conv2d_uses_winograd(s))
         gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
+    else if (gb_conv2d_uses_small_planes(s))
+        gb_conv2d_backward_small_planes_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_backward_direct_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else

@@ -63,13 +63,60 @@ def flat(ts):
     return torch.cat([t.detach().reshape(-1).double() for t in ts])
 
 
-def write_ref(out, name, l32, l64):
+def write_ref(out, name, runs32, l64):
+    """Per tensor: the largest max-distance and 2-norm distance from l64 over the float32 runs."""
     err = []
-    for a, b in zip(l32, l64):
-        d = a.detach().double() - b.detach().double()
-        err.append([d.abs().max().item(), d.norm().item(), b.detach().double().norm().item()])
+    for i, b in enumerate(l64):
+        b = b.detach().double()
+        ds = [r[i].detach().double() - b for r in runs32]
+        err.append([max(d.abs().max().item() for d in ds), max(d.norm().item() for d in ds), b.norm().item()])
     write(os.path.join(out, name), flat(l64))
     write(os.path.join(out, name + ".err"), torch.tensor(err, dtype=torch.float64))
+
+
+# How far an honest float32 implementation drifts is measured over an ensemble, not one run: the
+# plain float32 run and ENSEMBLE runs in which every conv2d output and every gradient reaching it
+# is multiplied by (1 +- 2^-24), seeded random signs: one more rounding-sized error per element,
+# as a different summation order leaves. These trajectories branch: a ReLU input or an Adam
+# denominator near its kink turns a 1-ulp difference into a step-sized one. Measured on cub32-gan
+# (4 noise seeds): worst tensor at 6963x the plain run's distance for one seed, 2.6x, 34x and
+# 9.6x for the others; a conv that sums in another order than OpenBLAS's im2col GEMM (which
+# PyTorch's own float32 run shares at batch 2) lands on such branches the same way. So the
+# reference scale is the ensemble's largest distance per tensor.
+ENSEMBLE = 8
+
+
+class _UlpNoise(torch.autograd.Function):
+    gen = torch.Generator()
+
+    @staticmethod
+    def _perturb(t):
+        sign = torch.randint(0, 2, t.shape, generator=_UlpNoise.gen, dtype=torch.int64).to(t.dtype) * 2 - 1
+        return t * (1 + sign * 2.0**-24)
+
+    @staticmethod
+    def forward(ctx, y):
+        return _UlpNoise._perturb(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _UlpNoise._perturb(g)
+
+
+def run_perturbed(seed, fn, *args):
+    """fn(*args) with every float32 F.conv2d output and its gradient perturbed by one rounding."""
+    plain = F.conv2d
+
+    def noisy(x, w, b=None, *rest, **kw):
+        y = plain(x, w, b, *rest, **kw)
+        return _UlpNoise.apply(y) if y.dtype == torch.float32 else y
+
+    _UlpNoise.gen.manual_seed(seed)
+    torch.nn.functional.conv2d = noisy
+    try:
+        return fn(*args)
+    finally:
+        torch.nn.functional.conv2d = plain
 
 
 def write_names(out, name, named):
@@ -125,7 +172,7 @@ def mnist_case(root):
     r32 = mnist_run(copy.deepcopy(D), copy.deepcopy(G), x, z, torch.float32)
     r64 = mnist_run(copy.deepcopy(D), copy.deepcopy(G), x, z, torch.float64)
     for name, k in (("losses", 0), ("g_final", 1), ("d_final", 2)):
-        write_ref(out, name, r32[k], r64[k])
+        write_ref(out, name, [r32[k]], r64[k])
 
 
 def critic_loss(D, real, fake, eps, loss):
@@ -199,10 +246,12 @@ def cub_case(root, case, loss, iters, n_critic):
         write(os.path.join(out, name), t)
     import copy
     args = (x, zd, zg, eps, loss, n_critic, 7, 6)
-    r32 = cub_run(copy.deepcopy(D), copy.deepcopy(G), *args, torch.float32)
+    runs32 = [cub_run(copy.deepcopy(D), copy.deepcopy(G), *args, torch.float32)]
+    for seed in range(ENSEMBLE):
+        runs32.append(run_perturbed(seed, cub_run, copy.deepcopy(D), copy.deepcopy(G), *args, torch.float32))
     r64 = cub_run(copy.deepcopy(D), copy.deepcopy(G), *args, torch.float64)
     for name, k in (("losses", 0), ("g_final", 1), ("d_final", 2), ("gbuf_final", 3)):
-        write_ref(out, name, r32[k], r64[k])
+        write_ref(out, name, [r[k] for r in runs32], r64[k])
 
 
 def main():
