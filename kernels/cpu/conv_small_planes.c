@@ -292,14 +292,16 @@ static void transpose_samples(void *ctx, size_t n0, size_t n1, int slice) {
 
 /* The tile of output channels m0 .. m0 + DW_VECS * 16 - 1, input channels c0, c0 + 1 (padded
  * planes xp[a][sample]) and kernel row i over samples n0 .. n1 - 1. */
-static void dweight_tile(const dweight_job *t, const float *xp, int c0, int m0, int i, int n0, int n1) {
+static inline __attribute__((always_inline)) void dweight_tile(const dweight_job *t, const float *xp, int c0, int m0,
+                                                               int i, int n0, int n1, const int vecs,
+                                                               __mmask16 last) {
     const int H = t->h, W = t->w, M = t->out_channels, pw = W + 2;
     const size_t P = (size_t)H * (size_t)W;
     __m512 acc[DW_VECS][DW_IN][3];
     /* every loop over acc is fully unrolled: indexing it with a loop variable makes GCC keep it in
      * memory and store every accumulator on every iteration (measured 2.5x slower) */
 #pragma GCC unroll 4
-    for (int v = 0; v < DW_VECS; v++)
+    for (int v = 0; v < vecs; v++)
 #pragma GCC unroll 2
         for (int a = 0; a < DW_IN; a++)
 #pragma GCC unroll 3
@@ -311,25 +313,27 @@ static void dweight_tile(const dweight_job *t, const float *xp, int c0, int m0, 
             for (int xx = 0; xx < W; xx++, d += M) {
                 __m512 dv[DW_VECS];
 #pragma GCC unroll 4
-                for (int v = 0; v < DW_VECS; v++) dv[v] = _mm512_loadu_ps(d + v * LANES);
+                for (int v = 0; v < vecs; v++)
+                    dv[v] = _mm512_maskz_loadu_ps(v == vecs - 1 ? last : (__mmask16)0xffff, d + v * LANES);
 #pragma GCC unroll 2
                 for (int a = 0; a < DW_IN; a++)
 #pragma GCC unroll 3
                     for (int j = 0; j < 3; j++) {
                         __m512 in = _mm512_set1_ps(x[(size_t)a * (size_t)t->chunk * t->pad_stride + (size_t)(xx + j)]);
 #pragma GCC unroll 4
-                        for (int v = 0; v < DW_VECS; v++) acc[v][a][j] = _mm512_fmadd_ps(dv[v], in, acc[v][a][j]);
+                        for (int v = 0; v < vecs; v++) acc[v][a][j] = _mm512_fmadd_ps(dv[v], in, acc[v][a][j]);
                     }
             }
     }
 #pragma GCC unroll 4
-    for (int v = 0; v < DW_VECS; v++)
+    for (int v = 0; v < vecs; v++)
 #pragma GCC unroll 2
         for (int a = 0; a < DW_IN; a++)
 #pragma GCC unroll 3
             for (int j = 0; j < 3; j++) {
                 float *sum = t->acc + ((size_t)(c0 + a) * TAPS + (size_t)(i * 3 + j)) * (size_t)M + (size_t)(m0 + v * LANES);
-                _mm512_storeu_ps(sum, _mm512_add_ps(_mm512_loadu_ps(sum), acc[v][a][j]));
+                __mmask16 lanes = v == vecs - 1 ? last : (__mmask16)0xffff;
+                _mm512_mask_storeu_ps(sum, lanes, _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, sum), acc[v][a][j]));
             }
 }
 
@@ -361,8 +365,19 @@ static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
                           t->inp + ((size_t)n * (size_t)C + (size_t)(c_first + c)) * P, t->h, t->w);
         for (int c = 0; c < cs; c += DW_IN)
             for (int m0 = 0; m0 < M; m0 += DW_VECS * LANES)
-                for (int i = 0; i < 3; i++)
-                    dweight_tile(t, pad + (size_t)c * (size_t)t->chunk * t->pad_stride, c_first + c, m0, i, n0, n1);
+                for (int i = 0; i < 3; i++) {
+                    /* the last tile of an M that is not a multiple of 64 has fewer vectors, the last
+                     * one masked to the channels that exist (M is a multiple of 8) */
+                    const float *xp = pad + (size_t)c * (size_t)t->chunk * t->pad_stride;
+                    int rem = M - m0 < DW_VECS * LANES ? M - m0 : DW_VECS * LANES, vecs = (rem + LANES - 1) / LANES;
+                    __mmask16 last = (__mmask16)(rem % LANES ? (1u << (rem % LANES)) - 1 : 0xffffu);
+                    switch (vecs) {
+                    case 4: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 4, last); break;
+                    case 3: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 3, last); break;
+                    case 2: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 2, last); break;
+                    default: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 1, last); break;
+                    }
+                }
     }
 }
 

@@ -18,11 +18,11 @@ Cases (OUTDIR/gan_step/<case>/):
                 generator steps at iterations 0 and 5 only (the generator's path through the
                 critic is the same code for every loss; five generator steps of each would triple
                 the cost of this peer, whose float64 convolutions dominate `make test`'s peers).
-Each case is run twice from the same float32 weights and inputs: in float32 and in float64. The
-float64 trajectory (rounded to float32) is the reference; PyTorch float32's distance from it, per
-tensor, measures how far an honest float32 implementation drifts in these steps (written as
-R.err.f32 [tensors, 3]: max |f32 - f64|, ||f32 - f64||_2, ||f64||_2), as in
-tests/peers/dcgan_resnet_ref.py.
+Each case runs from the same float32 weights and inputs in float64 and in float32. The float64
+trajectory (rounded to float32) is the reference; the float32 distance from it, per tensor,
+measures how far an honest float32 implementation drifts in these steps (written as R.err.f32
+[tensors, 3]: max |f32 - f64|, ||f32 - f64||_2, ||f64||_2), as in tests/peers/dcgan_resnet_ref.py.
+For the CUB cases the float32 distance is the largest over an ensemble (see ENSEMBLE below).
 
 Files per case: names_g.txt, names_d.txt, names_gbuf.txt ("name numel", state-dict order);
 g_init, d_init (float32 weights); x [iters, B, C, H, W]; z [iters, B, zdim] (mnist) or z_d, z_g
