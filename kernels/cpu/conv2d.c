@@ -188,9 +188,20 @@ int gb_conv2d_uses_winograd(const gb_conv_shape *s) {
            gb_conv_out_h(s) >= 8 && gb_conv_out_w(s) >= 8;
 }
 
+/* Under --conv fast, Winograd where it beat the register tiles of conv_small_planes.c too: with
+ * both available (batch 64, 128 -> 128, ms min over a bench run, forward / dinp / dweight) the tiles
+ * won at 8x8 (5.8-6.2 / 6.0 / 6.0 against 6.3-7.7 / 5.6-7.5 / 6.3-8.1), tied at 16x16 (23-25 / 23 /
+ * 25 against 22 / 18 / 21, medians the other way), and lost at 32x32 (98 / 91 / 108 against 94 / 73
+ * / 87); in the critic's whole forward+backward (8x8 and 16x16 layers) Winograd made it 1.09x
+ * PyTorch against the tiles' 1.39x. So Winograd keeps the planes of 32x32 outputs and more. */
+static int fast_winograd(const gb_device *dev, const gb_conv_shape *s) {
+    return dev->fast_conv && gb_conv2d_uses_winograd(s) &&
+           (!gb_conv2d_uses_small_planes(s) || gb_conv_out_h(s) * gb_conv_out_w(s) >= 32 * 32);
+}
+
 void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                            const float *bias, const gb_conv_shape *s) {
-    if (dev->fast_conv && gb_conv2d_uses_winograd(s))
+    if (fast_winograd(dev, s))
         gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_small_planes(s))
         gb_conv2d_forward_small_planes_cpu(dev, out, inp, weight, bias, s);
@@ -207,7 +218,7 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
 void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             const gb_conv_shape *s) {
-    if (dev->fast_conv && gb_conv2d_uses_winograd(s))
+    if (fast_winograd(dev, s))
         gb_conv2d_backward_winograd_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else if (gb_conv2d_uses_small_planes(s))
         gb_conv2d_backward_small_planes_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
