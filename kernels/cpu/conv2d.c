@@ -38,7 +38,8 @@
  * kernels/cpu/conv_few_inputs.c, where their rules say. On a device opened with
  * fast_conv set (`--conv fast`), conv2d_forward and conv2d_backward take Winograd F(4x4,3x3)
  * (kernels/cpu/conv_winograd.c, 4x fewer multiplies) for the 3x3 stride-1 convs
- * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs). It is opt-in,
+ * gb_conv2d_uses_winograd names (>= 64 channels, >= 8x8 outputs) where it also beat the
+ * register tiles (fast_winograd below: outputs of 32x32 and more). It is opt-in,
  * not the default, because its rounding (up to ~19u of the transformed sums, vs
  * ~1u for a GEMM) is not the rounding PyTorch's training steps have: with it,
  * tests/test_gan_step.c's parity drifts 10^2-10^3 x PyTorch float32's own after
