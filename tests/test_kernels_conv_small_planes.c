@@ -1,12 +1,12 @@
-/* tests/test_kernels_conv_small_planes.c - the register-tiled 3x3 convs of
+/* tests/test_kernels_conv_small_planes.c - the register-tiled 3x3 and 1x1 convs of
  * kernels/cpu/conv_small_planes.c (forward, backward-data, backward-weight, bias gradient)
  * against float64 loops over the definition, and their contracts.
  *
  * References: float64 sums over the definition written here, and S, the same sums on absolute
  * values. Bounds (tests/tolerances.md "convolution", small-planes row): (T + 2) u S for a sum of
- * T terms in any order, T = C * 9 (forward), M * 9 (backward-data), batch * H * W (per weight),
+ * T terms in any order, T = C * taps (forward), M * taps (backward-data), batch * H * W (per weight),
  * with the accumulated gradient's initial value added to S. Shapes: the GAN's 128 -> 128 layers
- * at 4x4, 8x8, 16x16 and 32x32, non-square planes (rows of 16 and of 8, 2 and 1 positions:
+ * at 4x4, 8x8, 16x16 and 32x32 and their 1x1 shortcuts, non-square planes (rows of 16 and of 8, 2 and 1 positions:
  * vectors spanning rows), 8 and 24 channels, batch 1 and 3. Contracts: dweight and dbias
  * accumulate, dinp overwrites (a second backward doubles the first's parameter gradients and
  * leaves dinp); the same bits with 1, 2 and 3 threads; a sample's forward and backward-data bits
@@ -36,6 +36,13 @@ static gb_conv_shape shape(int n, int c, int h, int w, int m) {
                            .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
 }
 
+/* the 1x1 convs the tiles take too (read in place, no padding) */
+static gb_conv_shape pointwise(int n, int c, int h, int w, int m) {
+    gb_conv_shape s = shape(n, c, h, w, m);
+    s.kernel_h = s.kernel_w = 1, s.pad_h = s.pad_w = 0;
+    return s;
+}
+
 static void require_avx512(void) {
     gb_conv_shape s = shape(1, 8, 4, 4, 8);
     if (!gb_conv2d_uses_small_planes(&s)) cr_skip_test("no AVX-512F on this CPU: the GEMM lowering runs these convs");
@@ -44,7 +51,8 @@ static void require_avx512(void) {
 static size_t plane_of(const gb_conv_shape *s) { return (size_t)s->in_height * s->in_width; }
 static size_t inputs_of(const gb_conv_shape *s) { return (size_t)s->batch * s->in_channels * plane_of(s); }
 static size_t outputs_of(const gb_conv_shape *s) { return (size_t)s->batch * s->out_channels * plane_of(s); }
-static size_t weights_of(const gb_conv_shape *s) { return (size_t)s->out_channels * s->in_channels * 9; }
+static size_t taps_of(const gb_conv_shape *s) { return (size_t)s->kernel_h * s->kernel_w; }
+static size_t weights_of(const gb_conv_shape *s) { return (size_t)s->out_channels * s->in_channels * taps_of(s); }
 
 /* x[n][c] at (y, x), 0 outside the plane */
 static double at(const gb_conv_shape *s, const float *t, int channels, int n, int c, int y, int x) {
@@ -52,7 +60,7 @@ static double at(const gb_conv_shape *s, const float *t, int channels, int n, in
     return t[(((size_t)n * channels + c) * s->in_height + y) * s->in_width + x];
 }
 static double wt(const gb_conv_shape *s, const float *w, int m, int c, int i, int j) {
-    return w[(((size_t)m * s->in_channels + c) * 3 + i) * 3 + j];
+    return w[(((size_t)m * s->in_channels + c) * s->kernel_h + i) * s->kernel_w + j];
 }
 
 /* float64 forward on the values (ab 0) or on their magnitudes (ab 1: the scale S) */
@@ -63,9 +71,10 @@ static void ref_forward(const gb_conv_shape *s, const float *x, const float *w, 
                 for (int xo = 0; xo < s->in_width; xo++) {
                     double acc = b ? (ab ? fabs(b[m]) : b[m]) : 0.0;
                     for (int c = 0; c < s->in_channels; c++)
-                        for (int i = 0; i < 3; i++)
-                            for (int j = 0; j < 3; j++) {
-                                double p = wt(s, w, m, c, i, j) * at(s, x, s->in_channels, n, c, y + i - 1, xo + j - 1);
+                        for (int i = 0; i < s->kernel_h; i++)
+                            for (int j = 0; j < s->kernel_w; j++) {
+                                double p = wt(s, w, m, c, i, j) *
+                                           at(s, x, s->in_channels, n, c, y + i - s->pad_h, xo + j - s->pad_w);
                                 acc += ab ? fabs(p) : p;
                             }
                     out[(((size_t)n * s->out_channels + m) * s->in_height + y) * s->in_width + xo] = acc;
@@ -80,9 +89,10 @@ static void ref_dinp(const gb_conv_shape *s, const float *d, const float *w, int
                 for (int xi = 0; xi < s->in_width; xi++) {
                     double acc = 0.0;
                     for (int m = 0; m < s->out_channels; m++)
-                        for (int i = 0; i < 3; i++)
-                            for (int j = 0; j < 3; j++) {
-                                double p = wt(s, w, m, c, i, j) * at(s, d, s->out_channels, n, m, y - i + 1, xi - j + 1);
+                        for (int i = 0; i < s->kernel_h; i++)
+                            for (int j = 0; j < s->kernel_w; j++) {
+                                double p = wt(s, w, m, c, i, j) *
+                                           at(s, d, s->out_channels, n, m, y - i + s->pad_h, xi - j + s->pad_w);
                                 acc += ab ? fabs(p) : p;
                             }
                     out[(((size_t)n * s->in_channels + c) * s->in_height + y) * s->in_width + xi] = acc;
@@ -93,17 +103,17 @@ static void ref_dinp(const gb_conv_shape *s, const float *d, const float *w, int
 static void ref_dweight(const gb_conv_shape *s, const float *d, const float *x, int ab, double *out) {
     for (int m = 0; m < s->out_channels; m++)
         for (int c = 0; c < s->in_channels; c++)
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) {
+            for (int i = 0; i < s->kernel_h; i++)
+                for (int j = 0; j < s->kernel_w; j++) {
                     double acc = 0.0;
                     for (int n = 0; n < s->batch; n++)
                         for (int y = 0; y < s->in_height; y++)
                             for (int xo = 0; xo < s->in_width; xo++) {
                                 double p = at(s, d, s->out_channels, n, m, y, xo) *
-                                           at(s, x, s->in_channels, n, c, y + i - 1, xo + j - 1);
+                                           at(s, x, s->in_channels, n, c, y + i - s->pad_h, xo + j - s->pad_w);
                                 acc += ab ? fabs(p) : p;
                             }
-                    out[(((size_t)m * s->in_channels + c) * 3 + i) * 3 + j] = acc;
+                    out[(((size_t)m * s->in_channels + c) * s->kernel_h + i) * s->kernel_w + j] = acc;
                 }
 }
 
@@ -133,16 +143,17 @@ static void check_against_float64(gb_conv_shape shape_value, uint64_t seed) {
     gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, b, s);
     ref_forward(s, x, w, b, 0, ref);
     ref_forward(s, x, w, b, 1, scale);
-    expect_within("forward", s, out, ref, scale, NULL, no, (double)s->in_channels * 9 + 1);
+    const double taps = (double)taps_of(s);
+    expect_within("forward", s, out, ref, scale, NULL, no, (double)s->in_channels * taps + 1);
     gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, NULL, s); /* without bias */
     ref_forward(s, x, w, NULL, 0, ref);
     ref_forward(s, x, w, NULL, 1, scale);
-    expect_within("forward without bias", s, out, ref, scale, NULL, no, (double)s->in_channels * 9);
+    expect_within("forward without bias", s, out, ref, scale, NULL, no, (double)s->in_channels * taps);
 
     gb_conv2d_backward_small_planes_cpu(&dev, dx, dw, db, d, x, w, s);
     ref_dinp(s, d, w, 0, ref);
     ref_dinp(s, d, w, 1, scale);
-    expect_within("backward-data", s, dx, ref, scale, NULL, ni, (double)s->out_channels * 9);
+    expect_within("backward-data", s, dx, ref, scale, NULL, ni, (double)s->out_channels * taps);
     ref_dweight(s, d, x, 0, ref);
     ref_dweight(s, d, x, 1, scale);
     expect_within("backward-weight (accumulated)", s, dw, ref, scale, dw0, nw, (double)s->batch * plane_of(s));
@@ -166,6 +177,10 @@ Test(conv2d_small_planes, gan_layers, .timeout = 120) {
     check_against_float64(shape(2, 128, 8, 8, 128), 2);
     check_against_float64(shape(1, 128, 16, 16, 128), 3);
     check_against_float64(shape(1, 16, 32, 32, 24), 4); /* 32-wide rows: two vectors each */
+    check_against_float64(pointwise(2, 128, 4, 4, 128), 10); /* the generator's 1x1 shortcuts */
+    check_against_float64(pointwise(3, 128, 8, 8, 128), 11);
+    check_against_float64(pointwise(1, 128, 16, 16, 128), 12);
+    check_against_float64(pointwise(2, 136, 5, 16, 24), 13); /* 136 inputs: blocks of 72 and 64 */
 }
 
 Test(conv2d_small_planes, awkward_shapes) {
@@ -249,6 +264,8 @@ Test(conv2d_small_planes, sample_bits_independent_of_batch) {
 Test(conv2d_small_planes, dispatch_rule) {
     gb_conv_shape gan = shape(2, 128, 16, 16, 128), odd_channels = shape(2, 12, 16, 16, 16);
     gb_conv_shape wide12 = shape(2, 16, 12, 12, 16), strided = gan, k5 = gan, unpadded = gan;
+    gb_conv_shape point_odd = pointwise(2, 16, 3, 5, 16), point_padded = pointwise(2, 16, 8, 8, 16);
+    point_padded.pad_h = point_padded.pad_w = 1;
     strided.stride_h = strided.stride_w = 2;
     k5.kernel_h = k5.kernel_w = 5, k5.pad_h = k5.pad_w = 2;
     unpadded.pad_h = unpadded.pad_w = 0;
@@ -256,6 +273,8 @@ Test(conv2d_small_planes, dispatch_rule) {
     cr_assert(!gb_conv2d_uses_small_planes(&wide12), "12-wide rows neither divide nor fill a vector");
     cr_assert(!gb_conv2d_uses_small_planes(&strided) && !gb_conv2d_uses_small_planes(&k5) &&
               !gb_conv2d_uses_small_planes(&unpadded));
+    cr_assert(!gb_conv2d_uses_small_planes(&point_odd), "1x1 over 15 positions: not whole vectors");
+    cr_assert(!gb_conv2d_uses_small_planes(&point_padded), "a padded 1x1 conv");
     require_avx512();
     cr_assert(gb_conv2d_uses_small_planes(&gan), "the GAN's 128 -> 128 layer at 16x16");
     const size_t ni = inputs_of(&gan), no = outputs_of(&gan), nw = weights_of(&gan);

@@ -1,6 +1,7 @@
 /* kernels/cpu/conv_small_planes.c - 3x3 stride-1 "same" convs on small planes with many
- * channels (the CMU critic's 128 -> 128 layers at 16x16 and 8x8, the generator's at 4x4-16x16)
- * by register tiles over the unlowered input, forward and both backward passes (CPU, AVX-512).
+ * channels (the CMU critic's 128 -> 128 layers at 16x16 and 8x8, the generator's at 4x4-32x32)
+ * by register tiles over the unlowered input, forward and both backward passes, and the forward
+ * and backward-data of 1x1 convs the same way (CPU, AVX-512).
  *
  * Why: on these planes the GEMM lowering (im2col + sgemm + scatter) ran at 150-160 GFLOP/s,
  * while oneDNN's direct convolutions in PyTorch ran the same layers at 200-260 GFLOP/s, so the
@@ -17,9 +18,12 @@
  * and only the horizontal border lanes need a mask. Weights are reordered once per call into
  * [block][input channel][tap][OUT_BLOCK], the order the loop reads them.
  *
- * Summation order, per output element: input channels ascending in blocks of SUM_BLOCK (8); within
- * a block, channels then taps (i, j) ascending, each a fused multiply-add into one float
- * accumulator from +0; the blocks' sums added in order, then + bias (rounded). The blocks keep the
+ * A 1x1 conv is the same tile with the centre tap alone, reading the input in place.
+ *
+ * Summation order, per output element: input channels ascending in blocks of SUM_TERMS / taps
+ * (8 for 3x3, 72 for 1x1); within a block, channels then taps (i, j) ascending, each a fused
+ * multiply-add into one float accumulator from +0; the blocks' sums added in order, then + bias
+ * (rounded). The blocks keep the
  * error at the GEMM path's (about 1 u of the sum of |terms| at the worst element of the CUB GAN's
  * convs, measured against float64; one chain over all 1152 terms erred 4x more). That matters
  * beyond the bound: the GAN step-parity trajectories of tests/test_gan_step.c branch on
@@ -28,7 +32,8 @@
  * GEMM path in the last bits and stay within the conv2d bounds of tests/tolerances.md
  * "convolution". Backward-data is the same loop with dout as the input and the weights
  * transposed and flipped (dinp[c] = sum over m, then taps, of w[m][c][2-i][2-j] dout[m]).
- * Backward-weight puts output channels in the lanes instead (see dweight_tile). Work is split over
+ * Backward-weight (3x3) puts output channels in the lanes instead (see dweight_tile); a 1x1
+ * conv's stays on the GEMM lowering. Work is split over
  * items (samples x output blocks, or input-channel pairs for dweight); every result is formed by one
  * slice in a fixed order, so the bits do not depend on the thread count or on the batch a sample
  * runs in (the forward's and dinp's; dweight sums over the batch).
@@ -41,7 +46,7 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_BLOCK = 8 };
+enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72 };
 
 /* When these loops win. 128 -> 128 3x3 p1, batch 64, 2 threads, ms here / the GEMM path, 3-5
  * runs of one probe on the shared development machine (Zen 4), and PyTorch 1.13's oneDNN alone
@@ -58,9 +63,11 @@ enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_BLOCK = 8 };
 int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
     static int have_avx512 = -1;
     if (have_avx512 < 0) have_avx512 = __builtin_cpu_supports("avx512f");
-    int w = s->in_width;
-    return have_avx512 && s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1 &&
-           s->pad_h == 1 && s->pad_w == 1 && (LANES % w == 0 || w % LANES == 0) && s->in_height * w % LANES == 0 &&
+    int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
+    int same3x3 = s->kernel_h == 3 && s->kernel_w == 3 && s->pad_h == 1 && s->pad_w == 1 &&
+                  (LANES % w == 0 || w % LANES == 0);
+    int pointwise = s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+    return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 && plane_in_vectors &&
            s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0;
 }
 
@@ -68,18 +75,23 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
  * assert it), so it is compiled for AVX-512F alone. */
 #pragma GCC target("avx512f")
 
-/* A sample's planes copied with a zero row above and below and a guard float at each end:
- * position q = y * W + x of channel c sits at c * stride + ORIGIN(W) + q. */
+/* Where a sample's planes are read: for 3x3, copies with a zero row above and below and a guard
+ * float at each end, position q = y * W + x of channel c at c * stride + origin + q; a 1x1 conv
+ * reads the input in place (stride = the plane, origin 0). */
 typedef struct {
     int h, w, channels;
-    size_t stride; /* floats per padded plane */
+    size_t stride, origin; /* floats per (padded) plane; offset of position 0 in it */
 } padded_geom;
 
 static padded_geom padded_of(int channels, int h, int w) {
-    padded_geom g = {h, w, channels, (size_t)(h + 2) * (size_t)w + 2};
+    padded_geom g = {h, w, channels, (size_t)(h + 2) * (size_t)w + 2, 1 + (size_t)w};
     return g;
 }
-static size_t padded_origin(const padded_geom *g) { return 1 + (size_t)g->w; }
+static padded_geom in_place_of(int channels, int h, int w) {
+    padded_geom g = {h, w, channels, (size_t)h * (size_t)w, 0};
+    return g;
+}
+static size_t padded_origin(const padded_geom *g) { return g->origin; }
 
 static void pad_sample(float *dst, const padded_geom *g, const float *src) {
     size_t plane = (size_t)g->h * (size_t)g->w, origin = padded_origin(g);
@@ -108,17 +120,19 @@ static __mmask16 border_mask(int w, size_t q0, int dj) {
 typedef struct {
     padded_geom g;
     const float *inp;  /* [batch, in channels, h, w] */
-    float *wr;         /* [out / OUT_BLOCK][in][TAPS][OUT_BLOCK] */
+    float *wr;         /* [out / OUT_BLOCK][in][taps][OUT_BLOCK] */
     const float *bias; /* [out] or NULL */
     float *out;        /* [batch, out channels, h, w] */
-    float *pad;        /* per-slice scratch of one padded sample */
-    int out_channels, blocks;
+    float *pad;        /* per-slice scratch of one padded sample (3x3 only) */
+    int out_channels, blocks, taps; /* taps: 9, or 1 for a 1x1 conv read in place */
     size_t items; /* batch * blocks */
 } tile_job;
 
-/* One tile: OUT_BLOCK channels (weights wb, outputs ob) x v vectors from position q0. */
+/* One tile: OUT_BLOCK channels (weights wb, outputs ob) x v vectors from position q0, over taps
+ * 9 (3x3) or 1 (1x1: the centre tap alone, no mask). */
 static inline __attribute__((always_inline)) void tile(const tile_job *t, const float *xp, const float *wb,
-                                                       const float *bias, float *ob, size_t q0, const int v) {
+                                                       const float *bias, float *ob, size_t q0, const int v,
+                                                       const int taps) {
     const int W = t->g.w, C = t->g.channels;
     const size_t plane = (size_t)t->g.h * (size_t)W;
     __mmask16 left[MAX_VECTORS], right[MAX_VECTORS];
@@ -128,33 +142,34 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
         right[k] = border_mask(W, q0 + (size_t)k * LANES, 1);
     }
     const float *x = xp + padded_origin(&t->g) + q0;
-    for (int c0 = 0; c0 < C; c0 += SUM_BLOCK) {
-        const int c1 = c0 + SUM_BLOCK < C ? c0 + SUM_BLOCK : C;
+    const int block = SUM_TERMS / taps; /* input channels per partial sum */
+    for (int c0 = 0; c0 < C; c0 += block) {
+        const int c1 = c0 + block < C ? c0 + block : C;
         __m512 acc[OUT_BLOCK][MAX_VECTORS];
 #pragma GCC unroll 8
         for (int b = 0; b < OUT_BLOCK; b++)
 #pragma GCC unroll 3
             for (int k = 0; k < v; k++) acc[b][k] = _mm512_setzero_ps();
         for (int c = c0; c < c1; c++, x += t->g.stride) {
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) {
-                    const float *src = x + (ptrdiff_t)(i - 1) * W + (j - 1);
-                    __m512 in[MAX_VECTORS];
+            for (int tap = 0; tap < taps; tap++) {
+                const int i = taps == 1 ? 1 : tap / 3, j = taps == 1 ? 1 : tap % 3;
+                const float *src = x + (ptrdiff_t)(i - 1) * W + (j - 1);
+                __m512 in[MAX_VECTORS];
 #pragma GCC unroll 3
-                    for (int k = 0; k < v; k++) {
-                        const float *p = src + (size_t)k * LANES;
-                        in[k] = j == 0   ? _mm512_maskz_loadu_ps(left[k], p)
-                                : j == 2 ? _mm512_maskz_loadu_ps(right[k], p)
-                                         : _mm512_loadu_ps(p);
-                    }
-                    const float *w = wb + ((size_t)c * TAPS + (size_t)(i * 3 + j)) * OUT_BLOCK;
-#pragma GCC unroll 8
-                    for (int b = 0; b < OUT_BLOCK; b++) {
-                        __m512 wv = _mm512_set1_ps(w[b]);
-#pragma GCC unroll 3
-                        for (int k = 0; k < v; k++) acc[b][k] = _mm512_fmadd_ps(wv, in[k], acc[b][k]);
-                    }
+                for (int k = 0; k < v; k++) {
+                    const float *p = src + (size_t)k * LANES;
+                    in[k] = j == 0   ? _mm512_maskz_loadu_ps(left[k], p)
+                            : j == 2 ? _mm512_maskz_loadu_ps(right[k], p)
+                                     : _mm512_loadu_ps(p);
                 }
+                const float *w = wb + ((size_t)c * (size_t)taps + (size_t)tap) * OUT_BLOCK;
+#pragma GCC unroll 8
+                for (int b = 0; b < OUT_BLOCK; b++) {
+                    __m512 wv = _mm512_set1_ps(w[b]);
+#pragma GCC unroll 3
+                    for (int k = 0; k < v; k++) acc[b][k] = _mm512_fmadd_ps(wv, in[k], acc[b][k]);
+                }
+            }
         }
         /* the block's sums join the output: stored by the first block, added by the later ones,
          * then + bias after the last */
@@ -180,45 +195,56 @@ static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
     size_t padded = (size_t)-1;
     for (size_t item = i0; item < i1; item++) {
         size_t n = item / (size_t)t->blocks, blk = item % (size_t)t->blocks;
-        if (padded != n) {
-            pad_sample(pad, &t->g, t->inp + n * (size_t)C * plane);
+        const float *xp = t->inp + n * (size_t)C * plane;
+        if (t->taps == TAPS) {
+            if (padded != n) pad_sample(pad, &t->g, xp);
             padded = n;
+            xp = pad;
         }
-        const float *wb = t->wr + blk * (size_t)C * TAPS * OUT_BLOCK;
+        const float *wb = t->wr + blk * (size_t)C * (size_t)t->taps * OUT_BLOCK;
         const float *bias = t->bias ? t->bias + blk * OUT_BLOCK : NULL;
         float *ob = t->out + (n * (size_t)M + blk * OUT_BLOCK) * plane;
         size_t k = 0;
-        for (; k + 3 <= vectors; k += 3) tile(t, pad, wb, bias, ob, k * LANES, 3);
-        for (; k + 2 <= vectors; k += 2) tile(t, pad, wb, bias, ob, k * LANES, 2);
-        for (; k < vectors; k++) tile(t, pad, wb, bias, ob, k * LANES, 1);
+        if (t->taps == TAPS) {
+            for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, TAPS);
+            for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, TAPS);
+            for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, TAPS);
+        } else {
+            for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, 1);
+            for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, 1);
+            for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, 1);
+        }
     }
 }
 
-/* A tile job over `batch` samples with its scratch: the reordered weights (wr_floats, filled by
- * the caller before run_tiles) and then one padded sample per slice. */
-static tile_job plan_tiles(gb_device *dev, size_t wr_floats, int batch, int in_channels, int out_channels, int h,
-                           int w) {
-    tile_job t = {.g = padded_of(in_channels, h, w), .out_channels = out_channels};
+/* A tile job over `batch` samples with its scratch: the reordered weights (filled by the caller
+ * before gb_parallel_for) and then, for 3x3, one padded sample per slice. */
+static tile_job plan_tiles(gb_device *dev, int taps, int batch, int in_channels, int out_channels, int h, int w) {
+    tile_job t = {.g = taps == TAPS ? padded_of(in_channels, h, w) : in_place_of(in_channels, h, w),
+                  .out_channels = out_channels, .taps = taps};
     t.blocks = out_channels / OUT_BLOCK;
     t.items = (size_t)batch * (size_t)t.blocks;
     int slices = gb_parallel_slices(dev, t.items, 1);
-    float *scratch = gb_dev_scratch(dev, (wr_floats + (size_t)slices * (size_t)in_channels * t.g.stride) * sizeof(float));
+    size_t wr_floats = (size_t)in_channels * (size_t)out_channels * (size_t)taps;
+    size_t pad_floats = taps == TAPS ? (size_t)slices * (size_t)in_channels * t.g.stride : 0;
+    float *scratch = gb_dev_scratch(dev, (wr_floats + pad_floats) * sizeof(float));
     t.wr = scratch;
     t.pad = scratch + wr_floats;
     return t;
 }
 
-/* weight [M, C, 3, 3] -> wr [M / OUT_BLOCK][C][TAPS][OUT_BLOCK] (forward), or, transposed and
- * flipped, [C / OUT_BLOCK][M][TAPS][OUT_BLOCK] with wr[..][m][i, j][c] = weight[m][c][2-i][2-j]
- * (backward-data, where dout's M channels are the inputs). */
-static void reorder_weights(float *wr, const float *weight, int M, int C, int transpose) {
+/* weight [M, C, kh, kw] (taps = kh * kw, 9 or 1) -> wr [M / OUT_BLOCK][C][taps][OUT_BLOCK]
+ * (forward), or, transposed and flipped, [C / OUT_BLOCK][M][taps][OUT_BLOCK] with
+ * wr[..][m][i, j][c] = weight[m][c][2-i][2-j] (backward-data, where dout's M channels are the
+ * inputs). */
+static void reorder_weights(float *wr, const float *weight, int M, int C, int taps, int transpose) {
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++)
-            for (int tap = 0; tap < TAPS; tap++) {
-                float v = weight[((size_t)m * (size_t)C + (size_t)c) * TAPS + (size_t)tap];
+            for (int tap = 0; tap < taps; tap++) {
+                float v = weight[((size_t)m * (size_t)C + (size_t)c) * (size_t)taps + (size_t)tap];
                 int o = transpose ? c : m, in = transpose ? m : c, ins = transpose ? M : C;
-                int t2 = transpose ? TAPS - 1 - tap : tap;
-                wr[(((size_t)(o / OUT_BLOCK) * (size_t)ins + (size_t)in) * TAPS + (size_t)t2) * OUT_BLOCK +
+                int t2 = transpose ? taps - 1 - tap : tap;
+                wr[(((size_t)(o / OUT_BLOCK) * (size_t)ins + (size_t)in) * (size_t)taps + (size_t)t2) * OUT_BLOCK +
                    (size_t)(o % OUT_BLOCK)] = v;
             }
 }
@@ -236,8 +262,9 @@ void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float 
                                         const float *bias, const gb_conv_shape *s) {
     check_shape(s);
     const int M = s->out_channels, C = s->in_channels;
-    tile_job t = plan_tiles(dev, (size_t)M * (size_t)C * TAPS, s->batch, C, M, s->in_height, s->in_width);
-    reorder_weights(t.wr, weight, M, C, 0);
+    const int taps = s->kernel_h * s->kernel_w;
+    tile_job t = plan_tiles(dev, taps, s->batch, C, M, s->in_height, s->in_width);
+    reorder_weights(t.wr, weight, M, C, taps, 0);
     t.inp = inp;
     t.bias = bias;
     t.out = out;
@@ -415,11 +442,15 @@ void gb_conv2d_backward_small_planes_cpu(gb_device *dev, float *dinp, float *dwe
     check_shape(s);
     const int M = s->out_channels, C = s->in_channels;
     if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, M, (size_t)s->in_height * (size_t)s->in_width);
-    if (dweight) backward_weight(dev, dweight, dout, inp, s);
+    const int taps = s->kernel_h * s->kernel_w;
+    /* a 1x1 conv's weight gradient is one GEMM per sample over positions already in place; the
+     * lowering's sgemm runs it at 0.75-0.92 of sgemm's rate (bench), so it stays there */
+    if (dweight && taps == 1) gb_conv2d_backward_gemm_cpu(dev, NULL, dweight, NULL, dout, inp, weight, s);
+    else if (dweight) backward_weight(dev, dweight, dout, inp, s);
     if (dinp) {
         /* dinp = the forward tiles over dout's M channels with the transposed, flipped weights */
-        tile_job t = plan_tiles(dev, (size_t)M * (size_t)C * TAPS, s->batch, M, C, s->in_height, s->in_width);
-        reorder_weights(t.wr, weight, M, C, 1);
+        tile_job t = plan_tiles(dev, taps, s->batch, M, C, s->in_height, s->in_width);
+        reorder_weights(t.wr, weight, M, C, taps, 1);
         t.inp = dout;
         t.out = dinp;
         gb_parallel_for(dev, t.items, 1, tile_items, &t);

@@ -150,10 +150,11 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
 int gb_conv2d_uses_few_inputs(const gb_conv_shape *shape);
 void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                       const float *bias, const gb_conv_shape *shape);
-/* conv_small_planes.c: 3x3 stride-1 padding-1 convs on planes 4, 8 or 16 wide with channel
- * counts that are multiples of 8 (the GAN's 128 -> 128 layers below 32x32), forward and backward,
- * by AVX-512 register tiles over the unlowered input; gb_conv2d_forward_cpu and
- * gb_conv2d_backward_cpu take them where gb_conv2d_uses_small_planes(shape) says. */
+/* conv_small_planes.c: 3x3 stride-1 padding-1 convs whose rows divide or fill 16-lane vectors,
+ * and unpadded stride-1 1x1 convs, with channel counts that are multiples of 8 (every 128 -> 128
+ * layer of the GAN models), by AVX-512 register tiles over the unlowered input (a 1x1 conv's
+ * weight gradient stays on the GEMM lowering); gb_conv2d_forward_cpu and gb_conv2d_backward_cpu
+ * take them where gb_conv2d_uses_small_planes(shape) says. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *shape);
 void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                         const float *bias, const gb_conv_shape *shape);
