@@ -292,3 +292,37 @@ Test(conv2d_small_planes, dispatch_rule) {
               "the backward table entry did not take the tiles");
     free(x), free(w), free(b), free(d), free(a), free(c), free(dxa), free(dxc), free(dwa), free(dwc);
 }
+
+/* The backward-data alone for 1x1 convs with any input count (the critic's 3 -> 128 shortcut):
+ * the tiles' outputs end in a partial block. Against float64, and through the table entry, whose
+ * dweight and dbias stay the GEMM lowering's (same bits) and whose dinp is these tiles'. */
+Test(conv2d_small_planes, pointwise_backward_data_any_inputs) {
+    gb_conv_shape rgb = pointwise(2, 3, 16, 16, 128);
+    gb_conv_shape padded = rgb;
+    padded.pad_h = padded.pad_w = 1;
+    cr_assert(!gb_conv2d_uses_small_planes_data(&padded), "a padded 1x1 conv");
+    require_avx512();
+    const gb_conv_shape shapes[] = {rgb, pointwise(1, 5, 4, 4, 16), pointwise(2, 13, 8, 8, 8)};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const gb_conv_shape *s = &shapes[k];
+        cr_assert(gb_conv2d_uses_small_planes_data(s) && !gb_conv2d_uses_small_planes(s), "shape %zu", k);
+        const size_t ni = inputs_of(s), no = outputs_of(s), nw = weights_of(s), M = (size_t)s->out_channels;
+        gc_seed_rng(70 + k);
+        float *x = gc_rand(ni, -1, 1), *w = gc_rand(nw, -1, 1), *d = gc_rand(no, -1, 1);
+        float *dx = gc_falloc(ni), *dxt = gc_falloc(ni), *dwt = gc_falloc(nw), *dwg = gc_falloc(nw);
+        float *dbt = gc_falloc(M), *dbg = gc_falloc(M);
+        double *ref = gc_dalloc(ni), *scale = gc_dalloc(ni);
+        gb_conv2d_backward_data_small_planes_cpu(&dev, dx, d, w, s);
+        ref_dinp(s, d, w, 0, ref);
+        ref_dinp(s, d, w, 1, scale);
+        expect_within("1x1 backward-data", s, dx, ref, scale, NULL, ni, (double)M);
+        memset(dwt, 0, nw * sizeof(float)), memset(dwg, 0, nw * sizeof(float));
+        memset(dbt, 0, M * sizeof(float)), memset(dbg, 0, M * sizeof(float));
+        gb_conv2d_backward(&dev, dxt, dwt, dbt, d, x, w, s);
+        gb_conv2d_backward_gemm_cpu(&dev, NULL, dwg, dbg, d, x, w, s);
+        cr_expect(memcmp(dxt, dx, ni * sizeof(float)) == 0, "shape %zu: the table's dinp is not the tiles'", k);
+        cr_expect(memcmp(dwt, dwg, nw * sizeof(float)) == 0 && memcmp(dbt, dbg, M * sizeof(float)) == 0,
+                  "shape %zu: the table's dweight / dbias are not the GEMM lowering's", k);
+        free(x), free(w), free(d), free(dx), free(dxt), free(dwt), free(dwg), free(dbt), free(dbg), free(ref), free(scale);
+    }
+}

@@ -226,7 +226,10 @@ void gb_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *
         gb_conv2d_backward_small_planes_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_backward_direct_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
-    else
+    else if (dinp && gb_conv2d_uses_small_planes_data(s)) {
+        gb_conv2d_backward_gemm_cpu(dev, NULL, dweight, dbias, dout, inp, weight, s);
+        gb_conv2d_backward_data_small_planes_cpu(dev, dinp, dout, weight, s);
+    } else
         gb_conv2d_backward_gemm_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
 }
 

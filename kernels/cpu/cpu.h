@@ -161,6 +161,10 @@ void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float 
 void gb_conv2d_backward_small_planes_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                          const float *dout, const float *inp, const float *weight,
                                          const gb_conv_shape *shape);
+/* the backward-data alone, for 1x1 convs with any input count (the 3 -> 128 shortcut) */
+int gb_conv2d_uses_small_planes_data(const gb_conv_shape *shape);
+void gb_conv2d_backward_data_small_planes_cpu(gb_device *dev, float *dinp, const float *dout, const float *weight,
+                                              const gb_conv_shape *shape);
 /* the GEMM backward, exported so a benchmark can time it next to Winograd */
 void gb_conv2d_backward_gemm_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                  const float *dout, const float *inp, const float *weight,
