@@ -46,7 +46,7 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72 };
+enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX_CHANNELS = 256 };
 
 /* When these loops win. 128 -> 128 3x3 p1, batch 64, 2 threads, ms here / the GEMM path, 3-5
  * runs of one probe on the shared development machine (Zen 4), and PyTorch 1.13's oneDNN alone
@@ -57,9 +57,15 @@ enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72 };
  *    8x8 .... 5.9-6.2 / 8.4-9.3   5.9-6.2 / 8.8-10   6.2-6.3 / 8.9-10    4.6 / 4.8 / 5.6
  *    4x4 .... 1.7-1.8 / 2.3-2.4   1.6 / 2.1          1.8-2.1 / 2.3-2.7   1.0 / 1.0 / 1.5
  * (195-220 GFLOP/s at 8x8-32x32, against 130-160 for the GEMM path and a measured FMA peak of
- * about 200.) Rule: 3x3, stride 1, padding 1, both channel counts multiples of OUT_BLOCK, rows
- * that divide a vector or are whole vectors (W = 1, 2, 4, 8, 16, 32, ...), and a CPU with
- * AVX-512F; elsewhere the GEMM lowering stays. */
+ * about 200-230.) 1x1 128 -> 128, forward / backward-data over sgemm on the equivalent GEMM
+ * (bench, 3 rounds): 1.09 / 1.08 at 4x4, 0.68-1.12 / 1.26 at 8x8, 1.08 / 1.20 at 16x16 (the
+ * GEMM path: 0.64 / 0.56, 0.73 / 0.80, 0.92 / 0.82). With many channels the GEMM's own
+ * efficiency catches up: 256 -> 256 at 8x8 still 1.15-1.28x here (3x3 and 1x1), but Inception's
+ * 8x8 convs at batch 8 ran faster lowered (384 -> 384 3x3 7.9-8.6 / 7.7-7.9 ms; 1x1 1280 -> 1344
+ * 9.6-11.4 / 9.5 ms, 2048 -> 1152 13.8-14.1 / 12.6-12.8 ms). Rule: 3x3 stride 1 padding 1 with
+ * rows that divide a vector or are whole vectors (W = 1, 2, 4, 8, 16, 32, ...), or 1x1 stride 1
+ * unpadded over whole vectors of positions; both channel counts multiples of OUT_BLOCK and at
+ * most MAX_CHANNELS; a CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
     static int have_avx512 = -1;
     if (have_avx512 < 0) have_avx512 = __builtin_cpu_supports("avx512f");
@@ -68,7 +74,8 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
                   (LANES % w == 0 || w % LANES == 0);
     int pointwise = s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
     return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 && plane_in_vectors &&
-           s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0;
+           s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0 && s->in_channels <= MAX_CHANNELS &&
+           s->out_channels <= MAX_CHANNELS;
 }
 
 /* The backward-data alone, for 1x1 convs with any number of inputs (the critic's 3 -> 128
@@ -77,7 +84,7 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
 int gb_conv2d_uses_small_planes_data(const gb_conv_shape *s) {
     gb_conv_shape like = *s;
     like.in_channels = OUT_BLOCK; /* any input count: the tiles' outputs may end in a partial block */
-    return s->kernel_h == 1 && s->kernel_w == 1 && gb_conv2d_uses_small_planes(&like);
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->in_channels <= MAX_CHANNELS && gb_conv2d_uses_small_planes(&like);
 }
 
 /* Everything below runs only where gb_conv2d_uses_small_planes said yes (the entry points
