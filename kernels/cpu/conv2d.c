@@ -29,8 +29,8 @@
  * 3x3 stride-1 "same" convs on planes up to 32 wide and unpadded 1x1 convs, with channel counts
  * that are multiples of 8 (every 128 -> 128 layer of the GAN models), take neither: on AVX-512
  * CPUs they run as register tiles over the unlowered input (kernels/cpu/conv_small_planes.c,
- * 1.3-1.45x this lowering on the 3x3 layers; a 1x1 conv's dweight stays here); the table above
- * stays for the other shapes and CPUs.
+ * 1.3-1.45x this lowering on the 3x3 layers, up to 256 channels); the table above stays for the
+ * other shapes and CPUs.
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and
  * the numbers. Before both, convs with few output channels take the direct loops

@@ -32,8 +32,9 @@
  * GEMM path in the last bits and stay within the conv2d bounds of tests/tolerances.md
  * "convolution". Backward-data is the same loop with dout as the input and the weights
  * transposed and flipped (dinp[c] = sum over m, then taps, of w[m][c][2-i][2-j] dout[m]).
- * Backward-weight (3x3) puts output channels in the lanes instead (see dweight_tile); a 1x1
- * conv's stays on the GEMM lowering. Work is split over
+ * Backward-weight puts output channels in the lanes instead (see dweight_tile and, for 1x1,
+ * dweight_tile_pointwise: 1.0-1.2x the GEMM path's per-sample sgemm at 4x4-16x16, where that
+ * ran at 0.76-0.85 of sgemm on the equivalent GEMM). Work is split over
  * items (samples x output blocks, or input-channel pairs for dweight); every result is formed by one
  * slice in a fixed order, so the bits do not depend on the thread count or on the batch a sample
  * runs in (the forward's and dinp's; dweight sums over the batch).
@@ -306,15 +307,15 @@ void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float 
  * channels; a slice walks chunks of DW_CHUNK_POSITIONS positions' worth of samples, keeping its
  * accumulators in scratch ([c][tap][M]) between chunks, so each chunk's dT (128 KB for one 16x16
  * sample) is read from L2 by all of the slice's tiles. */
-enum { DW_VECS = 4, DW_IN = 2, DW_CHUNK_POSITIONS = 256 };
+enum { DW_VECS = 4, DW_IN = 2, DW_IN_POINTWISE = 4, DW_CHUNK_POSITIONS = 256 };
 
 typedef struct {
-    int h, w, in_channels, out_channels, batch, chunk; /* chunk: samples per chunk */
+    int h, w, in_channels, out_channels, batch, chunk, taps; /* chunk: samples per chunk; taps 9 or 1 */
     const float *inp; /* [batch, C, h, w] */
     const float *dt;  /* [batch, h * w, M] */
-    float *dweight;   /* [M, C, 3, 3], accumulated */
-    float *acc;       /* [C][TAPS][M], zeroed */
-    float *pad;       /* per slice: chunk samples x its channels, planes (h + 2) x (w + 2) */
+    float *dweight;   /* [M, C, kh, kw], accumulated */
+    float *acc;       /* [C][taps][M], zeroed */
+    float *pad;       /* 3x3, per slice: chunk samples x its channels, planes (h + 2) x (w + 2) */
     size_t pad_stride;
 } dweight_job;
 
@@ -385,6 +386,45 @@ static inline __attribute__((always_inline)) void dweight_tile(const dweight_job
             }
 }
 
+/* A 1x1 conv's tile: output channels m0 .. (vecs vectors, the last masked to `last`) x input
+ * channels c0 .. c0 + DW_IN_POINTWISE - 1, read in place, over samples n0 .. n1 - 1: 16
+ * accumulators, 4 dT vectors and 4 broadcasts per position. */
+static inline __attribute__((always_inline)) void dweight_tile_pointwise(const dweight_job *t, int c0, int m0,
+                                                                         int n0, int n1, const int vecs,
+                                                                         __mmask16 last) {
+    const int M = t->out_channels, C = t->in_channels;
+    const size_t P = (size_t)t->h * (size_t)t->w;
+    __m512 acc[DW_VECS][DW_IN_POINTWISE];
+#pragma GCC unroll 4
+    for (int v = 0; v < vecs; v++)
+#pragma GCC unroll 4
+        for (int a = 0; a < DW_IN_POINTWISE; a++) acc[v][a] = _mm512_setzero_ps();
+    for (int n = n0; n < n1; n++) {
+        const float *d = t->dt + (size_t)n * P * (size_t)M + (size_t)m0;
+        const float *x = t->inp + ((size_t)n * (size_t)C + (size_t)c0) * P;
+        for (size_t q = 0; q < P; q++, d += M) {
+            __m512 dv[DW_VECS];
+#pragma GCC unroll 4
+            for (int v = 0; v < vecs; v++)
+                dv[v] = _mm512_maskz_loadu_ps(v == vecs - 1 ? last : (__mmask16)0xffff, d + v * LANES);
+#pragma GCC unroll 4
+            for (int a = 0; a < DW_IN_POINTWISE; a++) {
+                __m512 in = _mm512_set1_ps(x[(size_t)a * P + q]);
+#pragma GCC unroll 4
+                for (int v = 0; v < vecs; v++) acc[v][a] = _mm512_fmadd_ps(dv[v], in, acc[v][a]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < vecs; v++)
+#pragma GCC unroll 4
+        for (int a = 0; a < DW_IN_POINTWISE; a++) {
+            float *sum = t->acc + (size_t)(c0 + a) * (size_t)M + (size_t)(m0 + v * LANES);
+            __mmask16 lanes = v == vecs - 1 ? last : (__mmask16)0xffff;
+            _mm512_mask_storeu_ps(sum, lanes, _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, sum), acc[v][a]));
+        }
+}
+
 /* src [h, w] into dst [h + 2, w + 2] with a zero border. */
 static void pad_plane(float *dst, const float *src, int h, int w) {
     const size_t pw = (size_t)w + 2;
@@ -400,6 +440,26 @@ static void pad_plane(float *dst, const float *src, int h, int w) {
 
 /* Slice over input-channel pairs p0 .. p1 - 1: for each chunk of samples, pad those channels,
  * then run every tile of them. */
+static void dweight_items_pointwise(void *ctx, size_t g0, size_t g1, int slice) {
+    (void)slice;
+    const dweight_job *t = ctx;
+    const int M = t->out_channels;
+    for (int n0 = 0; n0 < t->batch; n0 += t->chunk) {
+        int n1 = n0 + t->chunk < t->batch ? n0 + t->chunk : t->batch;
+        for (int c = (int)g0 * DW_IN_POINTWISE; c < (int)g1 * DW_IN_POINTWISE; c += DW_IN_POINTWISE)
+            for (int m0 = 0; m0 < M; m0 += DW_VECS * LANES) {
+                int rem = M - m0 < DW_VECS * LANES ? M - m0 : DW_VECS * LANES, vecs = (rem + LANES - 1) / LANES;
+                __mmask16 last = (__mmask16)(rem % LANES ? (1u << (rem % LANES)) - 1 : 0xffffu);
+                switch (vecs) {
+                case 4: dweight_tile_pointwise(t, c, m0, n0, n1, 4, last); break;
+                case 3: dweight_tile_pointwise(t, c, m0, n0, n1, 3, last); break;
+                case 2: dweight_tile_pointwise(t, c, m0, n0, n1, 2, last); break;
+                default: dweight_tile_pointwise(t, c, m0, n0, n1, 1, last); break;
+                }
+            }
+    }
+}
+
 static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
     const dweight_job *t = ctx;
     const int C = t->in_channels, M = t->out_channels, c_first = (int)p0 * DW_IN, cs = (int)(p1 - p0) * DW_IN;
@@ -432,29 +492,29 @@ static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
 /* dweight += the tiles' sums: scratch holds dT, the accumulators and the slices' padded planes. */
 static void backward_weight(gb_device *dev, float *dweight, const float *dout, const float *inp,
                             const gb_conv_shape *s) {
-    const int M = s->out_channels, C = s->in_channels;
+    const int M = s->out_channels, C = s->in_channels, taps = s->kernel_h * s->kernel_w;
     const size_t P = (size_t)s->in_height * (size_t)s->in_width;
     dweight_job t = {.h = s->in_height, .w = s->in_width, .in_channels = C, .out_channels = M, .batch = s->batch,
-                     .inp = inp, .dweight = dweight};
+                     .taps = taps, .inp = inp, .dweight = dweight};
     t.chunk = (int)((DW_CHUNK_POSITIONS + P - 1) / P);
     t.pad_stride = (size_t)(s->in_height + 2) * (size_t)(s->in_width + 2);
-    size_t items = (size_t)C / DW_IN;
+    size_t items = (size_t)C / (taps == TAPS ? DW_IN : DW_IN_POINTWISE); /* OUT_BLOCK divides C */
     int slices = gb_parallel_slices(dev, items, 1);
-    size_t dt_floats = (size_t)s->batch * P * (size_t)M, acc_floats = (size_t)C * TAPS * (size_t)M;
-    float *scratch = gb_dev_scratch(
-        dev, (dt_floats + acc_floats + (size_t)slices * (size_t)C * (size_t)t.chunk * t.pad_stride) * sizeof(float));
+    size_t dt_floats = (size_t)s->batch * P * (size_t)M, acc_floats = (size_t)C * (size_t)taps * (size_t)M;
+    size_t pad_floats = taps == TAPS ? (size_t)slices * (size_t)C * (size_t)t.chunk * t.pad_stride : 0;
+    float *scratch = gb_dev_scratch(dev, (dt_floats + acc_floats + pad_floats) * sizeof(float));
     t.dt = scratch;
     t.acc = scratch + dt_floats;
     t.pad = t.acc + acc_floats;
     memset(t.acc, 0, acc_floats * sizeof *t.acc);
     transpose_job tr = {.dout = dout, .dt = scratch, .channels = M, .positions = P};
     gb_parallel_for(dev, (size_t)s->batch, 1, transpose_samples, &tr);
-    gb_parallel_for(dev, items, 1, dweight_items, &t);
+    gb_parallel_for(dev, items, 1, taps == TAPS ? dweight_items : dweight_items_pointwise, &t);
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++)
-            for (int tap = 0; tap < TAPS; tap++)
-                dweight[((size_t)m * (size_t)C + (size_t)c) * TAPS + (size_t)tap] +=
-                    t.acc[((size_t)c * TAPS + (size_t)tap) * (size_t)M + (size_t)m];
+            for (int tap = 0; tap < taps; tap++)
+                dweight[((size_t)m * (size_t)C + (size_t)c) * (size_t)taps + (size_t)tap] +=
+                    t.acc[((size_t)c * (size_t)taps + (size_t)tap) * (size_t)M + (size_t)m];
 }
 
 /* dinp = the forward tiles over dout's M channels with the transposed, flipped weights. */
@@ -474,11 +534,7 @@ void gb_conv2d_backward_small_planes_cpu(gb_device *dev, float *dinp, float *dwe
     check_shape(s);
     const int M = s->out_channels;
     if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, M, (size_t)s->in_height * (size_t)s->in_width);
-    const int taps = s->kernel_h * s->kernel_w;
-    /* a 1x1 conv's weight gradient is one GEMM per sample over positions already in place; the
-     * lowering's sgemm runs it at 0.75-0.92 of sgemm's rate (bench), so it stays there */
-    if (dweight && taps == 1) gb_conv2d_backward_gemm_cpu(dev, NULL, dweight, NULL, dout, inp, weight, s);
-    else if (dweight) backward_weight(dev, dweight, dout, inp, s);
+    if (dweight) backward_weight(dev, dweight, dout, inp, s);
     if (dinp) backward_data(dev, dinp, dout, weight, s);
 }
 

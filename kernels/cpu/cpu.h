@@ -146,14 +146,15 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
 /* conv_few_inputs.c: the forward of a stride-1 conv2d with at most 4 input channels and at
  * least 8 outputs (the critic's RGB layers) by register-blocked direct loops, in the summation
  * order of conv_direct.c; gb_conv2d_forward_cpu takes it where gb_conv2d_uses_few_inputs(shape)
- * says. The backward stays on the GEMM lowering (the note closing that file says why). */
+ * says. Its backward is the GEMM lowering's or, for 1x1, conv_small_planes.c's backward-data
+ * (the note closing that file says why). */
 int gb_conv2d_uses_few_inputs(const gb_conv_shape *shape);
 void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                       const float *bias, const gb_conv_shape *shape);
 /* conv_small_planes.c: 3x3 stride-1 padding-1 convs whose rows divide or fill 16-lane vectors,
  * and unpadded stride-1 1x1 convs, with channel counts that are multiples of 8 (every 128 -> 128
- * layer of the GAN models), by AVX-512 register tiles over the unlowered input (a 1x1 conv's
- * weight gradient stays on the GEMM lowering); gb_conv2d_forward_cpu and gb_conv2d_backward_cpu
+ * layer of the GAN models, up to 256 channels), by AVX-512 register tiles over the unlowered
+ * input, forward and backward; gb_conv2d_forward_cpu and gb_conv2d_backward_cpu
  * take them where gb_conv2d_uses_small_planes(shape) says. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *shape);
 void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
