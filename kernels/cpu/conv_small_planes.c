@@ -339,6 +339,21 @@ static void transpose_samples(void *ctx, size_t n0, size_t n1, int slice) {
     }
 }
 
+/* dT's vectors of output channels m0 .. at one position (d): `vecs` of them, the last masked to
+ * `last` (the channels that exist when M is not a multiple of 64). */
+static inline __attribute__((always_inline)) void load_channel_vectors(__m512 *dv, const float *d, const int vecs,
+                                                                       __mmask16 last) {
+#pragma GCC unroll 4
+    for (int v = 0; v < vecs; v++) dv[v] = _mm512_maskz_loadu_ps(v == vecs - 1 ? last : (__mmask16)0xffff, d + v * LANES);
+}
+
+/* The output channels of the tile at m0: its vector count, and the mask of its last vector. */
+static int channel_vectors(int M, int m0, __mmask16 *last) {
+    int rem = M - m0 < DW_VECS * LANES ? M - m0 : DW_VECS * LANES;
+    *last = (__mmask16)(rem % LANES ? (1u << (rem % LANES)) - 1 : 0xffffu);
+    return (rem + LANES - 1) / LANES;
+}
+
 /* The tile of output channels m0 .. m0 + DW_VECS * 16 - 1, input channels c0, c0 + 1 (padded
  * planes xp[a][sample]) and kernel row i over samples n0 .. n1 - 1. */
 static inline __attribute__((always_inline)) void dweight_tile(const dweight_job *t, const float *xp, int c0, int m0,
@@ -361,9 +376,7 @@ static inline __attribute__((always_inline)) void dweight_tile(const dweight_job
         for (int y = 0; y < H; y++, x += pw)
             for (int xx = 0; xx < W; xx++, d += M) {
                 __m512 dv[DW_VECS];
-#pragma GCC unroll 4
-                for (int v = 0; v < vecs; v++)
-                    dv[v] = _mm512_maskz_loadu_ps(v == vecs - 1 ? last : (__mmask16)0xffff, d + v * LANES);
+                load_channel_vectors(dv, d, vecs, last);
 #pragma GCC unroll 2
                 for (int a = 0; a < DW_IN; a++)
 #pragma GCC unroll 3
@@ -404,9 +417,7 @@ static inline __attribute__((always_inline)) void dweight_tile_pointwise(const d
         const float *x = t->inp + ((size_t)n * (size_t)C + (size_t)c0) * P;
         for (size_t q = 0; q < P; q++, d += M) {
             __m512 dv[DW_VECS];
-#pragma GCC unroll 4
-            for (int v = 0; v < vecs; v++)
-                dv[v] = _mm512_maskz_loadu_ps(v == vecs - 1 ? last : (__mmask16)0xffff, d + v * LANES);
+            load_channel_vectors(dv, d, vecs, last);
 #pragma GCC unroll 4
             for (int a = 0; a < DW_IN_POINTWISE; a++) {
                 __m512 in = _mm512_set1_ps(x[(size_t)a * P + q]);
@@ -438,8 +449,8 @@ static void pad_plane(float *dst, const float *src, int h, int w) {
     memset(dst + (size_t)(h + 1) * pw, 0, pw * sizeof *dst);
 }
 
-/* Slice over input-channel pairs p0 .. p1 - 1: for each chunk of samples, pad those channels,
- * then run every tile of them. */
+/* 1x1: slice over groups g0 .. g1 - 1 of DW_IN_POINTWISE input channels, chunk by chunk of
+ * samples, every output tile of each group (the input is read in place). */
 static void dweight_items_pointwise(void *ctx, size_t g0, size_t g1, int slice) {
     (void)slice;
     const dweight_job *t = ctx;
@@ -448,9 +459,8 @@ static void dweight_items_pointwise(void *ctx, size_t g0, size_t g1, int slice) 
         int n1 = n0 + t->chunk < t->batch ? n0 + t->chunk : t->batch;
         for (int c = (int)g0 * DW_IN_POINTWISE; c < (int)g1 * DW_IN_POINTWISE; c += DW_IN_POINTWISE)
             for (int m0 = 0; m0 < M; m0 += DW_VECS * LANES) {
-                int rem = M - m0 < DW_VECS * LANES ? M - m0 : DW_VECS * LANES, vecs = (rem + LANES - 1) / LANES;
-                __mmask16 last = (__mmask16)(rem % LANES ? (1u << (rem % LANES)) - 1 : 0xffffu);
-                switch (vecs) {
+                __mmask16 last;
+                switch (channel_vectors(M, m0, &last)) {
                 case 4: dweight_tile_pointwise(t, c, m0, n0, n1, 4, last); break;
                 case 3: dweight_tile_pointwise(t, c, m0, n0, n1, 3, last); break;
                 case 2: dweight_tile_pointwise(t, c, m0, n0, n1, 2, last); break;
@@ -460,6 +470,8 @@ static void dweight_items_pointwise(void *ctx, size_t g0, size_t g1, int slice) 
     }
 }
 
+/* 3x3: slice over input-channel pairs p0 .. p1 - 1: for each chunk of samples, pad those
+ * channels, then run every tile of them. */
 static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
     const dweight_job *t = ctx;
     const int C = t->in_channels, M = t->out_channels, c_first = (int)p0 * DW_IN, cs = (int)(p1 - p0) * DW_IN;
@@ -477,9 +489,8 @@ static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
                     /* the last tile of an M that is not a multiple of 64 has fewer vectors, the last
                      * one masked to the channels that exist (M is a multiple of 8) */
                     const float *xp = pad + (size_t)c * (size_t)t->chunk * t->pad_stride;
-                    int rem = M - m0 < DW_VECS * LANES ? M - m0 : DW_VECS * LANES, vecs = (rem + LANES - 1) / LANES;
-                    __mmask16 last = (__mmask16)(rem % LANES ? (1u << (rem % LANES)) - 1 : 0xffffu);
-                    switch (vecs) {
+                    __mmask16 last;
+                    switch (channel_vectors(M, m0, &last)) {
                     case 4: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 4, last); break;
                     case 3: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 3, last); break;
                     case 2: dweight_tile(t, xp, c_first + c, m0, i, n0, n1, 2, last); break;
