@@ -47,7 +47,7 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX_CHANNELS = 256 };
+enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX_CHANNELS = 256, MAX_WIDTH = 32 };
 
 /* When these loops win. 128 -> 128 3x3 p1, batch 64, 2 threads, ms here / the GEMM path, 3-5
  * runs of one probe on the shared development machine (Zen 4), and PyTorch 1.13's oneDNN alone
@@ -64,15 +64,16 @@ enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX
  * efficiency catches up: 256 -> 256 at 8x8 still 1.15-1.28x here (3x3 and 1x1), but Inception's
  * 8x8 convs at batch 8 ran faster lowered (384 -> 384 3x3 7.9-8.6 / 7.7-7.9 ms; 1x1 1280 -> 1344
  * 9.6-11.4 / 9.5 ms, 2048 -> 1152 13.8-14.1 / 12.6-12.8 ms). Rule: 3x3 stride 1 padding 1 with
- * rows that divide a vector or are whole vectors (W = 1, 2, 4, 8, 16, 32, ...), or 1x1 stride 1
- * unpadded over whole vectors of positions; both channel counts multiples of OUT_BLOCK and at
- * most MAX_CHANNELS; a CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
+ * rows that divide a vector or are one or two whole vectors (W = 1, 2, 4, 8, 16, 32: the widths
+ * measured; a wider plane's padded sample outgrows L2), or 1x1 stride 1 unpadded over whole
+ * vectors of positions; both channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a
+ * CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
     static int have_avx512 = -1;
     if (have_avx512 < 0) have_avx512 = __builtin_cpu_supports("avx512f");
     int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
     int same3x3 = s->kernel_h == 3 && s->kernel_w == 3 && s->pad_h == 1 && s->pad_w == 1 &&
-                  (LANES % w == 0 || w % LANES == 0);
+                  (LANES % w == 0 || (w % LANES == 0 && w <= MAX_WIDTH));
     int pointwise = s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
     return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 && plane_in_vectors &&
            s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0 && s->in_channels <= MAX_CHANNELS &&
