@@ -1,7 +1,7 @@
 /* kernels/cpu/conv_small_planes.c - 3x3 stride-1 "same" convs on small planes with many
- * channels (the CMU critic's 128 -> 128 layers at 16x16 and 8x8, the generator's at 4x4-32x32)
- * by register tiles over the unlowered input, forward and both backward passes, and the forward
- * and backward-data of 1x1 convs the same way (CPU, AVX-512).
+ * channels (the CMU critic's 128 -> 128 layers at 16x16 and 8x8, the generator's at 4x4-32x32),
+ * and unpadded 1x1 convs, by register tiles over the unlowered input, forward and both backward
+ * passes (CPU, AVX-512).
  *
  * Why: on these planes the GEMM lowering (im2col + sgemm + scatter) ran at 150-160 GFLOP/s,
  * while oneDNN's direct convolutions in PyTorch ran the same layers at 200-260 GFLOP/s, so the
@@ -23,21 +23,20 @@
  * Summation order, per output element: input channels ascending in blocks of SUM_TERMS / taps
  * (8 for 3x3, 72 for 1x1); within a block, channels then taps (i, j) ascending, each a fused
  * multiply-add into one float accumulator from +0; the blocks' sums added in order, then + bias
- * (rounded). The blocks keep the
- * error at the GEMM path's (about 1 u of the sum of |terms| at the worst element of the CUB GAN's
- * convs, measured against float64; one chain over all 1152 terms erred 4x more). That matters
- * beyond the bound: the GAN step-parity trajectories of tests/test_gan_step.c branch on
- * rounding-sized differences (tests/tolerances.md "GAN pipelines"), and with blocks of 32 the
- * WGAN-GP case branched where no ulp-perturbed PyTorch run did (16 seeds). Results differ from the
- * GEMM path in the last bits and stay within the conv2d bounds of tests/tolerances.md
- * "convolution". Backward-data is the same loop with dout as the input and the weights
- * transposed and flipped (dinp[c] = sum over m, then taps, of w[m][c][2-i][2-j] dout[m]).
- * Backward-weight puts output channels in the lanes instead (see dweight_tile and, for 1x1,
- * dweight_tile_pointwise: 1.0-1.2x the GEMM path's per-sample sgemm at 4x4-16x16, where that
- * ran at 0.76-0.85 of sgemm on the equivalent GEMM). Work is split over
- * items (samples x output blocks, or input-channel pairs for dweight); every result is formed by one
- * slice in a fixed order, so the bits do not depend on the thread count or on the batch a sample
- * runs in (the forward's and dinp's; dweight sums over the batch).
+ * (rounded). The blocks keep the error at the GEMM path's (about 1 u of the sum of |terms| at the
+ * worst element of the CUB GAN's convs, measured against float64; one chain over all 1152 terms
+ * erred 4x more). That matters beyond the bound: the GAN step-parity trajectories of
+ * tests/test_gan_step.c branch on rounding-sized differences (tests/tolerances.md "GAN
+ * pipelines"), and with blocks of 32 the WGAN-GP case branched where no ulp-perturbed PyTorch run
+ * did (16 seeds). Results differ from the GEMM path in the last bits and stay within the conv2d
+ * bounds of tests/tolerances.md "convolution". Backward-data is the same loop with dout as the
+ * input and the weights transposed and flipped (dinp[c] = sum over m, then taps, of
+ * w[m][c][2-i][2-j] dout[m]). Backward-weight puts output channels in the lanes instead (see
+ * dweight_tile and, for 1x1, dweight_tile_pointwise: 1.0-1.2x the GEMM path's per-sample sgemm at
+ * 4x4-16x16, where that ran at 0.76-0.85 of sgemm on the equivalent GEMM). Work is split over
+ * items (samples x output blocks, or groups of input channels for dweight); every result is
+ * formed by one slice in a fixed order, so the bits do not depend on the thread count, and a
+ * sample's forward and dinp do not depend on the batch it runs in.
  * Tested by tests/test_kernels_conv_small_planes.c; measured at gb_conv2d_uses_small_planes.
  */
 #include <immintrin.h>
