@@ -63,25 +63,6 @@ static direct_geom geom_of(const gb_conv_shape *s) {
     return g;
 }
 
-/* dst [rows, cols] = src [h, w] placed with its first element at (top, left) (either may be
- * negative: the part outside dst is cropped), zero elsewhere. With the input padded like this
- * every tap reads a full out_h x out_w window, so the loops have no edge cases and full-width
- * rows (a valid-range loop left 31-of-32 tails at every edge tap). */
-static void pad_plane(float *dst, int rows, int cols, const float *src, int h, int w, int top, int left) {
-    int x0 = left > 0 ? left : 0, x1 = left + w < cols ? left + w : cols;
-    for (int r = 0; r < rows; r++) {
-        float *d = dst + (size_t)r * (size_t)cols;
-        int sr = r - top;
-        if (sr < 0 || sr >= h || x1 <= x0) {
-            memset(d, 0, (size_t)cols * sizeof *d);
-            continue;
-        }
-        memset(d, 0, (size_t)x0 * sizeof *d);
-        memcpy(d + x0, src + (size_t)sr * (size_t)w + (size_t)(x0 - left), (size_t)(x1 - x0) * sizeof *d);
-        memset(d + x1, 0, (size_t)(cols - x1) * sizeof *d);
-    }
-}
-
 /* A rectangle of `rows` x `cols`: dst (row stride dst_ld) += w * src (row stride src_ld). One call
  * per tap and channel, so the per-call cost is spread over the whole window (at 32x32, calling
  * per image row cost more than the arithmetic). */
@@ -147,7 +128,7 @@ static void forward_samples(void *ctx, size_t n0, size_t n1, int slice) {
         float *o = t->out + n * (size_t)M * g->out_plane;
         memset(o, 0, (size_t)M * g->out_plane * sizeof *o);
         for (int c = 0; c < C; c++) {
-            pad_plane(xp, PH, PW, t->inp + (n * (size_t)C + (size_t)c) * g->in_plane, s->in_height, s->in_width,
+            gb_pad_plane(xp, PH, PW, t->inp + (n * (size_t)C + (size_t)c) * g->in_plane, s->in_height, s->in_width,
                       s->pad_h, s->pad_w);
             for (int m = 0; m < M; m++) {
                 const float *w = t->weight + ((size_t)m * (size_t)C + (size_t)c) * g->taps;
@@ -196,7 +177,7 @@ static void dinp_samples(void *ctx, size_t n0, size_t n1, int slice) {
     float *dp = t->pad + (size_t)slice * t->pad_floats, *tmp = dp + (size_t)M * dplane;
     for (size_t n = n0; n < n1; n++) {
         for (int m = 0; m < M; m++)
-            pad_plane(dp + (size_t)m * dplane, DH, DW, t->dout + (n * (size_t)M + (size_t)m) * g->out_plane, g->oh,
+            gb_pad_plane(dp + (size_t)m * dplane, DH, DW, t->dout + (n * (size_t)M + (size_t)m) * g->out_plane, g->oh,
                       g->ow, s->kernel_h - 1 - s->pad_h, s->kernel_w - 1 - s->pad_w);
         for (int c = 0; c < C; c++) {
             float *dx = t->dinp + (n * (size_t)C + (size_t)c) * g->in_plane;
@@ -225,7 +206,7 @@ static void dweight_channels(void *ctx, size_t c0, size_t c1, int slice) {
     for (size_t c = c0; c < c1; c++) {
         for (size_t k = 0; k < (size_t)M * g->taps; k++) sums[k] = 0.0;
         for (int n = 0; n < s->batch; n++) {
-            pad_plane(xp, PH, PW, t->inp + ((size_t)n * (size_t)C + c) * g->in_plane, s->in_height, s->in_width,
+            gb_pad_plane(xp, PH, PW, t->inp + ((size_t)n * (size_t)C + c) * g->in_plane, s->in_height, s->in_width,
                       s->pad_h, s->pad_w);
             for (int m = 0; m < M; m++) {
                 const float *d = t->dout + ((size_t)n * (size_t)M + (size_t)m) * g->out_plane;

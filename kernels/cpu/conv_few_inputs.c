@@ -75,19 +75,6 @@ static window_geom window_of(const gb_conv_shape *s) {
     return g;
 }
 
-/* src [h, w] into dst [rows = h + 2 ph, ld = w + 2 pw] with a zero border. */
-static void pad_plane(float *dst, size_t ld, const float *src, int h, int w, int ph, int pw) {
-    size_t rows = (size_t)(h + 2 * ph);
-    memset(dst, 0, (size_t)ph * ld * sizeof *dst);
-    for (int y = 0; y < h; y++) {
-        float *d = dst + (size_t)(y + ph) * ld;
-        memset(d, 0, (size_t)pw * sizeof *d);
-        memcpy(d + pw, src + (size_t)y * (size_t)w, (size_t)w * sizeof *d);
-        memset(d + pw + w, 0, (size_t)pw * sizeof *d);
-    }
-    memset(dst + (rows - (size_t)ph) * ld, 0, (size_t)ph * ld * sizeof *dst);
-}
-
 typedef struct {
     const gb_conv_shape *s;
     window_geom g;
@@ -141,8 +128,8 @@ static void forward_items(void *ctx, size_t i0, size_t i1, int slice) {
         const float *x = t->inp + n * (size_t)C * in_plane;
         if (!t->g.pointwise && padded != n) {
             for (int c = 0; c < C; c++)
-                pad_plane(pad + (size_t)c * t->g.plane, t->g.ld, x + (size_t)c * in_plane, s->in_height, s->in_width,
-                          s->pad_h, s->pad_w);
+                gb_pad_plane(pad + (size_t)c * t->g.plane, s->in_height + 2 * s->pad_h, (int)t->g.ld,
+                             x + (size_t)c * in_plane, s->in_height, s->in_width, s->pad_h, s->pad_w);
             padded = n;
         }
         const float *xp = t->g.pointwise ? x : pad;

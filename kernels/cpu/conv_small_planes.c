@@ -108,10 +108,9 @@ static padded_geom in_place_of(int channels, int h, int w) {
     padded_geom g = {h, w, channels, (size_t)h * (size_t)w, 0};
     return g;
 }
-static size_t padded_origin(const padded_geom *g) { return g->origin; }
 
 static void pad_sample(float *dst, const padded_geom *g, const float *src) {
-    size_t plane = (size_t)g->h * (size_t)g->w, origin = padded_origin(g);
+    size_t plane = (size_t)g->h * (size_t)g->w, origin = g->origin;
     for (int c = 0; c < g->channels; c++) {
         float *d = dst + (size_t)c * g->stride;
         memset(d, 0, origin * sizeof *d);
@@ -158,7 +157,7 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
         left[k] = border_mask(W, q0 + (size_t)k * LANES, -1);
         right[k] = border_mask(W, q0 + (size_t)k * LANES, 1);
     }
-    const float *x = xp + padded_origin(&t->g) + q0;
+    const float *x = xp + t->g.origin + q0;
     const int block = SUM_TERMS / taps; /* input channels per partial sum */
     for (int c0 = 0; c0 < C; c0 += block) {
         const int c1 = c0 + block < C ? c0 + block : C;
@@ -203,6 +202,17 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
     }
 }
 
+/* Every tile of one output block over a plane of `vectors` vectors: 3 vectors at a time, then
+ * 2, then 1 (taps a constant, so each call inlines its own loop). */
+static inline __attribute__((always_inline)) void plane_tiles(const tile_job *t, const float *xp, const float *wb,
+                                                              const float *bias, float *ob, size_t vectors,
+                                                              const int taps, int valid) {
+    size_t k = 0;
+    for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, taps, valid);
+    for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, taps, valid);
+    for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, taps, valid);
+}
+
 /* Items are (sample, output block) pairs, sample-major: a slice pads a sample once for all the
  * blocks of it that it owns. */
 static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
@@ -223,16 +233,10 @@ static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
         const float *bias = t->bias ? t->bias + blk * OUT_BLOCK : NULL;
         float *ob = t->out + (n * (size_t)M + blk * OUT_BLOCK) * plane;
         const int valid = M - (int)blk * OUT_BLOCK < OUT_BLOCK ? M - (int)blk * OUT_BLOCK : OUT_BLOCK;
-        size_t k = 0;
-        if (t->taps == TAPS) {
-            for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, TAPS, valid);
-            for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, TAPS, valid);
-            for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, TAPS, valid);
-        } else {
-            for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, 1, valid);
-            for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, 1, valid);
-            for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, 1, valid);
-        }
+        if (t->taps == TAPS)
+            plane_tiles(t, xp, wb, bias, ob, vectors, TAPS, valid);
+        else
+            plane_tiles(t, xp, wb, bias, ob, vectors, 1, valid);
     }
 }
 
@@ -436,19 +440,6 @@ static inline __attribute__((always_inline)) void dweight_tile_pointwise(const d
         }
 }
 
-/* src [h, w] into dst [h + 2, w + 2] with a zero border. */
-static void pad_plane(float *dst, const float *src, int h, int w) {
-    const size_t pw = (size_t)w + 2;
-    memset(dst, 0, pw * sizeof *dst);
-    for (int y = 0; y < h; y++) {
-        float *d = dst + (size_t)(y + 1) * pw;
-        d[0] = 0.0f;
-        memcpy(d + 1, src + (size_t)y * (size_t)w, (size_t)w * sizeof *d);
-        d[w + 1] = 0.0f;
-    }
-    memset(dst + (size_t)(h + 1) * pw, 0, pw * sizeof *dst);
-}
-
 /* 1x1: slice over groups g0 .. g1 - 1 of DW_IN_POINTWISE input channels, chunk by chunk of
  * samples, every output tile of each group (the input is read in place). */
 static void dweight_items_pointwise(void *ctx, size_t g0, size_t g1, int slice) {
@@ -481,8 +472,8 @@ static void dweight_items(void *ctx, size_t p0, size_t p1, int slice) {
         int n1 = n0 + t->chunk < t->batch ? n0 + t->chunk : t->batch;
         for (int c = 0; c < cs; c++)
             for (int n = n0; n < n1; n++)
-                pad_plane(pad + ((size_t)c * (size_t)t->chunk + (size_t)(n - n0)) * t->pad_stride,
-                          t->inp + ((size_t)n * (size_t)C + (size_t)(c_first + c)) * P, t->h, t->w);
+                gb_pad_plane(pad + ((size_t)c * (size_t)t->chunk + (size_t)(n - n0)) * t->pad_stride, t->h + 2, t->w + 2,
+                             t->inp + ((size_t)n * (size_t)C + (size_t)(c_first + c)) * P, t->h, t->w, 1, 1);
         for (int c = 0; c < cs; c += DW_IN)
             for (int m0 = 0; m0 < M; m0 += DW_VECS * LANES)
                 for (int i = 0; i < 3; i++) {

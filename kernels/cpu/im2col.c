@@ -376,6 +376,21 @@ void gb_conv_bias_grad(const gb_device *dev, float *dbias, const float *dout, in
     gb_parallel_for(dev, (size_t)channels, ROW_GRAIN, bias_grad_channels, &t);
 }
 
+void gb_pad_plane(float *dst, int rows, int cols, const float *src, int h, int w, int top, int left) {
+    int x0 = left > 0 ? left : 0, x1 = left + w < cols ? left + w : cols;
+    for (int r = 0; r < rows; r++) {
+        float *d = dst + (size_t)r * (size_t)cols;
+        int sr = r - top;
+        if (sr < 0 || sr >= h || x1 <= x0) {
+            memset(d, 0, (size_t)cols * sizeof *d);
+            continue;
+        }
+        memset(d, 0, (size_t)x0 * sizeof *d);
+        memcpy(d + x0, src + (size_t)sr * (size_t)w + (size_t)(x0 - left), (size_t)(x1 - x0) * sizeof *d);
+        memset(d + x1, 0, (size_t)(cols - x1) * sizeof *d);
+    }
+}
+
 void gb_conv_check_shape(const gb_conv_shape *s, int transpose) {
     GB_ASSERT(s->batch >= 0 && s->in_channels > 0 && s->out_channels > 0 && s->in_height > 0 &&
                   s->in_width > 0 && s->kernel_h > 0 && s->kernel_w > 0 && s->stride_h > 0 &&

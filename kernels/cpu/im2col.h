@@ -14,7 +14,9 @@
  * each GEMM keeps enough columns to run near the BLAS rate; the chunking depends
  * on the shape only, so results are bitwise reproducible. im2col and col2im run over
  * channels through gb_parallel_for (dev's threads): a channel's rows and image plane
- * belong to one slice, so the bits do not depend on the thread count.
+ * belong to one slice, so the bits do not depend on the thread count. The other helpers here
+ * (batch gather / scatter, bias, zero-bordered planes, shape checks) serve the conv kernels that
+ * do not lower (direct loops, register tiles) as well.
  * Tested through tests/test_kernels_conv.c.
  */
 #ifndef GB_KERNELS_CPU_IM2COL_H
@@ -105,6 +107,12 @@ void gb_conv_scatter(const gb_device *dev, float *dst, size_t dst_stride, const 
 void gb_conv_add_bias(const gb_device *dev, float *out, const float *bias, int batch, int channels, size_t positions);
 /* dbias[c] += sum over n, p of dout[n, c, p]: double sums, n then p ascending. */
 void gb_conv_bias_grad(const gb_device *dev, float *dbias, const float *dout, int batch, int channels, size_t positions);
+
+/* dst [rows, cols] = src [h, w] placed with its first element at (top, left) (either may be
+ * negative: the part outside dst is cropped), zero elsewhere: the zero-bordered planes the direct
+ * loops (conv_direct.c, conv_few_inputs.c) and the register tiles' weight gradient
+ * (conv_small_planes.c) read, so every tap reads a full window with no edge cases. */
+void gb_pad_plane(float *dst, int rows, int cols, const float *src, int h, int w, int top, int left);
 
 /* Programmer-error checks of a conv shape (abort with the offending fields):
  * positive sizes, non-negative padding, a non-empty output; for the transposed
