@@ -20,19 +20,33 @@
  *   GB_FRECHET_AUTO      the Cholesky factor S1 = L L^T when S1 is positive definite (else S2's,
  *                        swapping the roles; else the eigen path): the same spectrum, a third of
  *                        the cost of the eigendecomposition of S1. L^T S2 L is formed by
- *                        LAPACKE_dsygst (itype 2, lower), which uses its symmetry: d^3 flops
- *                        against 2 d^3 for two dtrmm calls.
+ *                        gb_congruence_lower (metrics/congruence.h: dsygst's product, itype
+ *                        2, lower, by recursive halving over BLAS-3 calls), which uses its
+ *                        symmetry: d^3 flops against 2 d^3 for two dtrmm calls.
  * The eigenvalues of the symmetric B^T S2 B come from LAPACKE_dsyevd (values only: dsytrd +
  * dsterf), read from the lower triangle. Rule, from timings at d = 2048 on the 2-core
- * development machine (OpenBLAS 0.3.21 pthreads, 2 threads; shared, so +-30%):
- *   dpotrf 0.05 s; L^T S2 L 0.17 s (dsygst and two dtrmm alike on a quiet machine; under
- *   load, one thread, dsygst 0.49-0.62 s against 0.65-0.84 s); dsyevd 'N' 0.30 s; whole AUTO
- *   path about 0.5 s, against several seconds for scipy's sqrtm route (bench/cases_fid.c).
- *   The two-stage reductions were measured and rejected: dsyev_2stage / dsyevd_2stage 'N'
- *   0.9-1.2 s, and dsytrd_sy2sb + dsytrd_sb2st + dsterf with band widths 16-128 no faster
- *   than dsyevd (the bulge chasing of sb2st runs on one thread in this OpenMP-free build).
- *   Factoring both covariances (S2 = M M^T) and forming L^T S2 L as (M^T L)^T (M^T L) by dtrmm
- *   and dsyrk measured 0.26 s against dsygst's 0.20 s (potrf 0.06, dtrmm 0.10, dsyrk 0.10).
+ * development machine (OpenBLAS 0.3.21 pthreads, 2 threads; shared, so +-30%; dgemm there
+ * runs at 83-93 GFLOP/s):
+ *   dpotrf 0.04-0.05 s; L^T S2 L 0.12-0.13 s (dsygst 0.17-0.19 s in the same runs, two dtrmm
+ *   about the same; under load, one thread, dsygst 0.49-0.62 s against 0.65-0.84 s); dsytrd
+ *   0.23-0.29 s, about 60% of it dsymv, which streams the trailing matrix once per column at
+ *   about 60 GB/s (memory-bound: a hand-written AVX-512 dsymv reached 37 GB/s on one core
+ *   against OpenBLAS's 32); dsterf 0.04-0.05 s; whole AUTO path 0.41-0.49 s, against 3.4-4.3 s
+ *   for scipy's sqrtm route (bench/cases_fid.c). The work arrays live in transparent huge
+ *   pages (fid.c, alloc_work: about 40 ms of page faults a call otherwise).
+ *   Measured and rejected:
+ *   - the two-stage reductions: dsyev_2stage / dsyevd_2stage 'N' 0.9-1.2 s; dsytrd_sy2sb +
+ *     dsytrd_sb2st + dsterf with band widths 8-64 0.48-0.86 s (sy2sb itself 0.17-0.43 s, and
+ *     the bulge chasing of sb2st runs on one thread in this OpenMP-free build); sy2sb + dsbtrd
+ *     'N' 0.33-0.39 s against 0.28-0.30 for dsytrd + dsterf;
+ *   - dsytrd's panel width: dlatrd + dsyr2k driven by hand with panels of 16-96 columns, none
+ *     faster than LAPACK's 32;
+ *   - dqds instead of dsterf (dpttrf, then the bidiagonal's singular values by dbdsqr, whose
+ *     square roots come out directly): 0.052 s against 0.041 s;
+ *   - factoring both covariances (S2 = M M^T) and forming L^T S2 L as (M^T L)^T (M^T L) by
+ *     dtrmm and dsyrk: 0.26 s against dsygst's 0.20 s (potrf 0.06, dtrmm 0.10, dsyrk 0.10).
+ *   The floor of this route at dgemm speed (potrf 0.03, L^T S2 L 0.10, dsytrd's BLAS-3 half
+ *   0.06, its dsymv half at the bandwidth above 0.14-0.19, dsterf 0.04) is 0.37-0.42 s.
  * Clamping:
  * for positive semi-definite inputs every exact eigenvalue is >= 0, and dsyevd's computed ones
  * err by about r * eps * (largest), r the matrix order. Eigenvalues at or below that noise floor,
