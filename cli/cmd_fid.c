@@ -1,21 +1,28 @@
-/* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics and feature files.
+/* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics, feature files
+ * and image folders.
  *
- *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]
- *                    [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
  *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], or a
- *       folder of PNG/JPEG images (features through the FID Inception network under protocol
- *       P: pytorch-fid, clean (default) or legacy-tf; metrics/fid_protocol.h). Features are
- *       reduced to their mean and N-1 covariance first. The last line of stdout is the FID.
- *       --stats-out writes the statistics of A (layout pytorch-fid by default).
- *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N]
- *       GEN, REF: features .npy [n, d] or clean-fid's feature .npz (key 'feats'). Prints the
- *       spread, then the KID (the last line).
- *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N]
- *       precision, recall, density, coverage of the generated set GEN against REAL.
+ *       folder of PNG/JPEG images. Features are reduced to their mean and N-1 covariance
+ *       first. The last line of stdout is the FID. --stats-out writes the statistics of A
+ *       (layout pytorch-fid by default).
+ *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
+ *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or a folder of
+ *       PNG/JPEG images. Prints the spread, then the KID (the last line).
+ *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [NETWORK OPTIONS]
+ *       precision, recall, density, coverage of the generated set GEN against REAL (inputs as
+ *       for kid).
+ *   NETWORK OPTIONS, for image folders: [--protocol pytorch-fid|clean|legacy-tf]
+ *       [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *       Folders go through the FID Inception network to its 2048-d pool features under the
+ *       image protocol (metrics/fid_protocol.h; clean by default). prdc's --protocol takes
+ *       either kind of name (the two sets do not overlap), so it may be given twice.
+ *       Given with no folder among the inputs, they are ignored with a warning.
  *
  * Image folders need the weights pt_inception-2015-12-05-6726825d.pth (data/weights/, or
- * --weights); without them fid exits 5 (environment) naming the file, where it was looked
- * for and `genbench data fetch inception-weights`. kid and prdc read feature files only.
+ * --weights); without them the command exits 5 (environment) naming the file, where it was
+ * looked for and `genbench data fetch inception-weights`. Both inputs are checked to exist
+ * before either goes through the network.
  * Exit codes: 0 ok, 2 usage, 3 bad input file, 4 numerical failure, 5 environment.
  *
  * Self-contained (no helpers from cli/main.c) so tests/test_cmd_fid.c can compile it in and
@@ -27,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/log.h"
 #include "../core/npy.h"
 #include "../core/status.h"
 #include "../datasets/registry.h"
@@ -57,15 +65,16 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* GB_ENV for a directory (kid and prdc read feature files), GB_INPUT when the path does not
- * exist. */
-static gb_status check_not_folder(const char *path) {
+/* An input that does not exist is a bad input (exit 3), found before any work starts. */
+static gb_status check_input_path(const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) return gb_fail(GB_INPUT, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return gb_fail(GB_ENV, "%s is a directory: image folders are read by `genbench fid` only; pass features .npy",
-                       path);
     return GB_OK;
+}
+
+static int is_folder(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 typedef struct {
@@ -76,7 +85,6 @@ typedef struct {
 /* A 2-D float .npy, or an .npz holding such an array under 'feats' (clean-fid's KID files). */
 static gb_status load_features(feature_set *f, const char *path) {
     memset(f, 0, sizeof *f);
-    GB_TRY(check_not_folder(path));
     gb_npy_array a;
     gb_npz z = {0};
     const gb_npy_array *arr;
@@ -119,8 +127,11 @@ typedef struct {
     gb_device dev;
     gb_inception net;
     int open;
+    int given; /* a network option was given */
     char kind[128];
 } fid_net;
+
+#define FID_NET_DEFAULTS {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 2}
 
 static gb_status fid_net_open(fid_net *fn) {
     if (fn->open) return GB_OK;
@@ -152,13 +163,74 @@ static void fid_net_close(fid_net *fn) {
     free(fn->path);
 }
 
-static gb_status folder_stats(gb_fid_stats *st, const char *dir, fid_net *fn, const char **kind) {
+#define NETWORK_OPTIONS_HELP                                                                                  \
+    "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"                \
+    "  --protocol P        image preprocessing: clean (default; clean-fid), pytorch-fid, legacy-tf\n"        \
+    "  --weights FILE      Inception weights (default data/weights/" GB_INCEPTION_FILE ");\n"               \
+    "                      another file needs --weights-sha256 HEX to vouch for it\n"                         \
+    "  --batch N           images per forward pass (default 16)\n"                                            \
+    "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2)\n"
+
+/* The network options fid, kid and prdc share. */
+static int is_net_option(const char *opt) {
+    static const char *const names[] = {"--protocol", "--weights", "--weights-sha256", "--batch", "--device", "--threads"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(opt, names[i]) == 0) return 1;
+    return 0;
+}
+
+static gb_status net_option(fid_net *fn, const char *opt, const char *v) {
+    fn->given = 1;
+    if (strcmp(opt, "--protocol") == 0) return gb_fid_protocol_by_name(&fn->protocol, v);
+    if (strcmp(opt, "--weights") == 0) fn->weights = v;
+    else if (strcmp(opt, "--weights-sha256") == 0) fn->weights_sha256 = v;
+    else if (strcmp(opt, "--device") == 0) fn->device = v;
+    else if (strcmp(opt, "--batch") == 0) return fid_parse_u64(opt, v, &fn->batch);
+    else if (strcmp(opt, "--threads") == 0) return fid_parse_u64(opt, v, &fn->threads);
+    return GB_OK;
+}
+
+/* Checks the network options, that both inputs exist, and warns about network options that
+ * no input needs. */
+static gb_status check_inputs(const fid_net *fn, const char *const *paths, const char *cmd) {
+    if (fn->weights_sha256 && !fn->weights)
+        return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
+    if (fn->batch == 0 || fn->batch > 4096 || fn->threads == 0 || fn->threads > 1024)
+        return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
+    GB_TRY(check_input_path(paths[0]));
+    GB_TRY(check_input_path(paths[1]));
+    if (fn->given && !is_folder(paths[0]) && !is_folder(paths[1]))
+        gb_warn("%s: --protocol/--weights/--batch/--device/--threads apply to image folders only, and neither "
+                "input is one: ignored",
+                cmd);
+    return GB_OK;
+}
+
+/* The 2048-d pool features of every image in a folder. */
+static gb_status folder_features(feature_set *f, const char *dir, fid_net *fn) {
+    memset(f, 0, sizeof *f);
     GB_TRY(fid_net_open(fn));
-    float *feats;
-    size_t n;
-    GB_TRY(gb_fid_folder_features(&feats, &n, &fn->net, dir, fn->protocol));
-    gb_status s = gb_fid_stats_from_features(st, feats, n, GB_INCEPTION_FEATURES);
-    free(feats);
+    GB_TRY(gb_fid_folder_features(&f->x, &f->n, &fn->net, dir, fn->protocol));
+    f->d = GB_INCEPTION_FEATURES;
+    return GB_OK;
+}
+
+/* Features from a folder (through the network), a features .npy or a 'feats' .npz. */
+static gb_status load_feature_input(feature_set *f, const char *path, fid_net *fn) {
+    return is_folder(path) ? folder_features(f, path, fn) : load_features(f, path);
+}
+
+static void describe_network(const fid_net *fn) {
+    if (fn->open)
+        printf("inception: %s (sha256 %s), protocol %s, device %s\n", fn->path, fn->net.sha256,
+               gb_fid_protocol_name(fn->protocol), fn->dev.name);
+}
+
+static gb_status folder_stats(gb_fid_stats *st, const char *dir, fid_net *fn, const char **kind) {
+    feature_set f;
+    GB_TRY(folder_features(&f, dir, fn));
+    gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
+    free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", dir);
     snprintf(fn->kind, sizeof fn->kind, "images, protocol %s", gb_fid_protocol_name(fn->protocol));
     *kind = fn->kind;
@@ -167,9 +239,7 @@ static gb_status folder_stats(gb_fid_stats *st, const char *dir, fid_net *fn, co
 
 /* Stats from a stats .npz, a features .npy, or an image folder. */
 static gb_status load_stats(gb_fid_stats *st, const char *path, const char **kind, fid_net *fn) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return folder_stats(st, path, fn, kind);
-    GB_TRY(check_not_folder(path));
+    if (is_folder(path)) return folder_stats(st, path, fn, kind);
     if (has_suffix(path, ".npz")) {
         gb_fid_layout layout;
         GB_TRY(gb_fid_stats_load(st, path, &layout));
@@ -197,35 +267,23 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
                "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
                "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
-               "                      or a folder of PNG/JPEG images (through the FID Inception network)\n"
-               "  --protocol P        image preprocessing: clean (default; clean-fid), pytorch-fid, legacy-tf\n"
-               "  --weights FILE      Inception weights (default data/weights/%s; must have the pinned\n"
-               "                      SHA-256 unless --weights-sha256 HEX vouches for another file)\n"
-               "  --batch N           images per forward pass (default 16)\n"
-               "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2)\n"
+               "                      or a folder of PNG/JPEG images\n"
                "  --stats-out FILE    also write the statistics of A to FILE (.npz)\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
-               "prints both inputs, then the FID as the last line\n",
-               GB_INCEPTION_FILE);
+               NETWORK_OPTIONS_HELP
+               "prints both inputs, then the FID as the last line\n");
         return GB_OK;
     }
     const char *paths[2] = {NULL, NULL}, *stats_out = NULL;
     gb_fid_layout layout = GB_FID_LAYOUT_PYTORCH_FID;
-    fid_net fn = {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 2};
+    fid_net fn = FID_NET_DEFAULTS;
     int n_paths = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        if (strcmp(opt, "--protocol") == 0 || strcmp(opt, "--weights") == 0 || strcmp(opt, "--weights-sha256") == 0 ||
-            strcmp(opt, "--batch") == 0 || strcmp(opt, "--device") == 0 || strcmp(opt, "--threads") == 0) {
+        if (is_net_option(opt)) {
             if (i + 1 >= argc) return gb_fail(GB_USAGE, "%s needs a value (see genbench fid --help)", opt);
-            const char *v = argv[++i];
-            if (strcmp(opt, "--protocol") == 0) GB_TRY(gb_fid_protocol_by_name(&fn.protocol, v));
-            else if (strcmp(opt, "--weights") == 0) fn.weights = v;
-            else if (strcmp(opt, "--weights-sha256") == 0) fn.weights_sha256 = v;
-            else if (strcmp(opt, "--device") == 0) fn.device = v;
-            else if (strcmp(opt, "--batch") == 0) GB_TRY(fid_parse_u64(opt, v, &fn.batch));
-            else GB_TRY(fid_parse_u64(opt, v, &fn.threads));
+            GB_TRY(net_option(&fn, opt, argv[++i]));
             continue;
         }
         if (strcmp(argv[i], "--stats-out") == 0) {
@@ -246,10 +304,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         }
     }
     if (n_paths != 2) return gb_fail(GB_USAGE, "fid needs two inputs A and B (see genbench fid --help)");
-    if (fn.weights_sha256 && !fn.weights)
-        return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
-    if (fn.batch == 0 || fn.batch > 4096 || fn.threads == 0 || fn.threads > 1024)
-        return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
+    GB_TRY(check_inputs(&fn, paths, "fid"));
     gb_fid_stats a = {0}, b = {0};
     const char *ka = "", *kb = "";
     gb_status s = load_stats(&a, paths[0], &ka, &fn);
@@ -262,9 +317,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     if (s == GB_OK) {
         describe_input("A", paths[0], ka, &a);
         describe_input("B", paths[1], kb, &b);
-        if (fn.open)
-            printf("inception: %s (sha256 %s), protocol %s, device %s\n", fn.path, fn.net.sha256,
-                   gb_fid_protocol_name(fn.protocol), fn.dev.name);
+        describe_network(&fn);
         if (stats_out) printf("statistics of A written to %s (%s layout)\n", stats_out, gb_fid_layout_name(layout));
         printf("%.10g\n", fid);
     }
@@ -274,7 +327,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     return s;
 }
 
-/* The two positional feature files of kid and prdc, and the remaining options for `opt`. */
+/* The two positional inputs of kid and prdc, and the remaining options for `opt`. */
 typedef gb_status (*option_fn)(void *ctx, const char *name, const char *value);
 
 static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const char **paths, option_fn opt, void *ctx) {
@@ -287,19 +340,32 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
         } else if (n_paths < 2) {
             paths[n_paths++] = argv[i];
         } else {
-            return gb_fail(GB_USAGE, "%s takes exactly two feature files (got a third: '%s')", cmd, argv[i]);
+            return gb_fail(GB_USAGE, "%s takes exactly two inputs (got a third: '%s')", cmd, argv[i]);
         }
     }
-    if (n_paths != 2) return gb_fail(GB_USAGE, "%s needs two feature files (see genbench %s --help)", cmd, cmd);
+    if (n_paths != 2) return gb_fail(GB_USAGE, "%s needs two inputs (see genbench %s --help)", cmd, cmd);
     return GB_OK;
+}
+
+/* Both feature sets of kid / prdc, of the same dimension. */
+static gb_status load_two_sets(feature_set *a, feature_set *b, const char *const *paths, fid_net *fn,
+                               const char *cmd) {
+    GB_TRY(check_inputs(fn, paths, cmd));
+    GB_TRY(load_feature_input(a, paths[0], fn));
+    gb_status s = load_feature_input(b, paths[1], fn);
+    if (s == GB_OK && a->d != b->d)
+        s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], a->d, paths[1], b->d);
+    return s;
 }
 
 typedef struct {
     unsigned long long seed, subsets, subset_size;
+    fid_net net;
 } kid_opts;
 
 static gb_status kid_option(void *ctx, const char *name, const char *value) {
     kid_opts *o = ctx;
+    if (is_net_option(name)) return net_option(&o->net, name, value);
     if (strcmp(name, "--seed") == 0) return fid_parse_u64(name, value, &o->seed);
     if (strcmp(name, "--subsets") == 0) return fid_parse_u64(name, value, &o->subsets);
     if (strcmp(name, "--subset-size") == 0) return fid_parse_u64(name, value, &o->subset_size);
@@ -308,27 +374,27 @@ static gb_status kid_option(void *ctx, const char *name, const char *value) {
 
 gb_status gb_cmd_kid(int argc, char **argv) {
     if (fid_wants_help(argc, argv)) {
-        printf("usage: genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N]\n"
-               "  GEN, REF            features .npy [n, d] (or clean-fid's .npz with 'feats')\n"
+        printf("usage: genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [--protocol P]\n"
+               "                            [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "  GEN, REF            features .npy [n, d], clean-fid's .npz with 'feats', or an image folder\n"
                "  --seed N            seed of the subset streams (default 0)\n"
                "  --subsets N         number of subsets (default %d)\n"
                "  --subset-size N     rows per subset, capped at the smaller set (default %d)\n"
+               NETWORK_OPTIONS_HELP
                "kernel (x.y/d + 1)^3, unbiased MMD^2 per subset; prints the spread, then the KID as the last line\n",
                GB_KID_SUBSETS, GB_KID_SUBSET_SIZE);
         return GB_OK;
     }
     const char *paths[2];
-    kid_opts o = {.seed = 0, .subsets = GB_KID_SUBSETS, .subset_size = GB_KID_SUBSET_SIZE};
+    kid_opts o = {.seed = 0, .subsets = GB_KID_SUBSETS, .subset_size = GB_KID_SUBSET_SIZE, .net = FID_NET_DEFAULTS};
     GB_TRY(parse_two_sets(argc, argv, "kid", paths, kid_option, &o));
     if (o.subsets == 0 || o.subset_size < 2) return gb_fail(GB_USAGE, "--subsets must be >= 1 and --subset-size >= 2");
     feature_set g = {0}, r = {0};
-    gb_status s = load_features(&g, paths[0]);
-    if (s == GB_OK) s = load_features(&r, paths[1]);
-    if (s == GB_OK && g.d != r.d)
-        s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], g.d, paths[1], r.d);
+    gb_status s = load_two_sets(&g, &r, paths, &o.net, "kid");
     gb_kid_result k;
     if (s == GB_OK) s = gb_kid(&k, NULL, g.x, g.n, r.x, r.n, g.d, o.subsets, o.subset_size, o.seed);
     if (s == GB_OK) {
+        describe_network(&o.net);
         printf("%zu subsets of %zu rows (seed %llu), n_gen = %zu, n_ref = %zu, d = %zu\n", k.subsets, k.subset_size,
                o.seed, g.n, r.n, g.d);
         printf("kid_std %.10g\n", k.std);
@@ -336,44 +402,65 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     }
     free(g.x);
     free(r.x);
+    fid_net_close(&o.net);
     return s;
 }
 
 typedef struct {
     gb_prdc_protocol protocol;
     unsigned long long k;
+    int k_given;
+    fid_net net;
 } prdc_opts;
 
+/* --protocol names either a precision/recall protocol or an image protocol: the two sets of
+ * names are disjoint. */
 static gb_status prdc_option(void *ctx, const char *name, const char *value) {
     prdc_opts *o = ctx;
-    if (strcmp(name, "--protocol") == 0) return gb_prdc_protocol_by_name(&o->protocol, value);
-    if (strcmp(name, "--k") == 0) return fid_parse_u64(name, value, &o->k);
+    if (strcmp(name, "--protocol") == 0 && (strcmp(value, "kynkaanniemi") == 0 || strcmp(value, "prdc") == 0))
+        return gb_prdc_protocol_by_name(&o->protocol, value);
+    if (strcmp(name, "--protocol") == 0) {
+        gb_fid_protocol p;
+        if (gb_fid_protocol_by_name(&p, value) != GB_OK)
+            return gb_fail(GB_USAGE,
+                           "--protocol: '%s' is neither a precision/recall protocol (kynkaanniemi, prdc) nor an "
+                           "image protocol (pytorch-fid, clean, legacy-tf)",
+                           value);
+    }
+    if (is_net_option(name)) return net_option(&o->net, name, value);
+    if (strcmp(name, "--k") == 0) {
+        GB_TRY(fid_parse_u64(name, value, &o->k));
+        if (o->k == 0) return gb_fail(GB_USAGE, "--k must be at least 1");
+        o->k_given = 1;
+        return GB_OK;
+    }
     return gb_fail(GB_USAGE, "unknown option '%s' (see genbench prdc --help)", name);
 }
 
 gb_status gb_cmd_prdc(int argc, char **argv) {
     if (fid_wants_help(argc, argv)) {
-        printf("usage: genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N]\n"
-               "  GEN, REAL           features .npy [n, d] (or clean-fid's .npz with 'feats')\n"
+        printf("usage: genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [--protocol P]\n"
+               "                              [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "  GEN, REAL           features .npy [n, d], clean-fid's .npz with 'feats', or an image folder\n"
                "  --protocol NAME     kynkaanniemi: k = 3, distance <= radius (default; torch-fidelity,\n"
                "                      StyleGAN2-ADA); prdc: k = 5, distance < radius (prdc, StudioGAN)\n"
                "  --k N               neighbourhood size (overrides the protocol's)\n"
+               NETWORK_OPTIONS_HELP
+               "  (--protocol takes either kind of name, and may be given once for each)\n"
                "prints precision, recall, density and coverage of GEN against REAL\n");
         return GB_OK;
     }
     const char *paths[2];
-    prdc_opts o = {.k = 0};
+    prdc_opts o = {.k = 0, .net = FID_NET_DEFAULTS};
     gb_prdc_protocol_by_name(&o.protocol, "kynkaanniemi");
     GB_TRY(parse_two_sets(argc, argv, "prdc", paths, prdc_option, &o));
-    if (o.k) o.protocol.k = (size_t)o.k;
+    if (o.k_given) o.protocol.k = (size_t)o.k;
     feature_set g = {0}, r = {0};
-    gb_status s = load_features(&g, paths[0]);
-    if (s == GB_OK) s = load_features(&r, paths[1]);
-    if (s == GB_OK && g.d != r.d)
-        s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], g.d, paths[1], r.d);
+    gb_status s = load_two_sets(&g, &r, paths, &o.net, "prdc");
     gb_prdc_result res;
     if (s == GB_OK) s = gb_prdc(&res, r.x, r.n, g.x, g.n, g.d, o.protocol);
     if (s == GB_OK) {
+        describe_network(&o.net);
         printf("k = %zu, distance %s radius, n_gen = %zu, n_real = %zu, d = %zu\n", res.protocol.k,
                res.protocol.strict ? "<" : "<=", g.n, r.n, g.d);
         printf("precision %.10g\nrecall %.10g\ndensity %.10g\ncoverage %.10g\n", res.precision, res.recall,
@@ -381,5 +468,6 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     }
     free(g.x);
     free(r.x);
+    fid_net_close(&o.net);
     return s;
 }

@@ -1,6 +1,5 @@
 /* tests/test_cmd_fid.c - the `genbench fid|kid|prdc` commands of cli/cmd_fid.c, compiled into
- * this suite (the commands are not wired into cli/main.c yet, and the test binaries link only
- * the library). Each test captures stdout in a file and checks the printed numbers against the
+ * this suite (the test binaries link only the library, not cli/main.c). Each test captures stdout in a file and checks the printed numbers against the
  * peer fixtures (tests/peers/fid_stats.py) and the exit statuses of the error paths:
  * 2 usage, 3 bad input, 5 image folder without the Inception weights. Image folders run
  * through the network on random weights in the real format (tests/peers/inception_ref.py).
@@ -99,7 +98,16 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a, "--weights-sha256", "00"}, 5, last, sizeof last),
                  GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a, "--protocol", "tf"}, 5, last, sizeof last), GB_USAGE);
+    /* kid and prdc read image folders too: the same missing-weights error as fid */
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, a}, 3, last, sizeof last), GB_ENV);
+    cr_expect_not_null(strstr(gb_last_error(), "genbench data fetch inception-weights"), "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", dir, a}, 3, last, sizeof last), GB_ENV);
+    /* a missing second input is found before the first goes through the network */
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, "/nonexistent/r.npy"}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "/nonexistent/r.npy"), "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, "/nonexistent/r.npz"}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", a, a, "--k", "0"}, 5, last, sizeof last), GB_USAGE);
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", a, a, "--weights"}, 4, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", "/nonexistent/x.npz", a}, 3, last, sizeof last), GB_INPUT);
     /* A stats file where features are expected, and the reverse. */
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", a, a}, 3, last, sizeof last), GB_INPUT);
@@ -156,4 +164,109 @@ Test(cmd_fid, image_folders, .timeout = 120) {
     char *argv2[] = {"fid", dir, dir, "--weights", w, "--device", "cpu"};
     cr_expect_eq(run_cmd(gb_cmd_fid, argv2, 7, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), GB_INCEPTION_SHA256), "%s", gb_last_error());
+}
+
+#define TEST_SEED_CMD 0xc3d5eedULL
+
+/* Uniform in [0, 1) from a splitmix64 stream. */
+static double step_unif(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (double)((z ^ (z >> 31)) >> 11) * 0x1p-53;
+}
+
+static void write_features_npy(const char *path, float *x, size_t n, size_t d) {
+    size_t shape[2] = {n, d};
+    gb_npy_array arr = gb_npy_view(GB_NPY_F32, 2, shape, x);
+    cr_assert_eq(gb_npy_save(path, &arr), GB_OK, "%s", gb_last_error());
+}
+
+/* The value on the last line (kid) or on the line starting with `key` (prdc) of a command. */
+static double run_for_value(gb_status (*cmd)(int, char **), char **argv, int argc, const char *key) {
+    char last[512];
+    strcpy(outfile, "/tmp/gb_cmdfid_XXXXXX");
+    if (!key) {
+        cr_assert_eq(run_cmd(cmd, argv, argc, last, sizeof last), GB_OK, "%s", gb_last_error());
+        return strtod(last, NULL);
+    }
+    int fd = mkstemp(outfile);
+    cr_assert_geq(fd, 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    gb_status s = cmd(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    cr_assert_eq(s, GB_OK, "%s", gb_last_error());
+    FILE *fp = fopen(outfile, "r");
+    char line[512];
+    double v = NAN;
+    while (fgets(line, sizeof line, fp))
+        if (strncmp(line, key, strlen(key)) == 0) v = strtod(line + strlen(key), NULL);
+    fclose(fp);
+    unlink(outfile);
+    return v;
+}
+
+/* kid and prdc on an image folder (random weights in the real format) against a reference set
+ * give the same values as on pytorch-fid's pool3 features of those images, written as .npy.
+ * The reference set: four points, each one of the peer's two feature vectors moved by a
+ * different fixed pseudo-random step of the features' own scale, so no generated-to-real
+ * distance ties a radius (a tie would make the counts depend on the last bit). KID's kernel
+ * values are (x.y / d + 1)^3; our features are within 3e-6 relative of the peer's
+ * (tests/tolerances.md "FID Inception-v3"), which moves a kernel value by ~1e-5 relative, so
+ * 1e-4 of the largest kernel value bounds the KID difference. Precision / recall / density /
+ * coverage count neighbours and must come out identical. */
+Test(cmd_fid, kid_and_prdc_image_folders, .timeout = 120) {
+    const char *root = getenv("GB_FIXTURES");
+    cr_assert(root, "GB_FIXTURES is not set");
+    char dir[1024], w[1024], gen_npy[64] = "/tmp/gb_cmdfid_gen_XXXXXX.npy", real_npy[64] = "/tmp/gb_cmdfid_real_XXXXXX.npy",
+                             h[65];
+    snprintf(dir, sizeof dir, "%s/inception/images", root);
+    snprintf(w, sizeof w, "%s/inception/weights_zip.pth", root);
+    cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
+    int fd = mkstemps(gen_npy, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    fd = mkstemps(real_npy, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    float *ref = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    write_features_npy(gen_npy, ref, 2, 2048);
+    float *real = malloc(4 * 2048 * sizeof *real);
+    cr_assert_not_null(real);
+    double scale = 0;
+    for (int c = 0; c < 2 * 2048; c++) scale = fmax(scale, fabs(ref[c]));
+    uint64_t seed = TEST_SEED_CMD;
+    for (int p = 0; p < 4; p++)
+        for (int c = 0; c < 2048; c++)
+            real[p * 2048 + c] = ref[(p % 2) * 2048 + c] + (float)(0.05 * scale * (2.0 * step_unif(&seed) - 1.0));
+    write_features_npy(real_npy, real, 4, 2048);
+    double kmax = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            double dot = 0;
+            for (int c = 0; c < 2048; c++) dot += (double)real[i * 2048 + c] * real[j * 2048 + c];
+            kmax = fmax(kmax, fabs(pow(dot / 2048 + 1, 3)));
+        }
+    char *net[] = {"--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid", "--batch", "2", "--device", "cpu"};
+    char *kid_dir[13] = {"kid", dir, real_npy}, *kid_npy[] = {"kid", gen_npy, real_npy};
+    memcpy(kid_dir + 3, net, sizeof net);
+    double kid_images = run_for_value(gb_cmd_kid, kid_dir, 13, NULL), kid_feats = run_for_value(gb_cmd_kid, kid_npy, 3, NULL);
+    cr_expect(fabs(kid_images - kid_feats) <= 1e-4 * kmax, "KID on the folder %.10g, on the peer's features %.10g (kernel %.3g)",
+              kid_images, kid_feats, kmax);
+    const char *keys[] = {"precision ", "recall ", "density ", "coverage "};
+    char *prdc_dir[15] = {"prdc", dir, real_npy, "--k", "1"}, *prdc_npy[] = {"prdc", gen_npy, real_npy, "--k", "1"};
+    memcpy(prdc_dir + 5, net, sizeof net);
+    for (int k = 0; k < 4; k++) {
+        double a = run_for_value(gb_cmd_prdc, prdc_dir, 15, keys[k]), b = run_for_value(gb_cmd_prdc, prdc_npy, 5, keys[k]);
+        cr_expect(isfinite(a) && a == b, "%son the folder %.10g, on the peer's features %.10g", keys[k], a, b);
+    }
+    free(ref);
+    free(real);
+    unlink(gen_npy);
+    unlink(real_npy);
 }
