@@ -199,14 +199,19 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
     png_set_read_fn(png, &src, png_read_mem);
     png_read_info(png, info);
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-    if (!(color & PNG_COLOR_MASK_COLOR) && depth == 16) {
+    /* 16-bit grey without alpha only: Pillow opens it as 'I;16' and clips. 16-bit grey with
+     * alpha it opens as RGBA from the high bytes, as strip_16 does. */
+    if (color == PNG_COLOR_TYPE_GRAY && depth == 16) {
         is_grey16 = 1;
         png_error(png, "16-bit grey");
     }
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (!(color & PNG_COLOR_MASK_COLOR) && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_strip_16(png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    /* Alpha is dropped, never composited, whether it is a channel or comes from a tRNS chunk:
+     * libpng's palette expansion turns tRNS into an alpha channel (Pillow's convert("RGB")
+     * simply ignores the transparency). A tRNS colour on grey or RGB adds no channel here. */
+    if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);

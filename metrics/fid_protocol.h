@@ -21,8 +21,9 @@
  *
  * Image folders (`genbench fid DIR`): the regular files named *.png, *.jpg, *.jpeg (any
  * case), sorted by name (byte order, as Python sorts str paths); decoded as Pillow's
- * Image.open(p).convert("RGB") does: grey is repeated into R, G, B, alpha is DROPPED (not
- * composited), palettes expand, 16-bit RGB keeps the high byte; JPEG through
+ * Image.open(p).convert("RGB") does: grey is repeated into R, G, B, alpha (a channel or a
+ * tRNS chunk) is DROPPED (not composited), palettes expand, 16-bit samples keep their high
+ * byte (16-bit grey without alpha is refused: Pillow clips it); JPEG through
  * datasets/jpeg.h. Files with other image extensions (bmp, tif, webp, ...) are GB_INPUT
  * (convert them to PNG); other files are ignored.
  * Tested by tests/test_inception.c against pytorch-fid's F.interpolate, clean-fid's

@@ -378,6 +378,34 @@ Test(fid_protocol, decode_like_pillow) {
     free(x01);
 }
 
+/* Every PNG colour type, bit depth and transparency chunk a folder may hold decodes as
+ * Pillow's convert("RGB") does, byte for byte: palettes with and without tRNS (8- and 4-bit
+ * indices), grey and RGB with a tRNS colour, RGBA, LA, 1-bit, and 16-bit grey+alpha, RGB
+ * and RGBA (the high byte, as Pillow's ;16B raw modes take it). */
+Test(fid_protocol, png_modes_like_pillow) {
+    const char *names[] = {"p_plain", "p_trns", "p4_trns", "l_trns", "rgb_trns", "rgba",
+                           "la",      "one_bit", "ga16",   "rgb16",  "rgba16"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "png_modes/%s.png", names[k]);
+        int h, w;
+        uint8_t *img = load_fixture_image(rel, &h, &w);
+        cr_assert(h == 6 && w == 9, "%s is %d x %d", names[k], h, w);
+        snprintf(rel, sizeof rel, "png_modes/%s.rgb", names[k]);
+        char *p = fx(rel);
+        uint8_t ref[6 * 9 * 3];
+        FILE *f = fopen(p, "rb");
+        cr_assert(f && fread(ref, 1, sizeof ref, f) == sizeof ref, "%s", p);
+        fclose(f);
+        free(p);
+        size_t bad = 0, plane = 6 * 9;
+        for (size_t i = 0; i < plane; i++)
+            for (int c = 0; c < 3; c++) bad += img[c * plane + i] != ref[i * 3 + c];
+        cr_expect_eq(bad, 0, "%s: %zu of %zu values differ from Pillow's convert('RGB')", names[k], bad, 3 * plane);
+        free(img);
+    }
+}
+
 Test(fid_protocol, folder_list_and_errors) {
     char *dir = fx("images");
     char **paths;

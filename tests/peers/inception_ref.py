@@ -28,6 +28,9 @@ Writes OUTDIR/inception/:
   badshape.pth         Conv2d_1a_3x3.* with conv.weight reshaped to [32, 3, 1, 9]
   images/a.png, images/b.jpg   two 37x45 RGB images (the folder for `genbench fid DIR`)
   resize/c.png         a 310x320 (h x w) greyscale PNG (downscaling; grey -> RGB)
+  png_modes/NAME.png, NAME.rgb   small PNGs of every colour type / depth / transparency
+                       combination a folder may hold (PNG_MODES below) and Pillow's
+                       Image.open(p).convert("RGB") of each as raw uint8 [h, w, 3]
   x01.f32              images a, b as pytorch-fid feeds them: [2, 3, 37, 45] in [0, 1]
   pt_input.f32         F.interpolate(x01, 299, bilinear, align_corners=False) * 2 - 1 [2, 3, 299, 299]
   pt_pool.f32          InceptionV3([3]) pool3 features [2, 2048]
@@ -193,6 +196,65 @@ def write_images(d):
     Image.fromarray(np.clip(c, 0, 255).astype(np.uint8), mode="L").save(os.path.join(d, "resize/c.png"))
 
 
+def write_png_raw(path, w, h, color_type, depth, pixels):
+    """A PNG with the given IHDR colour type and depth from big-endian samples [h, w, c]
+    (Pillow cannot write 16-bit colour or 16-bit grey+alpha)."""
+    import struct
+    import zlib
+
+    def chunk(tag, body):
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+
+    dtype = ">u2" if depth == 16 else "u1"
+    raw = b"".join(b"\x00" + pixels[y].astype(dtype).tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+# name -> how it is written; every one must decode as Pillow's convert("RGB")
+PNG_MODES = ("p_plain", "p_trns", "p4_trns", "l_trns", "rgb_trns", "rgba", "la", "one_bit", "ga16", "rgb16", "rgba16")
+
+
+def write_png_modes(d):
+    from PIL import Image
+    rng = np.random.RandomState(SEED + 1)
+    out = os.path.join(d, "png_modes")
+    os.makedirs(out, exist_ok=True)
+    h, w = 6, 9
+    rgb = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
+    idx = rng.randint(0, 16, (h, w)).astype(np.uint8)
+    palette = rng.randint(0, 256, 16 * 3).astype(np.uint8).tolist()
+    alpha = rng.randint(0, 256, (h, w)).astype(np.uint8)
+    grey = rng.randint(0, 256, (h, w)).astype(np.uint8)
+    for name in PNG_MODES:
+        path = os.path.join(out, name + ".png")
+        if name.startswith("p"):
+            im = Image.fromarray(idx, mode="P")
+            im.putpalette(palette)
+            kw = {} if name == "p_plain" else {"transparency": 0}
+            if name == "p4_trns":
+                kw["bits"] = 4
+            im.save(path, **kw)
+        elif name == "l_trns":
+            Image.fromarray(grey, mode="L").save(path, transparency=int(grey[0, 0]))
+        elif name == "rgb_trns":
+            Image.fromarray(rgb).save(path, transparency=tuple(int(v) for v in rgb[0, 0]))
+        elif name == "rgba":
+            Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA").save(path)
+        elif name == "la":
+            Image.fromarray(np.dstack([grey, alpha]), mode="LA").save(path)
+        elif name == "one_bit":
+            Image.fromarray(grey > 127).save(path)
+        else:
+            wide = rng.randint(0, 65536, (h, w, 4)).astype(np.uint32)
+            channels = {"ga16": (4, [0, 3]), "rgb16": (2, [0, 1, 2]), "rgba16": (6, [0, 1, 2, 3])}[name]
+            write_png_raw(path, w, h, channels[0], 16, wide[:, :, channels[1]])
+        ref = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
+        assert ref.shape == (h, w, 3), (name, ref.shape)
+        ref.tofile(os.path.join(out, name + ".rgb"))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: inception_ref.py OUTDIR")
@@ -207,6 +269,7 @@ def main():
 
     write_small(d, torch)
     write_images(d)
+    write_png_modes(d)
 
     def rgb(path):
         return np.asarray(Image.open(path).convert("RGB"))
