@@ -131,10 +131,11 @@ gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out) {
         }
     }
     out->n = n;
-    if (n < dim)
-        gb_warn("FID statistics from %llu samples in %zu dimensions: the covariance is singular and FID is "
-                "strongly biased; use at least %zu samples",
-                (unsigned long long)n, dim, dim);
+    /* N rows have an N - 1 dimensional span about their mean. */
+    if (n <= dim)
+        gb_warn("FID statistics from %llu samples in %zu dimensions: the covariance is singular (rank at most "
+                "%llu) and FID is strongly biased; use more than %zu samples",
+                (unsigned long long)n, dim, (unsigned long long)n - 1, dim);
     return GB_OK;
 }
 
@@ -165,9 +166,20 @@ static gb_status check_finite(const double *v, size_t n, const char *what, size_
  * eigenvalues, whose noise would otherwise dominate the error of the trace. */
 static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
 
+/* A covariance with eigenvalues at zero (within rounding) gives a biased FID: say so, with how
+ * many. A sample covariance of N rows has rank at most N - 1; dependent features (duplicated
+ * rows, constant or collinear features) lower it further. */
+static void warn_rank_deficient(const char *which, size_t zeros, size_t order) {
+    if (zeros)
+        gb_warn("Frechet distance: %s is rank-deficient (%zu of its %zu eigenvalues are zero within rounding): "
+                "fewer independent samples than dimensions, or dependent features; the FID is biased",
+                which, zeros, order);
+}
+
 /* Eigenvalues of the symmetric r x r matrix m (lower triangle read, overwritten), clamped at 0,
- * square-rooted and summed in ascending order (w: r doubles of scratch). */
-static gb_status trace_sqrt_sym(double *out, double *m, size_t r, double *w) {
+ * square-rooted and summed in ascending order (w: r doubles of scratch); *zeros counts those at
+ * or below the noise floor. */
+static gb_status trace_sqrt_sym(double *out, size_t *zeros, double *m, size_t r, double *w) {
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)r, m, (lapack_int)r, w);
@@ -179,15 +191,20 @@ static gb_status trace_sqrt_sym(double *out, double *m, size_t r, double *w) {
         gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
                 "covariances are not positive semi-definite",
                 w[0], top);
-    for (size_t i = 0; i < r; i++) acc += w[i] > floor ? sqrt(w[i]) : 0.0;
+    *zeros = 0;
+    for (size_t i = 0; i < r; i++) {
+        if (w[i] > floor) acc += sqrt(w[i]);
+        else ++*zeros;
+    }
     *out = acc;
     return GB_OK;
 }
 
 /* tr sqrt(L^T S2 L) with S1 = L L^T; returns 1 (and nothing else) when S1 is not positive
- * definite. Column-major throughout: a symmetric matrix reads the same in either order. */
-static int cholesky_path(gb_status *st, double *out, const double *s1, const double *s2, size_t d, double *l,
-                         double *t, double *w) {
+ * definite. Column-major throughout: a symmetric matrix reads the same in either order.
+ * L^T S2 L has S2's rank, so its zero eigenvalues are S2's (named s2_name in the warning). */
+static int cholesky_path(gb_status *st, double *out, const double *s1, const double *s2, const char *s2_name,
+                         size_t d, double *l, double *t, double *w) {
     memcpy(l, s1, d * d * sizeof *l);
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, l, (lapack_int)d);
     if (info > 0) return 1;
@@ -201,7 +218,9 @@ static int cholesky_path(gb_status *st, double *out, const double *s1, const dou
      * triangles are read. Its scratch is the second half of t, unused on this path. */
     GB_ASSERT(gb_congruence_work(d) <= d * d, "congruence scratch for order %zu exceeds the free half of t", d);
     gb_congruence_lower(d, t, d, l, d, t + d * d);
-    *st = trace_sqrt_sym(out, t, d, w);
+    size_t zeros;
+    *st = trace_sqrt_sym(out, &zeros, t, d, w);
+    if (*st == GB_OK) warn_rank_deficient(s2_name, zeros, d);
     return 0;
 }
 
@@ -222,6 +241,7 @@ static gb_status eigen_path(double *out, const double *s1, const double *s2, siz
      * are zero up to rounding), scaled by sqrt(l). */
     size_t first = 0;
     while (first < d && !(w[first] > floor)) first++;
+    warn_rank_deficient("sigma1", first, d);
     size_t r = d - first;
     if (r == 0) {
         *out = 0.0;
@@ -237,7 +257,10 @@ static gb_status eigen_path(double *out, const double *s1, const double *s2, siz
     cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, (int)d, (int)r, 1.0, s2, (int)d, b, (int)d, 0.0, t, (int)d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
                 (int)r);
-    return trace_sqrt_sym(out, m, r, w);
+    size_t zeros;
+    GB_TRY(trace_sqrt_sym(out, &zeros, m, r, w));
+    warn_rank_deficient("sigma2 (on the range of sigma1)", zeros, r);
+    return GB_OK;
 }
 
 /* The Frechet distance's d x d work arrays (32 MB each at d = 2048), aligned to 2 MiB and
@@ -279,9 +302,9 @@ gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, 
     } else {
         int need_eigen = 1;
         if (method == GB_FRECHET_AUTO) {
-            need_eigen = cholesky_path(&st, &trsq, s1, s2, dim, fac, t, w);
+            need_eigen = cholesky_path(&st, &trsq, s1, s2, "sigma2", dim, fac, t, w);
             /* tr sqrt(S1 S2) = tr sqrt(S2 S1): factor whichever is positive definite. */
-            if (need_eigen) need_eigen = cholesky_path(&st, &trsq, s2, s1, dim, fac, t, w);
+            if (need_eigen) need_eigen = cholesky_path(&st, &trsq, s2, s1, "sigma1", dim, fac, t, w);
         }
         if (need_eigen && st == GB_OK) st = eigen_path(&trsq, s1, s2, dim, fac, t, w);
     }

@@ -55,8 +55,12 @@
  * same size as the noise it removes, and makes singular covariances (N < d: d - N + 1 exactly
  * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
  * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one means
- * the input was not a covariance, which is logged as a warning. No complex arithmetic, no eps
- * added to the diagonal (pytorch-fid and clean-fid add 1e-6 I when scipy's sqrtm fails).
+ * the input was not a covariance, which is logged as a warning. So is a rank-deficient
+ * covariance, named with its count of zero eigenvalues (sigma1's from its Cholesky failing or
+ * its eigenvalues; sigma2's from those of B^T S2 B, which has S2's rank when S1 is definite):
+ * the statistics of N <= d rows (also warned when they are accumulated) or of dependent
+ * features, and the FID is biased. No complex arithmetic, no eps added to the diagonal
+ * (pytorch-fid and clean-fid add 1e-6 I when scipy's sqrtm fails).
  *
  * Stats files: np.savez_compressed with keys "mu" and "sigma".
  *   GB_FID_LAYOUT_PYTORCH_FID  mu float64 (d,), sigma float64 (d, d)  (pytorch-fid --save-stats)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/npy.h"
 #include "metrics/fid.h"
@@ -182,6 +183,93 @@ static void commuting_case(size_t d, int zero_a, gb_frechet_method method) {
     cr_expect(fabs(got - want) <= TOL_FID_CLOSED * scale, "d %zu (singular %d, method %d): FID %.17g, closed form %.17g",
               d, zero_a, (int)method, got, want);
     free(q), free(a), free(b), free(m1), free(m2), free(s1), free(s2);
+}
+
+/* What `call` writes to stderr (the log), as a string the caller frees. */
+static char *stderr_of(void (*call)(void *), void *ctx) {
+    char path[] = "/tmp/gb_fidwarn_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    call(ctx);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    FILE *f = fopen(path, "r");
+    char *text = calloc(1, 8192);
+    size_t got = fread(text, 1, 8191, f);
+    text[got] = 0;
+    fclose(f);
+    unlink(path);
+    return text;
+}
+
+typedef struct {
+    const float *x;
+    size_t n, d;
+    const double *s1, *s2;
+    gb_frechet_method method;
+} warn_case;
+
+static void stats_call(void *ctx) {
+    warn_case *c = ctx;
+    gb_fid_stats s;
+    cr_assert_eq(gb_fid_stats_from_features(&s, c->x, c->n, c->d), GB_OK, "%s", gb_last_error());
+    gb_fid_stats_free(&s);
+}
+
+static void frechet_call(void *ctx) {
+    warn_case *c = ctx;
+    double mu[8] = {0}, v;
+    cr_assert_eq(gb_frechet_distance(&v, mu, c->s1, mu, c->s2, c->d, c->method), GB_OK, "%s", gb_last_error());
+}
+
+/* Rank-deficient covariances are named in a warning, with the count of zero eigenvalues:
+ * N <= d rows (N = d included: N rows span only N - 1 dimensions about their mean), and a
+ * covariance that is singular for any other reason (here loaded-statistics style, built
+ * directly), whichever of the two it is and on both factor paths. Full rank warns nothing. */
+Test(fid_frechet, warns_about_rank_deficient_covariances) {
+    float x[8 * 8];
+    uint64_t seed = TEST_SEED + 77;
+    for (size_t i = 0; i < 8 * 8; i++) x[i] = (float)rng_unif(&seed);
+    warn_case c = {.x = x, .n = 8, .d = 8};
+    char *log = stderr_of(stats_call, &c);
+    cr_expect_not_null(strstr(log, "from 8 samples in 8 dimensions"), "N = d must warn: '%s'", log);
+    cr_expect_not_null(strstr(log, "rank at most 7"), "'%s'", log);
+    free(log);
+    c.n = 9;
+    log = stderr_of(stats_call, &c);
+    cr_expect_eq(log[0], 0, "N = d + 1 rows are enough: '%s'", log);
+    free(log);
+
+    size_t d = 8;
+    double *q = random_orthogonal(d, &seed), full[8], two_zero[8];
+    for (size_t k = 0; k < d; k++) {
+        full[k] = 0.5 + rng_unif(&seed);
+        two_zero[k] = k < 2 ? 0.0 : full[k];
+    }
+    double *s_full = with_eigenvalues(q, full, d), *s_sing = with_eigenvalues(q, two_zero, d);
+    c = (warn_case){.d = d, .s1 = s_full, .s2 = s_sing, .method = GB_FRECHET_AUTO};
+    log = stderr_of(frechet_call, &c);
+    cr_expect_not_null(strstr(log, "sigma2 is rank-deficient (2 of its 8 eigenvalues"), "'%s'", log);
+    cr_expect_null(strstr(log, "sigma1"), "'%s'", log);
+    free(log);
+    c.s1 = s_sing, c.s2 = s_full; /* sigma1 singular: the Cholesky path factors sigma2 instead */
+    log = stderr_of(frechet_call, &c);
+    cr_expect_not_null(strstr(log, "sigma1 is rank-deficient (2 of its 8 eigenvalues"), "'%s'", log);
+    free(log);
+    c.method = GB_FRECHET_EIGEN;
+    log = stderr_of(frechet_call, &c);
+    cr_expect_not_null(strstr(log, "sigma1 is rank-deficient (2 of its 8 eigenvalues"), "'%s'", log);
+    free(log);
+    c.s1 = s_full, c.method = GB_FRECHET_AUTO;
+    log = stderr_of(frechet_call, &c);
+    cr_expect_eq(log[0], 0, "full-rank covariances warn nothing: '%s'", log);
+    free(log);
+    free(q), free(s_full), free(s_sing);
 }
 
 Test(fid_frechet, commuting_covariances_closed_form) {
