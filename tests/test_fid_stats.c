@@ -525,6 +525,24 @@ Test(kid, per_subset_values_match_numpy) {
     free(r);
 }
 
+/* clean-fid's own kernel_distance, run by the peer on exactly our philox subsets. It computes
+ * in the features' float32 (Gram matrix, cube, sums): kernel values ~30 here, so its error is
+ * ~30 * 2^-24 times a small factor (the 32-term dot products, the cube, the pairwise sums);
+ * TOL_KID_CLEANFID = 30 * 2^-24 * 16. One wrong subset would move the mean by ~5e-3 (the
+ * per-subset spread is 0.05 over 10 subsets). */
+#define TOL_KID_CLEANFID (30.0 * 0x1p-24 * 16.0)
+Test(kid, same_subsets_match_cleanfid) {
+    size_t ng, nr, d, d2;
+    float *g = fid_features("kid_gen.npy", &ng, &d), *r = fid_features("kid_ref.npy", &nr, &d2);
+    gb_kid_result k;
+    cr_assert_eq(gb_kid(&k, NULL, g, ng, r, nr, d, KID_SUBSETS, KID_SIZE, KID_SEED), GB_OK, "%s", gb_last_error());
+    double theirs = fid_reference("kid_cleanfid_same_subsets");
+    cr_expect(fabs(k.mean - theirs) <= TOL_KID_CLEANFID, "KID %.10g vs clean-fid's kernel_distance on the same subsets %.10g",
+              k.mean, theirs);
+    free(g);
+    free(r);
+}
+
 /* clean-fid draws its own unseeded subsets: agree within 5 standard errors of the difference
  * of two 100-subset means (both condition on the same finite sample). */
 Test(kid, statistically_matches_cleanfid) {

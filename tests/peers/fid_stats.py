@@ -23,6 +23,8 @@ Writes OUTDIR/fid_stats/:
   sing_{a,b}.npy         features float32 [600, 2048]: singular covariances (N < d)
   kid_{gen,ref}.npy      features float32 [700, 32] and [900, 32]
   kid_subsets.txt        "gen|ref S i0 i1 ..." the philox subset indices of the parity case
+                         (reference.txt kid_cleanfid_same_subsets: clean-fid's kernel_distance
+                         run on exactly these subsets)
   prdc_{real,fake}.npy   features float32 [600, 16] and [500, 16]
   prdc_radii3.f64        squared 3-NN radii of prdc_real, float64 [600]
   is_logits.npy          float32 [1000, 1008];  is_probs.npy: their softmax, float32
@@ -67,6 +69,21 @@ def extract_function(path, name):
             exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), ns)
             return ns[name]
     sys.exit("fid_stats.py: %s not found in %s" % (name, path))
+
+
+def kid_on_subsets(kernel_distance, feats_ref, feats_gen, subsets):
+    """clean-fid's kernel_distance(feats_ref, feats_gen) with its random subsets replaced by
+    `subsets` [(gen indices, ref indices), ...]: the function is re-bound to a numpy whose
+    random.choice returns them in the order the function draws."""
+    import types
+    draws = iter([np.asarray(i) for pair in subsets for i in pair])
+    fake_random = types.SimpleNamespace(choice=lambda n, m, replace=False: next(draws))
+    fake_np = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    fake_np.random = fake_random
+    f = types.FunctionType(kernel_distance.__code__, dict(kernel_distance.__globals__, np=fake_np))
+    value = f(feats_ref, feats_gen, num_subsets=len(subsets), max_subset_size=len(subsets[0][0]))
+    assert next(draws, None) is None, "kernel_distance drew fewer subsets than given"
+    return float(value)
 
 
 def pattern(n, dtype):
@@ -251,15 +268,20 @@ def main():
     r = features(rng, 900, 32, 0.1, 1.0, 0.5)
     np.save(os.path.join(d, "kid_gen.npy"), g)
     np.save(os.path.join(d, "kid_ref.npy"), r)
-    vals = []
+    vals, subsets = [], []
     with open(os.path.join(d, "kid_subsets.txt"), "w") as f:
         for s in range(KID_SUBSETS):
             ig = kid_indices(KID_SEED, s, 0, len(g), KID_SIZE)
             ir = kid_indices(KID_SEED, s, 1, len(r), KID_SIZE)
+            subsets.append((ig, ir))
             f.write("gen %d %s\nref %d %s\n" % (s, " ".join(map(str, ig)), s, " ".join(map(str, ir))))
             vals.append(mmd2_unbiased(g[ig], r[ir]))
             ref["kid_subset_%d" % s] = float(vals[-1])
     ref["kid_mean"], ref["kid_std"] = float(np.mean(vals)), float(np.std(vals))
+    # clean-fid's own kernel_distance on exactly those subsets: its np.random.choice handed the
+    # philox indices in the order it draws them (per subset: x from its second argument, then y
+    # from its first), everything else numpy as shipped.
+    ref["kid_cleanfid_same_subsets"] = kid_on_subsets(clean_kid, r, g, subsets)
     np.random.seed(12345)  # clean-fid draws with the global numpy generator
     ref["kid_cleanfid_100x200"] = float(clean_kid(r, g, num_subsets=KID_STAT_SUBSETS, max_subset_size=KID_SIZE))
 
