@@ -1,4 +1,4 @@
-/* metrics/fid_protocol.c - FID preprocessing, image folders, folder features
+/* metrics/fid_protocol.c - FID preprocessing, image decoding, folder features
  * (read fid_protocol.h first). */
 #include "metrics/fid_protocol.h"
 
@@ -14,6 +14,7 @@
 #include "core/atomic_file.h"
 #include "datasets/jpeg.h"
 #include "datasets/resize.h"
+#include "metrics/image_folder.h"
 
 #define S GB_INCEPTION_SIZE
 
@@ -254,89 +255,14 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
     return s;
 }
 
-/* ---- folders ------------------------------------------------------------------------------- */
-
-static const char *extension(const char *name) {
-    const char *dot = strrchr(name, '.');
-    return dot && dot != name ? dot + 1 : "";
-}
-
-static int ext_in(const char *ext, const char *const *list) {
-    for (; *list; list++)
-        if (strcasecmp(ext, *list) == 0) return 1;
-    return 0;
-}
-
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-void gb_image_list_free(char **paths, size_t n) {
-    for (size_t i = 0; paths && i < n; i++) free(paths[i]);
-    free(paths);
-}
-
-gb_status gb_image_folder_list(char ***paths, size_t *n, const char *dir) {
-    static const char *const ok[] = {"png", "jpg", "jpeg", NULL};
-    /* pytorch-fid's and clean-fid's other extensions: refused rather than silently skipped */
-    static const char *const refused[] = {"bmp", "pgm", "ppm", "tif", "tiff", "webp", "gif", "npy", NULL};
-    *paths = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return gb_fail(GB_INPUT, "%s: cannot open the image folder", dir);
-    char **list = NULL;
-    size_t count = 0, cap = 0;
-    gb_status s = GB_OK;
-    struct dirent *e;
-    while (s == GB_OK && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        const char *ext = extension(e->d_name);
-        if (ext_in(ext, refused)) {
-            s = gb_fail(GB_INPUT, "%s/%s: .%s images are not read by genbench; convert the folder to PNG", dir, e->d_name,
-                        ext);
-            break;
-        }
-        if (!ext_in(ext, ok)) continue;
-        char *p = malloc(strlen(dir) + strlen(e->d_name) + 2);
-        if (!p) {
-            s = gb_fail(GB_ENV, "%s: out of memory listing the folder", dir);
-            break;
-        }
-        sprintf(p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(p);
-            continue;
-        }
-        if (count == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(list, cap * sizeof *list);
-            if (!grown) {
-                free(p);
-                s = gb_fail(GB_ENV, "%s: out of memory listing the folder", dir);
-                break;
-            }
-            list = grown;
-        }
-        list[count++] = p;
-    }
-    closedir(d);
-    if (s == GB_OK && count == 0)
-        s = gb_fail(GB_INPUT, "%s: no images (*.png, *.jpg, *.jpeg) in the folder", dir);
-    if (s != GB_OK) {
-        gb_image_list_free(list, count);
-        return s;
-    }
-    qsort(list, count, sizeof *list, by_name);
-    *paths = list;
-    *n = count;
-    return GB_OK;
-}
+/* ---- folder features ------------------------------------------------------------------- */
 
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
     *features = NULL;
     *n = 0;
     char **paths;
     size_t count;
-    GB_TRY(gb_image_folder_list(&paths, &count, dir));
+    GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
     const size_t in_floats = 3 * (size_t)S * S;
     float *feats = malloc(count * GB_INCEPTION_FEATURES * sizeof *feats);
     float *batch = malloc(net->max_batch * in_floats * sizeof *batch);

@@ -19,13 +19,13 @@
  * weights l0 = 1 - l1, rows blended after columns; TF1: a + (b - a) * t), so with
  * -ffp-contract=off they agree with them to the last bit or nearly (tests/tolerances.md).
  *
- * Image folders (`genbench fid DIR`): the regular files named *.png, *.jpg, *.jpeg (any
- * case), sorted by name (byte order, as Python sorts str paths); decoded as Pillow's
- * Image.open(p).convert("RGB") does: grey is repeated into R, G, B, alpha (a channel or a
- * tRNS chunk) is DROPPED (not composited), palettes expand, 16-bit samples keep their high
- * byte (16-bit grey without alpha is refused: Pillow clips it); JPEG through
- * datasets/jpeg.h. Files with other image extensions (bmp, tif, webp, ...) are GB_INPUT
- * (convert them to PNG); other files are ignored.
+ * Image folders (`genbench fid DIR`): the files the protocol's peer would read, in its order
+ * (metrics/image_folder.h: clean-fid's recursive walk, pytorch-fid's and torch-fidelity's
+ * flat ones; image formats genbench cannot decode are refused, not skipped), decoded as
+ * Pillow's Image.open(p).convert("RGB") does: grey is repeated into R, G, B, alpha (a
+ * channel or a tRNS chunk) is DROPPED (not composited), palettes expand, 16-bit samples keep
+ * their high byte (16-bit grey without alpha is refused: Pillow clips it); JPEG through
+ * datasets/jpeg.h.
  * Tested by tests/test_inception.c against pytorch-fid's F.interpolate, clean-fid's
  * make_resizer and torch-fidelity's TF1 resize (tests/peers/inception_ref.py).
  */
@@ -57,11 +57,6 @@ void gb_resize_bilinear_tf1(float *out, int out_h, int out_w, const float *in, i
 /* Decode a PNG or JPEG file (told apart by its first bytes) -> malloc'd planar RGB
  * [3, *h, *w]. GB_INPUT naming the file for anything else or a damaged file. */
 gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
-
-/* The image files of dir, sorted: *paths is a malloc'd array of malloc'd "dir/name"
- * strings (free with gb_image_list_free). GB_INPUT when dir has no images. */
-gb_status gb_image_folder_list(char ***paths, size_t *n, const char *dir);
-void gb_image_list_free(char **paths, size_t n);
 
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, 2048]. Images are
  * decoded and preprocessed on the host, net->max_batch at a time. */

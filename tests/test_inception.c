@@ -22,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
 #include "kernels/kernels.h"
 #include "metrics/fid_protocol.h"
+#include "metrics/image_folder.h"
 #include "models/inception_v3.h"
 #include "tests/fixture.h"
 
@@ -406,25 +408,68 @@ Test(fid_protocol, png_modes_like_pillow) {
     }
 }
 
+/* Each protocol reads the files of a folder tree its peer reads, in the peer's order: the
+ * listings that clean-fid's glob, pytorch-fid's pathlib glob and torch-fidelity's
+ * glob_samples_paths made of the same tree (tests/peers/inception_ref.py, FOLDER_TREE). */
+Test(fid_protocol, folder_lists_match_each_peer) {
+    const gb_fid_protocol protocols[] = {GB_FID_CLEAN, GB_FID_PYTORCH_FID, GB_FID_LEGACY_TF};
+    char *root = fx("tree");
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "tree_%s.txt", gb_fid_protocol_name(protocols[k]));
+        char *listing = fx(name);
+        FILE *f = fopen(listing, "r");
+        cr_assert_not_null(f, "%s", listing);
+        char **paths;
+        size_t n;
+        cr_assert_eq(gb_image_folder_list(&paths, &n, root, protocols[k]), GB_OK, "%s", gb_last_error());
+        char line[512];
+        size_t i = 0;
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            cr_assert_lt(i, n, "%s: the peer reads more files than ours (%zu; next %s)", name, n, line);
+            const char *rel = paths[i] + strlen(root) + 1;
+            cr_expect_str_eq(rel, line, "%s: file %zu is %s, the peer's is %s", name, i, rel, line);
+            i++;
+        }
+        cr_expect_eq(i, n, "%s: the peer reads %zu files, ours %zu", name, i, n);
+        fclose(f);
+        gb_image_list_free(paths, n);
+        free(listing);
+    }
+    free(root);
+}
+
 Test(fid_protocol, folder_list_and_errors) {
     char *dir = fx("images");
     char **paths;
     size_t n;
-    cr_assert_eq(gb_image_folder_list(&paths, &n, dir), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_image_folder_list(&paths, &n, dir, GB_FID_CLEAN), GB_OK, "%s", gb_last_error());
     cr_assert_eq(n, 2);
     cr_expect(strstr(paths[0], "/a.png") && strstr(paths[1], "/b.jpg"), "%s %s", paths[0], paths[1]);
     gb_image_list_free(paths, n);
-    cr_expect_eq(gb_image_folder_list(&paths, &n, "/nonexistent/folder"), GB_INPUT);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, "/nonexistent/folder", GB_FID_CLEAN), GB_INPUT);
     char tmp[] = "/tmp/gb_test_folder_XXXXXX";
     cr_assert(mkdtemp(tmp));
-    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp), GB_INPUT);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp, GB_FID_PYTORCH_FID), GB_INPUT);
     cr_expect(strstr(gb_last_error(), "no images"), "%s", gb_last_error());
-    char f[300];
-    snprintf(f, sizeof f, "%s/x.bmp", tmp);
-    cr_assert_eq(gb_atomic_write(f, "BM", 2), GB_OK);
-    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp), GB_INPUT);
+    /* A .bmp the clean-fid and pytorch-fid peers would count: refused, naming the file, even in
+     * a subfolder for clean; torch-fidelity reads png/jpg/jpeg only, so legacy-tf ignores it. */
+    char f[300], sub[64], in_sub[96], at_top[96];
+    snprintf(sub, sizeof sub, "%s/sub", tmp);
+    snprintf(in_sub, sizeof in_sub, "%s/x.bmp", sub);
+    snprintf(at_top, sizeof at_top, "%s/x.bmp", tmp);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    cr_assert_eq(gb_atomic_write(in_sub, "BM", 2), GB_OK);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp, GB_FID_CLEAN), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "sub/x.bmp"), "%s", gb_last_error());
+    cr_assert_eq(rename(in_sub, at_top), 0);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp, GB_FID_PYTORCH_FID), GB_INPUT);
     cr_expect(strstr(gb_last_error(), "x.bmp"), "%s", gb_last_error());
-    remove(f);
+    cr_expect_eq(gb_image_folder_list(&paths, &n, tmp, GB_FID_LEGACY_TF), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "no images"), "%s", gb_last_error());
+    remove(at_top);
+    rmdir(sub);
     snprintf(f, sizeof f, "%s/y.png", tmp);
     cr_assert_eq(gb_atomic_write(f, "\x89PNG\r\n\x1a\nxx", 10), GB_OK);
     uint8_t *img;

@@ -31,6 +31,10 @@ Writes OUTDIR/inception/:
   png_modes/NAME.png, NAME.rgb   small PNGs of every colour type / depth / transparency
                        combination a folder may hold (PNG_MODES below) and Pillow's
                        Image.open(p).convert("RGB") of each as raw uint8 [h, w, 3]
+  tree/, tree_{clean,pytorch-fid,legacy-tf}.txt   a folder tree (FOLDER_TREE) and the files
+                       each protocol's peer reads from it, in its order: clean-fid's recursive
+                       glob over its EXTENSIONS, pytorch-fid's pathlib glob over its
+                       IMAGE_EXTENSIONS, torch-fidelity's glob_samples_paths (defaults)
   x01.f32              images a, b as pytorch-fid feeds them: [2, 3, 37, 45] in [0, 1]
   pt_input.f32         F.interpolate(x01, 299, bilinear, align_corners=False) * 2 - 1 [2, 3, 299, 299]
   pt_pool.f32          InceptionV3([3]) pool3 features [2, 2048]
@@ -255,6 +259,60 @@ def write_png_modes(d):
         ref.tofile(os.path.join(out, name + ".rgb"))
 
 
+def ast_value(path, name):
+    """A module-level constant (a literal) or function from a peer's source file, as shipped."""
+    import ast
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            ns = {"os": os, "vassert": lambda c, m: None, "vprint": lambda *a, **k: None}
+            exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), ns)
+            return ns[name]
+    sys.exit("inception_ref.py: %s not found in %s" % (name, path))
+
+
+# A folder tree that tells the three peers' file listings apart: case of the extension,
+# subfolders, hidden files, non-image files, several dots in a name.
+FOLDER_TREE = ("a.png", "B.PNG", "c.Png", "d.jpg", "e.JPEG", "f.jpeg", "g.tar.png", ".hidden.png", "notes.txt",
+               "sub/h.png", "sub/I.JPG", "sub/deeper/j.png", "sub/.k.png", ".dot/l.png", "zz/m.jpg")
+
+
+def write_folder_tree(d, outdir):
+    """OUTDIR/inception/tree/ and, per protocol, the files its peer reads from it (paths
+    relative to the tree, in the peer's order): tree_<protocol>.txt."""
+    import glob
+    import pathlib
+    from PIL import Image
+    root = os.path.join(d, "tree")
+    for rel in FOLDER_TREE:
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if rel.endswith(".txt"):
+            with open(path, "w") as f:
+                f.write("not an image\n")
+        else:
+            Image.fromarray(np.full((2, 3, 3), 7, np.uint8)).save(path, format="PNG")
+    shared, own = os.path.join(outdir, "pydeps"), os.path.join(outdir, "pydeps-inception")
+    # clean-fid, get_folder_features (fid.py):
+    #   sorted([file for ext in EXTENSIONS for file in glob(os.path.join(fdir, f"**/*.{ext}"), recursive=True)])
+    ext_clean = ast_value(os.path.join(shared, "cleanfid/utils.py"), "EXTENSIONS")
+    clean = sorted([f for ext in ext_clean for f in glob.glob(os.path.join(root, f"**/*.{ext}"), recursive=True)])
+    # pytorch-fid, compute_statistics_of_path (fid_score.py):
+    #   sorted([file for ext in IMAGE_EXTENSIONS for file in path.glob('*.{}'.format(ext))])
+    ext_pt = ast_value(os.path.join(shared, "pytorch_fid/fid_score.py"), "IMAGE_EXTENSIONS")
+    pt = sorted([f for ext in ext_pt for f in pathlib.Path(root).glob("*.{}".format(ext))])
+    # torch-fidelity (legacy-tf's peer), its defaults: not recursive, png,jpg,jpeg
+    glob_samples_paths = ast_value(os.path.join(own, "torch_fidelity/utils.py"), "glob_samples_paths")
+    tf = glob_samples_paths(os.path.realpath(root), False, "png,jpg,jpeg", verbose=False)
+    for name, files in (("clean", clean), ("pytorch-fid", pt), ("legacy-tf", tf)):
+        with open(os.path.join(d, "tree_%s.txt" % name), "w") as f:
+            for p in files:
+                f.write(os.path.relpath(str(p), os.path.realpath(root) if name == "legacy-tf" else root) + "\n")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: inception_ref.py OUTDIR")
@@ -270,6 +328,7 @@ def main():
     write_small(d, torch)
     write_images(d)
     write_png_modes(d)
+    write_folder_tree(d, outdir)
 
     def rgb(path):
         return np.asarray(Image.open(path).convert("RGB"))

@@ -1,0 +1,39 @@
+/* metrics/image_folder.h - which files of an image folder go into FID, KID and PRDC, in which
+ * order: as the peer of each FID protocol lists them, so N and the sample order agree.
+ *
+ *   protocol      peer (its code)                        walk        hidden   extensions read
+ *   clean         clean-fid get_folder_features: a       recursive   skipped  png jpg jpeg PNG JPG
+ *                 recursive glob of "**" then "*.EXT"                         JPEG (exact case)
+ *   pytorch-fid   pytorch-fid compute_statistics_of_path: the folder  read     png jpg jpeg (exact
+ *                 pathlib.Path.glob('*.EXT')              itself              case)
+ *   legacy-tf     torch-fidelity glob_samples_paths,      the folder  read     png jpg jpeg (any
+ *                 its defaults                            itself              case)
+ *
+ * Paths sort by strcmp, as Python sorts str paths and same-folder Paths. Extensions are what
+ * follows a name's last dot. Files the peer would read but genbench cannot decode (clean-fid's
+ * and pytorch-fid's bmp, pgm, ppm, tif, tiff, webp; clean-fid's npy), with the peer's case
+ * rule, are GB_INPUT naming the file rather than silently skipped, since the peer would count
+ * them; torch-fidelity reads only png/jpg/jpeg, so under legacy-tf other files are ignored like
+ * any non-image. Subfolders are followed through symbolic links (as glob does), at most
+ * GB_IMAGE_FOLDER_DEPTH deep.
+ *
+ * Tested by tests/test_inception.c against each peer's own listing code run on the same tree
+ * (tests/peers/inception_ref.py, FOLDER_TREE: case, subfolders, hidden files, several dots).
+ */
+#ifndef GB_METRICS_IMAGE_FOLDER_H
+#define GB_METRICS_IMAGE_FOLDER_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+#include "metrics/fid_protocol.h"
+
+#define GB_IMAGE_FOLDER_DEPTH 32
+
+/* The image files of dir that protocol p's peer reads, sorted: *paths is a malloc'd array of
+ * malloc'd "dir/relative/path" strings (free with gb_image_list_free). GB_INPUT when dir
+ * cannot be read or holds no images. */
+gb_status gb_image_folder_list(char ***paths, size_t *n, const char *dir, gb_fid_protocol p);
+void gb_image_list_free(char **paths, size_t n);
+
+#endif
