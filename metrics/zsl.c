@@ -457,6 +457,34 @@ done:
     return s;
 }
 
+/* AUSUC of the GBU evaluation: the text protocol's scores (cosine to the prototypes, the
+ * means of each class's generated features, seen classes first), per-class accuracies. */
+static gb_status gbu_ausuc(double *ausuc, const float *test_seen, const int32_t *labels_seen, size_t n_s,
+                           const float *test_unseen, const int32_t *labels_unseen, size_t n_u,
+                           const float *gen_seen, size_t n_seen, const float *gen_unseen, size_t n_unseen,
+                           size_t per_class, size_t dim) {
+    size_t nc = n_seen + n_unseen;
+    double *protos = malloc(nc * dim * sizeof *protos), *ss = malloc(n_s * nc * sizeof *ss),
+           *su = malloc(n_u * nc * sizeof *su);
+    int32_t *lu = malloc(n_u * sizeof *lu);
+    gb_status s = protos && ss && su && lu ? GB_OK : gb_fail(GB_ENV, "zsl GBU AUSUC: out of memory");
+    if (s == GB_OK) {
+        gb_zsl_class_means(protos, gen_seen, n_seen, per_class, dim);
+        gb_zsl_class_means(protos + n_seen * dim, gen_unseen, n_unseen, per_class, dim);
+        s = gb_zsl_cosine_scores(ss, test_seen, n_s, protos, nc, dim);
+    }
+    if (s == GB_OK) s = gb_zsl_cosine_scores(su, test_unseen, n_u, protos, nc, dim);
+    if (s == GB_OK) {
+        for (size_t i = 0; i < n_u; i++) lu[i] = labels_unseen[i] + (int32_t)n_seen;
+        s = gb_zsl_ausuc(ausuc, NULL, NULL, ss, labels_seen, n_s, su, lu, n_u, n_seen, nc, GB_ZSL_CLASS_MEAN);
+    }
+    free(protos);
+    free(ss);
+    free(su);
+    free(lu);
+    return s;
+}
+
 gb_status gb_zsl_gbu_evaluate(gb_zsl_gbu_result *out, const float *test_seen,
                               const int32_t *labels_seen, size_t n_s, const float *test_unseen,
                               const int32_t *labels_unseen, size_t n_u, const float *gen_seen,
@@ -484,6 +512,10 @@ gb_status gb_zsl_gbu_evaluate(gb_zsl_gbu_result *out, const float *test_seen,
     if (s == GB_OK) s = knn_core(pred, test_unseen, n_u, unseen_first, 2, NULL, per_class, dim, k);
     if (s == GB_OK) s = gb_zsl_accuracy(&r.u, pred, labels_unseen, n_u, GB_ZSL_CLASS_MEAN);
     free(pred);
+    r.ausuc = NAN;
+    if (s == GB_OK && n_s && n_u)
+        s = gbu_ausuc(&r.ausuc, test_seen, labels_seen, n_s, test_unseen, labels_unseen, n_u, gen_seen, n_seen,
+                      gen_unseen, n_unseen, per_class, dim);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", fn);
     r.h = gb_zsl_harmonic_mean(r.u, r.s);
     *out = r;

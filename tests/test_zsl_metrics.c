@@ -331,6 +331,10 @@ Test(zsl, gbu_matches_numpy) {
     expect_rel(r.u, ref[1], TOL_MEAN, "GBU u");
     expect_rel(r.s, ref[2], TOL_MEAN, "GBU s");
     expect_rel(r.h, ref[3], TOL_MEAN, "GBU H");
+    double *ausuc = mm_read_f64("zsl_gbu_ausuc", 1, NULL);
+    expect_rel(r.ausuc, ausuc[0], TOL_MEAN, "GBU AUSUC (prototype scores, per-class accuracies)");
+    cr_expect(r.ausuc > 0.0 && r.ausuc < 100.0, "GBU AUSUC %g", r.ausuc);
+    free(ausuc);
     free(ref);
     unload(&z);
 }

@@ -188,6 +188,9 @@ def write_zsl(outdir):
     u = mca(knn_vote(cosine(test_unseen, np.vstack((gen_unseen, gen_seen))), ZSL_PER, ZSL_K),
             lab_test_unseen)
     save(outdir, 'zsl_gbu', [t1, u, s, 2 * s * u / (s + u)])
+    # GBU AUSUC: the text protocol's prototype cosine scores of the test sets, per-class accuracies.
+    save(outdir, 'zsl_gbu_ausuc', [ausuc_dense(cosine(test_seen, pivots), cosine(test_unseen, pivots),
+                                               lab_test_seen, lab_test_unseen + N_SEEN, 'class')[0]])
 
     # AUSUC by a dense calibrated-stacking sweep (independent of the C switch-point algorithm):
     # gamma at every midpoint between consecutive distinct switch points and beyond both ends.
@@ -201,21 +204,29 @@ def write_zsl(outdir):
     save(outdir, 'zsl_ausuc_scores_u', sc_u)
     save(outdir, 'zsl_ausuc_labels_s', ls)
     save(outdir, 'zsl_ausuc_labels_u', lu)
+    for avg in ('sample', 'class'):
+        save(outdir, 'zsl_ausuc_' + avg, ausuc_dense(sc_s, sc_u, ls, lu, avg))
+
+
+def ausuc_dense(sc_s, sc_u, ls, lu, avg):
+    """[AUSUC * 100, A_S at gamma -> -inf, A_U at gamma -> +inf] by calibrated stacking at every
+    midpoint between consecutive distinct switch points and beyond both ends (independent of the
+    C switch-point algorithm); columns 0..N_SEEN-1 are the seen classes."""
+    n_cls = sc_s.shape[1]
     both = np.vstack((sc_s, sc_u))
     d = np.unique(both[:, :N_SEEN].max(1) - both[:, N_SEEN:].max(1))
     gammas = np.concatenate(([d[0] - 1.0], (d[:-1] + d[1:]) / 2, [d[-1] + 1.0]))
-    for avg in ('sample', 'class'):
-        a_s, a_u = [], []
-        for g in gammas:
-            ps = np.argmax(sc_s - g * (np.arange(n_cls) < N_SEEN), axis=1)
-            pu = np.argmax(sc_u - g * (np.arange(n_cls) < N_SEEN), axis=1)
-            if avg == 'sample':
-                a_s.append((ps == ls).mean())
-                a_u.append((pu == lu).mean())
-            else:
-                a_s.append(np.mean([(ps[ls == c] == c).mean() for c in np.unique(ls)]))
-                a_u.append(np.mean([(pu[lu == c] == c).mean() for c in np.unique(lu)]))
-        save(outdir, 'zsl_ausuc_' + avg, [np.trapz(a_s, a_u) * 100, a_s[0], a_u[-1]])
+    a_s, a_u = [], []
+    for g in gammas:
+        ps = np.argmax(sc_s - g * (np.arange(n_cls) < N_SEEN), axis=1)
+        pu = np.argmax(sc_u - g * (np.arange(n_cls) < N_SEEN), axis=1)
+        if avg == 'sample':
+            a_s.append((ps == ls).mean())
+            a_u.append((pu == lu).mean())
+        else:
+            a_s.append(np.mean([(ps[ls == c] == c).mean() for c in np.unique(ls)]))
+            a_u.append(np.mean([(pu[lu == c] == c).mean() for c in np.unique(lu)]))
+    return [np.trapz(a_s, a_u) * 100, a_s[0], a_u[-1]]
 
 
 # ----------------------------------------------------------- spectrum ----
