@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/sha256.h"
 #include "tests/fid_fixture.h"
 #include "tests/fixture.h"
@@ -269,4 +270,32 @@ Test(cmd_fid, kid_and_prdc_image_folders, .timeout = 120) {
     free(real);
     unlink(gen_npy);
     unlink(real_npy);
+}
+
+/* A folder with one file that is not an image: the command stops with a bad-input error naming
+ * that file, under every protocol that reads it. */
+Test(cmd_fid, unreadable_image_in_a_folder, .timeout = 120) {
+    const char *root = getenv("GB_FIXTURES");
+    cr_assert(root, "GB_FIXTURES is not set");
+    char w[1024], h[65], dir[] = "/tmp/gb_cmdfid_bad_XXXXXX", good[1200], bad[64], cmd[1400], last[512];
+    snprintf(w, sizeof w, "%s/inception/weights_zip.pth", root);
+    cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(good, sizeof good, "%s/inception/images/a.png", root);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/a.png'", good, dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(bad, sizeof bad, "%s/b.png", dir);
+    cr_assert_eq(gb_atomic_write(bad, "\x89PNG\r\n\x1a\ntruncated", 17), GB_OK);
+    const char *protocols[] = {"clean", "pytorch-fid", "legacy-tf"};
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {"kid", dir, dir, "--weights", w, "--weights-sha256", h, "--protocol", (char *)protocols[k],
+                        "--device", "cpu"};
+        cr_expect_eq(run_cmd(gb_cmd_kid, argv, 11, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
+        cr_expect_not_null(strstr(gb_last_error(), "b.png"), "%s", gb_last_error());
+        argv[0] = "fid";
+        cr_expect_eq(run_cmd(gb_cmd_fid, argv, 11, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
+        cr_expect_not_null(strstr(gb_last_error(), "b.png"), "%s", gb_last_error());
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
 }
