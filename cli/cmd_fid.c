@@ -313,7 +313,8 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], a.dim, paths[1], b.dim);
     double fid = 0.0;
     if (s == GB_OK && stats_out) s = gb_fid_stats_save(stats_out, &a, layout);
-    if (s == GB_OK) s = gb_fid_from_stats(&fid, &a, &b);
+    /* on the network's device when a folder opened it (cuSOLVER on CUDA), else LAPACK */
+    if (s == GB_OK) s = gb_fid_from_stats_on(fn.open ? &fn.dev : NULL, &fid, &a, &b);
     if (s == GB_OK) {
         describe_input("A", paths[0], ka, &a);
         describe_input("B", paths[1], kb, &b);

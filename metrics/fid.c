@@ -13,7 +13,11 @@
 
 #include "core/log.h"
 #include "core/npy.h"
+#include "kernels/kernels.h"
 #include "metrics/congruence.h"
+#ifdef GB_HAVE_CUDA
+#include "kernels/cuda/cuda_linalg.h"
+#endif
 
 void gb_fid_stats_free(gb_fid_stats *s) {
     if (!s) return;
@@ -166,6 +170,22 @@ static gb_status check_finite(const double *v, size_t n, const char *what, size_
  * eigenvalues, whose noise would otherwise dominate the error of the trace. */
 static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
 
+/* dsyevd (jobz 'N' or 'V', lower triangle of the column-major n x n a): cuSOLVER when dev is
+ * a CUDA device (kernels/cuda/cuda_linalg.h, in CUDA builds), else LAPACK. `what` names the
+ * matrix in the error. With jobz 'N' a is left undefined. */
+static gb_status symmetric_eigen(gb_device *dev, char jobz, size_t n, double *a, double *w, const char *what) {
+#ifdef GB_HAVE_CUDA
+    if (dev && strcmp(dev->ops->name, "cuda") == 0) return gb_cuda_dsyevd(dev, jobz, n, a, w);
+#else
+    (void)dev;
+#endif
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, jobz, 'L', (lapack_int)n, a, (lapack_int)n, w);
+    if (info != 0)
+        return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on %s (%zu x %zu)", (int)info,
+                       what, n, n);
+    return GB_OK;
+}
+
 /* A covariance with eigenvalues at zero (within rounding) gives a biased FID: say so, with how
  * many. A sample covariance of N rows has rank at most N - 1; dependent features (duplicated
  * rows, constant or collinear features) lower it further. */
@@ -179,13 +199,10 @@ static void warn_rank_deficient(const char *which, size_t zeros, size_t order) {
 /* Eigenvalues of the symmetric r x r matrix m (lower triangle read, overwritten), clamped at 0,
  * square-rooted and summed in ascending order (w: r doubles of scratch); *zeros counts those at
  * or below the noise floor. */
-static gb_status trace_sqrt_sym(double *out, size_t *zeros, double *m, size_t r, double *w) {
+static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, double *m, size_t r, double *w) {
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)r, m, (lapack_int)r, w);
-    if (info != 0)
-        return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on the %zu x %zu product",
-                       (int)info, r, r);
+    GB_TRY(symmetric_eigen(dev, 'N', r, m, w, "the product"));
     double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
     if (r && w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
@@ -203,8 +220,8 @@ static gb_status trace_sqrt_sym(double *out, size_t *zeros, double *m, size_t r,
 /* tr sqrt(L^T S2 L) with S1 = L L^T; returns 1 (and nothing else) when S1 is not positive
  * definite. Column-major throughout: a symmetric matrix reads the same in either order.
  * L^T S2 L has S2's rank, so its zero eigenvalues are S2's (named s2_name in the warning). */
-static int cholesky_path(gb_status *st, double *out, const double *s1, const double *s2, const char *s2_name,
-                         size_t d, double *l, double *t, double *w) {
+static int cholesky_path(gb_device *dev, gb_status *st, double *out, const double *s1, const double *s2,
+                         const char *s2_name, size_t d, double *l, double *t, double *w) {
     memcpy(l, s1, d * d * sizeof *l);
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, l, (lapack_int)d);
     if (info > 0) return 1;
@@ -219,19 +236,16 @@ static int cholesky_path(gb_status *st, double *out, const double *s1, const dou
     GB_ASSERT(gb_congruence_work(d) <= d * d, "congruence scratch for order %zu exceeds the free half of t", d);
     gb_congruence_lower(d, t, d, l, d, t + d * d);
     size_t zeros;
-    *st = trace_sqrt_sym(out, &zeros, t, d, w);
+    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w);
     if (*st == GB_OK) warn_rank_deficient(s2_name, zeros, d);
     return 0;
 }
 
 /* tr sqrt(B^T S2 B) with B = V diag(sqrt(l)) over the eigenvalues l > 0 of S1. */
-static gb_status eigen_path(double *out, const double *s1, const double *s2, size_t d, double *v, double *t,
-                            double *w) {
+static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const double *s2, size_t d, double *v,
+                            double *t, double *w) {
     memcpy(v, s1, d * d * sizeof *v);
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)d, v, (lapack_int)d, w);
-    if (info != 0)
-        return gb_fail(GB_NUMERIC, "Frechet distance: LAPACKE_dsyevd failed (info %d) on S1 (%zu x %zu)", (int)info, d,
-                       d);
+    GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
     double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
     if (w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1 (largest %.3g) clamped to 0: S1 is not positive "
@@ -258,7 +272,7 @@ static gb_status eigen_path(double *out, const double *s1, const double *s2, siz
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
                 (int)r);
     size_t zeros;
-    GB_TRY(trace_sqrt_sym(out, &zeros, m, r, w));
+    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w));
     warn_rank_deficient("sigma2 (on the range of sigma1)", zeros, r);
     return GB_OK;
 }
@@ -281,6 +295,11 @@ static double *alloc_work(size_t count) {
 
 gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, const double *mu2, const double *s2,
                               size_t dim, gb_frechet_method method) {
+    return gb_frechet_distance_on(NULL, out, mu1, s1, mu2, s2, dim, method);
+}
+
+gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
+                                 const double *s2, size_t dim, gb_frechet_method method) {
     if (dim == 0) return gb_fail(GB_INPUT, "Frechet distance of 0-dimensional statistics");
     GB_TRY(check_finite(mu1, dim, "mu1", 0));
     GB_TRY(check_finite(mu2, dim, "mu2", 0));
@@ -302,11 +321,11 @@ gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, 
     } else {
         int need_eigen = 1;
         if (method == GB_FRECHET_AUTO) {
-            need_eigen = cholesky_path(&st, &trsq, s1, s2, "sigma2", dim, fac, t, w);
+            need_eigen = cholesky_path(dev, &st, &trsq, s1, s2, "sigma2", dim, fac, t, w);
             /* tr sqrt(S1 S2) = tr sqrt(S2 S1): factor whichever is positive definite. */
-            if (need_eigen) need_eigen = cholesky_path(&st, &trsq, s2, s1, "sigma1", dim, fac, t, w);
+            if (need_eigen) need_eigen = cholesky_path(dev, &st, &trsq, s2, s1, "sigma1", dim, fac, t, w);
         }
-        if (need_eigen && st == GB_OK) st = eigen_path(&trsq, s1, s2, dim, fac, t, w);
+        if (need_eigen && st == GB_OK) st = eigen_path(dev, &trsq, s1, s2, dim, fac, t, w);
     }
     free(fac);
     free(t);
@@ -317,9 +336,13 @@ gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, 
 }
 
 gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b) {
+    return gb_fid_from_stats_on(NULL, out, a, b);
+}
+
+gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *a, const gb_fid_stats *b) {
     if (a->dim != b->dim)
         return gb_fail(GB_INPUT, "FID: the statistics have different feature dimensions (%zu and %zu)", a->dim, b->dim);
-    return gb_frechet_distance(out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO);
+    return gb_frechet_distance_on(dev, out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO);
 }
 
 /* ---- stats files ------------------------------------------------------------------------------ */

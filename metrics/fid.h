@@ -85,6 +85,8 @@
 
 #include "core/status.h"
 
+typedef struct gb_device gb_device; /* kernels/kernels.h */
+
 #define GB_FID_CHUNK 512
 
 typedef struct {
@@ -127,8 +129,15 @@ typedef enum { GB_FRECHET_AUTO, GB_FRECHET_EIGEN } gb_frechet_method;
 gb_status gb_frechet_distance(double *out, const double *mu1 /* [dim] */, const double *s1 /* [dim, dim] */,
                               const double *mu2 /* [dim] */, const double *s2 /* [dim, dim] */, size_t dim,
                               gb_frechet_method method);
+/* The same with the symmetric eigendecompositions on dev: cuSOLVER (cusolverDnDsyevd, double,
+ * deterministic mode; kernels/cuda/cuda_linalg.h) when dev is a CUDA device in a CUDA build,
+ * LAPACK otherwise (dev NULL included). Everything else stays on the host in double; the two
+ * agree to rounding (tests/test_cuda_linalg.c). */
+gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
+                                 const double *s2, size_t dim, gb_frechet_method method);
 /* GB_INPUT when the dimensions differ. */
 gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b);
+gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *a, const gb_fid_stats *b);
 
 typedef enum { GB_FID_LAYOUT_PYTORCH_FID, GB_FID_LAYOUT_CLEAN_FID } gb_fid_layout;
 

@@ -108,7 +108,7 @@ gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, 
     source src = {.f01 = imgs, .c = c, .plane = (size_t)h * (size_t)w};
     gb_fid_stats gen = {0};
     gb_status s = stats_of(f, &gen, n, h, w, &src, NULL, 0);
-    if (s == GB_OK) s = gb_fid_from_stats(fid, &gen, &f->real);
+    if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, fid, &gen, &f->real);
     gb_fid_stats_free(&gen);
     return s;
 }
@@ -123,7 +123,7 @@ gb_status gan_fid_final(gan_fid *f, const float *imgs, size_t n, int c, int h, i
     if (!gen_feat) return gb_fail(GB_ENV, "out of memory for %zu generated feature rows", out->n_gen_feat);
     gb_fid_stats gen = {0};
     gb_status s = stats_of(f, &gen, n, h, w, &src, gen_feat, out->n_gen_feat);
-    if (s == GB_OK) s = gb_fid_from_stats(&out->fid, &gen, &f->real);
+    if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, &out->fid, &gen, &f->real);
     /* KID's subsets cannot be larger than either set; the usual 1000 when both allow it */
     size_t m = out->n_gen_feat < out->n_real_feat ? out->n_gen_feat : out->n_real_feat;
     if (m > GB_KID_SUBSET_SIZE) m = GB_KID_SUBSET_SIZE;

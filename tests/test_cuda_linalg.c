@@ -10,6 +10,7 @@
  * 1e-12 |cpu| + 1e-13 mean(x^2) (the sums after the FFT are the CPU's, in its order; the FFTs
  * differ by rounding, bounded by a few eps times the plane's energy = mean(x^2) by Parseval);
  * a constant image's closed form; a NaN pixel named by image, channel and position.
+ * Frechet: gb_frechet_distance_on the CUDA device against the CPU, both factor paths.
  * Without a GPU every test prints "SKIPPED: no CUDA device".
  */
 #include <criterion/criterion.h>
@@ -25,6 +26,7 @@
 #include <lapacke.h>
 
 #include "kernels/cuda/cuda_linalg.h"
+#include "metrics/fid.h"
 #include "metrics/spectrum.h"
 #include "tests/cuda_test_util.h"
 
@@ -136,6 +138,31 @@ Test(cuda_linalg, dsyevd_against_lapack, .fini = ct_close) {
                   w[i]);
     free(a);
     cr_expect_eq(gb_cuda_dsyevd(&ct_gpu, 'V', 0, NULL, NULL), GB_OK);
+}
+
+/* The Frechet distance with its eigendecompositions on the GPU (gb_frechet_distance_on with the
+ * CUDA device) against the CPU's, both methods: full-rank covariances (the Cholesky path's one
+ * dsyevd) and singular ones (the eigen path's two): within 1e-9 relative, the tolerance of FID
+ * against pytorch-fid (tests/tolerances.md); the eigenvalues differ by rounding only. */
+Test(cuda_linalg, frechet_distance_on_the_gpu, .fini = ct_close) {
+    CT_REQUIRE_GPU();
+    ct_seed(37);
+    const size_t n = 300;
+    double mu1[300], mu2[300];
+    for (size_t i = 0; i < n; i++) mu1[i] = drand_pm1(), mu2[i] = drand_pm1();
+    for (int singular = 0; singular < 2; singular++) {
+        double *s1 = random_cov(n, singular ? n / 2 : 2 * n), *s2 = random_cov(n, singular ? n / 3 : 3 * n);
+        for (int method = 0; method < 2; method++) {
+            gb_frechet_method m = method ? GB_FRECHET_EIGEN : GB_FRECHET_AUTO;
+            double cpu, gpu;
+            cr_assert_eq(gb_frechet_distance(&cpu, mu1, s1, mu2, s2, n, m), GB_OK, "%s", gb_last_error());
+            cr_assert_eq(gb_frechet_distance_on(&ct_gpu, &gpu, mu1, s1, mu2, s2, n, m), GB_OK, "%s", gb_last_error());
+            cr_expect(fabs(gpu - cpu) <= 1e-9 * fabs(cpu), "singular %d, method %d: GPU %.17g, CPU %.17g", singular,
+                      method, gpu, cpu);
+        }
+        free(s1);
+        free(s2);
+    }
 }
 
 /* GPU spectrum of imgs [n, c, h, w] against the CPU's. */
