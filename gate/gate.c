@@ -1,5 +1,4 @@
 /* gate/gate.c - the regression gate: results vs reference (see gate.h). */
-#define _XOPEN_SOURCE 700
 #include "gate.h"
 
 #include <ftw.h>
@@ -12,9 +11,17 @@
 #include "../core/csv.h"
 
 const char *gb_verdict_name(gb_verdict v) {
-    static const char *names[] = {"pass", "FAIL", "FAIL (missing)", "no reference"};
+    static const char *names[] = {"pass",         "FAIL",
+                                  "FAIL (missing)", "no reference",
+                                  "FAIL (nothing compared)", "FAIL (run failed)"};
     return names[v];
 }
+
+int gb_verdict_has_reference(gb_verdict v) {
+    return v == GB_VERDICT_PASS || v == GB_VERDICT_FAIL || v == GB_VERDICT_MISSING;
+}
+
+int gb_verdict_fails(gb_verdict v) { return v != GB_VERDICT_PASS && v != GB_VERDICT_NO_REFERENCE; }
 
 static gb_gate_row *add_row(gb_gate_report *r) {
     if (r->n == r->cap) {
@@ -35,39 +42,70 @@ typedef struct {
     size_t n, cap;
 } path_list;
 
-static path_list *walk_target;
+static path_list *walk_target, *walk_failures;
+
+static void list_push(path_list *l, const char *path) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->paths = realloc(l->paths, l->cap * sizeof *l->paths);
+        GB_ASSERT(l->paths, "out of host memory");
+    }
+    l->paths[l->n] = strdup(path);
+    GB_ASSERT(l->paths[l->n], "out of host memory");
+    l->n++;
+}
 
 static int collect_metrics(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
     (void)sb;
-    if (type == FTW_F && strcmp(path + ftw->base, "metrics.csv") == 0) {
-        path_list *l = walk_target;
-        if (l->n == l->cap) {
-            l->cap = l->cap ? 2 * l->cap : 16;
-            l->paths = realloc(l->paths, l->cap * sizeof *l->paths);
-            GB_ASSERT(l->paths, "out of host memory");
-        }
-        l->paths[l->n++] = strdup(path);
-    }
-    return 0;
+    /* an earlier run set aside while a new one runs in its folder (pipelines/run_dir.h) */
+    if (type == FTW_D && strcmp(path + ftw->base, "previous-run") == 0) return FTW_SKIP_SUBTREE;
+    if (type == FTW_F && strcmp(path + ftw->base, "metrics.csv") == 0) list_push(walk_target, path);
+    if (type == FTW_F && strcmp(path + ftw->base, "failure.txt") == 0 && walk_failures)
+        list_push(walk_failures, path);
+    return FTW_CONTINUE;
 }
 
 static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static gb_status find_metric_files(const char *results, path_list *l) {
+static gb_status find_metric_files(const char *results, path_list *l, path_list *failures) {
     struct stat sb;
     if (stat(results, &sb) != 0) return gb_fail(GB_INPUT, "%s: no such results file or directory", results);
+    walk_target = l;
+    walk_failures = failures;
     if (S_ISREG(sb.st_mode)) {
-        walk_target = l;
         struct FTW ftw = {.base = (int)(strrchr(results, '/') ? strrchr(results, '/') - results + 1 : 0)};
         collect_metrics(results, &sb, FTW_F, &ftw);
         return GB_OK;
     }
-    walk_target = l;
-    size_t before = l->n;
-    if (nftw(results, collect_metrics, 16, FTW_PHYS) != 0)
+    size_t before = l->n, failures_before = failures->n;
+    if (nftw(results, collect_metrics, 16, FTW_PHYS | FTW_ACTIONRETVAL) != 0)
         return gb_fail(GB_INPUT, "%s: cannot walk the results directory", results);
     qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
+    qsort(failures->paths + failures_before, failures->n - failures_before, sizeof *failures->paths, compare_paths);
     return GB_OK;
+}
+
+/* A RUN_FAILED row for a run folder holding failure.txt, its first line as the source. */
+static void add_failed_run(gb_gate_report *report, const char *failure_path) {
+    gb_gate_row *row = add_row(report);
+    snprintf(row->result_dir, sizeof row->result_dir, "%.*s",
+             (int)(strrchr(failure_path, '/') ? strrchr(failure_path, '/') - failure_path : 1), failure_path);
+    const char *base = strrchr(row->result_dir, '/');
+    snprintf(row->pipeline, sizeof row->pipeline, "%.63s", base ? base + 1 : row->result_dir);
+    snprintf(row->metric, sizeof row->metric, "-");
+    /* the "reason: " line pipelines/run.c writes, else the first line */
+    FILE *f = fopen(failure_path, "r");
+    char line[sizeof row->source];
+    for (int k = 0; f && k < 8 && fgets(line, sizeof line, f); k++) {
+        line[strcspn(line, "\n")] = 0;
+        if (k == 0) snprintf(row->source, sizeof row->source, "%s", line);
+        if (strncmp(line, "reason: ", 8) == 0) {
+            snprintf(row->source, sizeof row->source, "%s", line + 8);
+            break;
+        }
+    }
+    if (f) fclose(f);
+    row->verdict = GB_VERDICT_RUN_FAILED;
 }
 
 /* ---- reference files ----------------------------------------------------------------- */
@@ -157,17 +195,29 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
         row->verdict = GB_VERDICT_NO_REFERENCE;
     }
     size_t last = report->n;
+    for (size_t a = first; a < last && s == GB_OK; a++)
+        for (size_t b = a + 1; b < last && s == GB_OK; b++) {
+            const gb_gate_row *x = &report->rows[a], *y = &report->rows[b];
+            if (!strcmp(x->metric, y->metric) && !strcmp(x->seed, y->seed) && !strcmp(x->device, y->device) &&
+                !strcmp(x->pipeline, y->pipeline) && !strcmp(x->scale, y->scale) && !strcmp(x->dataset, y->dataset))
+                s = gb_fail(GB_INPUT, "%s: the metric '%s' appears twice (data rows %zu and %zu): which one to judge "
+                                      "is ambiguous",
+                            path, x->metric, a - first + 1, b - first + 1);
+        }
+    size_t matched = 0;
     for (size_t t = 0; t < n_refs && s == GB_OK && last > first; t++) {
         gb_csv_table *ref = &refs[t];
-        const gb_gate_row *any = &report->rows[first];
+        /* a copy: add_row below may move the rows */
+        const gb_gate_row key = report->rows[first], *any = &key;
         for (size_t r = 0; r < ref->n_rows && s == GB_OK; r++) {
 #define REF(name) gb_csv_cell(ref, r, (size_t)gb_csv_col(ref, name))
             const char *dev = REF("device");
             if (strcmp(REF("pipeline"), any->pipeline) || strcmp(REF("scale"), any->scale) ||
                 !same_first_word(REF("dataset"), any->dataset) || (strcmp(dev, "any") && strcmp(dev, any->device)))
                 continue;
+            matched++;
             gb_gate_row *row = NULL;
-            for (size_t k = first; k < last; k++)
+            for (size_t k = first; k < report->n && !row; k++)
                 if (strcmp(report->rows[k].metric, REF("metric")) == 0) row = &report->rows[k];
             if (!row) { /* the reference expects a metric this run did not produce */
                 row = add_row(report);
@@ -175,6 +225,11 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
                 snprintf(row->metric, sizeof row->metric, "%s", REF("metric"));
                 row->got = NAN;
                 row->present = 0;
+                row->verdict = GB_VERDICT_NO_REFERENCE;
+            } else if (row->verdict != GB_VERDICT_NO_REFERENCE) { /* judged already: one row per judgement */
+                gb_gate_row copy = *row;
+                row = add_row(report);
+                *row = copy;
             }
             GB_TRY(gb_csv_double(ref, r, "expected", &row->expected));
             GB_TRY(gb_csv_double(ref, r, "tolerance", &row->tolerance));
@@ -187,6 +242,16 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
 #undef REF
         }
     }
+    if (s == GB_OK && matched == 0) { /* a pass here would mean nothing was compared */
+        gb_gate_row *row = add_row(report);
+        if (last > first) *row = report->rows[first];
+        snprintf(row->metric, sizeof row->metric, "-");
+        snprintf(row->result_dir, sizeof row->result_dir, "%s", dir);
+        snprintf(row->source, sizeof row->source, "%s",
+                 last > first ? "no reference row has this pipeline, scale, dataset and device" : "metrics.csv has no rows");
+        row->got = NAN;
+        row->verdict = GB_VERDICT_UNCOMPARED;
+    }
     gb_csv_free(&res);
     return s;
 }
@@ -198,18 +263,22 @@ gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const c
     gb_csv_table *refs = NULL;
     size_t n_refs = 0;
     gb_status s = GB_OK;
-    for (size_t i = 0; i < n_results && s == GB_OK; i++) s = find_metric_files(results[i], &files);
+    path_list failures = {0};
+    for (size_t i = 0; i < n_results && s == GB_OK; i++) s = find_metric_files(results[i], &files, &failures);
     if (s == GB_OK) s = load_reference(reference_dir, &refs, &n_refs);
     for (size_t i = 0; i < files.n && s == GB_OK; i++) s = judge_result(files.paths[i], refs, n_refs, report);
+    for (size_t i = 0; i < failures.n && s == GB_OK; i++) add_failed_run(report, failures.paths[i]);
     for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
     free(files.paths);
+    for (size_t i = 0; i < failures.n; i++) free(failures.paths[i]);
+    free(failures.paths);
     for (size_t i = 0; i < n_refs; i++) gb_csv_free(&refs[i]);
     free(refs);
-    if (s == GB_OK && files.n == 0)
+    if (s == GB_OK && files.n == 0 && report->n == 0)
         s = gb_fail(GB_INPUT, "%s: no metrics.csv found (run `genbench run` first)", n_results ? results[0] : "(none)");
     for (size_t i = 0; i < report->n; i++) {
         report->n_pass += report->rows[i].verdict == GB_VERDICT_PASS;
-        report->n_fail += report->rows[i].verdict == GB_VERDICT_FAIL || report->rows[i].verdict == GB_VERDICT_MISSING;
+        report->n_fail += gb_verdict_fails(report->rows[i].verdict);
     }
     return s;
 }
@@ -219,16 +288,18 @@ void gb_gate_print(const gb_gate_report *r, FILE *fp) {
             "rule", "expected", "got", "delta", "verdict");
     for (size_t i = 0; i < r->n; i++) {
         const gb_gate_row *w = &r->rows[i];
-        if (w->verdict == GB_VERDICT_NO_REFERENCE)
-            fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12s %12.6g %12s  %s\n", w->pipeline, w->scale, w->device,
-                    w->seed, w->metric, "-", "-", w->got, "-", gb_verdict_name(w->verdict));
+        if (!gb_verdict_has_reference(w->verdict))
+            fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12s %12.6g %12s  %s%s%s\n", w->pipeline, w->scale, w->device,
+                    w->seed, w->metric, "-", "-", w->got, "-", gb_verdict_name(w->verdict), w->source[0] ? ": " : "",
+                    w->verdict == GB_VERDICT_NO_REFERENCE ? "" : w->source);
         else
             fprintf(fp, "%-16s %-6s %-5s %-4s %-18s %-8s %12.6g %12.6g %+12.4g  %s\n", w->pipeline, w->scale,
                     w->device, w->seed, w->metric, w->rule, w->expected, w->got, w->got - w->expected,
                     gb_verdict_name(w->verdict));
     }
-    fprintf(fp, "gate: %zu passed, %zu failed, %zu metrics without reference\n", r->n_pass, r->n_fail,
-            r->n - r->n_pass - r->n_fail);
+    size_t unreferenced = 0;
+    for (size_t i = 0; i < r->n; i++) unreferenced += r->rows[i].verdict == GB_VERDICT_NO_REFERENCE;
+    fprintf(fp, "gate: %zu passed, %zu failed, %zu metrics without reference\n", r->n_pass, r->n_fail, unreferenced);
 }
 
 void gb_gate_free(gb_gate_report *r) {

@@ -14,7 +14,18 @@
 
 #include "../core/status.h"
 
-typedef enum { GB_VERDICT_PASS, GB_VERDICT_FAIL, GB_VERDICT_MISSING, GB_VERDICT_NO_REFERENCE } gb_verdict;
+/* NO_REFERENCE: a metric no reference row speaks about (not a failure by itself).
+ * UNCOMPARED: a results file none of whose metrics any reference row speaks about, or one
+ * with no metrics at all: the check would otherwise pass having compared nothing.
+ * RUN_FAILED: the run folder holds failure.txt (its last run stopped; source: its first line). */
+typedef enum {
+    GB_VERDICT_PASS,
+    GB_VERDICT_FAIL,
+    GB_VERDICT_MISSING,
+    GB_VERDICT_NO_REFERENCE,
+    GB_VERDICT_UNCOMPARED,
+    GB_VERDICT_RUN_FAILED
+} gb_verdict;
 
 typedef struct {
     char pipeline[64], scale[16], device[16], seed[24], dataset[128], metric[64];
@@ -33,12 +44,20 @@ typedef struct {
 
 /* Gather every metrics.csv under each of `results` (directories, searched recursively, or single
  * files) and judge each metric against every reference/<name>.csv in `reference_dir`. A reference row
- * whose pipeline and scale were run but whose metric is absent is a failure (missing). */
+ * whose pipeline and scale were run but whose metric is absent is a failure (missing). A metric
+ * that several reference rows speak about is judged by each (one report row per judgement),
+ * so a looser row can never hide a stricter one. A metric listed twice in one metrics.csv is a
+ * GB_INPUT error; a results file with nothing to compare and a folder holding failure.txt are
+ * failures (UNCOMPARED, RUN_FAILED). */
 gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const char *reference_dir,
                            gb_gate_report *report);
 /* One aligned row per metric: pipeline scale metric expected got delta verdict. */
 void gb_gate_print(const gb_gate_report *report, FILE *fp);
 const char *gb_verdict_name(gb_verdict v);
+/* PASS, FAIL and MISSING come from a reference row (expected, rule, tolerance are set). */
+int gb_verdict_has_reference(gb_verdict v);
+/* Everything but PASS and NO_REFERENCE. */
+int gb_verdict_fails(gb_verdict v);
 void gb_gate_free(gb_gate_report *report);
 
 #endif

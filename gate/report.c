@@ -22,7 +22,7 @@ gb_status gb_report_write_summary(const gb_gate_report *r, const char *path) {
         const gb_gate_row *w = &r->rows[i];
         char got[40], exp[40] = "", tol[40] = "";
         snprintf(got, sizeof got, "%.9g", w->got);
-        if (w->verdict != GB_VERDICT_NO_REFERENCE) {
+        if (gb_verdict_has_reference(w->verdict)) {
             snprintf(exp, sizeof exp, "%.9g", w->expected);
             snprintf(tol, sizeof tol, "%.9g", w->tolerance);
         }
@@ -103,12 +103,12 @@ gb_status gb_report_write_html(const gb_gate_report *r, const char *path) {
           "<th>expected</th><th>rule</th><th>tolerance</th><th>verdict</th><th>source</th></tr>\n", fp);
     for (size_t i = 0; i < r->n; i++) {
         const gb_gate_row *w = &r->rows[i];
-        int has_ref = w->verdict != GB_VERDICT_NO_REFERENCE;
+        int has_ref = gb_verdict_has_reference(w->verdict);
         fprintf(fp, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.6g</td>", w->pipeline,
                 w->scale, w->device, w->seed, w->metric, w->got);
         if (has_ref) fprintf(fp, "<td>%.6g</td><td>%s</td><td>%.3g</td>", w->expected, w->rule, w->tolerance);
         else fputs("<td></td><td></td><td></td>", fp);
-        fprintf(fp, "<td class=\"%s\">%s</td><td>", w->verdict == GB_VERDICT_PASS ? "pass" : has_ref ? "FAIL" : "",
+        fprintf(fp, "<td class=\"%s\">%s</td><td>", w->verdict == GB_VERDICT_PASS ? "pass" : gb_verdict_fails(w->verdict) ? "FAIL" : "",
                 gb_verdict_name(w->verdict));
         html_escape(fp, w->source);
         fputs("</td></tr>\n", fp);

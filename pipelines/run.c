@@ -3,7 +3,9 @@
  * Order matters for data safety: the pipeline writes its plots and checkpoints as it goes
  * (each atomically); metrics.csv and manifest.txt are written last, atomically, and only when
  * the run succeeded, so a failed or killed run never replaces a good result. A failed run
- * writes failure.txt with the status and the reason instead.
+ * writes failure.txt with the status and the reason instead. A fresh run into a directory that
+ * holds an earlier run first moves that run into previous-run/ (pipelines/run_dir.h), so the
+ * two never mix; a successful run then deletes previous-run/ and any stale failure.txt.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include "../core/csv.h"
 #include "../core/log.h"
 #include "pipeline.h"
+#include "run_dir.h"
 
 const char *gb_scale_name(gb_scale s) {
     static const char *names[] = {"smoke", "small", "paper"};
@@ -63,13 +66,20 @@ static gb_status write_metrics(const gb_run_context *ctx) {
     return gb_atomic_commit(&af);
 }
 
+/* failure.txt beside the run. The run's own error stays the one reported: a failure to write
+ * this file is logged, and the last-error message is restored afterwards. */
 static void write_failure(const gb_run_context *ctx, gb_status s) {
-    char path[1200];
+    char path[1200], reason[sizeof path + 1024];
+    snprintf(reason, sizeof reason, "%s", gb_last_error());
     gb_atomic_file af;
-    if (gb_atomic_open(&af, gb_run_path(ctx, "failure.txt", path, sizeof path)) != GB_OK) return;
-    fprintf(af.fp, "status: %d (%s)\nreason: %s\n", (int)s, gb_status_name(s), gb_last_error());
-    gb_manifest_print(ctx->manifest, af.fp);
-    gb_atomic_commit(&af);
+    if (gb_atomic_open(&af, gb_run_path(ctx, "failure.txt", path, sizeof path)) == GB_OK) {
+        fprintf(af.fp, "status: %d (%s)\nreason: %s\n", (int)s, gb_status_name(s), reason);
+        gb_manifest_print(ctx->manifest, af.fp);
+        if (gb_atomic_commit(&af) != GB_OK) gb_warn("could not write %s: %s", path, gb_last_error());
+    } else {
+        gb_warn("could not write %s: %s", path, gb_last_error());
+    }
+    gb_fail(s, "%s", reason);
 }
 
 gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t out_size) {
@@ -91,6 +101,8 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
     if (out_dir_used) snprintf(out_dir_used, out_size, "%s", ctx.out_dir);
 
     gb_status s = gb_mkdirs(ctx.out_dir);
+    int dir_ready = s == GB_OK;
+    if (s == GB_OK && !opt->resume) s = gb_run_dir_set_aside(ctx.out_dir);
     if (s == GB_OK) {
         gb_manifest_add_build_info(&manifest, opt->argc, opt->argv);
         gb_manifest_set(&manifest, "pipeline", "%s", p->id);
@@ -116,7 +128,8 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
         s = write_metrics(&ctx);
         char path[1200];
         if (s == GB_OK) s = gb_manifest_write(&manifest, gb_run_path(&ctx, "manifest.txt", path, sizeof path));
-    } else {
+        if (s == GB_OK) s = gb_run_dir_finish(ctx.out_dir);
+    } else if (dir_ready) { /* no failure.txt where the directory itself could not be made */
         gb_manifest_set(&manifest, "result", "failed: %s", gb_last_error());
         write_failure(&ctx, s);
     }

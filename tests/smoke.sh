@@ -55,6 +55,24 @@ head -c 100 "$out/runs/toy2d-langevin/checkpoint.safetensors" >"$out/corrupt/che
 expect_exit 3 "resume from a truncated checkpoint" -- "$bin" run toy2d-langevin --scale smoke --device cpu --out "$out/corrupt" --resume
 cmp -s "$out/corrupt/metrics.csv" "$out/runs/toy2d-langevin/metrics.csv" || { echo "FAIL: failed resume touched metrics.csv"; fail=1; }
 
+# a fresh run into a finished run's folder that fails: the earlier result waits, whole, in
+# previous-run/ (pipelines/run_dir.h), nothing of it is mixed with the new run, and the gate
+# fails the folder; the next good run clears both and gives the same metrics
+cp -r "$out/runs/mnist-gan" "$out/rerun"
+expect_exit 4 "a failing rerun into a finished run's folder" -- \
+  env GB_TEST_POISON_AT_STEP=3 "$bin" run mnist-gan --scale smoke --device cpu --out "$out/rerun"
+cmp -s "$out/rerun/previous-run/metrics.csv" "$out/runs/mnist-gan/metrics.csv" &&
+  cmp -s "$out/rerun/previous-run/checkpoint.safetensors" "$out/runs/mnist-gan/checkpoint.safetensors" ||
+  { echo "FAIL: the earlier run was not kept whole in previous-run/"; fail=1; }
+[ -s "$out/rerun/failure.txt" ] && [ ! -e "$out/rerun/metrics.csv" ] ||
+  { echo "FAIL: the failed rerun left a mixed folder"; fail=1; }
+expect_exit 1 "gate on a folder whose last run failed" -- "$bin" check "$out/rerun"
+expect_exit 0 "a good rerun into the same folder" -- "$bin" run mnist-gan --scale smoke --device cpu --out "$out/rerun"
+[ ! -e "$out/rerun/previous-run" ] && [ ! -e "$out/rerun/failure.txt" ] ||
+  { echo "FAIL: a good rerun left previous-run/ or failure.txt behind"; fail=1; }
+cmp -s "$out/rerun/metrics.csv" "$out/runs/mnist-gan/metrics.csv" || { echo "FAIL: the rerun's metrics differ"; fail=1; }
+expect_exit 5 "run into a path that is a file (the mkdir error, not a failure.txt one)" -- "$bin" run toy2d-langevin --scale smoke --device cpu --out "$out/last.log"
+
 # the benchmark harness works end to end (timings are not checked: they vary by machine)
 expect_exit 0 "bench --quick" -- "$bin" bench --quick --out "$out/bench"
 for f in bench.csv bench.json roofline.png; do

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../gate/gate.h"
@@ -87,10 +88,69 @@ Test(gate, missing_metric_fails_and_nan_fails) {
     gb_gate_free(&r);
 }
 
-Test(gate, other_dataset_does_not_match) {
+/* A result no reference row speaks about compares nothing: its metrics are "no reference",
+ * and the file itself fails rather than passing vacuously. */
+Test(gate, other_dataset_does_not_match_and_compares_nothing) {
     gb_gate_report r = evaluate("toy,smoke,cpu,1,synthetic:other,a,50,\n", GB_OK);
     cr_expect_eq(row(&r, "a")->verdict, GB_VERDICT_NO_REFERENCE);
-    cr_expect_eq(r.n_fail, 0);
+    cr_expect_eq(row(&r, "-")->verdict, GB_VERDICT_UNCOMPARED);
+    cr_expect_eq(r.n_pass, 0);
+    cr_expect_eq(r.n_fail, 1);
+    gb_gate_free(&r);
+}
+
+Test(gate, empty_metrics_and_empty_reference_compare_nothing) {
+    gb_gate_report r = evaluate("", GB_OK);
+    cr_expect_eq(row(&r, "-")->verdict, GB_VERDICT_UNCOMPARED);
+    cr_expect_eq(r.n_fail, 1);
+    gb_gate_free(&r);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -f %s/ref/*.csv", dir);
+    cr_assert_eq(system(cmd), 0);
+    r = evaluate("toy,smoke,cpu,1,cs446,a,1.0,\n", GB_OK);
+    cr_expect_eq(row(&r, "-")->verdict, GB_VERDICT_UNCOMPARED);
+    cr_expect_eq(r.n_fail, 1);
+    gb_gate_free(&r);
+}
+
+/* Two reference rows for one metric: each judges it, whatever their order, so a looser row
+ * cannot hide a failing stricter one. */
+Test(gate, every_matching_reference_row_judges) {
+    write_file("ref/zz_strict.csv", "pipeline,scale,dataset,device,metric,expected,tolerance,rule,n_seeds,source\n"
+                                    "toy,smoke,cs446,any,a,1.0,0.01,abs,1,strict after\n");
+    write_file("ref/aa_strict.csv", "pipeline,scale,dataset,device,metric,expected,tolerance,rule,n_seeds,source\n"
+                                    "toy,smoke,cs446,cpu,a,1.0,0.02,abs,1,strict before\n");
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,1.05,\n", GB_OK);
+    size_t judged = 0, failed = 0;
+    for (size_t i = 0; i < r.n; i++)
+        if (strcmp(r.rows[i].metric, "a") == 0) {
+            judged++;
+            failed += r.rows[i].verdict == GB_VERDICT_FAIL;
+        }
+    cr_expect_eq(judged, 3, "one row per judgement (the base 0.1 row and both strict rows)");
+    cr_expect_eq(failed, 2, "1.05 fails both strict rows, whichever file sorts first");
+    gb_gate_free(&r);
+}
+
+Test(gate, a_metric_listed_twice_is_an_input_error) {
+    (void)evaluate("toy,smoke,cpu,1,cs446,a,5.0,\ntoy,smoke,cpu,1,cs446,a,1.0,\n", GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "'a' appears twice") && strstr(gb_last_error(), "metrics.csv"), "message: %s",
+              gb_last_error());
+}
+
+/* A run folder holding failure.txt fails the gate, its first line quoted, even when an older
+ * metrics.csv sits elsewhere. */
+Test(gate, a_failed_run_fails) {
+    write_file("res/broken/failure.txt", "status: 4 (numerical)\nreason: loss is nan at step 30\nmore\n");
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,1.0,\ntoy,smoke,cpu,1,cs446,b,10,\n"
+                                "toy,smoke,cpu,1,cs446,c,5,\ntoy,smoke,cpu,1,cs446,d,2,\n",
+                                GB_OK);
+    const gb_gate_row *w = row(&r, "-");
+    cr_expect_eq(w->verdict, GB_VERDICT_RUN_FAILED);
+    cr_expect_str_eq(w->source, "loss is nan at step 30");
+    cr_expect_str_eq(w->pipeline, "broken");
+    cr_expect_eq(r.n_pass, 4);
+    cr_expect_eq(r.n_fail, 1);
     gb_gate_free(&r);
 }
 
@@ -101,4 +161,17 @@ Test(gate, malformed_files_are_input_errors) {
     (void)evaluate("toy,smoke,cpu,1,cs446,a,1,\n", GB_INPUT);
     cr_expect(strstr(gb_last_error(), "bad.csv") != NULL && strstr(gb_last_error(), "column"), "message: %s",
               gb_last_error());
+}
+
+/* An earlier run set aside in previous-run/ (pipelines/run_dir.h) is not judged. */
+Test(gate, previous_run_folders_are_not_judged) {
+    write_file("res/run/previous-run/metrics.csv", "pipeline,scale,device,seed,dataset,metric,value,note\n"
+                                                   "toy,smoke,cpu,1,cs446,a,99,\n");
+    write_file("res/run/previous-run/failure.txt", "reason: old failure\n");
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,1.0,\ntoy,smoke,cpu,1,cs446,b,10,\n"
+                                "toy,smoke,cpu,1,cs446,c,5,\ntoy,smoke,cpu,1,cs446,d,2,\n",
+                                GB_OK);
+    cr_expect_eq(r.n_pass, 4);
+    cr_expect_eq(r.n_fail, 0);
+    gb_gate_free(&r);
 }
