@@ -298,10 +298,11 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
     gb_train_state st = {0};
     snprintf(st.config, sizeof st.config,
              "%s scale=%s seed=%llu iters=%zu batch=%zu drop_last=%d n=%zu log=%zu ckpt=%zu eval=%zu track=%zu fid=%s "
-             "conv=%s",
+             "conv=%s threads=%d",
              m->name, gb_scale_name(ctx->opt->scale), (unsigned long long)r->seed, sc->iters, sc->batch,
              sc->drop_last, r->n, sc->log_every, sc->ckpt_every, sc->eval_every, sc->n_eval_track,
-             e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off", ctx->dev->fast_conv ? "fast" : "gemm");
+             e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off", ctx->dev->fast_conv ? "fast" : "gemm",
+             ctx->dev->threads); /* OpenBLAS's long-reduction sgemm bits depend on its thread count */
     gb_train_state_extra(&st, "loss_log", lg->loss_log, lg->n_log * GAN_N_LOSSES);
     gb_train_state_extra(&st, "spectral_log", lg->spec_log, lg->n_track);
     gb_train_state_extra(&st, "fid_log", lg->fid_log, lg->n_track);

@@ -238,8 +238,11 @@ static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_
     const toy2d_config *c = t->cfg;
     gb_adam_hparams hp = {.lr = c->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     gb_train_state st = {0};
-    snprintf(st.config, sizeof st.config, "toy2d-langevin scale=%s seed=%llu layers=%zu width=%zu iters=%zu lr=%g",
-             gb_scale_name(ctx->opt->scale), (unsigned long long)t->seed, c->n_layers, c->width, c->iters, c->lr);
+    /* threads: OpenBLAS's long-reduction sgemm bits depend on its thread count */
+    snprintf(st.config, sizeof st.config,
+             "toy2d-langevin scale=%s seed=%llu layers=%zu width=%zu iters=%zu lr=%g threads=%d",
+             gb_scale_name(ctx->opt->scale), (unsigned long long)t->seed, c->n_layers, c->width, c->iters, c->lr,
+             ctx->dev->threads);
     gb_train_state_extra(&st, "loss_log", loss_log, n_log);
     char ckpt[1200];
     gb_run_path(ctx, "checkpoint.safetensors", ckpt, sizeof ckpt);

@@ -55,6 +55,11 @@ head -c 100 "$out/runs/toy2d-langevin/checkpoint.safetensors" >"$out/corrupt/che
 expect_exit 3 "resume from a truncated checkpoint" -- "$bin" run toy2d-langevin --scale smoke --device cpu --out "$out/corrupt" --resume
 cmp -s "$out/corrupt/metrics.csv" "$out/runs/toy2d-langevin/metrics.csv" || { echo "FAIL: failed resume touched metrics.csv"; fail=1; }
 
+# OpenBLAS's bits depend on its thread count: a resume under another --threads is refused
+cp -r "$out/runs/toy2d-langevin" "$out/otherthreads"
+expect_exit 3 "resume under another thread count" -- \
+  "$bin" run toy2d-langevin --scale smoke --device cpu --threads 1 --out "$out/otherthreads" --resume
+
 # a fresh run into a finished run's folder that fails: the earlier result waits, whole, in
 # previous-run/ (pipelines/run_dir.h), nothing of it is mixed with the new run, and the gate
 # fails the folder; the next good run clears both and gives the same metrics

@@ -8,8 +8,11 @@
  * The three matrix products are OpenBLAS sgemm calls (row-major). The bias add
  * and the bias-gradient column sums are plain loops in a fixed order (column
  * sums in double, rows in ascending order), so they do not depend on the thread
- * count. OpenBLAS splits sgemm over rows/columns of the output, never over the
- * reduction, so the products are also thread-count independent.
+ * count. The products are OpenBLAS's, and its sgemm bits DO depend on its thread
+ * count once the reduction is long: with K = 1291 (128 x 128 outputs) 1 and 2
+ * threads differ in 2/3 of the elements (OpenBLAS 0.3.21; K = 64 or 200: no
+ * difference). Runs are therefore bitwise reproducible for a fixed --threads,
+ * which the checkpoint config records (a resume under another count is refused).
  * Tested by tests/test_kernels_cpu.c: float64 finite differences, the
  * accumulate/overwrite contract, PyTorch fixtures (torch.nn.functional.linear).
  */
