@@ -1,12 +1,16 @@
 /* core/checkpoint.c - save/restore the whole training state (see checkpoint.h). */
 #include "checkpoint.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "safetensors.h"
+#include "sha256.h"
 
 gb_stream *gb_train_state_stream(gb_train_state *st, const char *name, gb_stream initial) {
     GB_ASSERT(st->n_streams < GB_CHECKPOINT_MAX_STREAMS, "too many checkpointed streams");
@@ -60,6 +64,7 @@ gb_status gb_checkpoint_save(const char *path, gb_device *dev, const gb_param_bl
 
     gb_train_meta meta;
     gb_train_meta_fill(&meta, st);
+    gb_train_meta_checksum(&meta, entries, n);
     gb_status s = gb_safetensors_write(path, entries, n, meta.pairs);
     free(names);
     free(entries);
@@ -71,8 +76,62 @@ static gb_status parse_u64(const gb_safetensors *f, const char *path, const char
     const char *v = gb_safetensors_meta(f, key);
     char *end = NULL;
     if (!v || !*v) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' is missing", path, key);
+    errno = 0;
     *out = strtoull(v, &end, 10);
-    if (*end) return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' = '%s' is not an integer", path, key, v);
+    /* strtoull alone would take " 10" and "-10" (as 2^64 - 10) */
+    if (!isdigit((unsigned char)v[0]) || *end || errno == ERANGE)
+        return gb_fail(GB_INPUT, "%s: checkpoint metadata '%s' = '%s' is not a non-negative decimal integer", path,
+                       key, v);
+    return GB_OK;
+}
+
+void gb_train_meta_checksum(gb_train_meta *meta, const gb_st_entry *entries, size_t n) {
+    gb_sha256_ctx c;
+    gb_sha256_init(&c);
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < entries[i].ndim; d++) count *= (size_t)entries[i].shape[d];
+        if (count) gb_sha256_update(&c, entries[i].data, count * gb_dtype_size(entries[i].dtype));
+    }
+    uint8_t digest[32];
+    gb_sha256_final(&c, digest);
+    gb_sha256_hex(digest, meta->data_sha256);
+    size_t m = 0;
+    while (meta->pairs[m]) m++;
+    meta->pairs[m++] = "data_sha256", meta->pairs[m++] = meta->data_sha256;
+    meta->pairs[m] = NULL;
+}
+
+static gb_status verify_checksum(const gb_safetensors *f, const char *path) {
+    const char *want = gb_safetensors_meta(f, "data_sha256");
+    if (!want)
+        return gb_fail(GB_INPUT, "%s: checkpoint has no data_sha256 (written by an older genbench?); start afresh "
+                                 "without --resume",
+                       path);
+    gb_sha256_ctx c;
+    gb_sha256_init(&c);
+    for (size_t i = 0; i < f->n_tensors; i++) gb_sha256_update(&c, f->tensors[i].data, f->tensors[i].nbytes);
+    uint8_t digest[32];
+    char got[65];
+    gb_sha256_final(&c, digest);
+    gb_sha256_hex(digest, got);
+    if (strcmp(got, want) != 0)
+        return gb_fail(GB_INPUT, "%s: the checkpoint's tensor data do not match its checksum (data_sha256 %.16s..., "
+                                 "data %.16s...): the file is damaged",
+                       path, want, got);
+    return GB_OK;
+}
+
+gb_status gb_checkpoint_read_param(const gb_safetensors *f, const char *path, const char *name,
+                                   const gb_param_spec *spec, float *out) {
+    const gb_st_tensor *t = gb_safetensors_find(f, name);
+    int same = t && t->ndim == spec->ndim;
+    for (int d = 0; same && d < spec->ndim; d++) same = t->shape[d] == spec->shape[d];
+    if (t && !same) return gb_fail(GB_INPUT, "%s: tensor '%s' has another shape than the model's", path, name);
+    size_t n = gb_param_numel(spec);
+    GB_TRY(gb_safetensors_get_f32(f, name, out, n));
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i])) return gb_fail(GB_INPUT, "%s: tensor '%s' holds %g at element %zu", path, name, out[i], i);
     return GB_OK;
 }
 
@@ -98,7 +157,11 @@ gb_status gb_train_state_read(const gb_safetensors *f, const char *path, gb_trai
         return gb_fail(GB_INPUT, "%s: checkpoint was written for config '%s', this run is '%s'; "
                        "use a fresh --out directory or the same options", path, config ? config : "(none)",
                        st->config);
+    GB_TRY(verify_checksum(f, path));
     GB_TRY(parse_u64(f, path, "step", &st->step));
+    if (st->last_step && st->step > st->last_step)
+        return gb_fail(GB_INPUT, "%s: checkpoint at step %" PRIu64 ", beyond this run's %" PRIu64 " steps", path,
+                       st->step, st->last_step);
     GB_TRY(parse_u64(f, path, "data_position", &st->data_position));
     for (size_t i = 0; i < st->n_streams; i++) {
         char key[80];
@@ -128,7 +191,7 @@ gb_status gb_checkpoint_load(const char *path, gb_device *dev, gb_param_block *p
         for (size_t i = 0; i < pb->n_specs && s == GB_OK; i++) {
             char name[GB_PARAM_NAME_MAX + 16];
             snprintf(name, sizeof name, "%s/%s", role_names[r], pb->specs[i].name);
-            s = gb_safetensors_get_f32(&f, name, host + pb->offsets[i], gb_param_numel(&pb->specs[i]));
+            s = gb_checkpoint_read_param(&f, path, name, &pb->specs[i], host + pb->offsets[i]);
         }
         if (s == GB_OK) gb_upload(dev, blocks[r], host, bytes);
     }

@@ -6,6 +6,9 @@
  * string that identifies the pipeline, scale and hyperparameters: a resume under another config
  * is refused), and one "rng/<stream>" entry per sequential stream ("<key0>:<key1>:<position>").
  * A resumed run restores all of it, so it continues bitwise-identically to an uninterrupted run.
+ * Loading refuses, as input errors naming the file: another config, a step beyond the run's
+ * length, metadata that is not a plain decimal, tensor data that fails its SHA-256
+ * ("data_sha256"), a parameter of another shape, and NaN/Inf in parameters or Adam moments.
  */
 #ifndef GB_CHECKPOINT_H
 #define GB_CHECKPOINT_H
@@ -20,6 +23,8 @@
 
 typedef struct {
     uint64_t step;           /* optimizer steps completed */
+    uint64_t last_step;      /* the run's step count, set before loading: a checkpoint beyond it is
+                                refused (0: unchecked) */
     uint64_t data_position;  /* samples consumed by the data loader */
     char config[512];        /* identifies what was trained */
     size_t n_streams;
@@ -38,10 +43,19 @@ typedef struct {
 typedef struct {
     char step[32], position[32];
     char rng_keys[GB_CHECKPOINT_MAX_STREAMS][80], rng[GB_CHECKPOINT_MAX_STREAMS][96];
-    const char *pairs[2 * (3 + GB_CHECKPOINT_MAX_STREAMS) + 1]; /* key, value, ..., NULL */
+    const char *pairs[2 * (4 + GB_CHECKPOINT_MAX_STREAMS) + 1]; /* key, value, ..., NULL */
+    char data_sha256[65];
 } gb_train_meta;
 
 void gb_train_meta_fill(gb_train_meta *meta, const gb_train_state *st);
+/* Adds "data_sha256": the SHA-256 of the entries' data in order (the file's data section, which
+ * gb_safetensors_write packs in that order). gb_train_state_read verifies it, so a damaged byte
+ * anywhere in the tensors is an input error rather than a silently different run. */
+void gb_train_meta_checksum(gb_train_meta *meta, const gb_st_entry *entries, size_t n);
+/* Tensor `name` into out as the parameter `spec` describes: GB_INPUT naming the file and tensor
+ * when it is missing, of another dtype or shape (not just another size), or holds a NaN/Inf. */
+gb_status gb_checkpoint_read_param(const gb_safetensors *f, const char *path, const char *name,
+                                   const gb_param_spec *spec, float *out);
 /* Restore st's step, data position, streams and extra arrays from a checkpoint file that was
  * read as f (from path, for messages); GB_INPUT when it was written under another config or
  * anything is missing or malformed. */

@@ -50,6 +50,7 @@ gb_status gan_checkpoint_save(const char *path, gb_device *dev, const gan_ckpt_b
 
     gb_train_meta meta;
     gb_train_meta_fill(&meta, st);
+    gb_train_meta_checksum(&meta, entries, n);
     gb_status s = gb_safetensors_write(path, entries, n, meta.pairs);
     free(names);
     free(entries);
@@ -74,7 +75,7 @@ gb_status gan_checkpoint_load(const char *path, gb_device *dev, const gan_ckpt_b
             for (size_t i = 0; i < pb->n_specs && s == GB_OK; i++) {
                 entry_name name;
                 snprintf(name, sizeof name, "%s/%s/%s", blocks[b].prefix, role_names[r], pb->specs[i].name);
-                s = gb_safetensors_get_f32(&f, name, host + at + pb->offsets[i], gb_param_numel(&pb->specs[i]));
+                s = gb_checkpoint_read_param(&f, path, name, &pb->specs[i], host + at + pb->offsets[i]);
             }
     }
     at = 0;

@@ -304,6 +304,7 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
              e->fid.ready ? gb_fid_protocol_name(m->fid_protocol) : "off", ctx->dev->fast_conv ? "fast" : "gemm",
              ctx->dev->threads); /* OpenBLAS's long-reduction sgemm bits depend on its thread count */
     gb_train_state_extra(&st, "loss_log", lg->loss_log, lg->n_log * GAN_N_LOSSES);
+    st.last_step = sc->iters;
     gb_train_state_extra(&st, "spectral_log", lg->spec_log, lg->n_track);
     gb_train_state_extra(&st, "fid_log", lg->fid_log, lg->n_track);
     char ckpt[1200];

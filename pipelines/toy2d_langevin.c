@@ -244,6 +244,7 @@ static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_
              gb_scale_name(ctx->opt->scale), (unsigned long long)t->seed, c->n_layers, c->width, c->iters, c->lr,
              ctx->dev->threads);
     gb_train_state_extra(&st, "loss_log", loss_log, n_log);
+    st.last_step = c->iters;
     char ckpt[1200];
     gb_run_path(ctx, "checkpoint.safetensors", ckpt, sizeof ckpt);
     if (ctx->opt->resume && access(ckpt, F_OK) == 0) {
