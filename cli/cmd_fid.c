@@ -28,6 +28,7 @@
  * Self-contained (no helpers from cli/main.c) so tests/test_cmd_fid.c can compile it in and
  * call the commands directly; that suite runs every form and error path.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +53,8 @@ static int fid_wants_help(int argc, char **argv) {
 
 static gb_status fid_parse_u64(const char *option, const char *text, unsigned long long *out) {
     char *end = NULL;
-    if (!text || !*text || *text == '-' || *text == '+')
-        return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
+    /* a digit first: strtoull alone skips blanks and takes " -1" as 2^64 - 1 */
+    if (!text || !isdigit((unsigned char)*text)) return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
     errno = 0;
     *out = strtoull(text, &end, 10);
     if (*end || errno) return gb_fail(GB_USAGE, "%s: '%s' is not a non-negative integer", option, text);

@@ -1,5 +1,8 @@
 /* cli/main.c - `genbench`: dispatch to a subcommand, print the reason of a failure, exit with
  * the status code (0 ok, 1 gate failed, 2 usage, 3 input/data, 4 numerical, 5 environment). */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +38,12 @@ int gb_cli_wants_help(int argc, char **argv) {
 
 gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out) {
     char *end = NULL;
-    if (!text || !*text || *text == '-') return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
+    /* a digit first: strtoull alone skips blanks and takes " -1" as 2^64 - 1 */
+    if (!text || !isdigit((unsigned char)*text)) return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
+    errno = 0;
     *out = strtoull(text, &end, 10);
     if (*end) return gb_fail(GB_USAGE, "%s: '%s' is not a non-negative integer", option, text);
+    if (errno == ERANGE) return gb_fail(GB_USAGE, "%s: '%s' is larger than %llu", option, text, ULLONG_MAX);
     return GB_OK;
 }
 

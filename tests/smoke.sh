@@ -38,6 +38,8 @@ expect_exit 2 "unknown command" -- "$bin" frobnicate
 expect_exit 2 "unknown pipeline" -- "$bin" run no-such-pipeline
 expect_exit 2 "unknown option" -- "$bin" run toy2d-langevin --no-such-option
 expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
+expect_exit 2 "a seed with a blank and a sign (strtoull would wrap it)" -- "$bin" run toy2d-langevin --seed ' -1'
+expect_exit 2 "a seed beyond 64 bits" -- "$bin" run toy2d-langevin --seed 99999999999999999999999
 expect_exit 0 "help" -- "$bin" run --help
 expect_exit 2 "--conv with an unknown algorithm" -- "$bin" run toy2d-langevin --conv fft
 expect_exit 2 "--inception-sha256 that is not a hash" -- "$bin" run mnist-gan --inception-weights x.pth --inception-sha256 abc
