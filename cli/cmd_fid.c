@@ -30,6 +30,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,14 @@ static gb_status load_features(feature_set *f, const char *path) {
         gb_npy_to_f32(f->x, arr);
         f->n = arr->shape[0];
         f->d = arr->shape[1];
+        for (size_t i = 0; i < f->n * f->d && s == GB_OK; i++)
+            if (!isfinite(f->x[i]))
+                s = gb_fail(GB_INPUT, "%s: features[%zu, %zu] is %g: features must be finite", path, i / f->d, i % f->d,
+                            f->x[i]);
+        if (s != GB_OK) {
+            free(f->x);
+            f->x = NULL;
+        }
     }
     if (arr == &a) gb_npy_free(&a);
     else gb_npz_free(&z);

@@ -299,3 +299,25 @@ Test(cmd_fid, unreadable_image_in_a_folder, .timeout = 120) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
 }
+
+/* A NaN in a features file is a bad input naming the file and the element, for kid and prdc. */
+Test(cmd_fid, nonfinite_features_name_the_file) {
+    char good[] = "/tmp/gb_cmdfid_okXXXXXX.npy", bad[] = "/tmp/gb_cmdfid_nanXXXXXX.npy", last[512];
+    int fd = mkstemps(good, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    fd = mkstemps(bad, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    float x[12 * 3];
+    for (int i = 0; i < 36; i++) x[i] = (float)(i % 7) * 0.25f;
+    write_features_npy(good, x, 12, 3);
+    x[3 * 3 + 2] = NAN;
+    write_features_npy(bad, x, 12, 3);
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", good, bad, "--subset-size", "4"}, 5, last, sizeof last), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), bad) && strstr(gb_last_error(), "[3, 2]"), "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", bad, good}, 3, last, sizeof last), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), bad), "%s", gb_last_error());
+    unlink(good);
+    unlink(bad);
+}
