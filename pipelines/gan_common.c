@@ -313,7 +313,7 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
         GB_TRY(gan_checkpoint_load(ckpt, ctx->dev, m->blocks, m->n_blocks, &st));
         gb_info("resumed from %s at iteration %llu", ckpt, (unsigned long long)st.step);
     } else {
-        if (ctx->opt->resume) gb_info("--resume: no checkpoint in %s, starting from iteration 0", ctx->out_dir);
+        if (ctx->opt->resume) gb_warn("--resume: no checkpoint in %s, starting from iteration 0", ctx->out_dir);
         GB_TRY(track_eval(e, lg, 0));
     }
     gb_progress prog;

@@ -251,7 +251,7 @@ static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_
         GB_TRY(gb_checkpoint_load(ckpt, t->dev, &t->net.params, &st));
         gb_info("resumed from %s at step %llu", ckpt, (unsigned long long)st.step);
     } else if (ctx->opt->resume) {
-        gb_info("--resume: no checkpoint in %s, starting from step 0", ctx->out_dir);
+        gb_warn("--resume: no checkpoint in %s, starting from step 0", ctx->out_dir);
     }
     gb_progress prog;
     gb_progress_start(&prog, "toy2d train", c->iters);
