@@ -85,7 +85,7 @@ static gb_status find_metric_files(const char *results, path_list *l, path_list 
     return GB_OK;
 }
 
-/* A RUN_FAILED row for a run folder holding failure.txt, its first line as the source. */
+/* A RUN_FAILED row for a run folder holding failure.txt, its reason line as the source. */
 static void add_failed_run(gb_gate_report *report, const char *failure_path) {
     gb_gate_row *row = add_row(report);
     snprintf(row->result_dir, sizeof row->result_dir, "%.*s",
@@ -113,6 +113,25 @@ static void add_failed_run(gb_gate_report *report, const char *failure_path) {
 static const char *reference_columns[] = {"pipeline", "scale", "dataset", "device", "metric",
                                           "expected", "tolerance", "rule", "n_seeds", "source"};
 
+static int known_rule(const char *rule) {
+    return !strcmp(rule, "abs") || !strcmp(rule, "rel") || !strcmp(rule, "at_most") || !strcmp(rule, "at_least");
+}
+
+/* Every row of a reference table, whether or not a result will match it: a typo in a rule or a
+ * number must not wait for the day a run finally meets that row. */
+static gb_status check_reference_rows(gb_csv_table *t, const char *path) {
+    for (size_t r = 0; r < t->n_rows; r++) {
+        double v;
+        GB_TRY(gb_csv_double(t, r, "expected", &v));
+        GB_TRY(gb_csv_double(t, r, "tolerance", &v));
+        const char *rule = gb_csv_cell(t, r, (size_t)gb_csv_col(t, "rule"));
+        if (!known_rule(rule))
+            return gb_fail(GB_INPUT, "%s: data row %zu: unknown rule '%s' (abs, rel, at_most, at_least)", path, r + 1,
+                           rule);
+    }
+    return GB_OK;
+}
+
 static gb_status load_reference(const char *dir, gb_csv_table **tables, size_t *n_tables) {
     DIR *d = opendir(dir);
     if (!d) return gb_fail(GB_INPUT, "%s: cannot open the reference directory", dir);
@@ -139,6 +158,7 @@ static gb_status load_reference(const char *dir, gb_csv_table **tables, size_t *
             for (size_t c = 0; c < sizeof reference_columns / sizeof *reference_columns; c++)
                 if (gb_csv_col(&(*tables)[loaded], reference_columns[c]) < 0 && s == GB_OK)
                     s = gb_fail(GB_INPUT, "%s: reference file lacks the column '%s'", path, reference_columns[c]);
+            if (s == GB_OK) s = check_reference_rows(&(*tables)[loaded], path);
             loaded++;
         }
         free(names[i]);
@@ -264,7 +284,13 @@ gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const c
     size_t n_refs = 0;
     gb_status s = GB_OK;
     path_list failures = {0};
-    for (size_t i = 0; i < n_results && s == GB_OK; i++) s = find_metric_files(results[i], &files, &failures);
+    for (size_t i = 0; i < n_results && s == GB_OK; i++) {
+        size_t before = files.n + failures.n;
+        s = find_metric_files(results[i], &files, &failures);
+        if (s == GB_OK && files.n + failures.n == before)
+            s = gb_fail(GB_INPUT, "%s: no metrics.csv (nor failure.txt) found%s", results[i],
+                        n_results > 1 ? " there; every results argument must hold a run" : " (run `genbench run` first)");
+    }
     if (s == GB_OK) s = load_reference(reference_dir, &refs, &n_refs);
     for (size_t i = 0; i < files.n && s == GB_OK; i++) s = judge_result(files.paths[i], refs, n_refs, report);
     for (size_t i = 0; i < failures.n && s == GB_OK; i++) add_failed_run(report, failures.paths[i]);
@@ -274,8 +300,7 @@ gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const c
     free(failures.paths);
     for (size_t i = 0; i < n_refs; i++) gb_csv_free(&refs[i]);
     free(refs);
-    if (s == GB_OK && files.n == 0 && report->n == 0)
-        s = gb_fail(GB_INPUT, "%s: no metrics.csv found (run `genbench run` first)", n_results ? results[0] : "(none)");
+    if (s == GB_OK && n_results == 0) s = gb_fail(GB_INPUT, "no results to check");
     for (size_t i = 0; i < report->n; i++) {
         report->n_pass += report->rows[i].verdict == GB_VERDICT_PASS;
         report->n_fail += gb_verdict_fails(report->rows[i].verdict);

@@ -175,3 +175,28 @@ Test(gate, previous_run_folders_are_not_judged) {
     cr_expect_eq(r.n_fail, 0);
     gb_gate_free(&r);
 }
+
+/* Reference rows are checked when loaded, not only when a result meets them. */
+Test(gate, a_bad_reference_row_fails_even_unmatched) {
+    write_file("ref/typo.csv", "pipeline,scale,dataset,device,metric,expected,tolerance,rule,n_seeds,source\n"
+                               "other,paper,cub32,any,fid,50,10,at_mots,1,typo\n");
+    (void)evaluate("toy,smoke,cpu,1,cs446,a,1.0,\n", GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "typo.csv") && strstr(gb_last_error(), "at_mots"), "message: %s",
+              gb_last_error());
+}
+
+/* Every results argument must hold a run: a second folder without one is not silently skipped. */
+Test(gate, every_results_argument_must_hold_a_run) {
+    write_file("res/run/metrics.csv", "pipeline,scale,device,seed,dataset,metric,value,note\n"
+                                      "toy,smoke,cpu,1,cs446,a,1.0,\n");
+    write_file("empty/readme.txt", "no run here\n");
+    char results[512], empty[512], ref[512];
+    snprintf(results, sizeof results, "%s/res", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    const char *paths[] = {results, empty};
+    gb_gate_report r;
+    cr_expect_eq(gb_gate_evaluate(paths, 2, ref, &r), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "/empty"), "message: %s", gb_last_error());
+    gb_gate_free(&r);
+}
