@@ -322,10 +322,18 @@ static gb_status track_eval(gan_eval *e, gan_logs *lg, uint64_t iter) {
     return write_grid(e, file, e->img_host, g);
 }
 
+/* Where a failed run can resume from: the last checkpoint, or none yet. */
+static const char *checkpoint_note(const char *ckpt, uint64_t step, char *buf, size_t size) {
+    if (exists(ckpt)) snprintf(buf, size, "the last good checkpoint is %s (iteration %llu)", ckpt, (unsigned long long)step);
+    else snprintf(buf, size, "no checkpoint was written before it");
+    return buf;
+}
+
 static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
     const gan_schedule *sc = r->sched;
     gb_run_context *ctx = r->ctx;
     gb_train_state st = {0};
+    char note[1400];
     snprintf(st.config, sizeof st.config,
              "%s scale=%s seed=%llu iters=%zu batch=%zu drop_last=%d n=%zu log=%zu ckpt=%zu eval=%zu track=%zu fid=%s "
              "conv=%s threads=%d",
@@ -360,11 +368,11 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
         m->iterate(m->self, r, it, r->dev_batch, b, rec, &g_stepped);
         for (int k = 0; k < GAN_N_LOSSES; k++)
             if (!isfinite(rec[k]) && (k != GAN_LOSS_G || g_stepped))
-                return gb_fail(GB_NUMERIC, "%s diverged: %s is %g at iteration %llu; the result is invalid; the last "
-                               "good checkpoint is %s (iteration %llu)", m->name,
+                return gb_fail(GB_NUMERIC, "%s diverged: %s is %g at iteration %llu; the result is invalid; %s",
+                               m->name,
                                k == GAN_LOSS_G ? "the generator loss" : k == GAN_GP ? "the gradient penalty"
                                                                                    : "the critic loss or output",
-                               rec[k], (unsigned long long)it, ckpt, (unsigned long long)st.step);
+                               rec[k], (unsigned long long)it, checkpoint_note(ckpt, st.step, note, sizeof note));
         for (int k = 0; k < GAN_N_LOSSES; k++)
             if (k != GAN_LOSS_G) win[k] += rec[k];
         if (g_stepped) win[GAN_LOSS_G] += rec[GAN_LOSS_G], win_g++;

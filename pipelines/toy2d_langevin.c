@@ -259,9 +259,13 @@ static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_
     for (uint64_t step = st.step; step < c->iters; step++) {
         maybe_kill_for_test(step);
         float loss = training_step(t, step, &hp);
-        if (!isfinite(loss))
+        if (!isfinite(loss)) {
+            if (access(ckpt, F_OK) != 0)
+                return gb_fail(GB_NUMERIC, "training loss is %g at step %llu; no checkpoint was written before it",
+                               loss, (unsigned long long)step);
             return gb_fail(GB_NUMERIC, "training loss is %g at step %llu; the last good checkpoint is %s (step %llu)",
                            loss, (unsigned long long)step, ckpt, (unsigned long long)st.step);
+        }
         window += loss;
         if ((step + 1) % c->log_every == 0) {
             loss_log[step / c->log_every] = (float)(window / (double)c->log_every);
