@@ -121,12 +121,22 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     unsigned char *selected = calloc(cases.count, 1);
     GB_ASSERT(results && selected, "out of memory for %zu benchmark rows", cases.count);
 
+    size_t n_selected = 0;
+    for (size_t i = 0; i < cases.count; i++) n_selected += selected[i] = (unsigned char)matches(&cases.items[i], o->filter);
+    if (n_selected == 0) { /* a mistyped filter must not replace an earlier run's files with empty ones */
+        free(results);
+        free(selected);
+        gb_bench_list_free(&cases);
+        gb_device_close(&dev);
+        return gb_fail(GB_USAGE, "--filter '%s' matches no benchmark (they are named kernel/direction/impl/shape; "
+                                 "`genbench bench --quick` lists them)",
+                       o->filter ? o->filter : "");
+    }
     gb_ceilings ceilings;
     gb_ceilings_measure(&ceilings, o->threads, o->quick);
     gb_bench_method method = gb_bench_method_default(o->quick);
     for (size_t i = 0; i < cases.count; i++) {
-        if (!matches(&cases.items[i], o->filter)) continue;
-        selected[i] = 1;
+        if (!selected[i]) continue;
         fprintf(stderr, "bench: %s %s %s [%s]\n", cases.items[i].kernel, cases.items[i].direction,
                 cases.items[i].impl, cases.items[i].shape);
         gb_bench_run_case(&cases.items[i], &dev, o->threads, &method, &results[i]);
@@ -158,6 +168,9 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
         s = gb_bench_write_roofline(&run, path);
     }
     if (s == GB_OK) printf("wrote %s/bench.csv, bench.json and roofline.png\n", o->out);
+    snprintf(path, sizeof path, "%s/ratios.csv", o->out);
+    if (s == GB_OK && o->rounds == 0 && remove(path) == 0) /* an earlier run's, not this one's */
+        printf("removed %s from an earlier run (this one ran no --rounds)\n", path);
     if (s == GB_OK && o->rounds > 0) {
         gb_bench_pair *pairs;
         size_t npairs;
@@ -184,9 +197,9 @@ gb_status gb_cmd_bench(int argc, char **argv) {
     GB_TRY(parse(argc, argv, &o));
     if (o.compare_a) {
         int regressions = 0;
-        GB_TRY(gb_bench_compare_files(o.compare_a, o.compare_b, &regressions));
+        GB_TRY(gb_bench_compare_files(o.compare_a, o.compare_b, o.fail_on_regression, &regressions));
         if (o.fail_on_regression && regressions > 0)
-            return gb_fail(GB_GATE_FAILED, "%d row%s clearly slower than the baseline", regressions,
+            return gb_fail(GB_GATE_FAILED, "%d row%s clearly slower than the baseline, or lost", regressions,
                            regressions == 1 ? "" : "s");
         return GB_OK;
     }

@@ -87,15 +87,55 @@ for f in bench.csv bench.json roofline.png; do
 done
 grep -q '^sgemm,fwd,openblas,.*,1,ok,' "$out/bench/bench.csv" || { echo "FAIL: the sgemm row was not checked and timed"; fail=1; }
 grep -q '^toy2d_step,step,pytorch,' "$out/bench/bench.csv" || { echo "FAIL: no PyTorch step row"; fail=1; }
-"$bin" bench --compare "$out/bench/bench.csv" "$out/bench/bench.csv" | grep -q ' 0 slower, 0 ambiguous' ||
-  { echo "FAIL: a benchmark file compared with itself is not all same"; fail=1; }
-# A quick run's spreads on a busy machine can be wide enough to call even 10x "ambiguous", so
-# the regression check pins both files' spreads at 1% (the verdict rule is what is tested here).
-awk -F, 'BEGIN{OFS=","} /^sgemm,/ {$14=0.01} {print}' "$out/bench/bench.csv" >"$out/bench/base.csv"
-awk -F, 'BEGIN{OFS=","} /^sgemm,/ {$12=$12*10; $11=$11*10; $13=$13*10} {print}' "$out/bench/base.csv" >"$out/bench/slower.csv"
+"$bin" bench --compare "$out/bench/bench.csv" "$out/bench/bench.csv" | grep -q ' 0 faster, 0 slower,' ||
+  { echo "FAIL: a benchmark file compared with itself has a faster or slower row"; fail=1; }
+expect_exit 2 "bench --compare --fail-on-regression on --quick files" -- \
+  "$bin" bench --compare "$out/bench/bench.csv" "$out/bench/bench.csv" --fail-on-regression
+# The verdict rule is what is tested here: the doctored copies claim a full run and pin every
+# spread at 1% (a quick run's spreads on a busy machine can call even 10x "ambiguous").
+doctor() { # doctor IN OUT EDIT: EDIT in {pin, slower, lost, inf}; edits the sgemm row
+  /usr/bin/python3 - "$@" <<'PY'
+import csv, sys
+src, dst, edit = sys.argv[1:4]
+lines = open(src).read().splitlines(keepends=True)
+head = [l if not l.startswith("# method:") else "# method: full (doctored by tests/smoke.sh)\n"
+        for l in lines if l.startswith("#")]
+rows = list(csv.DictReader([l for l in lines if not l.startswith("#")]))
+out = []
+for r in rows:
+    if r["timed"] == "1":
+        r["rel_spread"] = "0.01"
+    if r["kernel"] == "sgemm":
+        if edit == "lost":
+            continue
+        if edit == "slower":
+            for k in ("min_s", "median_s", "max_s"):
+                r[k] = repr(float(r[k]) * 10)
+        if edit == "inf":
+            r["median_s"] = "inf"
+    out.append(r)
+with open(dst, "w", newline="") as f:
+    f.writelines(head)
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    w.writeheader()
+    w.writerows(out)
+PY
+}
+doctor "$out/bench/bench.csv" "$out/bench/base.csv" pin
+doctor "$out/bench/bench.csv" "$out/bench/slower.csv" slower
+doctor "$out/bench/bench.csv" "$out/bench/lost.csv" lost
+doctor "$out/bench/bench.csv" "$out/bench/inf.csv" inf
 expect_exit 1 "bench --compare --fail-on-regression on a 10x slower row" -- \
   "$bin" bench --compare "$out/bench/base.csv" "$out/bench/slower.csv" --fail-on-regression
+expect_exit 0 "bench --compare --fail-on-regression on identical full runs" -- \
+  "$bin" bench --compare "$out/bench/base.csv" "$out/bench/base.csv" --fail-on-regression
+expect_exit 1 "bench --compare --fail-on-regression on a row lost from B" -- \
+  "$bin" bench --compare "$out/bench/base.csv" "$out/bench/lost.csv" --fail-on-regression
+expect_exit 3 "bench --compare with an infinite median" -- "$bin" bench --compare "$out/bench/base.csv" "$out/bench/inf.csv"
 expect_exit 2 "bench --fail-on-regression without --compare" -- "$bin" bench --fail-on-regression
+cp "$out/bench/bench.csv" "$out/bench/kept.csv"
+expect_exit 2 "bench --filter matching nothing" -- "$bin" bench --quick --filter no-such-benchmark --out "$out/bench"
+cmp -s "$out/bench/bench.csv" "$out/bench/kept.csv" || { echo "FAIL: a filter matching nothing replaced bench.csv"; fail=1; }
 # --rounds: the ours-vs-peer pairs timed again in alternating rounds, into ratios.csv; and an
 # OPENBLAS_THREAD_TIMEOUT the user set is left alone (kernels/cpu/blas_threads.c)
 expect_exit 0 "bench --quick --rounds 2" -- env OPENBLAS_THREAD_TIMEOUT=8 \
