@@ -180,6 +180,21 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
         if (s == GB_OK) printf("wrote %s/ratios.csv (%zu pair%s)\n", o->out, npairs, npairs == 1 ? "" : "s");
         free(pairs);
     }
+    /* The files are written either way; the exit status says whether every row could be trusted:
+     * a failed check is a numerical failure (4), a row that could not run (a missing peer, a
+     * setup error) an environment one (5). */
+    size_t mismatched = 0, errored = 0;
+    for (size_t i = 0; i < cases.count; i++) {
+        if (!selected[i]) continue;
+        mismatched += strcmp(results[i].check, "MISMATCH") == 0;
+        errored += strcmp(results[i].check, "error") == 0;
+    }
+    if (s == GB_OK && mismatched)
+        s = gb_fail(GB_NUMERIC, "%zu row%s failed the check against the reference (the check column of bench.csv)",
+                    mismatched, mismatched == 1 ? "" : "s");
+    else if (s == GB_OK && errored)
+        s = gb_fail(GB_ENV, "%zu row%s could not run: a missing peer or a setup error (the note column of bench.csv)",
+                    errored, errored == 1 ? "" : "s");
     gb_manifest_free(&m);
     free(results);
     free(selected);

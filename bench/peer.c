@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../core/manifest.h"
 
@@ -34,8 +35,9 @@ gb_status gb_bench_run_peer(const char *script, const char *args, double *times,
     if (!cJSON_IsArray(list)) {
         cJSON_Delete(json);
         free(out);
+        int code = rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
         return gb_fail(GB_ENV, "the PyTorch peer failed (exit %d) or printed no times: %s; is python3-torch "
-                               "installed (make deps)?", rc, cmd);
+                               "installed (make deps)?", code, cmd);
     }
     *n = 0;
     const cJSON *t;
