@@ -27,11 +27,12 @@ static const char *curl_reason(int code) {
     case 6: return "could not resolve host (no network or no DNS?)";
     case 7: return "failed to connect to host (no network?)";
     case 18: return "partial file: the transfer ended early";
-    case 22: return "the server answered with an HTTP error (404: the URL moved)";
+    case 22: return "the server answered with an HTTP error (404: the URL moved; 416: a resume past the end)";
     case 23: return "write error (disk full or folder not writable?)";
     case 28: return "operation timed out";
     case 33: return "the server does not support resuming";
     case 35: return "TLS connect error";
+    case 36: return "could not resume: the partial file is longer than the source";
     case 37: return "could not read the file:// path";
     case 52: return "the server sent nothing";
     case 56: return "failure receiving network data";
@@ -66,9 +67,14 @@ static gb_status run_curl(const char *url, const char *part, int *code) {
 }
 
 gb_status gb_curl_download(const char *url, const char *part) {
+    int64_t had = file_size(part);
     int code;
     gb_status s = run_curl(url, part, &code);
-    if (s != GB_OK && code == 33) { /* the server cannot resume: start over once */
+    /* Start over once when the server cannot resume (33), and when a resume was refused as lying
+     * past the end (HTTP 416 -> 22; file:// -> 36): a .part that already holds the whole file,
+     * or more, of a file whose size nobody publishes would otherwise fail the same way forever. */
+    if (s != GB_OK && (code == 33 || (had > 0 && (code == 22 || code == 36)))) {
+        gb_warn("%s: %s; starting the download over", part, gb_last_error());
         unlink(part);
         s = run_curl(url, part, &code);
     }
@@ -278,9 +284,10 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static gb_status unpack(const char *archive, const char *dir) {
+/* Unpack archive (a zip or a tar, told apart by the name `as`) into dir. */
+static gb_status unpack(const char *archive, const char *as, const char *dir) {
     gb_info("unpacking %s into %s", archive, dir);
-    if (ends_with(archive, ".zip")) return gb_unzip(archive, dir);
+    if (ends_with(as, ".zip")) return gb_unzip(archive, dir);
     return gb_untar(archive, dir);
 }
 
@@ -312,11 +319,17 @@ gb_status gb_data_fetch(const char *root, const gb_dataset_info *ds) {
             printf("%s: already present (%s)\n", final, gb_file_check_name(r.check));
         } else if (s == GB_OK) {
             s = download(ds, f, part, final);
+            /* An archive no digest vouches for proves itself by unpacking before it takes its
+             * final name: a damaged one must not sit there as if fetched. */
+            if (s == GB_OK && f->extract && !f->sha256 && !f->md5 && (s = unpack(part, final, dir)) != GB_OK) {
+                unlink(part);
+                gb_fail_wrap(s, "%s: the download is not a readable archive and was removed; fetch again", f->name);
+            }
             if (s == GB_OK) s = verify_and_place(f, part, final);
             if (s == GB_OK) printf("%s: fetched (%s)\n", final, f->sha256 || f->md5 ? "verified" : "unverifiable");
         }
         if (s == GB_OK && f->extract && gb_dataset_presence(root, ds, NULL, NULL) != GB_DATA_PRESENT)
-            s = unpack(final, dir);
+            s = unpack(final, final, dir);
         free(final);
         free(part);
     }

@@ -157,6 +157,22 @@ GB_DATA_URL_OVERRIDE_GBU_AWA2="file://$src" expect_exit 0 "fetch resumes a parti
 cmp -s "$src/xlsa17.zip" "$out/resume/gbu/xlsa17.zip" || { echo "FAIL: the resumed download differs"; fail=1; }
 expect_absent "$out/resume/gbu/xlsa17.zip.part" "the .part is gone after the resumed download"
 
+# A .part longer than the file (no published size to catch it): the resume is refused, so the
+# download starts over once instead of failing the same way forever.
+mkdir -p "$out/longpart/gbu"
+cat "$src/xlsa17.zip" "$src/xlsa17.zip" >"$out/longpart/gbu/xlsa17.zip.part"
+GB_DATA_URL_OVERRIDE_GBU_AWA2="file://$src" expect_exit 0 "fetch over a .part longer than the file" -- \
+  "$bin" data fetch gbu-awa2 --data "$out/longpart"
+cmp -s "$src/xlsa17.zip" "$out/longpart/gbu/xlsa17.zip" || { echo "FAIL: the restarted download differs"; fail=1; }
+
+# An unverifiable archive that is not readable never takes its final name.
+mkdir -p "$out/badzip/gbu" "$out/badsrc"
+head -c 100 /dev/urandom >"$out/badsrc/xlsa17.zip"
+GB_DATA_URL_OVERRIDE_GBU_AWA2="file://$out/badsrc" expect_exit 3 "fetch of an unreadable unverifiable archive" -- \
+  "$bin" data fetch gbu-awa2 --data "$out/badzip"
+expect_absent "$out/badzip/gbu/xlsa17.zip" "an unreadable archive is not placed under its final name"
+expect_absent "$out/badzip/gbu/xlsa17.zip.part" "nor kept as a .part"
+
 PATH=/nonexistent expect_exit 5 "fetch without curl on PATH" -- "$bin" data fetch cifar10 --data "$out/nocurl"
 expect_log 'curl' "the message names curl"
 expect_absent "$out/nocurl/cifar10/cifar-10-binary.tar.gz" "no file after a fetch without curl"
