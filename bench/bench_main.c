@@ -132,6 +132,19 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
                                  "`genbench bench --quick` lists them)",
                        o->filter ? o->filter : "");
     }
+    /* The output folder and the manifest's start time come first: a bad --out fails before a
+     * long run, not after it. */
+    gb_status s = o->out[0] ? gb_mkdirs(o->out) : gb_fail(GB_USAGE, "--out needs a folder name");
+    if (s != GB_OK) {
+        free(results);
+        free(selected);
+        gb_bench_list_free(&cases);
+        gb_device_close(&dev);
+        return s;
+    }
+    gb_manifest m;
+    gb_manifest_init(&m);
+    gb_manifest_add_build_info(&m, argc, argv);
     gb_ceilings ceilings;
     gb_ceilings_measure(&ceilings, o->threads, o->quick);
     gb_bench_method method = gb_bench_method_default(o->quick);
@@ -142,9 +155,6 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
         gb_bench_run_case(&cases.items[i], &dev, o->threads, &method, &results[i]);
     }
 
-    gb_manifest m;
-    gb_manifest_init(&m);
-    gb_manifest_add_build_info(&m, argc, argv);
     gb_manifest_set(&m, "device", "%s", dev.name);
     gb_manifest_set(&m, "threads", "%d", o->threads);
     gb_manifest_set(&m, "blas_spin", "%s", gb_cpu_blas_spin());
@@ -154,7 +164,6 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
                         .manifest = &m, .device_name = dev.name, .threads = o->threads};
     gb_bench_print_table(&run);
     char path[1024];
-    gb_status s = gb_mkdirs(o->out);
     if (s == GB_OK) {
         snprintf(path, sizeof path, "%s/bench.csv", o->out);
         s = gb_bench_write_csv(&run, path);
