@@ -17,7 +17,10 @@ gb_status gb_cmd_reproduce(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench reproduce [options]\n"
                "runs every registered pipeline, writes results/summary.csv and results/report.html,\n"
-               "then checks against reference/ (exit 1 on a regression)\n%s", gb_run_options_help);
+               "then checks against reference/ (exit 1 on a regression; a run that failed exits with its\n"
+               "own status). The options are run's, but --out and --resume are not taken: each pipeline\n"
+               "writes into results/<pipeline>/<scale>-<device>-s<seed>.\n%s",
+               gb_run_options_help);
         return GB_OK;
     }
     gb_run_options opt;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "../datasets/registry.h"
 #include "cli.h"
 
 const char gb_run_options_help[] =
@@ -11,7 +12,7 @@ const char gb_run_options_help[] =
     "  --device cpu|cuda|auto     backend (default auto: cuda when a GPU is present)\n"
     "  --seed N                   run seed (default 1); every random draw derives from it\n"
     "  --threads N                CPU BLAS threads (default 2), recorded in the manifest\n"
-    "  --data DIR                 where real datasets are looked for (default data)\n"
+    "  --data DIR                 where real datasets are looked for (default $GB_DATA, else data)\n"
     "  --out DIR                  output directory (default results/<pipeline>/<scale>-<device>-s<seed>)\n"
     "  --resume                   continue from <out>/checkpoint.safetensors (bitwise-identical result)\n"
     "  --inception-weights FILE   FID Inception-v3 weights for the image pipelines (default\n"
@@ -27,7 +28,9 @@ const char gb_run_options_help[] =
     "                             unless the file is the pinned one)\n";
 
 gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int allow_out) {
-    *opt = (gb_run_options){.scale = GB_SCALE_SMALL, .device = "auto", .seed = 1, .threads = 2, .data_dir = "data"};
+    /* the data root every command shares: --data, else $GB_DATA, else data/ */
+    *opt = (gb_run_options){
+        .scale = GB_SCALE_SMALL, .device = "auto", .seed = 1, .threads = 2, .data_dir = gb_data_root(NULL)};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
