@@ -21,7 +21,7 @@ const char gb_run_options_help[] =
     "  --conv gemm|fast           CPU convolution routes (default gemm: exact-order routes, the GEMM\n"
     "                             lowering or register tiles, ~1u rounding, step parity with PyTorch;\n"
     "                             fast: Winograd F(4x4,3x3) on >= 64-channel 3x3 layers with >= 32x32\n"
-    "                             outputs (~19u rounding) and\n"
+    "                             outputs (>= 8x8 where the register tiles do not apply; ~19u rounding) and\n"
     "                             upsample+conv as four phase convs (2.25x fewer multiply-adds); `winograd`\n"
     "                             is the earlier name of fast)\n"
     "  --inception-sha256 HEX     the SHA-256 other weights must have (required with --inception-weights\n"
