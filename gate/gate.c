@@ -42,7 +42,7 @@ typedef struct {
     size_t n, cap;
 } path_list;
 
-static path_list *walk_target, *walk_failures;
+static path_list *walk_target, *walk_failures, *walk_set_aside;
 
 static void list_push(path_list *l, const char *path) {
     if (l->n == l->cap) {
@@ -58,7 +58,10 @@ static void list_push(path_list *l, const char *path) {
 static int collect_metrics(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
     (void)sb;
     /* an earlier run set aside while a new one runs in its folder (pipelines/run_dir.h) */
-    if (type == FTW_D && strcmp(path + ftw->base, "previous-run") == 0) return FTW_SKIP_SUBTREE;
+    if (type == FTW_D && strcmp(path + ftw->base, "previous-run") == 0) {
+        if (walk_set_aside) list_push(walk_set_aside, path);
+        return FTW_SKIP_SUBTREE;
+    }
     if (type == FTW_F && strcmp(path + ftw->base, "metrics.csv") == 0) list_push(walk_target, path);
     if (type == FTW_F && strcmp(path + ftw->base, "failure.txt") == 0 && walk_failures)
         list_push(walk_failures, path);
@@ -67,11 +70,12 @@ static int collect_metrics(const char *path, const struct stat *sb, int type, st
 
 static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static gb_status find_metric_files(const char *results, path_list *l, path_list *failures) {
+static gb_status find_metric_files(const char *results, path_list *l, path_list *failures, path_list *set_aside) {
     struct stat sb;
     if (stat(results, &sb) != 0) return gb_fail(GB_INPUT, "%s: no such results file or directory", results);
     walk_target = l;
     walk_failures = failures;
+    walk_set_aside = set_aside;
     if (S_ISREG(sb.st_mode)) {
         struct FTW ftw = {.base = (int)(strrchr(results, '/') ? strrchr(results, '/') - results + 1 : 0)};
         collect_metrics(results, &sb, FTW_F, &ftw);
@@ -83,6 +87,31 @@ static gb_status find_metric_files(const char *results, path_list *l, path_list 
     qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
     qsort(failures->paths + failures_before, failures->n - failures_before, sizeof *failures->paths, compare_paths);
     return GB_OK;
+}
+
+/* A folder where a run set an earlier one aside in previous-run/ and then left neither
+ * metrics.csv nor failure.txt: it was killed, or could not write its result. */
+static int unfinished(const char *set_aside, const path_list *files, const path_list *failures) {
+    size_t dir_len = strlen(set_aside) - strlen("/previous-run");
+    const path_list *lists[2] = {files, failures};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < lists[k]->n; i++) {
+            const char *p = lists[k]->paths[i];
+            if (strncmp(p, set_aside, dir_len) == 0 && p[dir_len] == '/' && !strchr(p + dir_len + 1, '/')) return 0;
+        }
+    return 1;
+}
+
+static void add_unfinished_run(gb_gate_report *report, const char *set_aside) {
+    gb_gate_row *row = add_row(report);
+    size_t dir_len = strlen(set_aside) - strlen("/previous-run");
+    snprintf(row->result_dir, sizeof row->result_dir, "%.*s", (int)dir_len, set_aside);
+    const char *base = strrchr(row->result_dir, '/');
+    snprintf(row->pipeline, sizeof row->pipeline, "%.63s", base ? base + 1 : row->result_dir);
+    snprintf(row->metric, sizeof row->metric, "-");
+    snprintf(row->source, sizeof row->source,
+             "a run here stopped before writing metrics.csv (killed?); the earlier run waits in previous-run/");
+    row->verdict = GB_VERDICT_RUN_FAILED;
 }
 
 /* A RUN_FAILED row for a run folder holding failure.txt, its reason line as the source. */
@@ -114,7 +143,8 @@ static const char *reference_columns[] = {"pipeline", "scale", "dataset", "devic
                                           "expected", "tolerance", "rule", "n_seeds", "source"};
 
 static int known_rule(const char *rule) {
-    return !strcmp(rule, "abs") || !strcmp(rule, "rel") || !strcmp(rule, "at_most") || !strcmp(rule, "at_least");
+    return !strcmp(rule, "abs") || !strcmp(rule, "rel") || !strcmp(rule, "at_most") || !strcmp(rule, "at_least") ||
+           !strcmp(rule, "none");
 }
 
 /* Every row of a reference table, whether or not a result will match it: a typo in a rule or a
@@ -126,8 +156,8 @@ static gb_status check_reference_rows(gb_csv_table *t, const char *path) {
         GB_TRY(gb_csv_double(t, r, "tolerance", &v));
         const char *rule = gb_csv_cell(t, r, (size_t)gb_csv_col(t, "rule"));
         if (!known_rule(rule))
-            return gb_fail(GB_INPUT, "%s: data row %zu: unknown rule '%s' (abs, rel, at_most, at_least)", path, r + 1,
-                           rule);
+            return gb_fail(GB_INPUT, "%s: data row %zu: unknown rule '%s' (abs, rel, at_most, at_least, none)", path,
+                           r + 1, rule);
     }
     return GB_OK;
 }
@@ -215,15 +245,22 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
         row->verdict = GB_VERDICT_NO_REFERENCE;
     }
     size_t last = report->n;
+    /* One metrics.csv is one run: every row names the same pipeline, scale, device, seed and
+     * dataset (the reference rows are matched on the first), and no metric twice. */
+    for (size_t a = first + 1; a < last && s == GB_OK; a++) {
+        const gb_gate_row *x = &report->rows[first], *y = &report->rows[a];
+        if (strcmp(x->seed, y->seed) || strcmp(x->device, y->device) || strcmp(x->pipeline, y->pipeline) ||
+            strcmp(x->scale, y->scale) || strcmp(x->dataset, y->dataset))
+            s = gb_fail(GB_INPUT, "%s: data row %zu belongs to another run than row 1 (pipeline, scale, device, seed "
+                                  "or dataset differ): one metrics.csv holds one run",
+                        path, a - first + 1);
+    }
     for (size_t a = first; a < last && s == GB_OK; a++)
-        for (size_t b = a + 1; b < last && s == GB_OK; b++) {
-            const gb_gate_row *x = &report->rows[a], *y = &report->rows[b];
-            if (!strcmp(x->metric, y->metric) && !strcmp(x->seed, y->seed) && !strcmp(x->device, y->device) &&
-                !strcmp(x->pipeline, y->pipeline) && !strcmp(x->scale, y->scale) && !strcmp(x->dataset, y->dataset))
+        for (size_t b = a + 1; b < last && s == GB_OK; b++)
+            if (!strcmp(report->rows[a].metric, report->rows[b].metric))
                 s = gb_fail(GB_INPUT, "%s: the metric '%s' appears twice (data rows %zu and %zu): which one to judge "
                                       "is ambiguous",
-                            path, x->metric, a - first + 1, b - first + 1);
-        }
+                            path, report->rows[a].metric, a - first + 1, b - first + 1);
     size_t matched = 0;
     for (size_t t = 0; t < n_refs && s == GB_OK && last > first; t++) {
         gb_csv_table *ref = &refs[t];
@@ -236,6 +273,8 @@ static gb_status judge_result(const char *path, gb_csv_table *refs, size_t n_ref
                 !same_first_word(REF("dataset"), any->dataset) || (strcmp(dev, "any") && strcmp(dev, any->device)))
                 continue;
             matched++;
+            /* "none": this pipeline, scale and dataset knowingly have no reference numbers */
+            if (strcmp(REF("rule"), "none") == 0) continue;
             gb_gate_row *row = NULL;
             for (size_t k = first; k < report->n && !row; k++)
                 if (strcmp(report->rows[k].metric, REF("metric")) == 0) row = &report->rows[k];
@@ -283,17 +322,21 @@ gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const c
     gb_csv_table *refs = NULL;
     size_t n_refs = 0;
     gb_status s = GB_OK;
-    path_list failures = {0};
+    path_list failures = {0}, set_aside = {0};
     for (size_t i = 0; i < n_results && s == GB_OK; i++) {
-        size_t before = files.n + failures.n;
-        s = find_metric_files(results[i], &files, &failures);
-        if (s == GB_OK && files.n + failures.n == before)
+        size_t before = files.n + failures.n + set_aside.n;
+        s = find_metric_files(results[i], &files, &failures, &set_aside);
+        if (s == GB_OK && files.n + failures.n + set_aside.n == before)
             s = gb_fail(GB_INPUT, "%s: no metrics.csv (nor failure.txt) found%s", results[i],
                         n_results > 1 ? " there; every results argument must hold a run" : " (run `genbench run` first)");
     }
     if (s == GB_OK) s = load_reference(reference_dir, &refs, &n_refs);
     for (size_t i = 0; i < files.n && s == GB_OK; i++) s = judge_result(files.paths[i], refs, n_refs, report);
     for (size_t i = 0; i < failures.n && s == GB_OK; i++) add_failed_run(report, failures.paths[i]);
+    for (size_t i = 0; i < set_aside.n && s == GB_OK; i++)
+        if (unfinished(set_aside.paths[i], &files, &failures)) add_unfinished_run(report, set_aside.paths[i]);
+    for (size_t i = 0; i < set_aside.n; i++) free(set_aside.paths[i]);
+    free(set_aside.paths);
     for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
     free(files.paths);
     for (size_t i = 0; i < failures.n; i++) free(failures.paths[i]);

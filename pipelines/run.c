@@ -129,7 +129,8 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
         char path[1200];
         if (s == GB_OK) s = gb_manifest_write(&manifest, gb_run_path(&ctx, "manifest.txt", path, sizeof path));
         if (s == GB_OK) s = gb_run_dir_finish(ctx.out_dir);
-    } else if (dir_ready) { /* no failure.txt where the directory itself could not be made */
+    }
+    if (s != GB_OK && dir_ready) { /* no failure.txt where the directory itself could not be made */
         gb_manifest_set(&manifest, "result", "failed: %s", gb_last_error());
         write_failure(&ctx, s);
     }

@@ -12,29 +12,40 @@
 
 #include "../core/log.h"
 
-/* The files whose presence means "a run was here". */
-static const char *const RUN_MARKERS[] = {"metrics.csv", "manifest.txt", "train.csv", "checkpoint.safetensors",
-                                          "failure.txt", NULL};
+/* Files only genbench writes: their presence means a run was here (a user's own train.csv or
+ * figures in --out do not). */
+static const char *const RUN_MARKERS[] = {"manifest.txt", "checkpoint.safetensors", "failure.txt", NULL};
+/* The files a run writes, besides its *.png plots. */
+static const char *const RUN_FILES[] = {"metrics.csv", "manifest.txt", "train.csv", "checkpoint.safetensors",
+                                        "failure.txt", NULL};
 
-static int is_marker(const char *name) {
-    for (const char *const *m = RUN_MARKERS; *m; m++)
-        if (strcmp(name, *m) == 0) return 1;
+static int in_list(const char *name, const char *const *list) {
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0) return 1;
     return 0;
 }
 
 static int is_run_file(const char *name) {
     size_t n = strlen(name);
-    return is_marker(name) || (n > 4 && strcmp(name + n - 4, ".png") == 0);
+    return in_list(name, RUN_FILES) || (n > 4 && strcmp(name + n - 4, ".png") == 0);
+}
+
+static int has(const char *dir, const char *name) {
+    char path[1200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
 }
 
 static int holds_a_run(const char *dir) {
-    char path[1200];
-    struct stat st;
-    for (const char *const *m = RUN_MARKERS; *m; m++) {
-        snprintf(path, sizeof path, "%s/%s", dir, *m);
-        if (stat(path, &st) == 0) return 1;
-    }
+    for (const char *const *m = RUN_MARKERS; *m; m++)
+        if (has(dir, *m)) return 1;
     return 0;
+}
+
+/* A run that finished: its metrics and manifest are written last, only on success. */
+static int holds_a_finished_run(const char *dir) {
+    return has(dir, "metrics.csv") && has(dir, "manifest.txt") && !has(dir, "failure.txt");
 }
 
 /* Deletes dir/previous-run and the files in it (it only ever holds files moved there). */
@@ -55,26 +66,66 @@ static gb_status remove_previous(const char *dir) {
     return s;
 }
 
-gb_status gb_run_dir_set_aside(const char *dir) {
-    if (!holds_a_run(dir)) return GB_OK;
-    GB_TRY(remove_previous(dir));
-    char prev[1100], from[1400], to[1400];
-    snprintf(prev, sizeof prev, "%s/%s", dir, GB_PREVIOUS_RUN);
-    if (mkdir(prev, 0777) != 0) return gb_fail(GB_ENV, "cannot create %s: %s", prev, strerror(errno));
+/* The run files of dir, listed before any is moved (renaming while readdir walks the folder
+ * could skip or repeat entries). Free with free_names. */
+static char **run_files_of(const char *dir, size_t *n) {
+    *n = 0;
     DIR *d = opendir(dir);
-    if (!d) return gb_fail(GB_ENV, "%s: cannot open: %s", dir, strerror(errno));
+    if (!d) return NULL;
+    size_t cap = 16;
+    char **names = malloc(cap * sizeof *names);
     struct dirent *e;
-    gb_status s = GB_OK;
-    while (s == GB_OK && (e = readdir(d))) {
+    while (names && (e = readdir(d))) {
         if (!is_run_file(e->d_name)) continue;
-        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", prev, e->d_name);
-        if (rename(from, to) != 0) s = gb_fail(GB_ENV, "cannot move %s to %s: %s", from, to, strerror(errno));
+        if (*n == cap) {
+            char **grown = realloc(names, (cap *= 2) * sizeof *grown);
+            if (!grown) break;
+            names = grown;
+        }
+        names[(*n)++] = strdup(e->d_name);
     }
     closedir(d);
-    if (s == GB_OK)
-        gb_info("%s held an earlier run: moved to %s/ (kept until this run succeeds; --resume continues a run instead)",
-                dir, prev);
+    return names;
+}
+
+static void free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+gb_status gb_run_dir_set_aside(const char *dir) {
+    if (!holds_a_run(dir)) return GB_OK;
+    size_t n;
+    char **names = run_files_of(dir, &n);
+    if (!names) return gb_fail(GB_ENV, "%s: cannot list the folder: %s", dir, strerror(errno));
+    char prev[1100], from[1400], to[1400];
+    snprintf(prev, sizeof prev, "%s/%s", dir, GB_PREVIOUS_RUN);
+    gb_status s = GB_OK;
+    if (holds_a_finished_run(dir)) {
+        /* a finished run replaces whatever waited before it: it is the newer good result */
+        s = remove_previous(dir);
+        if (s == GB_OK && mkdir(prev, 0777) != 0) s = gb_fail(GB_ENV, "cannot create %s: %s", prev, strerror(errno));
+        for (size_t i = 0; i < n && s == GB_OK; i++) {
+            snprintf(from, sizeof from, "%s/%s", dir, names[i]);
+            snprintf(to, sizeof to, "%s/%s", prev, names[i]);
+            if (rename(from, to) != 0) s = gb_fail(GB_ENV, "cannot move %s to %s: %s", from, to, strerror(errno));
+        }
+        if (s == GB_OK)
+            gb_info("%s held an earlier run: moved to %s/ (kept until this run succeeds; --resume continues a "
+                    "run instead)",
+                    dir, prev);
+    } else {
+        /* an unfinished or failed attempt: discarded, and previous-run/ (if any) keeps waiting */
+        for (size_t i = 0; i < n && s == GB_OK; i++) {
+            snprintf(from, sizeof from, "%s/%s", dir, names[i]);
+            if (unlink(from) != 0) s = gb_fail(GB_ENV, "cannot delete %s: %s", from, strerror(errno));
+        }
+        if (s == GB_OK)
+            gb_info("%s held an unfinished or failed run: its files were discarded (--resume continues a run "
+                    "instead)%s",
+                    dir, has(dir, GB_PREVIOUS_RUN) ? "; the earlier good run stays in previous-run/" : "");
+    }
+    free_names(names, n);
     return s;
 }
 

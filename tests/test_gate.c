@@ -200,3 +200,37 @@ Test(gate, every_results_argument_must_hold_a_run) {
     cr_expect(strstr(gb_last_error(), "/empty"), "message: %s", gb_last_error());
     gb_gate_free(&r);
 }
+
+/* A run killed after setting an earlier one aside leaves previous-run/ and neither metrics.csv
+ * nor failure.txt: that folder fails rather than vanishing from the check. */
+Test(gate, an_unfinished_run_over_an_earlier_one_fails) {
+    write_file("res/killed/previous-run/metrics.csv", "pipeline,scale,device,seed,dataset,metric,value,note\n"
+                                                      "toy,smoke,cpu,1,cs446,a,1.0,\n");
+    write_file("res/killed/checkpoint.safetensors", "partial");
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,cs446,a,1.0,\ntoy,smoke,cpu,1,cs446,b,10,\n"
+                                "toy,smoke,cpu,1,cs446,c,5,\ntoy,smoke,cpu,1,cs446,d,2,\n",
+                                GB_OK);
+    const gb_gate_row *w = row(&r, "-");
+    cr_expect_eq(w->verdict, GB_VERDICT_RUN_FAILED);
+    cr_expect_str_eq(w->pipeline, "killed");
+    cr_expect_eq(r.n_pass, 4);
+    cr_expect_eq(r.n_fail, 1);
+    gb_gate_free(&r);
+}
+
+Test(gate, one_metrics_file_holds_one_run) {
+    (void)evaluate("toy,smoke,cpu,1,cs446,a,1.0,\ntoy,smoke,cpu,2,cs446,a,99,\n", GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "another run"), "message: %s", gb_last_error());
+}
+
+/* A "none" row declares a pipeline, scale and dataset without reference numbers: its results
+ * are neither judged nor "nothing compared". */
+Test(gate, a_none_row_declares_no_reference_numbers) {
+    write_file("ref/none.csv", "pipeline,scale,dataset,device,metric,expected,tolerance,rule,n_seeds,source\n"
+                               "toy,smoke,realdata,any,*,0,0,none,0,no golden numbers on the real set\n");
+    gb_gate_report r = evaluate("toy,smoke,cpu,1,realdata sha256:00,a,50,\n", GB_OK);
+    cr_expect_eq(row(&r, "a")->verdict, GB_VERDICT_NO_REFERENCE);
+    cr_expect_eq(r.n_fail, 0);
+    cr_expect_eq(r.n, 1);
+    gb_gate_free(&r);
+}

@@ -57,14 +57,18 @@ static void remove_dir(void) {
 TestSuite(run_dir, .init = make_dir, .fini = remove_dir);
 
 Test(run_dir, nothing_to_set_aside) {
+    /* a user's own files, even with a run's names, are not a run: no genbench marker */
     put("notes.txt", "mine");
+    put("train.csv", "my own table");
+    put("figure.png", "my own plot");
     cr_assert_eq(gb_run_dir_set_aside(dir), GB_OK, "%s", gb_last_error());
     cr_expect(!exists(GB_PREVIOUS_RUN));
-    cr_expect(exists("notes.txt"));
+    cr_expect(exists("notes.txt") && exists("train.csv") && exists("figure.png"));
 }
 
-Test(run_dir, an_earlier_run_is_set_aside_whole_then_cleared) {
+Test(run_dir, a_finished_run_waits_through_failed_attempts_then_clears) {
     put("metrics.csv", "old metrics");
+    put("manifest.txt", "old manifest");
     put("checkpoint.safetensors", "old checkpoint");
     put("samples.png", "old plot");
     put("notes.txt", "not a run's file");
@@ -75,13 +79,17 @@ Test(run_dir, an_earlier_run_is_set_aside_whole_then_cleared) {
     cr_expect(exists(GB_PREVIOUS_RUN "/samples.png"));
     cr_expect_str_eq(read_back("notes.txt"), "not a run's file");
 
-    /* the new run fails: its partial files and failure.txt; a third run sets those aside,
-     * replacing the older previous-run/ */
-    put("checkpoint.safetensors", "new partial checkpoint");
-    put("failure.txt", "reason: nan");
+    /* two attempts fail (one killed: a checkpoint only; one with failure.txt): each is
+     * discarded by the next fresh run, and the finished run keeps waiting */
+    put("checkpoint.safetensors", "killed attempt");
     cr_assert_eq(gb_run_dir_set_aside(dir), GB_OK, "%s", gb_last_error());
-    cr_expect_str_eq(read_back(GB_PREVIOUS_RUN "/failure.txt"), "reason: nan");
-    cr_expect(!exists(GB_PREVIOUS_RUN "/metrics.csv"), "the older previous-run/ is replaced, not merged");
+    put("checkpoint.safetensors", "failed attempt");
+    put("failure.txt", "reason: nan");
+    put("samples_000000.png", "failed attempt's plot");
+    cr_assert_eq(gb_run_dir_set_aside(dir), GB_OK, "%s", gb_last_error());
+    cr_expect(!exists("checkpoint.safetensors") && !exists("failure.txt") && !exists("samples_000000.png"));
+    cr_expect_str_eq(read_back(GB_PREVIOUS_RUN "/metrics.csv"), "old metrics");
+    cr_expect_str_eq(read_back(GB_PREVIOUS_RUN "/checkpoint.safetensors"), "old checkpoint");
 
     /* that run succeeds: previous-run/ and a stale failure.txt go */
     put("metrics.csv", "new metrics");
@@ -90,4 +98,9 @@ Test(run_dir, an_earlier_run_is_set_aside_whole_then_cleared) {
     cr_expect(!exists(GB_PREVIOUS_RUN) && !exists("failure.txt"));
     cr_expect_str_eq(read_back("metrics.csv"), "new metrics");
     cr_expect(exists("notes.txt"));
+
+    /* a newer finished run replaces the one that waited */
+    put("manifest.txt", "new manifest");
+    cr_assert_eq(gb_run_dir_set_aside(dir), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(read_back(GB_PREVIOUS_RUN "/metrics.csv"), "new metrics");
 }
