@@ -73,10 +73,24 @@ gb_status gb_curl_download(const char *url, const char *part) {
     /* Start over once when the server cannot resume (33), and when a resume was refused as lying
      * past the end (HTTP 416 -> 22; file:// -> 36): a .part that already holds the whole file,
      * or more, of a file whose size nobody publishes would otherwise fail the same way forever. */
-    if (s != GB_OK && (code == 33 || (had > 0 && (code == 22 || code == 36)))) {
-        gb_warn("%s: %s; starting the download over", part, gb_last_error());
+    if (s != GB_OK && code == 33) {
         unlink(part);
+        return run_curl(url, part, &code);
+    }
+    /* 22 is any HTTP error (a moved URL, a 503), so the partial is kept aside until the fresh
+     * download succeeds, and restored when it does not. */
+    if (s != GB_OK && had > 0 && (code == 22 || code == 36)) {
+        gb_warn("%s: %s; trying the download from the start", part, gb_last_error());
+        char *aside = NULL;
+        if (asprintf(&aside, "%s.resume", part) < 0) return gb_fail(GB_ENV, "out of memory");
+        if (rename(part, aside) != 0) {
+            free(aside);
+            return s;
+        }
         s = run_curl(url, part, &code);
+        if (s == GB_OK) unlink(aside);
+        else rename(aside, part); /* what arrived before stays for a later resume */
+        free(aside);
     }
     return s;
 }
@@ -322,8 +336,11 @@ gb_status gb_data_fetch(const char *root, const gb_dataset_info *ds) {
             /* An archive no digest vouches for proves itself by unpacking before it takes its
              * final name: a damaged one must not sit there as if fetched. */
             if (s == GB_OK && f->extract && !f->sha256 && !f->md5 && (s = unpack(part, final, dir)) != GB_OK) {
-                unlink(part);
-                gb_fail_wrap(s, "%s: the download is not a readable archive and was removed; fetch again", f->name);
+                if (s == GB_INPUT) { /* a bad archive, not a full disk or an unwritable folder */
+                    unlink(part);
+                    gb_fail_wrap(s, "%s: the download is not a readable archive and was removed; fetch again",
+                                 f->name);
+                }
             }
             if (s == GB_OK) s = verify_and_place(f, part, final);
             if (s == GB_OK) printf("%s: fetched (%s)\n", final, f->sha256 || f->md5 ? "verified" : "unverifiable");
