@@ -122,16 +122,26 @@ static void add_failed_run(gb_gate_report *report, const char *failure_path) {
     const char *base = strrchr(row->result_dir, '/');
     snprintf(row->pipeline, sizeof row->pipeline, "%.63s", base ? base + 1 : row->result_dir);
     snprintf(row->metric, sizeof row->metric, "-");
-    /* the "reason: " line pipelines/run.c writes, else the first line */
+    /* the "reason: " line pipelines/run.c writes (else the first line), and the run's identity
+     * from the manifest lines that follow it */
     FILE *f = fopen(failure_path, "r");
     char line[sizeof row->source];
-    for (int k = 0; f && k < 8 && fgets(line, sizeof line, f); k++) {
+    int have_reason = 0;
+    for (int k = 0; f && k < 64 && fgets(line, sizeof line, f); k++) {
         line[strcspn(line, "\n")] = 0;
         if (k == 0) snprintf(row->source, sizeof row->source, "%s", line);
-        if (strncmp(line, "reason: ", 8) == 0) {
+        if (!have_reason && strncmp(line, "reason: ", 8) == 0) {
             snprintf(row->source, sizeof row->source, "%s", line + 8);
-            break;
+            have_reason = 1;
         }
+#define FIELD(key, dst)                                                                                           \
+    if (strncmp(line, key ": ", sizeof key + 1) == 0)                                                             \
+        snprintf(dst, sizeof dst, "%.*s", (int)(sizeof dst - 1), line + sizeof key + 1);
+        FIELD("pipeline", row->pipeline)
+        FIELD("scale", row->scale)
+        FIELD("seed", row->seed)
+        FIELD("device", row->device)
+#undef FIELD
     }
     if (f) fclose(f);
     row->verdict = GB_VERDICT_RUN_FAILED;

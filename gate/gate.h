@@ -20,7 +20,8 @@
 /* NO_REFERENCE: a metric no reference row speaks about (not a failure by itself).
  * UNCOMPARED: a results file none of whose metrics any reference row speaks about, or one
  * with no metrics at all: the check would otherwise pass having compared nothing.
- * RUN_FAILED: the run folder holds failure.txt (its last run stopped; source: its first line). */
+ * RUN_FAILED: the run folder holds failure.txt (its last run stopped; source: its reason line),
+ *             or a run left it unfinished over previous-run/. */
 typedef enum {
     GB_VERDICT_PASS,
     GB_VERDICT_FAIL,

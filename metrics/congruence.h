@@ -17,8 +17,9 @@
  * within 1 ulp of the largest entry (the order of the sums differs).
  *
  * The upper triangle of A is never read or written; L's is never read. work holds
- * gb_congruence_work(d) doubles. Tested by tests/test_fid_stats.c against a float64 product
- * formed entry by entry, on orders that split unevenly and recurse more than once.
+ * gb_congruence_work(d) doubles. Tested by tests/test_fid_congruence.c against the product
+ * formed entry by entry in long double, on orders that split unevenly and recurse more than
+ * once.
  */
 #ifndef GB_METRICS_CONGRUENCE_H
 #define GB_METRICS_CONGRUENCE_H
