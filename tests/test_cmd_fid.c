@@ -174,6 +174,13 @@ Test(cmd_fid, image_folders, .timeout = 120) {
     cr_expect_not_null(strstr(gb_last_error(), GB_INCEPTION_SHA256), "%s", gb_last_error());
 }
 
+/* Creates the file named by template (ending in XXXXXX followed by a 4-character suffix). */
+static void make_temp(char *template) {
+    int fd = mkstemps(template, 4);
+    cr_assert_geq(fd, 0, "%s", template);
+    close(fd);
+}
+
 #define TEST_SEED_CMD 0xc3d5eedULL
 
 /* Uniform in [0, 1) from a splitmix64 stream. */
@@ -217,12 +224,8 @@ Test(cmd_fid, kid_and_prdc_image_folders, .timeout = 120) {
     snprintf(dir, sizeof dir, "%s/inception/images", root);
     snprintf(w, sizeof w, "%s/inception/weights_zip.pth", root);
     cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
-    int fd = mkstemps(gen_npy, 4);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    fd = mkstemps(real_npy, 4);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    make_temp(gen_npy);
+    make_temp(real_npy);
     float *ref = fixture_f32("inception/pt_pool.f32", 2 * 2048);
     write_features_npy(gen_npy, ref, 2, 2048);
     float *real = malloc(4 * 2048 * sizeof *real);
@@ -291,12 +294,8 @@ Test(cmd_fid, unreadable_image_in_a_folder, .timeout = 120) {
 /* A NaN in a features file is a bad input naming the file and the element, for kid and prdc. */
 Test(cmd_fid, nonfinite_features_name_the_file) {
     char good[] = "/tmp/gb_cmdfid_okXXXXXX.npy", bad[] = "/tmp/gb_cmdfid_nanXXXXXX.npy", last[512];
-    int fd = mkstemps(good, 4);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    fd = mkstemps(bad, 4);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    make_temp(good);
+    make_temp(bad);
     float x[12 * 3];
     for (int i = 0; i < 36; i++) x[i] = (float)(i % 7) * 0.25f;
     write_features_npy(good, x, 12, 3);
