@@ -138,12 +138,17 @@ gb_status gb_bench_write_json(const gb_bench_run *run, const char *path) {
         cJSON_AddStringToObject(o, "impl", c->impl);
         cJSON_AddStringToObject(o, "shape", c->shape);
         cJSON_AddNumberToObject(o, "threads", run->threads);
+        cJSON_AddStringToObject(o, "device", run->device_name);
         cJSON_AddBoolToObject(o, "timed", r->timed);
         cJSON_AddStringToObject(o, "check", r->check);
+        add_number(o, "check_error", c->check ? r->check_error : NAN);
+        cJSON_AddNumberToObject(o, "samples", (double)r->samples);
         add_number(o, "min_s", r->timed ? r->min_s : NAN);
         add_number(o, "median_s", r->timed ? r->median_s : NAN);
         add_number(o, "max_s", r->timed ? r->max_s : NAN);
         add_number(o, "rel_spread", r->timed ? r->rel_spread : NAN);
+        add_number(o, "flops", c->flops > 0 ? c->flops : NAN);
+        add_number(o, "bytes", c->bytes > 0 ? c->bytes : NAN);
         add_number(o, "gflops", gflops(c, r));
         add_number(o, "gbps", gbps(c, r));
         add_number(o, "pct_peak", pct_peak(run, c, r));
