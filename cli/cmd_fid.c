@@ -362,8 +362,16 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
 static gb_status load_two_sets(feature_set *a, feature_set *b, const char *const *paths, fid_net *fn,
                                const char *cmd) {
     GB_TRY(check_inputs(fn, paths, cmd));
-    GB_TRY(load_feature_input(a, paths[0], fn));
-    gb_status s = load_feature_input(b, paths[1], fn);
+    /* a features file first, so a dimension that cannot match a folder's 2048 is found before the
+     * folder goes through the network */
+    int file_first = is_folder(paths[0]) && !is_folder(paths[1]);
+    feature_set *sets[2] = {a, b};
+    const char *first = paths[file_first], *second = paths[!file_first];
+    GB_TRY(load_feature_input(sets[file_first], first, fn));
+    if (file_first && sets[1]->d != GB_INCEPTION_FEATURES)
+        return gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s is an image folder (%d-d pool features)", first,
+                       sets[1]->d, second, GB_INCEPTION_FEATURES);
+    gb_status s = load_feature_input(sets[!file_first], second, fn);
     if (s == GB_OK && a->d != b->d)
         s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], a->d, paths[1], b->d);
     return s;

@@ -107,9 +107,12 @@ Test(cmd_fid, error_statuses) {
                  GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a, "--protocol", "tf"}, 5, last, sizeof last), GB_USAGE);
     /* kid and prdc read image folders too: the same missing-weights error as fid */
-    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, a}, 3, last, sizeof last), GB_ENV);
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, dir}, 3, last, sizeof last), GB_ENV);
     cr_expect_not_null(strstr(gb_last_error(), "genbench data fetch inception-weights"), "%s", gb_last_error());
-    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", dir, a}, 3, last, sizeof last), GB_ENV);
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", dir, dir}, 3, last, sizeof last), GB_ENV);
+    /* a features file beside a folder is read first: a bad one is found before the network */
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, a}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "fid_a_pt.npz"), "%s", gb_last_error());
     /* a missing second input is found before the first goes through the network */
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, "/nonexistent/r.npy"}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "/nonexistent/r.npy"), "%s", gb_last_error());
