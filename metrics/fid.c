@@ -321,7 +321,10 @@ gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1,
     } else {
         int need_eigen = 1;
         if (method == GB_FRECHET_AUTO) {
-            need_eigen = cholesky_path(dev, &st, &trsq, s1, s2, "sigma2", dim, fac, t, w);
+            /* L^T S2 L's zero eigenvalues are S2's, or S1's when S1 is singular to working
+             * precision and still passed Cholesky: the warning names the likelier one */
+            need_eigen =
+                cholesky_path(dev, &st, &trsq, s1, s2, "sigma2 (or a nearly singular sigma1)", dim, fac, t, w);
             /* tr sqrt(S1 S2) = tr sqrt(S2 S1): factor whichever is positive definite. */
             if (need_eigen) need_eigen = cholesky_path(dev, &st, &trsq, s2, s1, "sigma1", dim, fac, t, w);
         }
