@@ -98,10 +98,11 @@ static void print_unmatched(const gb_csv_table *t, size_t r, const char *why) {
 }
 
 gb_status gb_bench_compare_files(const char *path_a, const char *path_b, int fail_on_regression, int *regressions) {
-    if (fail_on_regression && (is_quick(path_a) || is_quick(path_b)))
+    int quick_a = is_quick(path_a), quick_b = is_quick(path_b);
+    if (fail_on_regression && (quick_a || quick_b))
         return gb_fail(GB_USAGE, "%s was written by `genbench bench --quick`, whose timings are a smoke test: "
                                  "--fail-on-regression needs full runs",
-                       is_quick(path_a) ? path_a : path_b);
+                       quick_a ? path_a : path_b);
     gb_csv_table a, b;
     GB_TRY(gb_csv_read(path_a, &a));
     gb_status s = gb_csv_read(path_b, &b);
@@ -111,7 +112,7 @@ gb_status gb_bench_compare_files(const char *path_a, const char *path_b, int fai
     }
     if ((s = check_columns(&a)) != GB_OK || (s = check_columns(&b)) != GB_OK) goto done;
     if ((s = check_rows(&a)) != GB_OK || (s = check_rows(&b)) != GB_OK) goto done;
-    if (!fail_on_regression && (is_quick(path_a) || is_quick(path_b)))
+    if (quick_a || quick_b)
         printf("note: a --quick file: its timings are a smoke test, and verdicts on them mean little\n");
     int counts[4] = {0}, unmatched = 0, lost = 0;
     *regressions = 0;
