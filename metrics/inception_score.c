@@ -1,10 +1,13 @@
-/* metrics/inception_score.c - Inception score from logits or probabilities (see
- * metrics/inception_score.h; tested by tests/test_fid_stats.c). */
+/* metrics/inception_score.c - Inception score from logits or probabilities, in the given row
+ * order or torch-fidelity's shuffled one (see metrics/inception_score.h; tested by
+ * tests/test_fid_stats.c). */
 #include "metrics/inception_score.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/mt19937.h"
 
 /* Row i as log-probabilities (lp) and probabilities (p), float64. */
 static gb_status row_distribution(double *lp, double *p, const float *z, size_t c, size_t row, gb_is_input input) {
@@ -42,8 +45,9 @@ static gb_status row_distribution(double *lp, double *p, const float *z, size_t 
     return GB_OK;
 }
 
-gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n, size_t classes, size_t splits,
-                             gb_is_input input) {
+/* Row i of the splits is row order[i] of x (order NULL: row i). */
+static gb_status score_rows(double *mean, double *std, const float *x, const size_t *order, size_t n, size_t classes,
+                            size_t splits, gb_is_input input) {
     if (splits == 0 || splits > n)
         return gb_fail(GB_USAGE, "inception score: %zu splits for %zu rows (need 1 <= splits <= rows)", splits, n);
     if (classes < 2) return gb_fail(GB_INPUT, "inception score needs at least 2 classes (got %zu)", classes);
@@ -56,7 +60,8 @@ gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n
         /* Pass 1: p(y) over the split. Pass 2: mean KL (rows recomputed: no n x classes buffer). */
         memset(py, 0, classes * sizeof *py);
         for (size_t i = lo; st == GB_OK && i < hi; i++) {
-            st = row_distribution(lp, p, x + i * classes, classes, i, input);
+            size_t row = order ? order[i] : i;
+            st = row_distribution(lp, p, x + row * classes, classes, row, input);
             for (size_t j = 0; st == GB_OK && j < classes; j++) py[j] += p[j];
         }
         if (st != GB_OK) break;
@@ -66,7 +71,8 @@ gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n
         }
         double kl_sum = 0.0;
         for (size_t i = lo; i < hi; i++) {
-            row_distribution(lp, p, x + i * classes, classes, i, input);
+            size_t row = order ? order[i] : i;
+            row_distribution(lp, p, x + row * classes, classes, row, input);
             double kl = 0.0;
             for (size_t j = 0; j < classes; j++)
                 if (p[j] > 0.0) kl += p[j] * (lp[j] - lpy[j]);
@@ -84,4 +90,19 @@ gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n
     }
     free(lp), free(p), free(py), free(lpy), free(scores);
     return st;
+}
+
+gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n, size_t classes, size_t splits,
+                             gb_is_input input) {
+    return score_rows(mean, std, x, NULL, n, classes, splits, input);
+}
+
+gb_status gb_inception_score_shuffled(double *mean, double *std, const float *x, size_t n, size_t classes,
+                                      size_t splits, gb_is_input input, uint32_t seed) {
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    if (!perm) return gb_fail(GB_ENV, "out of memory for the inception score's row order");
+    gb_numpy_permutation(perm, n, seed);
+    gb_status s = score_rows(mean, std, x, perm, n, classes, splits, input);
+    free(perm);
+    return s;
 }

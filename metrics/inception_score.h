@@ -10,8 +10,9 @@
  * as 'logits_unbiased'. Implementations built on torchvision's 1000-class Inception
  * (e.g. sbarratt/inception-score-pytorch) give different numbers: the class count and the bias
  * are part of the protocol. This function takes whatever [n, classes] logits it is given.
- * torch-fidelity also shuffles the rows first (np.random.RandomState(2020).permutation(n));
- * genbench does not: pass the rows in the order wanted (the split assignment changes the value).
+ * torch-fidelity also shuffles the rows first (np.random.RandomState(2020).permutation(n)):
+ * gb_inception_score_shuffled does the same (core/mt19937.h reproduces numpy's permutation);
+ * gb_inception_score takes the rows in the order given (the split assignment changes the value).
  *
  * Numerics, all float64: log p(y|x) = z - logsumexp(z) (max-shifted), p = exp(log p);
  * p(y) = mean of p over the split; KL terms with p(y|x) = 0 contribute 0. Probabilities may be
@@ -20,16 +21,19 @@
  *
  * Tested by tests/test_fid_stats.c: uniform predictions give 1, one-hot predictions over C
  * evenly used classes give C, logits and the matching probabilities agree, and parity with a
- * numpy transcription of torch-fidelity's isc_features_to_metric (tests/peers/fid_stats.py).
+ * numpy transcription of torch-fidelity's isc_features_to_metric, and the shuffled form against
+ * torch-fidelity's own function as shipped (tests/peers/fid_stats.py).
  */
 #ifndef GB_INCEPTION_SCORE_H
 #define GB_INCEPTION_SCORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/status.h"
 
 #define GB_IS_SPLITS 10
+#define GB_IS_SHUFFLE_SEED 2020 /* torch-fidelity's rng_seed */
 
 typedef enum { GB_IS_LOGITS, GB_IS_PROBABILITIES } gb_is_input;
 
@@ -38,5 +42,11 @@ typedef enum { GB_IS_LOGITS, GB_IS_PROBABILITIES } gb_is_input;
  * runs out. */
 gb_status gb_inception_score(double *mean, double *std, const float *x /* [n, classes] */, size_t n, size_t classes,
                              size_t splits, gb_is_input input);
+
+/* The same on the rows in torch-fidelity's order: row i of the splits is row perm[i] of x, with
+ * perm = numpy.random.RandomState(seed).permutation(n). Errors as gb_inception_score, naming
+ * rows by their index in x. */
+gb_status gb_inception_score_shuffled(double *mean, double *std, const float *x, size_t n, size_t classes,
+                                      size_t splits, gb_is_input input, uint32_t seed);
 
 #endif

@@ -669,6 +669,29 @@ Test(inception_score, matches_numpy_and_probabilities) {
     free(probs);
 }
 
+/* torch-fidelity's isc_features_to_metric as shipped, its RandomState(2020) shuffle included:
+ * the same float64 formula on the same rows in the same splits, so only summation order
+ * separates the two (torch's softmax and mean against our loops). */
+Test(inception_score, matches_torch_fidelity_shuffled) {
+    size_t n, c;
+    float *logits = fid_features("is_logits.npy", &n, &c);
+    double m, s;
+    cr_assert_eq(gb_inception_score_shuffled(&m, &s, logits, n, c, GB_IS_SPLITS, GB_IS_LOGITS, GB_IS_SHUFFLE_SEED),
+                 GB_OK, "%s", gb_last_error());
+    expect_rel(m, fid_reference("is_tf_mean"), TOL_IS, "IS mean, torch-fidelity's order");
+    expect_rel(s, fid_reference("is_tf_std"), 1e-10, "IS std, torch-fidelity's order");
+    cr_expect(fabs(m - fid_reference("is_mean")) > 1e-3, "the shuffle must change the value here");
+    /* 997 rows in 7 splits: uneven split sizes */
+    cr_assert_eq(gb_inception_score_shuffled(&m, &s, logits, 997, c, 7, GB_IS_LOGITS, GB_IS_SHUFFLE_SEED), GB_OK);
+    expect_rel(m, fid_reference("is_tf997_mean"), TOL_IS, "IS mean, 997 rows, 7 splits");
+    expect_rel(s, fid_reference("is_tf997_std"), 1e-10, "IS std, 997 rows, 7 splits");
+    /* a bad row is named by its index in the input, not its shuffled position */
+    logits[123 * c + 5] = NAN;
+    cr_expect_eq(gb_inception_score_shuffled(&m, &s, logits, n, c, GB_IS_SPLITS, GB_IS_LOGITS, 1), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "row 123, class 5"), "%s", gb_last_error());
+    free(logits);
+}
+
 Test(inception_score, closed_forms) {
     enum { N = 40, C = 8 };
     float z[N * C] = {0}, onehot[N * C] = {0};

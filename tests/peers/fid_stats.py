@@ -2,12 +2,14 @@
 """tests/peers/fid_stats.py OUTDIR - reference files for core/npy.c and metrics/{fid,kid,prdc,
 inception_score}.c, read by tests/test_npy.c and tests/test_fid_stats.c.
 
-Peers: pytorch-fid and clean-fid from PyPI, installed with
-`pip install --no-deps --target OUTDIR/pydeps pytorch-fid clean-fid` when missing (their
-heavy imports - torchvision, tqdm, requests - are not installed on Debian, so the functions used
-here are taken out of the installed source files with `ast` and run on numpy/scipy alone:
-pytorch_fid.fid_score.calculate_frechet_distance, cleanfid.fid.frechet_distance and
-cleanfid.fid.kernel_distance, byte for byte as shipped). Everything else is a numpy transcription
+Peers: pytorch-fid, clean-fid and torch-fidelity from PyPI, installed with
+`pip install --no-deps --target OUTDIR/pydeps pytorch-fid clean-fid torch-fidelity` when missing
+(their heavy imports - torchvision, tqdm, requests - are not installed on Debian, so the
+functions used here are taken out of the installed source files with `ast` and run on
+numpy/scipy/torch alone: pytorch_fid.fid_score.calculate_frechet_distance,
+cleanfid.fid.frechet_distance, cleanfid.fid.kernel_distance and
+torch_fidelity.metric_isc.isc_features_to_metric, byte for byte as shipped), and numpy's own
+RandomState for the permutations torch-fidelity shuffles with. Everything else is a numpy transcription
 written from the papers / metrics.md. Fixed seeds throughout.
 
 Writes OUTDIR/fid_stats/:
@@ -28,6 +30,11 @@ Writes OUTDIR/fid_stats/:
   prdc_{real,fake}.npy   features float32 [600, 16] and [500, 16]
   prdc_radii3.f64        squared 3-NN radii of prdc_real, float64 [600]
   is_logits.npy          float32 [1000, 1008];  is_probs.npy: their softmax, float32
+                         (reference.txt is_tf_*: torch-fidelity's isc_features_to_metric on
+                         them, shuffled as it ships, and on the first 997 rows in 7 splits)
+  perm_SEED_N.npy        int64 numpy.random.RandomState(SEED).permutation(N) (PERMUTATIONS)
+  randint_99_{32,40}.npy int64 RandomState(99).randint(0, MAX + 1, 500) for MAX = 1000 and
+                         2^40 + 4 (numpy's masked rejection on 32-bit and on 64-bit words)
   reference.txt          "key value" lines, values with repr (17 significant digits)
 """
 import ast
@@ -47,26 +54,31 @@ KID_STAT_SUBSETS = 100
 
 def ensure_peers(outdir):
     target = os.path.join(outdir, "pydeps")
-    need = [p for p in ("pytorch_fid/fid_score.py", "cleanfid/fid.py") if not os.path.exists(os.path.join(target, p))]
+    need = [p for p in ("pytorch_fid/fid_score.py", "cleanfid/fid.py", "torch_fidelity/metric_isc.py")
+            if not os.path.exists(os.path.join(target, p))]
     if need:
         cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target,
-               "pytorch-fid", "clean-fid"]
+               "pytorch-fid", "clean-fid", "torch-fidelity"]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            sys.exit("fid_stats.py: cannot install pytorch-fid / clean-fid from PyPI (needed as FID/KID peers); "
+            sys.exit("fid_stats.py: cannot install pytorch-fid / clean-fid / torch-fidelity from PyPI (needed as "
+                     "FID/KID/IS peers); "
                      "is PyPI reachable? command: %s\n%s" % (" ".join(cmd), r.stderr[-2000:]))
     return target
 
 
 def extract_function(path, name):
-    """The function `name` from a source file, compiled alone with numpy and scipy.linalg in scope."""
+    """The function `name` from a source file, compiled alone with numpy, scipy.linalg, torch
+    and the file's module-level constants (NAME = literal) in scope."""
     with open(path) as f:
         tree = ast.parse(f.read(), path)
+    constants = [n for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)]
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
+            import torch
             from scipy import linalg
-            ns = {"np": np, "linalg": linalg}
-            exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), ns)
+            ns = {"np": np, "linalg": linalg, "torch": torch}
+            exec(compile(ast.Module(body=constants + [node], type_ignores=[]), path, "exec"), ns)
             return ns[name]
     sys.exit("fid_stats.py: %s not found in %s" % (name, path))
 
@@ -207,6 +219,27 @@ def inception_score(logits, splits=10):
     return float(np.mean(scores)), float(np.std(scores))
 
 
+# (seed, n) of the permutation fixtures: trivial sizes, torch-fidelity's seed, the largest
+# seed, and sizes just past a power of two (the rejection mask changes there).
+PERMUTATIONS = ((0, 1), (0, 2), (7, 3), (2020, 1000), (2020, 50000), (4294967295, 17), (12345, 65537))
+
+
+def write_torch_fidelity_is(d, ref, pydeps, logits):
+    """torch-fidelity's Inception score as shipped (its RandomState(2020) shuffle included), and
+    numpy's permutations for core/mt19937.c."""
+    import torch
+    isc = extract_function(os.path.join(pydeps, "torch_fidelity/metric_isc.py"), "isc_features_to_metric")
+    out = isc(torch.from_numpy(logits))
+    ref["is_tf_mean"], ref["is_tf_std"] = out["inception_score_mean"], out["inception_score_std"]
+    out = isc(torch.from_numpy(logits[:997]), splits=7)
+    ref["is_tf997_mean"], ref["is_tf997_std"] = out["inception_score_mean"], out["inception_score_std"]
+    for seed, n in PERMUTATIONS:
+        np.save(os.path.join(d, "perm_%d_%d.npy" % (seed, n)), np.random.RandomState(seed).permutation(n).astype("<i8"))
+    for name, top in (("32", 1000), ("40", 2**40 + 4)):
+        draws = np.random.RandomState(99).randint(0, top + 1, size=500, dtype=np.int64)
+        np.save(os.path.join(d, "randint_99_%s.npy" % name), draws.astype("<i8"))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: fid_stats.py OUTDIR")
@@ -308,6 +341,7 @@ def main():
     probs = np.exp(z - z.max(1, keepdims=True))
     np.save(os.path.join(d, "is_probs.npy"), (probs / probs.sum(1, keepdims=True)).astype(np.float32))
     ref["is_mean"], ref["is_std"] = inception_score(logits, 10)
+    write_torch_fidelity_is(d, ref, pydeps, logits)
 
     path = os.path.join(d, "reference.txt")
     with open(path + ".tmp", "w") as f:
