@@ -14,9 +14,20 @@ gb_status gb_cmd_fid(int argc, char **argv);
 gb_status gb_cmd_kid(int argc, char **argv);
 gb_status gb_cmd_prdc(int argc, char **argv);
 
+gb_status gb_cmd_isc(int argc, char **argv);
+
+/* Shared helpers (cli/cli_common.c). */
 /* 1 when argv holds -h or --help (commands then print their usage and return GB_OK). */
 int gb_cli_wants_help(int argc, char **argv);
-/* Parse an unsigned integer option value or fail with GB_USAGE naming the option. */
+/* Parse an unsigned integer option value or fail with GB_USAGE naming the option: a leading
+ * digit is required and overflow is refused. */
 gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out);
+/* 1 when s ends with suffix. */
+int gb_cli_has_suffix(const char *s, const char *suffix);
+/* GB_INPUT naming path and the reason when it does not exist: bad inputs are found before any
+ * work starts. */
+gb_status gb_cli_check_input(const char *path);
+/* 1 when path is a folder (following links). */
+int gb_cli_is_folder(const char *path);
 
 #endif

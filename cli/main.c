@@ -1,8 +1,5 @@
 /* cli/main.c - `genbench`: dispatch to a subcommand, print the reason of a failure, exit with
  * the status code (0 ok, 1 gate failed, 2 usage, 3 input/data, 4 numerical, 5 environment). */
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +22,11 @@ static const char usage[] =
     "  fid A B [opts]           FID between stats .npz, features .npy or image folders\n"
     "  kid GEN REF [opts]       KID on features .npy or image folders\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or image folders\n"
+    "  isc GEN [opts]           Inception score of an image folder or a logits .npy (torch-fidelity's protocol)\n"
     "  version                  version, commit and build flags\n"
     "\n"
     "`genbench <command> --help` describes each command's options.\n"
     "exit codes: 0 ok, 1 gate failed, 2 usage, 3 input/data error, 4 numerical failure, 5 environment\n";
-
-int gb_cli_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
-    return 0;
-}
-
-gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out) {
-    char *end = NULL;
-    /* a digit first: strtoull alone skips blanks and takes " -1" as 2^64 - 1 */
-    if (!text || !isdigit((unsigned char)*text)) return gb_fail(GB_USAGE, "%s needs a non-negative integer", option);
-    errno = 0;
-    *out = strtoull(text, &end, 10);
-    if (*end) return gb_fail(GB_USAGE, "%s: '%s' is not a non-negative integer", option, text);
-    if (errno == ERANGE) return gb_fail(GB_USAGE, "%s: '%s' is larger than %llu", option, text, ULLONG_MAX);
-    return GB_OK;
-}
 
 static gb_status cmd_version(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
@@ -72,7 +53,7 @@ int main(int argc, char **argv) {
         gb_status (*fn)(int, char **);
     } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
                     {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
-                    {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"version", cmd_version}};
+                    {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         gb_status s = commands[i].fn(argc - 1, argv + 1);

@@ -257,16 +257,21 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
 
 /* ---- folder features ------------------------------------------------------------------- */
 
-gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
-    *features = NULL;
+gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                gb_fid_protocol p) {
+    if (pool) *pool = NULL;
+    if (logits) *logits = NULL;
     *n = 0;
     char **paths;
     size_t count;
     GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
     const size_t in_floats = 3 * (size_t)S * S;
+    /* the forward always writes pool3; a caller that wants only logits gets it freed */
     float *feats = malloc(count * GB_INCEPTION_FEATURES * sizeof *feats);
+    float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
     float *batch = malloc(net->max_batch * in_floats * sizeof *batch);
-    gb_status s = feats && batch ? GB_OK : gb_fail(GB_ENV, "%s: out of memory for %zu images' features", dir, count);
+    gb_status s = feats && batch && (lg || !logits) ? GB_OK
+                                                    : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
     for (size_t start = 0; start < count && s == GB_OK; start += net->max_batch) {
         size_t b = count - start < net->max_batch ? count - start : net->max_batch;
         for (size_t i = 0; i < b && s == GB_OK; i++) {
@@ -278,15 +283,23 @@ gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net,
                 free(img);
             }
         }
-        if (s == GB_OK) gb_inception_forward(net, feats + start * GB_INCEPTION_FEATURES, NULL, batch, b);
+        if (s == GB_OK)
+            gb_inception_forward(net, feats + start * GB_INCEPTION_FEATURES,
+                                 lg ? lg + start * GB_INCEPTION_CLASSES : NULL, batch, b);
     }
     free(batch);
     gb_image_list_free(paths, count);
+    if (s != GB_OK || !pool) free(feats);
     if (s != GB_OK) {
-        free(feats);
+        free(lg);
         return s;
     }
-    *features = feats;
+    if (pool) *pool = feats;
+    if (logits) *logits = lg;
     *n = count;
     return GB_OK;
+}
+
+gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
+    return gb_fid_folder_outputs(features, NULL, n, net, dir, p);
 }

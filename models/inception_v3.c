@@ -509,7 +509,7 @@ static void forward(fwd *f) {
     gb_spatial_sum_forward(net->dev, net->pool, x.p, (size_t)f->batch * x.c, plane(x), 1.0f / (float)plane(x));
     gb_linear_shape ls = {(size_t)f->batch, GB_INCEPTION_FEATURES, GB_INCEPTION_CLASSES};
     gb_linear_forward(net->dev, net->logits, net->pool, net->params + net->fc_weight_offset,
-                      net->params + net->fc_bias_offset, &ls);
+                      net->logits_without_bias ? NULL : net->params + net->fc_bias_offset, &ls);
 }
 
 /* ---- the conv listing, without weights ---------------------------------------------------- */

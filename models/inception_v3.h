@@ -66,6 +66,9 @@ typedef struct {
     float *pool;                              /* [max_batch, 2048] */
     float *logits;                            /* [max_batch, 1008] */
     int separate_1x1;                         /* 0 after load; tests set 1 to run each merged 1x1 conv on its own */
+    int logits_without_bias;                  /* 0 after load; 1: logits = pool3 fc.weight^T without fc.bias, the
+                                                 logits of OpenAI's and torch-fidelity's Inception score
+                                                 ('logits_unbiased'; metrics/inception_score.h) */
 } gb_inception;
 
 /* Load and fold the weights at `path` for batches of up to max_batch images.
@@ -77,7 +80,8 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
                             size_t max_batch);
 
 /* images: host memory [n, 3, 299, 299], already preprocessed by a protocol
- * (metrics/fid_protocol.h). pool: host [n, 2048]; logits: host [n, 1008] or NULL. Any n:
+ * (metrics/fid_protocol.h). pool: host [n, 2048]; logits: host [n, 1008] or NULL (with or
+ * without fc.bias as net->logits_without_bias says). Any n:
  * chunks of max_batch run through the arena. */
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n);
 

@@ -4,46 +4,18 @@
  * 2 usage, 3 bad input, 5 image folder without the Inception weights. Image folders run
  * through the network on random weights in the real format (tests/peers/inception_ref.py).
  */
+#include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
+#include "../cli/inception_inputs.c"
 
 #include <criterion/criterion.h>
 #include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
+#include "tests/cmd_capture.h"
 #include "tests/fid_fixture.h"
 #include "tests/fixture.h"
-
-static char outfile[64];
-
-static char captured[16384]; /* the whole stdout of the last run_cmd */
-
-/* Run cmd with stdout redirected; returns its status, the last stdout line in last (and all
- * of stdout in captured). */
-static gb_status run_cmd(gb_status (*cmd)(int, char **), char **argv, int argc, char *last, size_t size) {
-    strcpy(outfile, "/tmp/gb_cmdfid_XXXXXX");
-    int fd = mkstemp(outfile);
-    cr_assert_geq(fd, 0);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(fd, 1);
-    gb_status s = cmd(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    close(fd);
-    FILE *fp = fopen(outfile, "r");
-    char line[512];
-    last[0] = 0;
-    captured[0] = 0;
-    while (fgets(line, sizeof line, fp)) {
-        snprintf(last, size, "%s", line);
-        strncat(captured, line, sizeof captured - strlen(captured) - 1);
-    }
-    fclose(fp);
-    unlink(outfile);
-    return s;
-}
 
 Test(cmd_fid, stats_files_both_layouts) {
     char a[1024], b[1024], last[512];
@@ -198,16 +170,6 @@ static void write_features_npy(const char *path, float *x, size_t n, size_t d) {
     size_t shape[2] = {n, d};
     gb_npy_array arr = gb_npy_view(GB_NPY_F32, 2, shape, x);
     cr_assert_eq(gb_npy_save(path, &arr), GB_OK, "%s", gb_last_error());
-}
-
-/* The value on the last line (kid) or on the line starting with `key` (prdc) of a command. */
-static double run_for_value(gb_status (*cmd)(int, char **), char **argv, int argc, const char *key) {
-    char last[512];
-    cr_assert_eq(run_cmd(cmd, argv, argc, last, sizeof last), GB_OK, "%s", gb_last_error());
-    if (!key) return strtod(last, NULL);
-    for (const char *line = captured; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, key, strlen(key)) == 0) return strtod(line + strlen(key), NULL);
-    return NAN;
 }
 
 /* kid and prdc on an image folder (random weights in the real format) against a reference set

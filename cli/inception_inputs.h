@@ -1,0 +1,78 @@
+/* cli/inception_inputs.h - what the Inception metric commands (fid, kid, prdc, isc) share:
+ * 2-D feature files, and the FID Inception network that turns image folders into features,
+ * with its command-line options.
+ *
+ *   NETWORK OPTIONS  [--protocol pytorch-fid|clean|legacy-tf] [--weights FILE
+ *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *
+ * The network is opened on first use, so a command whose inputs are all files never reads the
+ * weights. Without weights (data/weights/, $GB_DATA/weights/ or --weights) a folder is
+ * GB_ENV (exit 5) naming the file, where it was looked for and `genbench data fetch
+ * inception-weights`. Tested through the commands by tests/test_cmd_fid.c and
+ * tests/test_cmd_isc.c.
+ */
+#ifndef GB_CLI_INCEPTION_INPUTS_H
+#define GB_CLI_INCEPTION_INPUTS_H
+
+#include <stddef.h>
+
+#include "../core/status.h"
+#include "../kernels/kernels.h"
+#include "../metrics/fid_protocol.h"
+#include "../models/inception_v3.h"
+
+typedef struct {
+    float *x; /* [n, d], malloc'd */
+    size_t n, d;
+} gb_cli_features;
+
+/* A 2-D float .npy, or an .npz holding such an array under 'feats' (clean-fid's KID files);
+ * `what` names the rows in errors ("features", "logits"). GB_INPUT naming the file for any
+ * other shape or dtype, or a non-finite element. */
+gb_status gb_cli_load_features(gb_cli_features *f, const char *path, const char *what);
+
+/* The Inception network for image folders, opened on first use. */
+typedef struct {
+    const char *weights, *weights_sha256, *device;
+    gb_fid_protocol protocol;
+    unsigned long long batch, threads;
+    int logits_without_bias; /* passed to the network (models/inception_v3.h) */
+    char *path;              /* the weights file used */
+    gb_device dev;
+    gb_inception net;
+    int open;
+    int given; /* a network option was given */
+} gb_cli_network;
+
+#define GB_CLI_NETWORK_DEFAULTS {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 2}
+
+/* The help lines of the network options; default_protocol names the command's default. */
+#define GB_CLI_NETWORK_HELP(default_protocol)                                                                  \
+    "  --protocol P        image preprocessing: clean (clean-fid), pytorch-fid, legacy-tf\n"                   \
+    "                      (default " default_protocol ")\n"                                                    \
+    "  --weights FILE      Inception weights (default data/weights/" GB_INCEPTION_FILE ");\n"                \
+    "                      another file needs --weights-sha256 HEX to vouch for it\n"                          \
+    "  --batch N           images per forward pass (default 16)\n"                                             \
+    "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2)\n"
+
+gb_status gb_cli_network_open(gb_cli_network *net);
+void gb_cli_network_close(gb_cli_network *net);
+
+/* 1 when opt is one of the network options. */
+int gb_cli_is_network_option(const char *opt);
+/* Applies one network option (GB_USAGE for a bad value). */
+gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char *value);
+
+/* Checks the network options and that every input exists, and warns (naming cmd) about
+ * network options that no input needs. */
+gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count, const char *cmd);
+
+/* The 2048-d pool features of every image in a folder. */
+gb_status gb_cli_folder_features(gb_cli_features *f, const char *dir, gb_cli_network *net);
+/* Features from a folder (through the network), a features .npy or a 'feats' .npz. */
+gb_status gb_cli_load_feature_input(gb_cli_features *f, const char *path, gb_cli_network *net);
+
+/* "inception: FILE (sha256 ...), protocol P, device D" when the network was opened. */
+void gb_cli_describe_network(const gb_cli_network *net);
+
+#endif
