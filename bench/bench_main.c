@@ -51,7 +51,7 @@ static gb_status parse(int argc, char **argv, bench_options *o) {
     *o = (bench_options){.device = "cpu", .out = "results/bench", .threads = 2};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int has_value = i + 1 < argc;
+        int has_value = i + 1 < argc && gb_cli_is_value(argv[i + 1]);
         if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--fail-on-regression")) o->fail_on_regression = 1;
         else if (!strcmp(a, "--filter") && has_value) o->filter = argv[++i];
@@ -68,7 +68,8 @@ static gb_status parse(int argc, char **argv, bench_options *o) {
             if (v < 1 || v > GB_BENCH_MAX_ROUNDS)
                 return gb_fail(GB_USAGE, "--rounds must be between 1 and %d", GB_BENCH_MAX_ROUNDS);
             o->rounds = (int)v;
-        } else if (!strcmp(a, "--compare") && i + 2 < argc) {
+        } else if (!strcmp(a, "--compare") && i + 2 < argc && gb_cli_is_value(argv[i + 1]) &&
+                   gb_cli_is_value(argv[i + 2])) {
             o->compare_a = argv[++i];
             o->compare_b = argv[++i];
         } else

@@ -22,6 +22,10 @@ int gb_cli_wants_help(int argc, char **argv);
 /* Parse an unsigned integer option value or fail with GB_USAGE naming the option: a leading
  * digit is required and overflow is refused. */
 gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long long *out);
+/* 1 when arg can be an option's value: not NULL and not itself an option ("--..."), so that
+ * `--out --quick` is a missing value rather than a folder named "--quick". A value that must
+ * start with "--" can be written as ./--name. */
+int gb_cli_is_value(const char *arg);
 /* 1 when s ends with suffix. */
 int gb_cli_has_suffix(const char *s, const char *suffix);
 /* GB_INPUT naming path and the reason when it does not exist: bad inputs are found before any

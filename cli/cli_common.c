@@ -28,6 +28,8 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
     return GB_OK;
 }
 
+int gb_cli_is_value(const char *arg) { return arg && !(arg[0] == '-' && arg[1] == '-'); }
+
 int gb_cli_has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;

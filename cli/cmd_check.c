@@ -28,7 +28,8 @@ gb_status gb_cmd_check(int argc, char **argv) {
     const char *reference = gb_default_reference_dir(buf, sizeof buf);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reference") == 0) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "--reference needs a directory");
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
+                return gb_fail(GB_USAGE, "--reference needs a directory");
             reference = argv[++i];
         } else if (argv[i][0] == '-') {
             return gb_fail(GB_USAGE, "unknown option '%s' (see --help)", argv[i]);

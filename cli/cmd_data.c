@@ -77,7 +77,7 @@ static gb_status parse(int argc, char **argv, data_options *o) {
     o->count = -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int has_value = i + 1 < argc;
+        int has_value = i + 1 < argc && gb_cli_is_value(argv[i + 1]);
         if (strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0) {
             if (!has_value) return gb_fail(GB_USAGE, "%s needs a directory", a);
             *(a[2] == 'd' ? &o->data : &o->out) = argv[++i];

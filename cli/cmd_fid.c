@@ -97,15 +97,17 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (gb_cli_is_network_option(opt)) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "%s needs a value (see genbench fid --help)", opt);
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
+                return gb_fail(GB_USAGE, "%s needs a value (see genbench fid --help)", opt);
             GB_TRY(gb_cli_network_option(&fn, opt, argv[++i]));
             continue;
         }
         if (strcmp(argv[i], "--stats-out") == 0) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "--stats-out needs a file name");
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1])) return gb_fail(GB_USAGE, "--stats-out needs a file name");
             stats_out = argv[++i];
         } else if (strcmp(argv[i], "--layout") == 0) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "--layout needs pytorch-fid or clean-fid");
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
+                return gb_fail(GB_USAGE, "--layout needs pytorch-fid or clean-fid");
             const char *v = argv[++i];
             if (strcmp(v, "pytorch-fid") == 0) layout = GB_FID_LAYOUT_PYTORCH_FID;
             else if (strcmp(v, "clean-fid") == 0) layout = GB_FID_LAYOUT_CLEAN_FID;
@@ -150,7 +152,8 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
     int n_paths = 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "%s needs a value (see genbench %s --help)", argv[i], cmd);
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
+                return gb_fail(GB_USAGE, "%s needs a value (see genbench %s --help)", argv[i], cmd);
             GB_TRY(opt(ctx, argv[i], argv[i + 1]));
             i++;
         } else if (n_paths < 2) {

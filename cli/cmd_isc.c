@@ -69,7 +69,8 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
         if (strcmp(argv[i], "--no-shuffle") == 0) {
             o->shuffle = 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            if (i + 1 >= argc) return gb_fail(GB_USAGE, "%s needs a value (see genbench isc --help)", argv[i]);
+            if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
+                return gb_fail(GB_USAGE, "%s needs a value (see genbench isc --help)", argv[i]);
             GB_TRY(isc_option(o, argv[i], argv[i + 1]));
             i++;
         } else if (!*path) {

@@ -33,7 +33,7 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
         .scale = GB_SCALE_SMALL, .device = "auto", .seed = 1, .threads = 2, .data_dir = gb_data_root(NULL)};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *v = i + 1 < argc && gb_cli_is_value(argv[i + 1]) ? argv[i + 1] : NULL;
         unsigned long long n;
         if (strcmp(a, "--resume") == 0 && allow_out) {
             opt->resume = 1;

@@ -45,6 +45,10 @@ expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
 expect_exit 2 "a seed with a blank and a sign (strtoull would wrap it)" -- "$bin" run toy2d-langevin --seed ' -1'
 expect_exit 2 "a seed beyond 64 bits" -- "$bin" run toy2d-langevin --seed 99999999999999999999999
 expect_exit 0 "help" -- "$bin" run --help
+expect_exit 2 "an option where --out's value belongs" -- "$bin" run toy2d-langevin --out --scale smoke
+expect_exit 2 "an option where bench --out's value belongs" -- "$bin" bench --out --quick
+expect_exit 2 "an option where data --data's value belongs" -- "$bin" data list --data --out
+expect_exit 2 "an option where check --reference's value belongs" -- "$bin" check --reference --help-me
 expect_exit 2 "--conv with an unknown algorithm" -- "$bin" run toy2d-langevin --conv fft
 expect_exit 2 "--inception-sha256 that is not a hash" -- "$bin" run mnist-gan --inception-weights x.pth --inception-sha256 abc
 expect_exit 2 "--inception-sha256 without --inception-weights" -- \

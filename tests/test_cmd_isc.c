@@ -135,6 +135,7 @@ Test(cmd_isc, bad_inputs_and_options) {
         {{"isc", logits, "--input", "scores"}, 4, GB_USAGE, "neither logits nor probabilities"},
         {{"isc", logits, "--bogus", "1"}, 4, GB_USAGE, "unknown option '--bogus'"},
         {{"isc", logits, "--splits"}, 3, GB_USAGE, "needs a value"},
+        {{"isc", logits, "--splits", "--no-shuffle"}, 4, GB_USAGE, "--splits needs a value"},
         {{"isc", ints}, 2, GB_INPUT, "float32 or float64"},
         /* logits are not probabilities: rows do not sum to 1 */
         {{"isc", logits, "--input", "probabilities"}, 4, GB_INPUT, "is_logits.npy"},
