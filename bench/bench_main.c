@@ -56,7 +56,10 @@ static gb_status parse(int argc, char **argv, bench_options *o) {
         else if (!strcmp(a, "--fail-on-regression")) o->fail_on_regression = 1;
         else if (!strcmp(a, "--filter") && has_value) o->filter = argv[++i];
         else if (!strcmp(a, "--device") && has_value) o->device = argv[++i];
-        else if (!strcmp(a, "--out") && has_value) o->out = argv[++i];
+        else if (!strcmp(a, "--out") && has_value) {
+            GB_TRY(gb_cli_check_dir_length(a, argv[i + 1]));
+            o->out = argv[++i];
+        }
         else if (!strcmp(a, "--threads") && has_value) {
             unsigned long long v;
             GB_TRY(gb_cli_parse_u64(a, argv[++i], &v));

@@ -26,6 +26,11 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
  * `--out --quick` is a missing value rather than a folder named "--quick". A value that must
  * start with "--" can be written as ./--name. */
 int gb_cli_is_value(const char *arg);
+/* Folders given on the command line are joined with file names in fixed buffers of about
+ * 1100-1400 bytes; longer ones are refused up front rather than cut short silently. */
+#define GB_CLI_MAX_DIR 1000
+/* GB_USAGE naming the option when dir is longer than GB_CLI_MAX_DIR bytes. */
+gb_status gb_cli_check_dir_length(const char *option, const char *dir);
 /* 1 when s ends with suffix. */
 int gb_cli_has_suffix(const char *s, const char *suffix);
 /* GB_INPUT naming path and the reason when it does not exist: bad inputs are found before any

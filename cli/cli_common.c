@@ -30,6 +30,14 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
 
 int gb_cli_is_value(const char *arg) { return arg && !(arg[0] == '-' && arg[1] == '-'); }
 
+gb_status gb_cli_check_dir_length(const char *option, const char *dir) {
+    size_t n = strlen(dir);
+    if (n > GB_CLI_MAX_DIR)
+        return gb_fail(GB_USAGE, "%s: a folder name of %zu bytes is longer than the %d genbench handles", option, n,
+                       GB_CLI_MAX_DIR);
+    return GB_OK;
+}
+
 int gb_cli_has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;

@@ -80,6 +80,7 @@ static gb_status parse(int argc, char **argv, data_options *o) {
         int has_value = i + 1 < argc && gb_cli_is_value(argv[i + 1]);
         if (strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0) {
             if (!has_value) return gb_fail(GB_USAGE, "%s needs a directory", a);
+            GB_TRY(gb_cli_check_dir_length(a, argv[i + 1]));
             *(a[2] == 'd' ? &o->data : &o->out) = argv[++i];
         } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--count") == 0) {
             unsigned long long v;

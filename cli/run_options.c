@@ -58,6 +58,7 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
             if (n < 1 || n > 1024) return gb_fail(GB_USAGE, "--threads %llu: expected 1..1024", n);
             opt->threads = (int)n;
         } else if (strcmp(a, "--data") == 0) {
+            GB_TRY(gb_cli_check_dir_length(a, v));
             opt->data_dir = v;
         } else if (strcmp(a, "--conv") == 0) {
             if (strcmp(v, "gemm") && strcmp(v, "fast") && strcmp(v, "winograd"))
@@ -70,6 +71,7 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
                 return gb_fail(GB_USAGE, "--inception-sha256 '%s': expected 64 hexadecimal digits", v);
             opt->inception_sha256 = v;
         } else if (strcmp(a, "--out") == 0 && allow_out) {
+            GB_TRY(gb_cli_check_dir_length(a, v));
             opt->out_dir = v;
         } else {
             return gb_fail(GB_USAGE, "unknown option '%s' (see --help)", a);

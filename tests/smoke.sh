@@ -49,6 +49,9 @@ expect_exit 2 "an option where --out's value belongs" -- "$bin" run toy2d-langev
 expect_exit 2 "an option where bench --out's value belongs" -- "$bin" bench --out --quick
 expect_exit 2 "an option where data --data's value belongs" -- "$bin" data list --data --out
 expect_exit 2 "an option where check --reference's value belongs" -- "$bin" check --reference --help-me
+long=$(printf 'd%.0s' $(seq 1 1001))
+expect_exit 2 "an --out longer than genbench's path buffers" -- "$bin" run toy2d-langevin --out "$long"
+expect_exit 2 "a bench --out longer than genbench's path buffers" -- "$bin" bench --quick --out "$long"
 expect_exit 2 "--conv with an unknown algorithm" -- "$bin" run toy2d-langevin --conv fft
 expect_exit 2 "--inception-sha256 that is not a hash" -- "$bin" run mnist-gan --inception-weights x.pth --inception-sha256 abc
 expect_exit 2 "--inception-sha256 without --inception-weights" -- \
