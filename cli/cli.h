@@ -15,6 +15,7 @@ gb_status gb_cmd_kid(int argc, char **argv);
 gb_status gb_cmd_prdc(int argc, char **argv);
 
 gb_status gb_cmd_isc(int argc, char **argv);
+gb_status gb_cmd_spectrum(int argc, char **argv);
 
 /* Shared helpers (cli/cli_common.c). */
 /* 1 when argv holds -h or --help (commands then print their usage and return GB_OK). */

@@ -23,6 +23,7 @@ static const char usage[] =
     "  kid GEN REF [opts]       KID on features .npy or image folders\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or image folders\n"
     "  isc GEN [opts]           Inception score of an image folder or a logits .npy (torch-fidelity's protocol)\n"
+    "  spectrum A B [opts]      RMS log-spectral distance (dB) between two image folders or .npy image arrays\n"
     "  version                  version, commit and build flags\n"
     "\n"
     "`genbench <command> --help` describes each command's options.\n"
@@ -53,7 +54,7 @@ int main(int argc, char **argv) {
         gb_status (*fn)(int, char **);
     } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
                     {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
-                    {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc}, {"version", cmd_version}};
+                    {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         gb_status s = commands[i].fn(argc - 1, argv + 1);

@@ -20,6 +20,10 @@ sklearn does it: rows divided by their norms, then a matrix product):
 
 Spectrum (numpy.fft.fft2 on the full plane, |F|^2 / (H W), integer-radius bins by bincount):
   spec_<name>.f64, listed in write_spectrum below.
+
+`genbench spectrum A B` (tests/test_cmd_spectrum.c): two image folders written with Pillow,
+the same pixels as .npy arrays, and the numpy spectra and distance of both sets:
+  spectrum_cmd/, spec_cmd_<name>.f64, listed in write_spectrum_cmd below.
 """
 import math
 import os
@@ -270,6 +274,85 @@ def write_spectrum(outdir):
     save(outdir, 'spec_dist', [log_spectral_distance(set_spectrum(rand), set_spectrum(art), 12, 10)])
 
 
+# ---------------------------------------------------- spectrum command ----
+SPEC_CMD_H, SPEC_CMD_W = 20, 24
+SPEC_CMD_A = ('00.png', '01.png', '02.jpg', '03.png', '04.png', '05.png')
+SPEC_CMD_B = ('00.png', '01.png', '02.png', '03.png', 'sub/04.png')
+
+
+def rgb_pixels(path):
+    """What the C side decodes: Pillow's Image.open(p).convert("RGB"), planar [3, h, w]."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return np.asarray(im.convert('RGB')).transpose(2, 0, 1).copy()
+
+
+def write_images(folder, names, imgs):
+    """Each planar uint8 image under its name: PNG, or JPEG (quality 90, Pillow's baseline
+    4:2:0) for .jpg; a planar image with three equal planes is saved as greyscale 'L'. Returns
+    the pixels as decoded, which a JPEG changes."""
+    from PIL import Image
+    out = []
+    for name, img in zip(names, imgs):
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        grey = (img[0] == img[1]).all() and (img[0] == img[2]).all()
+        pil = Image.fromarray(img[0]) if grey else Image.fromarray(img.transpose(1, 2, 0))
+        pil.save(path, quality=90) if name.endswith('.jpg') else pil.save(path)
+        out.append(rgb_pixels(path))
+    return np.stack(out)
+
+
+def write_spectrum_cmd(outdir):
+    """Set a (6 images, 20x24): smooth colour gradients plus noise, one saved as JPEG and one
+    as greyscale PNG; a hidden 8x8 PNG, which clean-fid's listing skips (were it read, its size
+    would fail the command), and a text file that is no image. Set b (5 images, one in a
+    subfolder): a 10x12 noise image upsampled 2x by nearest neighbour plus a checkerboard of
+    amplitude 12, the up-convolution artefact. Written:
+      spectrum_cmd/a/, spectrum_cmd/b/   the folders (sorted as clean-fid lists them)
+      spectrum_cmd/a_u8.npy, a_f32.npy   set a as decoded, [6, 3, 20, 24] uint8 and float32
+      spectrum_cmd/b_u8.npy, b_f64.npy   set b, [5, 3, 20, 24] uint8 and float64
+      spec_cmd_a.f64, spec_cmd_b.f64     set_spectrum of each (all 16 bins)
+      spec_cmd_count.f64                 full-plane frequencies per bin
+      spec_cmd_dist.f64                  log_spectral_distance(a, b)"""
+    import shutil
+    root = os.path.join(outdir, 'spectrum_cmd')
+    shutil.rmtree(root, ignore_errors=True)
+    rng = np.random.default_rng(SEED + 2)
+    h, w = SPEC_CMD_H, SPEC_CMD_W
+    yy, xx = np.meshgrid(np.arange(h) / h, np.arange(w) / w, indexing='ij')
+    a = []
+    for i in range(len(SPEC_CMD_A)):
+        gy, gx = 120 * rng.random((3, 1, 1)), 80 * rng.random((3, 1, 1))
+        img = 40 + gy * yy + gx * xx + 25 * rng.standard_normal((3, h, w))
+        if i == 4:
+            img = np.repeat(img[:1], 3, axis=0)
+        a.append(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+    checker = (-1.0) ** (np.arange(h)[:, None] + np.arange(w)[None, :])
+    b = []
+    for _ in SPEC_CMD_B:
+        small = 20 + 200 * rng.random((3, h // 2, w // 2))
+        up = np.repeat(np.repeat(small, 2, axis=1), 2, axis=2) + 12 * checker
+        b.append(np.clip(np.rint(up), 0, 255).astype(np.uint8))
+    a = write_images(os.path.join(root, 'a'), SPEC_CMD_A, a)
+    b = write_images(os.path.join(root, 'b'), SPEC_CMD_B, b)
+    write_images(os.path.join(root, 'a'), ('.hidden.png',), [np.zeros((3, 8, 8), np.uint8)])
+    with open(os.path.join(root, 'a', 'notes.txt'), 'w') as f:
+        f.write('not an image\n')
+    np.save(os.path.join(root, 'a_u8.npy'), a)
+    np.save(os.path.join(root, 'a_f32.npy'), a.astype(np.float32))
+    np.save(os.path.join(root, 'b_u8.npy'), b)
+    np.save(os.path.join(root, 'b_f64.npy'), b.astype(np.float64))
+    sa, sb = set_spectrum(a), set_spectrum(b)
+    fy = np.rint(np.fft.fftfreq(h) * h).astype(np.int64)
+    fx = np.rint(np.fft.fftfreq(w) * w).astype(np.int64)
+    r = np.floor(np.sqrt((fy[:, None] ** 2 + fx[None, :] ** 2).astype(np.float64)))
+    save(outdir, 'spec_cmd_a', sa)
+    save(outdir, 'spec_cmd_b', sb)
+    save(outdir, 'spec_cmd_count', np.bincount(r.astype(np.int64).ravel()))
+    save(outdir, 'spec_cmd_dist', [log_spectral_distance(sa, sb, h, w)])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: metrics_misc.py OUTDIR')
@@ -278,6 +361,7 @@ def main():
     write_ode(outdir)
     write_zsl(outdir)
     write_spectrum(outdir)
+    write_spectrum_cmd(outdir)
 
 
 if __name__ == '__main__':
