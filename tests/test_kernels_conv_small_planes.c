@@ -127,6 +127,23 @@ static void expect_within(const char *what, const gb_conv_shape *s, const float 
     }
 }
 
+/* The forward against float64, with and without bias; out is poisoned first, so an output the
+ * loops never write (a masked tail lane too many) fails. */
+static void check_forward(const gb_conv_shape *s, const float *x, const float *w, const float *b, float *out,
+                          double *ref, double *scale) {
+    const size_t no = outputs_of(s);
+    for (size_t i = 0; i < no; i++) out[i] = NAN;
+    gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, b, s);
+    ref_forward(s, x, w, b, 0, ref);
+    ref_forward(s, x, w, b, 1, scale);
+    const double taps = (double)taps_of(s);
+    expect_within("forward", s, out, ref, scale, NULL, no, (double)s->in_channels * taps + 1);
+    gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, NULL, s); /* without bias */
+    ref_forward(s, x, w, NULL, 0, ref);
+    ref_forward(s, x, w, NULL, 1, scale);
+    expect_within("forward without bias", s, out, ref, scale, NULL, no, (double)s->in_channels * taps);
+}
+
 static void check_against_float64(gb_conv_shape shape_value, uint64_t seed) {
     const gb_conv_shape *s = &shape_value;
     cr_assert(gb_conv2d_uses_small_planes(s), "seed %llu: the shape must be one the loops take", (unsigned long long)seed);
@@ -139,17 +156,9 @@ static void check_against_float64(gb_conv_shape shape_value, uint64_t seed) {
     memcpy(db, db0, M * sizeof *db);
     double *ref = gc_dalloc(ni > no ? (ni > nw ? ni : nw) : (no > nw ? no : nw));
     double *scale = gc_dalloc(ni > no ? (ni > nw ? ni : nw) : (no > nw ? no : nw));
-
-    gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, b, s);
-    ref_forward(s, x, w, b, 0, ref);
-    ref_forward(s, x, w, b, 1, scale);
     const double taps = (double)taps_of(s);
-    expect_within("forward", s, out, ref, scale, NULL, no, (double)s->in_channels * taps + 1);
-    gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, NULL, s); /* without bias */
-    ref_forward(s, x, w, NULL, 0, ref);
-    ref_forward(s, x, w, NULL, 1, scale);
-    expect_within("forward without bias", s, out, ref, scale, NULL, no, (double)s->in_channels * taps);
 
+    check_forward(s, x, w, b, out, ref, scale);
     gb_conv2d_backward_small_planes_cpu(&dev, dx, dw, db, d, x, w, s);
     ref_dinp(s, d, w, 0, ref);
     ref_dinp(s, d, w, 1, scale);
@@ -190,6 +199,56 @@ Test(conv2d_small_planes, awkward_shapes) {
     check_against_float64(shape(2, 8, 8, 2, 24), 7);   /* 2-wide rows: 8 rows in a vector */
     check_against_float64(shape(1, 16, 16, 1, 8), 8);  /* a column: 1-wide rows */
     check_against_float64(shape(2, 40, 12, 4, 16), 9); /* 40 channels: 5 blocks of 8 */
+}
+
+/* The forward on planes whose rows straddle vectors and that end in a partial vector
+ * (gb_conv2d_uses_small_planes_forward): Inception's 35x35 and 147-wide rows, mnist-gan's 14x14,
+ * a plane smaller than one vector, a single row, odd sizes. */
+Test(conv2d_small_planes, forward_any_plane, .timeout = 120) {
+    require_avx512();
+    const gb_conv_shape shapes[] = {shape(2, 16, 35, 35, 24), shape(1, 32, 5, 147, 16), shape(2, 32, 14, 14, 16),
+                                    shape(3, 8, 17, 17, 8),   shape(2, 24, 5, 7, 16),   shape(1, 8, 1, 3, 8),
+                                    shape(2, 8, 3, 1, 16),    shape(1, 80, 9, 11, 8)};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const gb_conv_shape *s = &shapes[k];
+        cr_assert(gb_conv2d_uses_small_planes_forward(s) && !gb_conv2d_uses_small_planes(s), "shape %zu", k);
+        const size_t ni = inputs_of(s), no = outputs_of(s), nw = weights_of(s);
+        gc_seed_rng(60 + k);
+        float *x = gc_rand(ni, -1, 1), *w = gc_rand(nw, -1, 1), *b = gc_rand((size_t)s->out_channels, -1, 1);
+        float *out = gc_falloc(no);
+        double *ref = gc_dalloc(no), *scale = gc_dalloc(no);
+        check_forward(s, x, w, b, out, ref, scale);
+        free(x), free(w), free(b), free(out), free(ref), free(scale);
+    }
+}
+
+/* On such planes too, a sample's forward is its own (batch 1 gives the bits of batch 3), any
+ * thread count gives the same bits, and the table's forward entry takes the loops while its
+ * backward stays lowered. */
+Test(conv2d_small_planes, forward_any_plane_bits) {
+    require_avx512();
+    gb_conv_shape s = shape(3, 16, 13, 21, 16), one = shape(1, 16, 13, 21, 16);
+    const size_t ni = inputs_of(&s), no = outputs_of(&s), nw = weights_of(&s), in1 = inputs_of(&one),
+                 out1 = outputs_of(&one);
+    gc_seed_rng(71);
+    float *x = gc_rand(ni, -1, 1), *w = gc_rand(nw, -1, 1), *b = gc_rand(16, -1, 1);
+    float *out = gc_falloc(no), *o1 = gc_falloc(out1), *other = gc_falloc(no), *table = gc_falloc(no);
+    gb_conv2d_forward_small_planes_cpu(&dev, out, x, w, b, &s);
+    for (int n = 0; n < 3; n++) {
+        gb_conv2d_forward_small_planes_cpu(&dev, o1, x + n * in1, w, b, &one);
+        cr_expect(memcmp(o1, out + n * out1, out1 * sizeof(float)) == 0, "sample %d's forward depends on the batch", n);
+    }
+    for (int t = 1; t <= 3; t += 2) {
+        gb_device dv;
+        cr_assert_eq(gb_device_open(&dv, "cpu", t), GB_OK, "%s", gb_last_error());
+        gb_conv2d_forward_small_planes_cpu(&dv, other, x, w, b, &s);
+        gb_device_close(&dv);
+        cr_expect(memcmp(other, out, no * sizeof(float)) == 0, "forward with %d threads differs", t);
+    }
+    gb_conv2d_forward(&dev, table, x, w, b, &s);
+    cr_expect(memcmp(table, out, no * sizeof(float)) == 0, "the forward table entry did not take the tiles");
+    cr_expect(!gb_conv2d_uses_small_planes(&s), "the backward keeps the lowering on this plane");
+    free(x), free(w), free(b), free(out), free(o1), free(other), free(table);
 }
 
 /* dinp overwrites, dweight and dbias accumulate: a second backward leaves dinp and doubles the
@@ -271,6 +330,10 @@ Test(conv2d_small_planes, dispatch_rule) {
     unpadded.pad_h = unpadded.pad_w = 0;
     cr_assert(!gb_conv2d_uses_small_planes(&odd_channels), "12 input channels: not a multiple of 8");
     cr_assert(!gb_conv2d_uses_small_planes(&wide12), "12-wide rows neither divide nor fill a vector");
+    cr_assert(!gb_conv2d_uses_small_planes_forward(&odd_channels) && !gb_conv2d_uses_small_planes_forward(&strided) &&
+              !gb_conv2d_uses_small_planes_forward(&k5) && !gb_conv2d_uses_small_planes_forward(&unpadded) &&
+              !gb_conv2d_uses_small_planes_forward(&point_odd),
+              "the forward's rule widens only the plane of 3x3 convs");
     cr_assert(!gb_conv2d_uses_small_planes(&strided) && !gb_conv2d_uses_small_planes(&k5) &&
               !gb_conv2d_uses_small_planes(&unpadded));
     gb_conv_shape wide_channels = shape(8, 384, 8, 8, 384), wide_plane = shape(1, 16, 8, 48, 16);

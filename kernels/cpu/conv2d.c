@@ -205,7 +205,7 @@ void gb_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const f
                            const float *bias, const gb_conv_shape *s) {
     if (fast_winograd(dev, s))
         gb_conv2d_forward_winograd_cpu(dev, out, inp, weight, bias, s);
-    else if (gb_conv2d_uses_small_planes(s))
+    else if (gb_conv2d_uses_small_planes_forward(s))
         gb_conv2d_forward_small_planes_cpu(dev, out, inp, weight, bias, s);
     else if (gb_conv2d_uses_direct(s))
         gb_conv2d_forward_direct_cpu(dev, out, inp, weight, bias, s);

@@ -1,7 +1,8 @@
 /* kernels/cpu/conv_small_planes.c - 3x3 stride-1 "same" convs on small planes with many
  * channels (the CMU critic's 128 -> 128 layers at 16x16 and 8x8, the generator's at 4x4-32x32),
  * and unpadded 1x1 convs, by register tiles over the unlowered input, forward and both backward
- * passes (CPU, AVX-512).
+ * passes (CPU, AVX-512); the forward of 3x3 convs on any plane too (Inception's 35x35 and
+ * 147x147 layers, mnist-gan's generator: gb_conv2d_uses_small_planes_forward).
  *
  * Why: on these planes the GEMM lowering (im2col + sgemm + scatter) ran at 150-160 GFLOP/s,
  * while oneDNN's direct convolutions in PyTorch ran the same layers at 200-260 GFLOP/s, so the
@@ -67,16 +68,39 @@ enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX
  * measured; a wider plane's padded sample outgrows L2), or 1x1 stride 1 unpadded over whole
  * vectors of positions; both channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a
  * CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
-int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
+/* What the forward loops can run at all: 3x3 stride 1 padding 1, or 1x1 stride 1 unpadded; both
+ * channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a CPU with AVX-512F. Any plane
+ * size: a plane that does not fill its last vector ends in a masked one. */
+static int tiles_can_run(const gb_conv_shape *s) {
     static int have_avx512 = -1;
     if (have_avx512 < 0) have_avx512 = __builtin_cpu_supports("avx512f");
-    int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
-    int same3x3 = s->kernel_h == 3 && s->kernel_w == 3 && s->pad_h == 1 && s->pad_w == 1 &&
-                  (LANES % w == 0 || (w % LANES == 0 && w <= MAX_WIDTH));
+    int same3x3 = s->kernel_h == 3 && s->kernel_w == 3 && s->pad_h == 1 && s->pad_w == 1;
     int pointwise = s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-    return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 && plane_in_vectors &&
+    return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 &&
            s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0 && s->in_channels <= MAX_CHANNELS &&
            s->out_channels <= MAX_CHANNELS;
+}
+
+int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
+    int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
+    int rows_fit = s->kernel_h == 1 || LANES % w == 0 || (w % LANES == 0 && w <= MAX_WIDTH);
+    return tiles_can_run(s) && plane_in_vectors && rows_fit;
+}
+
+/* The forward of a 3x3 conv takes the tiles on any plane: rows that straddle vectors only need
+ * their per-lane border masks, and a plane that does not fill its last vector ends in a masked
+ * one. Forward, ms lowered / tiles, median of 7 alternating runs of one probe, 2 threads, on the
+ * shared development machine (Zen 4; +-20% between runs):
+ *   Inception at batch 8: 32 -> 64 at 147x147 84.9 / 40.4 (1.13-2.1x over four runs); 64 -> 96
+ *   and 96 -> 96 at 35x35 7.3-17.3 / 5.8-8.9 (1.16-1.95x); the eleven such layers' total 1.12-1.6x;
+ *   mnist-gan's generator at batch 256: 32 -> 16 at 14x14 8.1 / 3.5, 16 -> 8 at 28x28 17.5 / 4.8;
+ *   batch 16: 96 -> 96 and 128 -> 128 at 17x17 1.37 / 1.55x, 64 -> 64 at 73x73 1.16x, 32 -> 32 at
+ *   24x24 1.51x, 128 -> 128 at 12x12 1.38x, 256 -> 256 at 20x20 1.21x.
+ * 1x1 convs over planes that are not whole vectors stay lowered: Inception's 64 -> 80 at 73x73,
+ * 192 -> 208 and 256 -> 240 at 35x35 measured 0.92-1.48x, no clear win. The backward passes keep
+ * gb_conv2d_uses_small_planes (not measured on other planes). */
+int gb_conv2d_uses_small_planes_forward(const gb_conv_shape *s) {
+    return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h == 3);
 }
 
 /* The backward-data alone, for 1x1 convs with any number of inputs (the critic's 3 -> 128
@@ -145,17 +169,22 @@ typedef struct {
 } tile_job;
 
 /* One tile: OUT_BLOCK channels (weights wb, outputs ob) x v vectors from position q0, over taps
- * 9 (3x3) or 1 (1x1: the centre tap alone, no mask). */
+ * 9 (3x3) or 1 (1x1: the centre tap alone, no mask). tail: the lanes of the last vector that are
+ * positions of the plane (all 16 but at a plane's end that does not fill a vector); the others
+ * are neither loaded (masked loads do not fault) nor stored. */
 static inline __attribute__((always_inline)) void tile(const tile_job *t, const float *xp, const float *wb,
                                                        const float *bias, float *ob, size_t q0, const int v,
-                                                       const int taps, int valid) {
+                                                       const int taps, int valid, const __mmask16 tail) {
     const int W = t->g.w, C = t->g.channels;
     const size_t plane = (size_t)t->g.h * (size_t)W;
-    __mmask16 left[MAX_VECTORS], right[MAX_VECTORS];
+    const int whole = tail == (__mmask16)0xffff; /* a constant in every call: the full tiles keep plain loads */
+    __mmask16 left[MAX_VECTORS], right[MAX_VECTORS], centre[MAX_VECTORS];
 #pragma GCC unroll 3
     for (int k = 0; k < v; k++) {
-        left[k] = border_mask(W, q0 + (size_t)k * LANES, -1);
-        right[k] = border_mask(W, q0 + (size_t)k * LANES, 1);
+        __mmask16 lanes = k == v - 1 ? tail : (__mmask16)0xffff;
+        left[k] = border_mask(W, q0 + (size_t)k * LANES, -1) & lanes;
+        right[k] = border_mask(W, q0 + (size_t)k * LANES, 1) & lanes;
+        centre[k] = lanes;
     }
     const float *x = xp + t->g.origin + q0;
     const int block = SUM_TERMS / taps; /* input channels per partial sum */
@@ -176,7 +205,8 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
                     const float *p = src + (size_t)k * LANES;
                     in[k] = j == 0   ? _mm512_maskz_loadu_ps(left[k], p)
                             : j == 2 ? _mm512_maskz_loadu_ps(right[k], p)
-                                     : _mm512_loadu_ps(p);
+                            : whole  ? _mm512_loadu_ps(p)
+                                     : _mm512_maskz_loadu_ps(centre[k], p);
                 }
                 const float *w = wb + ((size_t)c * (size_t)taps + (size_t)tap) * OUT_BLOCK;
 #pragma GCC unroll 8
@@ -195,22 +225,28 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
             for (int k = 0; k < v; k++) {
                 if (b >= valid) continue; /* a partial last block: no plane to write */
                 float *o = ob + (size_t)b * plane + q0 + (size_t)k * LANES;
-                __m512 r = c0 ? _mm512_add_ps(_mm512_loadu_ps(o), acc[b][k]) : acc[b][k];
+                __m512 r = acc[b][k];
+                if (c0) r = _mm512_add_ps(whole ? _mm512_loadu_ps(o) : _mm512_maskz_loadu_ps(centre[k], o), r);
                 if (c1 == C && bias) r = _mm512_add_ps(r, _mm512_set1_ps(bias[b]));
-                _mm512_storeu_ps(o, r);
+                if (whole) _mm512_storeu_ps(o, r);
+                else _mm512_mask_storeu_ps(o, centre[k], r);
             }
     }
 }
 
-/* Every tile of one output block over a plane of `vectors` vectors: 3 vectors at a time, then
- * 2, then 1 (taps a constant, so each call inlines its own loop). */
+/* Every tile of one output block over a plane of `positions` positions: 3 whole vectors at a
+ * time, then 2, then 1, then the partial last vector when the plane does not fill one (taps a
+ * constant, so each call inlines its own loop). */
 static inline __attribute__((always_inline)) void plane_tiles(const tile_job *t, const float *xp, const float *wb,
-                                                              const float *bias, float *ob, size_t vectors,
+                                                              const float *bias, float *ob, size_t positions,
                                                               const int taps, int valid) {
+    const size_t vectors = positions / LANES, rest = positions % LANES;
+    const __mmask16 all = (__mmask16)0xffff;
     size_t k = 0;
-    for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, taps, valid);
-    for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, taps, valid);
-    for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, taps, valid);
+    for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, taps, valid, all);
+    for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, taps, valid, all);
+    for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, taps, valid, all);
+    if (rest) tile(t, xp, wb, bias, ob, vectors * LANES, 1, taps, valid, (__mmask16)((1u << rest) - 1));
 }
 
 /* Items are (sample, output block) pairs, sample-major: a slice pads a sample once for all the
@@ -218,7 +254,7 @@ static inline __attribute__((always_inline)) void plane_tiles(const tile_job *t,
 static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
     const tile_job *t = ctx;
     const int C = t->g.channels, M = t->out_channels;
-    const size_t plane = (size_t)t->g.h * (size_t)t->g.w, vectors = plane / LANES;
+    const size_t plane = (size_t)t->g.h * (size_t)t->g.w;
     float *pad = t->pad + (size_t)slice * (size_t)C * t->g.stride;
     size_t padded = (size_t)-1;
     for (size_t item = i0; item < i1; item++) {
@@ -234,9 +270,9 @@ static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
         float *ob = t->out + (n * (size_t)M + blk * OUT_BLOCK) * plane;
         const int valid = M - (int)blk * OUT_BLOCK < OUT_BLOCK ? M - (int)blk * OUT_BLOCK : OUT_BLOCK;
         if (t->taps == TAPS)
-            plane_tiles(t, xp, wb, bias, ob, vectors, TAPS, valid);
+            plane_tiles(t, xp, wb, bias, ob, plane, TAPS, valid);
         else
-            plane_tiles(t, xp, wb, bias, ob, vectors, 1, valid);
+            plane_tiles(t, xp, wb, bias, ob, plane, 1, valid);
     }
 }
 
@@ -286,7 +322,8 @@ static void check_shape(const gb_conv_shape *s) {
 
 void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                         const float *bias, const gb_conv_shape *s) {
-    check_shape(s);
+    gb_conv_check_shape(s, 0);
+    GB_ASSERT(gb_conv2d_uses_small_planes_forward(s), "conv2d small-planes forward: not a shape the loops take");
     const int M = s->out_channels, C = s->in_channels;
     const int taps = s->kernel_h * s->kernel_w;
     tile_job t = plan_tiles(dev, taps, s->batch, C, M, s->in_height, s->in_width);
