@@ -43,6 +43,13 @@ static gb_conv_shape pointwise(int n, int c, int h, int w, int m) {
     return s;
 }
 
+/* the same with a kh x kw kernel and "same" padding (the forward's other kernels) */
+static gb_conv_shape kernel(int n, int c, int h, int w, int m, int kh, int kw) {
+    gb_conv_shape s = shape(n, c, h, w, m);
+    s.kernel_h = kh, s.kernel_w = kw, s.pad_h = kh / 2, s.pad_w = kw / 2;
+    return s;
+}
+
 static void require_avx512(void) {
     gb_conv_shape s = shape(1, 8, 4, 4, 8);
     if (!gb_conv2d_uses_small_planes(&s)) cr_skip_test("no AVX-512F on this CPU: the GEMM lowering runs these convs");
@@ -201,14 +208,21 @@ Test(conv2d_small_planes, awkward_shapes) {
     check_against_float64(shape(2, 40, 12, 4, 16), 9); /* 40 channels: 5 blocks of 8 */
 }
 
-/* The forward on planes whose rows straddle vectors and that end in a partial vector
- * (gb_conv2d_uses_small_planes_forward): Inception's 35x35 and 147-wide rows, mnist-gan's 14x14,
- * a plane smaller than one vector, a single row, odd sizes. */
+/* The forward on planes whose rows straddle vectors and that end in a partial vector, and with
+ * the other kernels (gb_conv2d_uses_small_planes_forward): Inception's 35x35 and 147-wide rows,
+ * mnist-gan's 14x14, a plane smaller than one vector, a single row, odd sizes; Inception's 1x7
+ * and 7x1 at 17x17 and 5x5 at 35x35, kernels wider or taller than the plane, 5x5 on whole
+ * vectors. */
 Test(conv2d_small_planes, forward_any_plane, .timeout = 120) {
     require_avx512();
-    const gb_conv_shape shapes[] = {shape(2, 16, 35, 35, 24), shape(1, 32, 5, 147, 16), shape(2, 32, 14, 14, 16),
-                                    shape(3, 8, 17, 17, 8),   shape(2, 24, 5, 7, 16),   shape(1, 8, 1, 3, 8),
-                                    shape(2, 8, 3, 1, 16),    shape(1, 80, 9, 11, 8)};
+    const gb_conv_shape shapes[] = {shape(2, 16, 35, 35, 24),          shape(1, 32, 5, 147, 16),
+                                    shape(2, 32, 14, 14, 16),          shape(3, 8, 17, 17, 8),
+                                    shape(2, 24, 5, 7, 16),            shape(1, 8, 1, 3, 8),
+                                    shape(2, 8, 3, 1, 16),             shape(1, 80, 9, 11, 8),
+                                    kernel(2, 16, 17, 17, 24, 1, 7),   kernel(2, 24, 17, 17, 16, 7, 1),
+                                    kernel(1, 48, 35, 35, 16, 5, 5),   kernel(2, 8, 3, 5, 8, 7, 1),
+                                    kernel(1, 8, 2, 3, 16, 1, 7),      kernel(1, 16, 4, 2, 8, 5, 5),
+                                    kernel(2, 16, 8, 8, 8, 5, 5),      kernel(1, 88, 6, 9, 8, 1, 7)};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const gb_conv_shape *s = &shapes[k];
         cr_assert(gb_conv2d_uses_small_planes_forward(s) && !gb_conv2d_uses_small_planes(s), "shape %zu", k);
@@ -222,12 +236,12 @@ Test(conv2d_small_planes, forward_any_plane, .timeout = 120) {
     }
 }
 
-/* On such planes too, a sample's forward is its own (batch 1 gives the bits of batch 3), any
+/* On such planes and kernels too (1x7 here), a sample's forward is its own (batch 1 gives the bits of batch 3), any
  * thread count gives the same bits, and the table's forward entry takes the loops while its
  * backward stays lowered. */
 Test(conv2d_small_planes, forward_any_plane_bits) {
     require_avx512();
-    gb_conv_shape s = shape(3, 16, 13, 21, 16), one = shape(1, 16, 13, 21, 16);
+    gb_conv_shape s = kernel(3, 16, 13, 21, 16, 1, 7), one = kernel(1, 16, 13, 21, 16, 1, 7);
     const size_t ni = inputs_of(&s), no = outputs_of(&s), nw = weights_of(&s), in1 = inputs_of(&one),
                  out1 = outputs_of(&one);
     gc_seed_rng(71);
@@ -331,9 +345,15 @@ Test(conv2d_small_planes, dispatch_rule) {
     cr_assert(!gb_conv2d_uses_small_planes(&odd_channels), "12 input channels: not a multiple of 8");
     cr_assert(!gb_conv2d_uses_small_planes(&wide12), "12-wide rows neither divide nor fill a vector");
     cr_assert(!gb_conv2d_uses_small_planes_forward(&odd_channels) && !gb_conv2d_uses_small_planes_forward(&strided) &&
-              !gb_conv2d_uses_small_planes_forward(&k5) && !gb_conv2d_uses_small_planes_forward(&unpadded) &&
-              !gb_conv2d_uses_small_planes_forward(&point_odd),
-              "the forward's rule widens only the plane of 3x3 convs");
+              !gb_conv2d_uses_small_planes_forward(&unpadded) && !gb_conv2d_uses_small_planes_forward(&point_odd),
+              "the forward's rule widens only the planes of the padded kernels");
+    gb_conv_shape k1x3 = kernel(2, 16, 8, 8, 16, 1, 3), k7_unpadded = kernel(2, 16, 8, 8, 16, 1, 7);
+    k7_unpadded.pad_w = 0;
+    cr_assert(!gb_conv2d_uses_small_planes_forward(&k1x3), "1x3: not a kernel the loops are compiled for");
+    cr_assert(!gb_conv2d_uses_small_planes_forward(&k7_unpadded), "1x7 without its 'same' padding");
+    require_avx512();
+    cr_assert(gb_conv2d_uses_small_planes_forward(&k5) && !gb_conv2d_uses_small_planes(&k5),
+              "a 5x5 'same' conv: forward tiles, backward lowered");
     cr_assert(!gb_conv2d_uses_small_planes(&strided) && !gb_conv2d_uses_small_planes(&k5) &&
               !gb_conv2d_uses_small_planes(&unpadded));
     gb_conv_shape wide_channels = shape(8, 384, 8, 8, 384), wide_plane = shape(1, 16, 8, 48, 16);

@@ -47,7 +47,16 @@
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/parallel.h"
 
-enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX_CHANNELS = 256, MAX_WIDTH = 32 };
+enum {
+    OUT_BLOCK = 8,
+    LANES = 16,
+    TAPS = 9,
+    MAX_VECTORS = 3,
+    SUM_TERMS = 72,
+    MAX_CHANNELS = 256,
+    MAX_WIDTH = 32,
+    MAX_KW = 7 /* the widest kernel row the forward takes (Inception's 1x7) */
+};
 
 /* When these loops win. 128 -> 128 3x3 p1, batch 64, 2 threads, ms here / the GEMM path, 3-5
  * runs of one probe on the shared development machine (Zen 4), and PyTorch 1.13's oneDNN alone
@@ -68,39 +77,54 @@ enum { OUT_BLOCK = 8, LANES = 16, TAPS = 9, MAX_VECTORS = 3, SUM_TERMS = 72, MAX
  * measured; a wider plane's padded sample outgrows L2), or 1x1 stride 1 unpadded over whole
  * vectors of positions; both channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a
  * CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
-/* What the forward loops can run at all: 3x3 stride 1 padding 1, or 1x1 stride 1 unpadded; both
- * channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a CPU with AVX-512F. Any plane
- * size: a plane that does not fill its last vector ends in a masked one. */
+/* The kernels the forward loops are compiled for, each (kh, kw) its own inlined copy: the 3x3
+ * and 1x1 of the GAN models, and Inception's 1x7, 7x1 and 5x5 (its 1x3 / 3x1 have 384 channels,
+ * beyond MAX_CHANNELS). */
+#define TILE_KERNELS(X) X(3, 3) X(1, 1) X(1, 7) X(7, 1) X(5, 5)
+
+static int tile_kernel_supported(int kh, int kw) {
+#define SUPPORTED(H, W) \
+    if (kh == (H) && kw == (W)) return 1;
+    TILE_KERNELS(SUPPORTED)
+#undef SUPPORTED
+    return 0;
+}
+
+/* What the forward loops can run at all: a compiled kernel at stride 1 with "same" padding
+ * (kh / 2, kw / 2: 1x1 unpadded); both channel counts multiples of OUT_BLOCK and at most
+ * MAX_CHANNELS; a CPU with AVX-512F. Any plane size: a plane that does not fill its last vector
+ * ends in a masked one. */
 static int tiles_can_run(const gb_conv_shape *s) {
     static int have_avx512 = -1;
     if (have_avx512 < 0) have_avx512 = __builtin_cpu_supports("avx512f");
-    int same3x3 = s->kernel_h == 3 && s->kernel_w == 3 && s->pad_h == 1 && s->pad_w == 1;
-    int pointwise = s->kernel_h == 1 && s->kernel_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-    return have_avx512 && (same3x3 || pointwise) && s->stride_h == 1 && s->stride_w == 1 &&
-           s->in_channels % OUT_BLOCK == 0 && s->out_channels % OUT_BLOCK == 0 && s->in_channels <= MAX_CHANNELS &&
-           s->out_channels <= MAX_CHANNELS;
+    return have_avx512 && tile_kernel_supported(s->kernel_h, s->kernel_w) && s->pad_h == s->kernel_h / 2 &&
+           s->pad_w == s->kernel_w / 2 && s->stride_h == 1 && s->stride_w == 1 && s->in_channels % OUT_BLOCK == 0 &&
+           s->out_channels % OUT_BLOCK == 0 && s->in_channels <= MAX_CHANNELS && s->out_channels <= MAX_CHANNELS;
 }
 
 int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
     int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
+    int square = s->kernel_h == s->kernel_w && (s->kernel_h == 3 || s->kernel_h == 1); /* backward-weight's */
     int rows_fit = s->kernel_h == 1 || LANES % w == 0 || (w % LANES == 0 && w <= MAX_WIDTH);
-    return tiles_can_run(s) && plane_in_vectors && rows_fit;
+    return tiles_can_run(s) && square && plane_in_vectors && rows_fit;
 }
 
-/* The forward of a 3x3 conv takes the tiles on any plane: rows that straddle vectors only need
- * their per-lane border masks, and a plane that does not fill its last vector ends in a masked
- * one. Forward, ms lowered / tiles, median of 7 alternating runs of one probe, 2 threads, on the
- * shared development machine (Zen 4; +-20% between runs):
+/* The forward of a 3x3, 5x5, 1x7 or 7x1 "same" conv takes the tiles on any plane: rows that
+ * straddle vectors only need their per-lane border masks, and a plane that does not fill its last
+ * vector ends in a masked one. Forward, ms lowered / tiles, median of 7 alternating runs of one
+ * probe, 2 threads, on the shared development machine (Zen 4; +-20% between runs):
  *   Inception at batch 8: 32 -> 64 at 147x147 84.9 / 40.4 (1.13-2.1x over four runs); 64 -> 96
  *   and 96 -> 96 at 35x35 7.3-17.3 / 5.8-8.9 (1.16-1.95x); the eleven such layers' total 1.12-1.6x;
  *   mnist-gan's generator at batch 256: 32 -> 16 at 14x14 8.1 / 3.5, 16 -> 8 at 28x28 17.5 / 4.8;
  *   batch 16: 96 -> 96 and 128 -> 128 at 17x17 1.37 / 1.55x, 64 -> 64 at 73x73 1.16x, 32 -> 32 at
- *   24x24 1.51x, 128 -> 128 at 12x12 1.38x, 256 -> 256 at 20x20 1.21x.
+ *   24x24 1.51x, 128 -> 128 at 12x12 1.38x, 256 -> 256 at 20x20 1.21x;
+ *   Inception's 1x7 and 7x1 at 17x17 (128-192 channels, batch 8) 3.3-8.2 ms against 4.9-11.4,
+ *   1.20-1.65x each (26 layers); its 5x5 48 -> 64 at 35x35 1.20-1.37x.
  * 1x1 convs over planes that are not whole vectors stay lowered: Inception's 64 -> 80 at 73x73,
  * 192 -> 208 and 256 -> 240 at 35x35 measured 0.92-1.48x, no clear win. The backward passes keep
  * gb_conv2d_uses_small_planes (not measured on other planes). */
 int gb_conv2d_uses_small_planes_forward(const gb_conv_shape *s) {
-    return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h == 3);
+    return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h * s->kernel_w > 1);
 }
 
 /* The backward-data alone, for 1x1 convs with any number of inputs (the critic's 3 -> 128
@@ -116,16 +140,17 @@ int gb_conv2d_uses_small_planes_data(const gb_conv_shape *s) {
  * so it is compiled for AVX-512F alone. */
 #pragma GCC target("avx512f")
 
-/* Where a sample's planes are read: for 3x3, copies with a zero row above and below and a guard
- * float at each end, position q = y * W + x of channel c at c * stride + origin + q; a 1x1 conv
- * reads the input in place (stride = the plane, origin 0). */
+/* Where a sample's planes are read: for a kh x kw kernel, copies with ph = kh / 2 zero rows above
+ * and below and pw = kw / 2 guard floats at each end, position q = y * W + x of channel c at
+ * c * stride + origin + q; a 1x1 conv reads the input in place (stride = the plane, origin 0). */
 typedef struct {
     int h, w, channels;
     size_t stride, origin; /* floats per (padded) plane; offset of position 0 in it */
 } padded_geom;
 
-static padded_geom padded_of(int channels, int h, int w) {
-    padded_geom g = {h, w, channels, (size_t)(h + 2) * (size_t)w + 2, 1 + (size_t)w};
+static padded_geom padded_of(int channels, int h, int w, int ph, int pw) {
+    padded_geom g = {h, w, channels, (size_t)(h + 2 * ph) * (size_t)w + 2 * (size_t)pw,
+                     (size_t)pw + (size_t)ph * (size_t)w};
     return g;
 }
 static padded_geom in_place_of(int channels, int h, int w) {
@@ -164,30 +189,31 @@ typedef struct {
     const float *bias; /* [out] or NULL */
     float *out;        /* [batch, out channels, h, w] */
     float *pad;        /* per-slice scratch of one padded sample (3x3 only) */
-    int out_channels, blocks, taps; /* taps: 9, or 1 for a 1x1 conv read in place */
+    int out_channels, blocks, kh, kw; /* a 1x1 conv is read in place */
     size_t items; /* batch * blocks */
 } tile_job;
 
-/* One tile: OUT_BLOCK channels (weights wb, outputs ob) x v vectors from position q0, over taps
- * 9 (3x3) or 1 (1x1: the centre tap alone, no mask). tail: the lanes of the last vector that are
- * positions of the plane (all 16 but at a plane's end that does not fill a vector); the others
- * are neither loaded (masked loads do not fault) nor stored. */
+/* One tile: OUT_BLOCK channels (weights wb, outputs ob) x v vectors from position q0, over the
+ * kh x kw taps (kh, kw constants in every call; 1x1: the centre tap alone, no mask). A tap of
+ * column offset dj = j - kw / 2 != 0 loads through mask[j]: its lanes whose source column is off
+ * the image. tail: the lanes of the last vector that are positions of the plane (all 16 but at a
+ * plane's end that does not fill a vector); the others are neither loaded (masked loads do not
+ * fault) nor stored. */
 static inline __attribute__((always_inline)) void tile(const tile_job *t, const float *xp, const float *wb,
                                                        const float *bias, float *ob, size_t q0, const int v,
-                                                       const int taps, int valid, const __mmask16 tail) {
-    const int W = t->g.w, C = t->g.channels;
+                                                       const int kh, const int kw, int valid, const __mmask16 tail) {
+    const int W = t->g.w, C = t->g.channels, taps = kh * kw, ph = kh / 2, pw = kw / 2;
     const size_t plane = (size_t)t->g.h * (size_t)W;
     const int whole = tail == (__mmask16)0xffff; /* a constant in every call: the full tiles keep plain loads */
-    __mmask16 left[MAX_VECTORS], right[MAX_VECTORS], centre[MAX_VECTORS];
+    __mmask16 mask[MAX_KW][MAX_VECTORS], centre[MAX_VECTORS];
 #pragma GCC unroll 3
     for (int k = 0; k < v; k++) {
-        __mmask16 lanes = k == v - 1 ? tail : (__mmask16)0xffff;
-        left[k] = border_mask(W, q0 + (size_t)k * LANES, -1) & lanes;
-        right[k] = border_mask(W, q0 + (size_t)k * LANES, 1) & lanes;
-        centre[k] = lanes;
+        centre[k] = k == v - 1 ? tail : (__mmask16)0xffff;
+        for (int j = 0; j < kw; j++)
+            mask[j][k] = j == pw ? centre[k] : border_mask(W, q0 + (size_t)k * LANES, j - pw) & centre[k];
     }
     const float *x = xp + t->g.origin + q0;
-    const int block = SUM_TERMS / taps; /* input channels per partial sum */
+    const int block = SUM_TERMS / taps > 1 ? SUM_TERMS / taps : 1; /* input channels per partial sum */
     for (int c0 = 0; c0 < C; c0 += block) {
         const int c1 = c0 + block < C ? c0 + block : C;
         __m512 acc[OUT_BLOCK][MAX_VECTORS];
@@ -197,16 +223,13 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
             for (int k = 0; k < v; k++) acc[b][k] = _mm512_setzero_ps();
         for (int c = c0; c < c1; c++, x += t->g.stride) {
             for (int tap = 0; tap < taps; tap++) {
-                const int i = taps == 1 ? 1 : tap / 3, j = taps == 1 ? 1 : tap % 3;
-                const float *src = x + (ptrdiff_t)(i - 1) * W + (j - 1);
+                const int i = tap / kw, j = tap % kw;
+                const float *src = x + (ptrdiff_t)(i - ph) * W + (j - pw);
                 __m512 in[MAX_VECTORS];
 #pragma GCC unroll 3
                 for (int k = 0; k < v; k++) {
                     const float *p = src + (size_t)k * LANES;
-                    in[k] = j == 0   ? _mm512_maskz_loadu_ps(left[k], p)
-                            : j == 2 ? _mm512_maskz_loadu_ps(right[k], p)
-                            : whole  ? _mm512_loadu_ps(p)
-                                     : _mm512_maskz_loadu_ps(centre[k], p);
+                    in[k] = j == pw && whole ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask[j][k], p);
                 }
                 const float *w = wb + ((size_t)c * (size_t)taps + (size_t)tap) * OUT_BLOCK;
 #pragma GCC unroll 8
@@ -235,19 +258,20 @@ static inline __attribute__((always_inline)) void tile(const tile_job *t, const 
 }
 
 /* Every tile of one output block over a plane of `positions` positions: 3 whole vectors at a
- * time, then 2, then 1, then the partial last vector when the plane does not fill one (taps a
- * constant, so each call inlines its own loop). */
+ * time, then 2, then 1, then the partial last vector when the plane does not fill one (kh, kw
+ * constants, so each call inlines its own loop). */
 static inline __attribute__((always_inline)) void plane_tiles(const tile_job *t, const float *xp, const float *wb,
                                                               const float *bias, float *ob, size_t positions,
-                                                              const int taps, int valid) {
+                                                              const int kh, const int kw, int valid) {
     const size_t vectors = positions / LANES, rest = positions % LANES;
     const __mmask16 all = (__mmask16)0xffff;
     size_t k = 0;
-    for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, taps, valid, all);
-    for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, taps, valid, all);
-    for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, taps, valid, all);
-    if (rest) tile(t, xp, wb, bias, ob, vectors * LANES, 1, taps, valid, (__mmask16)((1u << rest) - 1));
+    for (; k + 3 <= vectors; k += 3) tile(t, xp, wb, bias, ob, k * LANES, 3, kh, kw, valid, all);
+    for (; k + 2 <= vectors; k += 2) tile(t, xp, wb, bias, ob, k * LANES, 2, kh, kw, valid, all);
+    for (; k < vectors; k++) tile(t, xp, wb, bias, ob, k * LANES, 1, kh, kw, valid, all);
+    if (rest) tile(t, xp, wb, bias, ob, vectors * LANES, 1, kh, kw, valid, (__mmask16)((1u << rest) - 1));
 }
+
 
 /* Items are (sample, output block) pairs, sample-major: a slice pads a sample once for all the
  * blocks of it that it owns. */
@@ -260,32 +284,34 @@ static void tile_items(void *ctx, size_t i0, size_t i1, int slice) {
     for (size_t item = i0; item < i1; item++) {
         size_t n = item / (size_t)t->blocks, blk = item % (size_t)t->blocks;
         const float *xp = t->inp + n * (size_t)C * plane;
-        if (t->taps == TAPS) {
+        const int taps = t->kh * t->kw;
+        if (taps > 1) {
             if (padded != n) pad_sample(pad, &t->g, xp);
             padded = n;
             xp = pad;
         }
-        const float *wb = t->wr + blk * (size_t)C * (size_t)t->taps * OUT_BLOCK;
+        const float *wb = t->wr + blk * (size_t)C * (size_t)taps * OUT_BLOCK;
         const float *bias = t->bias ? t->bias + blk * OUT_BLOCK : NULL;
         float *ob = t->out + (n * (size_t)M + blk * OUT_BLOCK) * plane;
         const int valid = M - (int)blk * OUT_BLOCK < OUT_BLOCK ? M - (int)blk * OUT_BLOCK : OUT_BLOCK;
-        if (t->taps == TAPS)
-            plane_tiles(t, xp, wb, bias, ob, plane, TAPS, valid);
-        else
-            plane_tiles(t, xp, wb, bias, ob, plane, 1, valid);
+#define RUN(H, W) if (t->kh == (H) && t->kw == (W)) plane_tiles(t, xp, wb, bias, ob, plane, H, W, valid);
+        TILE_KERNELS(RUN)
+#undef RUN
     }
 }
 
 /* A tile job over `batch` samples with its scratch: the reordered weights (filled by the caller
- * before gb_parallel_for) and then, for 3x3, one padded sample per slice. */
-static tile_job plan_tiles(gb_device *dev, int taps, int batch, int in_channels, int out_channels, int h, int w) {
-    tile_job t = {.g = taps == TAPS ? padded_of(in_channels, h, w) : in_place_of(in_channels, h, w),
-                  .out_channels = out_channels, .taps = taps};
+ * before gb_parallel_for) and then, for kernels beyond 1x1, one padded sample per slice. */
+static tile_job plan_tiles(gb_device *dev, int kh, int kw, int batch, int in_channels, int out_channels, int h,
+                           int w) {
+    const int taps = kh * kw;
+    tile_job t = {.g = taps > 1 ? padded_of(in_channels, h, w, kh / 2, kw / 2) : in_place_of(in_channels, h, w),
+                  .out_channels = out_channels, .kh = kh, .kw = kw};
     t.blocks = (out_channels + OUT_BLOCK - 1) / OUT_BLOCK;
     t.items = (size_t)batch * (size_t)t.blocks;
     int slices = gb_parallel_slices(dev, t.items, 1);
     size_t wr_floats = (size_t)in_channels * (size_t)t.blocks * OUT_BLOCK * (size_t)taps;
-    size_t pad_floats = taps == TAPS ? (size_t)slices * (size_t)in_channels * t.g.stride : 0;
+    size_t pad_floats = taps > 1 ? (size_t)slices * (size_t)in_channels * t.g.stride : 0;
     float *scratch = gb_dev_scratch(dev, (wr_floats + pad_floats) * sizeof(float));
     t.wr = scratch;
     t.pad = scratch + wr_floats;
@@ -326,7 +352,7 @@ void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float 
     GB_ASSERT(gb_conv2d_uses_small_planes_forward(s), "conv2d small-planes forward: not a shape the loops take");
     const int M = s->out_channels, C = s->in_channels;
     const int taps = s->kernel_h * s->kernel_w;
-    tile_job t = plan_tiles(dev, taps, s->batch, C, M, s->in_height, s->in_width);
+    tile_job t = plan_tiles(dev, s->kernel_h, s->kernel_w, s->batch, C, M, s->in_height, s->in_width);
     reorder_weights(t.wr, weight, M, C, taps, 0);
     t.inp = inp;
     t.bias = bias;
@@ -560,7 +586,7 @@ static void backward_weight(gb_device *dev, float *dweight, const float *dout, c
 static void backward_data(gb_device *dev, float *dinp, const float *dout, const float *weight,
                           const gb_conv_shape *s) {
     const int M = s->out_channels, C = s->in_channels, taps = s->kernel_h * s->kernel_w;
-    tile_job t = plan_tiles(dev, taps, s->batch, M, C, s->in_height, s->in_width);
+    tile_job t = plan_tiles(dev, s->kernel_h, s->kernel_w, s->batch, M, C, s->in_height, s->in_width);
     reorder_weights(t.wr, weight, M, C, taps, 1);
     t.inp = dout;
     t.out = dinp;

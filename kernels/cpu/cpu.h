@@ -157,8 +157,8 @@ void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *i
  * input, forward and backward; gb_conv2d_forward_cpu and gb_conv2d_backward_cpu
  * take them where gb_conv2d_uses_small_planes(shape) says. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *shape);
-/* The forward's own rule: gb_conv2d_uses_small_planes, and 3x3 convs on any plane, where the
- * forward loops measured faster than the lowering. */
+/* The forward's own rule: gb_conv2d_uses_small_planes, and 3x3, 5x5, 1x7 and 7x1 "same" convs
+ * on any plane, where the forward loops measured faster than the lowering. */
 int gb_conv2d_uses_small_planes_forward(const gb_conv_shape *shape);
 void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                         const float *bias, const gb_conv_shape *shape);
