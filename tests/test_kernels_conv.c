@@ -638,7 +638,9 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         {2, 3, 24, 24, 4, 11, 11, 1, 1, 5, 5, 0, 0},
     };
     /* the rule of kernels/cpu/conv2d.c: GEMM on genbench's shapes, FFT for 11x11+, and before
-     * both the direct loops where gb_conv2d_uses_direct or gb_conv2d_uses_few_inputs says */
+     * both the register tiles where gb_conv2d_uses_small_planes_forward says (the 5x5, 1x7 and
+     * 3x3 shapes here, on AVX-512 CPUs), then the direct loops where gb_conv2d_uses_direct or
+     * gb_conv2d_uses_few_inputs says */
     cr_expect(!gb_conv2d_uses_fft(&shapes[0]) && !gb_conv2d_uses_fft(&shapes[1]) &&
                   !gb_conv2d_uses_fft(&shapes[2]) && !gb_conv2d_uses_fft(&shapes[3]),
               "the FFT path measured slower on the U-Net/Inception/3x3 shapes");
@@ -648,7 +650,9 @@ Test(conv2d_fft, table_entry_follows_the_rule, .init = open_cpu, .fini = close_c
         data_random(&d, &shapes[k], 0, 4300 + k);
         float *t = gc_falloc(d.z.out), *p = gc_falloc(d.z.out);
         gb_conv2d_forward(&dev, t, d.x, d.w, d.b, &shapes[k]);
-        if (gb_conv2d_uses_direct(&shapes[k])) /* few outputs: kernels/cpu/conv_direct.c */
+        if (gb_conv2d_uses_small_planes_forward(&shapes[k])) /* kernels/cpu/conv_small_planes.c */
+            gb_conv2d_forward_small_planes_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);
+        else if (gb_conv2d_uses_direct(&shapes[k])) /* few outputs: kernels/cpu/conv_direct.c */
             gb_conv2d_forward_direct_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);
         else if (gb_conv2d_uses_few_inputs(&shapes[k])) /* few inputs: kernels/cpu/conv_few_inputs.c */
             gb_conv2d_forward_few_inputs_cpu(&dev, p, d.x, d.w, d.b, &shapes[k]);
