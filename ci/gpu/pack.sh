@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# ci/gpu/pack.sh - gather into .gpu/ what a lent GPU machine needs to run genbench's CUDA checks,
+# then hand it over with the device tool:  run(command="bash ci/gpu/run.sh", carry=[".gpu"]).
+#
+# Why a pack: the GPU machine (../.library/device/KINDS.md, nvidia-h200) has CUDA 13, nvcc,
+# PyTorch and cuDNN but none of genbench's Debian libraries (OpenBLAS, LAPACKE, FFTW, libpng,
+# libjpeg, libzip, matio, libcsv, cJSON, Criterion) and no package registry. So the binaries are
+# built here (x86-64, glibc 2.36: they run on the machine's newer glibc) and travel with the
+# Debian shared libraries they load; CUDA's own libraries are taken from the machine. Binaries
+# are stripped and everything goes into one xz archive, .gpu/pack.tar.xz (about 18 MB; the
+# tool carries at most 64 MiB, and the libraries alone are 76 MB unpacked).
+#
+# Also packed: inception_keys.txt, the FID Inception state dict's keys and shapes (read from the
+# random-weights fixture of tests/peers/inception_ref.py), from which run.sh writes random
+# weights in the real .pth format there (95 MB: too large to carry).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+make -j2 all
+cuda_tests=$(ls tests/test_cuda_*.c tests/test_kernels_cuda*.c | sed 's|^tests/|build/tests/|; s|\.c$||')
+# shellcheck disable=SC2086
+make -j2 $cuda_tests
+if ! ldd build/genbench | grep -q libcudart; then
+  echo "pack: build/genbench was built without CUDA (no nvcc?): nothing to run on a GPU" >&2
+  exit 5
+fi
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/lib"
+bins="build/genbench $cuda_tests"
+for b in $bins; do strip -o "$stage/bin/$(basename "$b")" "$b"; done
+
+# Debian's libraries, not glibc's, the compiler runtime's (the machine has newer ones) or
+# CUDA's (the machine's own match its driver).
+# shellcheck disable=SC2086
+for lib in $(ldd $bins | awk '/=> \//{print $3}' | sort -u); do
+  case "$(basename "$lib")" in
+    libc.so* | libm.so* | libpthread* | libdl.so* | librt.so* | ld-linux* | libstdc++* | libgcc_s*) continue ;;
+    libcu* | libnv* | libcudnn*) continue ;;
+  esac
+  cp -L "$lib" "$stage/lib/"
+done
+
+weights=build/fixtures/inception/weights_zip.pth
+[ -f "$weights" ] || /usr/bin/python3 tests/peers/inception_ref.py build/fixtures >/dev/null
+/usr/bin/python3 - "$weights" "$stage/inception_keys.txt" <<'PY'
+import sys, torch
+sd = torch.load(sys.argv[1], map_location="cpu")
+with open(sys.argv[2], "w") as f:
+    for k, v in sd.items():
+        f.write("%s %s %s\n" % (k, str(v.dtype).replace("torch.", ""), " ".join(map(str, v.shape))))
+PY
+
+exclude=$(git rev-parse --git-path info/exclude) # .git may be a worktree's pointer file
+mkdir -p "$(dirname "$exclude")"
+grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >>"$exclude"
+rm -rf .gpu
+mkdir -p .gpu
+tar -C "$stage" -cJf .gpu/pack.tar.xz bin lib inception_keys.txt
+du -h .gpu/pack.tar.xz
+echo "pack: .gpu/pack.tar.xz ready; on the device: bash ci/gpu/run.sh (carry .gpu)"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# ci/gpu/run.sh - on a lent GPU machine, from the repository root, with .gpu/ carried (made by
+# ci/gpu/pack.sh): every check that only a GPU can make, in one call.
+#
+#   1. the machine: nvidia-smi, and any library the binaries cannot find (printed first);
+#   2. the CUDA suites: CUDA against the CPU backend op by op, Philox on the device, cuSOLVER /
+#      cuFFT against LAPACK / FFTW, the ceilings (tests/test_cuda_*, tests/test_kernels_cuda*);
+#   3. determinism: two runs of a pipeline on cuda with one seed give the same bytes;
+#   4. `genbench bench --device cuda --quick`: the GPU rows, ceilings and peers;
+#   5. FID end to end on 50,000 generated 32x32 PNGs against stored statistics on cuda (issue 6:
+#      under 15 s), with random weights in the real format written here.
+# Logs and CSVs go to $OUT (the device tool brings them back); a summary table is printed last.
+# Each step runs whatever the previous ones did: one call gives every answer it can.
+set -u
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/genbench-gpu}
+mkdir -p "$out"
+pack=/tmp/genbench-pack # the binaries, Debian's libraries and the weights' key list
+rm -rf "$pack"
+python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/pack.tar.xz "$pack" ||
+  { echo "run: cannot unpack .gpu/pack.tar.xz (run ci/gpu/pack.sh here and carry .gpu)"; exit 5; }
+summary=()
+note() { summary+=("$1"); echo "== $1"; }
+
+# CUDA's libraries from the machine: the toolkit's and the pip wheels' (nvidia-*), then ours.
+nv=$(python3 - <<'PY'
+import glob, os, site
+dirs = set()
+for sp in site.getsitepackages():
+    for f in glob.glob(os.path.join(sp, "nvidia", "**", "lib*.so*"), recursive=True):
+        dirs.add(os.path.dirname(f))
+print(":".join(sorted(dirs)))
+PY
+)
+export LD_LIBRARY_PATH="$pack/lib:${nv}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+bin=$pack/bin/genbench
+
+nvidia-smi -L >"$out/gpu.txt" 2>&1
+cat "$out/gpu.txt"
+missing=$(ldd "$pack"/bin/* 2>/dev/null | grep 'not found' | sort -u)
+if [ -n "$missing" ]; then
+  note "MISSING LIBRARIES: $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
+fi
+
+# 2. the CUDA suites
+for t in "$pack"/bin/test_*; do
+  name=$(basename "$t")
+  if "$t" --jobs 1 >"$out/$name.log" 2>&1; then r=pass; else r="FAIL (exit $?)"; fi
+  note "$name: $r: $(grep -a 'Synthesis' "$out/$name.log" | tail -1)"
+done
+
+# 3. determinism on cuda: the same seed twice, byte for byte
+det=/tmp/gb-det
+rm -rf "$det"
+ran=1
+for k in 1 2; do
+  GB_DATA=/nonexistent "$bin" run cub32-gan --scale smoke --device cuda --seed 3 --out "$det/$k" >"$out/det$k.log" 2>&1 || ran=0
+done
+same=1
+for f in checkpoint.safetensors metrics.csv train.csv; do cmp -s "$det/1/$f" "$det/2/$f" || same=0; done
+if [ "$ran" = 0 ]; then
+  note "determinism (cub32-gan smoke on cuda): a run FAILED: $(tail -1 "$out/det1.log")"
+elif [ "$same" = 1 ]; then
+  note "determinism (cub32-gan smoke on cuda, twice): identical checkpoint, metrics.csv, train.csv"
+else
+  note "determinism (cub32-gan smoke on cuda, twice): DIFFERENT (see det1.log, det2.log)"
+fi
+cp "$det/1/metrics.csv" "$out/det_metrics.csv" 2>/dev/null
+
+# 4. the GPU benchmark rows
+if timeout 420 "$bin" bench --device cuda --threads 16 --quick --out "$out/bench" >"$out/bench.log" 2>&1; then
+  note "bench --device cuda --quick: ok ($out/bench/bench.csv)"
+else
+  note "bench --device cuda --quick: exit $? (bench.log)"
+fi
+
+# 5. FID of 50,000 32x32 images against stored statistics, end to end
+fid=/tmp/gb-fid
+mkdir -p "$fid"
+python3 - "$pack/inception_keys.txt" "$fid" <<'PY' >"$out/fid_setup.log" 2>&1
+import os, sys
+import numpy as np, torch
+from PIL import Image
+keys, d = sys.argv[1], sys.argv[2]
+g = torch.Generator().manual_seed(9)
+sd = {}
+for line in open(keys):
+    name, dtype, *shape = line.split()
+    shape = [int(s) for s in shape]
+    if dtype == "int64":
+        sd[name] = torch.tensor(1, dtype=torch.int64)
+    elif name.endswith("conv.weight"):
+        fan = int(np.prod(shape[1:]))
+        sd[name] = torch.randn(shape, generator=g) * (2.0 / fan) ** 0.5
+    elif name.endswith("running_var") or name.endswith("bn.weight"):
+        sd[name] = torch.ones(shape)
+    elif name == "fc.weight":
+        sd[name] = torch.randn(shape, generator=g) / 2048 ** 0.5
+    else:
+        sd[name] = torch.zeros(shape)
+torch.save(sd, os.path.join(d, "weights_zip.pth"))
+torch.save(sd, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+imgs = os.path.join(d, "images")
+os.makedirs(imgs, exist_ok=True)
+rng = np.random.default_rng(9)
+for i in range(50000):
+    base = rng.integers(0, 256, 3)
+    img = np.clip(base + rng.normal(0, 40, (32, 32, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(img).save(os.path.join(imgs, "%05d.png" % i))
+# stored statistics: a random PSD covariance in pytorch-fid's layout
+a = rng.normal(size=(2048, 2048)) / 64
+np.savez_compressed(os.path.join(d, "ref_stats.npz"), mu=rng.normal(size=2048), sigma=a @ a.T)
+print("setup done")
+PY
+note "FID setup: $(tail -1 "$out/fid_setup.log")"
+# the same 512 images on cpu and cuda: the end-to-end FID of the two backends
+mkdir -p "$fid/subset"
+cp "$fid"/images/00[0-4]*.png "$fid"/images/005[01]*.png "$fid/subset/" 2>/dev/null
+w="$fid/weights_zip.pth"
+hash=$(sha256sum "$w" | cut -c1-64)
+for dev in cpu cuda; do
+  "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch 64 --weights "$w" \
+    --weights-sha256 "$hash" >"$out/fid_subset_$dev.log" 2>&1
+  st=$?
+  note "FID of $(ls "$fid/subset" | wc -l) images on $dev (exit $st): $(tail -1 "$out/fid_subset_$dev.log")"
+done
+for w in weights_zip weights_legacy; do
+  hash=$(sha256sum "$fid/$w.pth" | cut -c1-64)
+  start=$(date +%s%N)
+  if "$bin" fid "$fid/images" "$fid/ref_stats.npz" --device cuda --batch 500 --protocol clean \
+    --weights "$fid/$w.pth" --weights-sha256 "$hash" >"$out/fid_$w.log" 2>&1; then
+    ms=$((($(date +%s%N) - start) / 1000000))
+    note "FID of 50,000 32x32 PNGs on cuda ($w): ${ms} ms wall (target < 15000), FID $(tail -1 "$out/fid_$w.log")"
+    break
+  else
+    note "FID on cuda with $w: exit $? ($(tail -1 "$out/fid_$w.log"))"
+  fi
+done
+
+echo
+echo "==== summary"
+printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
