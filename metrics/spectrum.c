@@ -92,7 +92,9 @@ size_t gb_spectrum_bin_count(const gb_spectrum_plan *p, size_t k) {
     return p->count[k];
 }
 
-/* acc[k] += S(k) of img (acc is summed over planes by the callers). */
+/* acc[k] += S(k) of img (acc is summed over planes by the callers). S(k) is tmp[k] / count[k],
+ * so gb_spectrum_image (acc from 0, divided by 1) gives exactly the term added here: the
+ * contract of spectrum.h's gb_spectrum_mean. */
 static gb_status add_plane(gb_spectrum_plan *p, double *acc, const float *img) {
     size_t hw = p->h * p->w;
     for (size_t i = 0; i < hw; i++) {

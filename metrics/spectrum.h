@@ -54,7 +54,11 @@ size_t gb_spectrum_bin_count(const gb_spectrum_plan *p, size_t k);
 /* spec [n_bins] = S(k) of one plane img [H, W]. Non-finite pixels -> GB_INPUT. */
 gb_status gb_spectrum_image(gb_spectrum_plan *p, double *spec, const float *img);
 
-/* spec [n_bins] = the mean spectrum of n images of c planes each, imgs [n, c, H, W]. */
+/* spec [n_bins] = the mean spectrum of n images of c planes each, imgs [n, c, H, W].
+ * Contract, relied on by cli/cmd_spectrum.c to stream large sets in blocks and threads: the
+ * result is, to the bit, the sum of the planes' gb_spectrum_image spectra added in plane order
+ * (from 0), divided once by n c (tests/test_cmd_spectrum.c checks it across blocks and thread
+ * counts). */
 gb_status gb_spectrum_mean(gb_spectrum_plan *p, double *spec, const float *imgs, size_t n,
                            size_t c);
 
