@@ -82,7 +82,10 @@ static gb_status find_metric_files(const char *results, path_list *l, path_list 
         return GB_OK;
     }
     size_t before = l->n, failures_before = failures->n;
-    if (nftw(results, collect_metrics, 16, FTW_PHYS | FTW_ACTIONRETVAL) != 0)
+    /* Symbolic links are followed (a results folder may link runs kept elsewhere); glibc's nftw
+     * then visits each directory once, so a link loop or a second link to one run is not walked
+     * or judged twice. */
+    if (nftw(results, collect_metrics, 16, FTW_ACTIONRETVAL) != 0)
         return gb_fail(GB_INPUT, "%s: cannot walk the results directory", results);
     qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
     qsort(failures->paths + failures_before, failures->n - failures_before, sizeof *failures->paths, compare_paths);

@@ -234,3 +234,23 @@ Test(gate, a_none_row_declares_no_reference_numbers) {
     cr_expect_eq(r.n, 1);
     gb_gate_free(&r);
 }
+
+/* A results folder that links runs kept elsewhere: the linked run is judged, once, even when a
+ * second link reaches it and a link loops back up the tree. */
+Test(gate, linked_run_folders_are_followed_once) {
+    write_file("kept/run/metrics.csv", "pipeline,scale,device,seed,dataset,metric,value,note\n"
+                                       "toy,smoke,cpu,1,cs446,a,1.0,\n");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/res && ln -s ../kept/run %s/res/linked && ln -s ../kept/run %s/res/again && "
+             "ln -s .. %s/res/loop",
+             dir, dir, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char results[512], ref[512];
+    snprintf(results, sizeof results, "%s/res", dir);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    const char *paths[] = {results};
+    gb_gate_report r;
+    cr_assert_eq(gb_gate_evaluate(paths, 1, ref, &r), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(r.n_pass, 1, "the linked run's metric a, judged once (got %zu passes)", r.n_pass);
+    gb_gate_free(&r);
+}
