@@ -215,6 +215,10 @@ gb_status gb_csv_double(const gb_csv_table *t, size_t row, const char *col, doub
     size_t line = t->row_lines[row];
     if (cell[0] == '\0')
         return gb_fail(GB_INPUT, "%s:%zu: column '%s' is empty, expected a number", src, line, col);
+    /* strtod alone would also take hexadecimal floats ("0x1p3"), which no writer of these files
+     * produces: such a cell is a damaged one (libcsv already trims blanks around fields) */
+    if (strpbrk(cell, "xX"))
+        return gb_fail(GB_INPUT, "%s:%zu: column '%s': '%s' is not a decimal number", src, line, col, cell);
     char *end = NULL;
     errno = 0;
     double v = strtod(cell, &end);

@@ -220,7 +220,8 @@ Test(csv, read_missing_file_names_it) {
 Test(csv, doubles_with_clear_errors) {
     gb_csv_table t;
     cr_assert_eq(parse_str("metric,value,note\nfid,12.5,ok\nis,abc,\nkid,,x\nbig,1e999,\ntiny,-2.5e-3,\n"
-                           "n,nan,\n",
+                           "n,nan,\n"
+                           "hex,0x1p3,\n",
                            &t),
                  GB_OK, "%s", gb_last_error());
     double v = 0;
@@ -244,5 +245,7 @@ Test(csv, doubles_with_clear_errors) {
     cr_assert_eq(gb_csv_double(&t, 0, "tolerance", &v), GB_INPUT);
     cr_assert_not_null(strstr(gb_last_error(), "no column 'tolerance'"), "%s", gb_last_error());
     cr_assert_not_null(strstr(gb_last_error(), "'metric', 'value', 'note'"), "%s", gb_last_error());
+    cr_assert_eq(gb_csv_double(&t, 6, "value", &v), GB_INPUT);
+    cr_assert_not_null(strstr(gb_last_error(), "'0x1p3' is not a decimal number"), "%s", gb_last_error());
     gb_csv_free(&t);
 }
