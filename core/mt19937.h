@@ -16,7 +16,7 @@
  *
  * Tested by tests/test_mt19937.c: the reference implementation's published first outputs for
  * seed 5489, and numpy's own RandomState(seed).permutation(n) for several seeds and sizes
- * (tests/peers/numpy_random.py).
+ * (tests/peers/fid_stats.py).
  */
 #ifndef GB_MT19937_H
 #define GB_MT19937_H

@@ -358,7 +358,10 @@ Test(conv2d_small_planes, dispatch_rule) {
               !gb_conv2d_uses_small_planes(&unpadded));
     gb_conv_shape wide_channels = shape(8, 384, 8, 8, 384), wide_plane = shape(1, 16, 8, 48, 16);
     cr_assert(!gb_conv2d_uses_small_planes(&wide_plane), "48-wide rows: wider than measured");
-    cr_assert(!gb_conv2d_uses_small_planes(&wide_channels), "384 channels: the lowering's GEMM is as fast");
+    cr_assert(!gb_conv2d_uses_small_planes(&wide_channels) && !gb_conv2d_uses_small_planes_forward(&wide_channels),
+              "384 channels: the lowering's GEMM is as fast");
+    gb_conv_shape huge = shape(1, 16, 161, 160, 16);
+    cr_assert(!gb_conv2d_uses_small_planes_forward(&huge), "a plane beyond the measured sizes");
     cr_assert(!gb_conv2d_uses_small_planes(&point_odd), "1x1 over 15 positions: not whole vectors");
     cr_assert(!gb_conv2d_uses_small_planes(&point_padded), "a padded 1x1 conv");
     require_avx512();

@@ -14,15 +14,15 @@
  * once, straight into NCHW.
  *
  * Layout: a sample's input planes are copied (by the slice that owns it, into L2-sized scratch)
- * with one zero row above and below and one guard float at each end, rows unpadded, so a tap's
- * vector is one unaligned load at a fixed offset (di * W + dj) from the output vector's position,
- * and only the horizontal border lanes need a mask. Weights are reordered once per call into
+ * with kh / 2 zero rows above and below and kw / 2 guard floats at each end (one of each for
+ * 3x3), rows unpadded, so a tap's vector is one unaligned load at a fixed offset (di * W + dj)
+ * from the output vector's position, and only the horizontal border lanes need a mask. Weights are reordered once per call into
  * [block][input channel][tap][OUT_BLOCK], the order the loop reads them.
  *
  * A 1x1 conv is the same tile with the centre tap alone, reading the input in place.
  *
  * Summation order, per output element: input channels ascending in blocks of SUM_TERMS / taps
- * (8 for 3x3, 72 for 1x1); within a block, channels then taps (i, j) ascending, each a fused
+ * (8 for 3x3, 72 for 1x1, 2 for 5x5, 10 for 1x7 and 7x1); within a block, channels then taps (i, j) ascending, each a fused
  * multiply-add into one float accumulator from +0; the blocks' sums added in order, then + bias
  * (rounded). The blocks keep the error at the GEMM path's (about 1 u of the sum of |terms| at the
  * worst element of the CUB GAN's convs, measured against float64; one chain over all 1152 terms
@@ -55,7 +55,8 @@ enum {
     SUM_TERMS = 72,
     MAX_CHANNELS = 256,
     MAX_WIDTH = 32,
-    MAX_KW = 7 /* the widest kernel row the forward takes (Inception's 1x7) */
+    MAX_KW = 7,                 /* the widest kernel row the forward takes (Inception's 1x7) */
+    MAX_FORWARD_PLANE = 160 * 160 /* positions: the forward's any-plane rule, measured up to 147x147 */
 };
 
 /* When these loops win. 128 -> 128 3x3 p1, batch 64, 2 threads, ms here / the GEMM path, 3-5
@@ -109,9 +110,10 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
     return tiles_can_run(s) && square && plane_in_vectors && rows_fit;
 }
 
-/* The forward of a 3x3, 5x5, 1x7 or 7x1 "same" conv takes the tiles on any plane: rows that
- * straddle vectors only need their per-lane border masks, and a plane that does not fill its last
- * vector ends in a masked one. Forward, ms lowered / tiles, median of 7 alternating runs of one
+/* The forward of a 3x3, 5x5, 1x7 or 7x1 "same" conv takes the tiles on planes of any shape up to
+ * MAX_FORWARD_PLANE positions (the largest measured, 147x147, with margin; a padded sample per
+ * thread must stay a few MB): rows that straddle vectors only need their per-lane border masks,
+ * and a plane that does not fill its last vector ends in a masked one. Forward, ms lowered / tiles, median of 7 alternating runs of one
  * probe, 2 threads, on the shared development machine (Zen 4; +-20% between runs):
  *   Inception at batch 8: 32 -> 64 at 147x147 84.9 / 40.4 (1.13-2.1x over four runs); 64 -> 96
  *   and 96 -> 96 at 35x35 7.3-17.3 / 5.8-8.9 (1.16-1.95x); the eleven such layers' total 1.12-1.6x;
@@ -121,10 +123,13 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
  *   Inception's 1x7 and 7x1 at 17x17 (128-192 channels, batch 8) 3.3-8.2 ms against 4.9-11.4,
  *   1.20-1.65x each (26 layers); its 5x5 48 -> 64 at 35x35 1.20-1.37x.
  * 1x1 convs over planes that are not whole vectors stay lowered: Inception's 64 -> 80 at 73x73,
- * 192 -> 208 and 256 -> 240 at 35x35 measured 0.92-1.48x, no clear win. The backward passes keep
- * gb_conv2d_uses_small_planes (not measured on other planes). */
+ * 192 -> 208 and 256 -> 240 at 35x35 measured 0.92-1.48x, no clear win. So do unpadded 3x3 convs:
+ * computed on a grid two columns wider than the output and cropped, Inception's 32 -> 32 at
+ * 149x149 and 80 -> 192 at 73x73 ran at 0.82-1.05x the lowering (15 alternating runs, three
+ * times). The backward passes keep gb_conv2d_uses_small_planes (not measured on other planes). */
 int gb_conv2d_uses_small_planes_forward(const gb_conv_shape *s) {
-    return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h * s->kernel_w > 1);
+    return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h * s->kernel_w > 1 &&
+                                              (size_t)s->in_height * (size_t)s->in_width <= MAX_FORWARD_PLANE);
 }
 
 /* The backward-data alone, for 1x1 convs with any number of inputs (the critic's 3 -> 128
@@ -377,7 +382,7 @@ void gb_conv2d_forward_small_planes_cpu(gb_device *dev, float *out, const float 
 enum { DW_VECS = 4, DW_IN = 2, DW_IN_POINTWISE = 4, DW_CHUNK_POSITIONS = 256 };
 
 typedef struct {
-    int h, w, in_channels, out_channels, batch, chunk, taps; /* chunk: samples per chunk; taps 9 or 1 */
+    int h, w, in_channels, out_channels, batch, chunk, taps; /* chunk: samples per chunk; taps 9 or 1 (3x3, 1x1) */
     const float *inp; /* [batch, C, h, w] */
     const float *dt;  /* [batch, h * w, M] */
     float *dweight;   /* [M, C, kh, kw], accumulated */

@@ -154,8 +154,9 @@ void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *i
 /* conv_small_planes.c: 3x3 stride-1 padding-1 convs whose rows divide or fill 16-lane vectors,
  * and unpadded stride-1 1x1 convs, with channel counts that are multiples of 8 (every 128 -> 128
  * layer of the GAN models, up to 256 channels), by AVX-512 register tiles over the unlowered
- * input, forward and backward; gb_conv2d_forward_cpu and gb_conv2d_backward_cpu
- * take them where gb_conv2d_uses_small_planes(shape) says. */
+ * input, forward and backward; gb_conv2d_backward_cpu takes them where
+ * gb_conv2d_uses_small_planes(shape) says, gb_conv2d_forward_cpu where
+ * gb_conv2d_uses_small_planes_forward(shape) says. */
 int gb_conv2d_uses_small_planes(const gb_conv_shape *shape);
 /* The forward's own rule: gb_conv2d_uses_small_planes, and 3x3, 5x5, 1x7 and 7x1 "same" convs
  * on any plane, where the forward loops measured faster than the lowering. */
