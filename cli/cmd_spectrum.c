@@ -461,7 +461,8 @@ static gb_status compare_sets(const spec_opts *o, const image_set *a, const imag
     dev_open = st == GB_OK;
     if (st == GB_OK) st = set_spectrum(&dev, sa, a, a, nb);
     if (st == GB_OK) st = set_spectrum(&dev, sb, b, a, nb);
-    if (st == GB_OK) st = gb_spectral_distance(&dist, plan, sa, sb);
+    if (st == GB_OK && (st = gb_spectral_distance(&dist, plan, sa, sb)) != GB_OK)
+        gb_fail_wrap(st, "set a = %s, set b = %s", a->path, b->path); /* the distance names only "set a/b" */
     if (st == GB_OK && o->csv) {
         write_table(af.fp, plan, sa, sb);
         st = gb_atomic_commit(&af);

@@ -431,7 +431,7 @@ Test(cmd_spectrum, mismatched_sets) {
     cr_assert_eq(mkdir(mixed, 0777), 0);
     write_png(mixed, "x0.png", SPEC_H, SPEC_W, 2);
     write_png(mixed, "x1.png", 16, SPEC_W, 3);
-    char want[1400];
+    char want[2200];
     snprintf(want, sizeof want, "%s/x1.png is 16 x 24 (h x w) but %s/x0.png is 20 x 24", mixed, mixed);
     EXPECT_FAIL(&r, GB_INPUT, want, mixed, a);
     snprintf(want, sizeof want, "%s/x1.png is 16 x 24 (h x w) but %s is 20 x 24", mixed, a0);
@@ -465,7 +465,7 @@ static double fill_huge_last(size_t i, void *ctx) {
 }
 
 Test(cmd_spectrum, bad_arrays) {
-    char a[1024], dir[64], path[160], want[256];
+    char a[1024], dir[64], path[160], want[1400];
     fixture_path(a, sizeof a, "a");
     temp_dir(dir);
     cmd_result r;
@@ -491,6 +491,8 @@ Test(cmd_spectrum, bad_arrays) {
     /* constant images have no power in the rings: the distance refuses them */
     write_npy(path, sizeof path, dir, "flat_grey.npy", GB_NPY_U8, shape, 4, fill_constant, NULL);
     EXPECT_FAIL(&r, GB_INPUT, "constant images have no spectrum", path, a);
+    snprintf(want, sizeof want, "set a = %s, set b = %s", path, a); /* the files, not only "set a/b" */
+    EXPECT_FAIL(&r, GB_INPUT, want, path, a);
     if (!gb_cuda_available()) EXPECT_FAIL(&r, GB_ENV, NULL, a, a, "--device", "cuda");
     remove_tree(dir);
 }
