@@ -46,9 +46,9 @@ static gb_status folder_stats(gb_fid_stats *st, const char *dir, gb_cli_network 
     gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
     free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", dir);
-    *kind = fn->protocol == GB_FID_CLEAN         ? "images, protocol clean"
-            : fn->protocol == GB_FID_PYTORCH_FID ? "images, protocol pytorch-fid"
-                                                 : "images, protocol legacy-tf";
+    static char folder_kind[64]; /* both folders of a command share the protocol */
+    snprintf(folder_kind, sizeof folder_kind, "images, protocol %s", gb_fid_protocol_name(fn->protocol));
+    *kind = folder_kind;
     return GB_OK;
 }
 
@@ -86,6 +86,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
                "  --stats-out FILE    also write the statistics of A to FILE (.npz)\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
+               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "prints both inputs, then the FID as the last line\n");
         return GB_OK;
@@ -207,6 +208,7 @@ gb_status gb_cmd_kid(int argc, char **argv) {
                "  --seed N            seed of the subset streams (default 0)\n"
                "  --subsets N         number of subsets (default %d)\n"
                "  --subset-size N     rows per subset, capped at the smaller set (default %d)\n"
+               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "kernel (x.y/d + 1)^3, unbiased MMD^2 per subset; prints the spread, then the KID as the last line\n",
                GB_KID_SUBSETS, GB_KID_SUBSET_SIZE);
@@ -272,6 +274,7 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
                "  --protocol NAME     kynkaanniemi: k = 3, distance <= radius (default; torch-fidelity,\n"
                "                      StyleGAN2-ADA); prdc: k = 5, distance < radius (prdc, StudioGAN)\n"
                "  --k N               neighbourhood size (overrides the protocol's)\n"
+               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "  (--protocol takes either kind of name, and may be given once for each)\n"
                "prints precision, recall, density and coverage of GEN against REAL\n");

@@ -31,7 +31,7 @@
 
 typedef struct {
     unsigned long long splits, seed;
-    int shuffle;
+    int shuffle, seed_given;
     int logits_given, input_given;
     gb_is_input input;
     gb_cli_network net;
@@ -44,6 +44,7 @@ static gb_status isc_option(isc_opts *o, const char *name, const char *value) {
         GB_TRY(gb_cli_parse_u64(name, value, &o->seed));
         /* numpy's RandomState takes a seed below 2^32 */
         if (o->seed > UINT32_MAX) return gb_fail(GB_USAGE, "--shuffle-seed must be below 2^32 (got %s)", value);
+        o->seed_given = 1;
         return GB_OK;
     }
     if (strcmp(name, "--logits") == 0) {
@@ -81,6 +82,8 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
     }
     if (!*path) return gb_fail(GB_USAGE, "isc needs an input: an image folder or a logits .npy (see genbench isc --help)");
     if (o->splits == 0) return gb_fail(GB_USAGE, "--splits must be at least 1");
+    if (!o->shuffle && o->seed_given)
+        return gb_fail(GB_USAGE, "--shuffle-seed and --no-shuffle contradict each other: pass one");
     return GB_OK;
 }
 
@@ -89,7 +92,12 @@ static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o)
     memset(rows, 0, sizeof *rows);
     if (!gb_cli_is_folder(path)) {
         if (o->logits_given) gb_warn("isc: --logits applies to image folders only, and %s is a file: ignored", path);
-        return gb_cli_load_features(rows, path, o->input == GB_IS_LOGITS ? "logits" : "probabilities");
+        GB_TRY(gb_cli_load_features(rows, path, o->input == GB_IS_LOGITS ? "logits" : "probabilities"));
+        if (rows->d == GB_INCEPTION_FEATURES) /* a likely mix-up with fid / kid inputs */
+            gb_warn("isc: %s has 2048 columns, the size of Inception's pool features; the score wants the "
+                    "1008-way logits (or another classifier's)",
+                    path);
+        return GB_OK;
     }
     if (o->input_given && o->input != GB_IS_LOGITS)
         return gb_fail(GB_USAGE, "--input probabilities applies to files: an image folder gives logits");

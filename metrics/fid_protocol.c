@@ -266,8 +266,10 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
     size_t count;
     GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
     const size_t in_floats = 3 * (size_t)S * S;
-    /* the forward always writes pool3; a caller that wants only logits gets it freed */
-    float *feats = malloc(count * GB_INCEPTION_FEATURES * sizeof *feats);
+    /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
+     * overwritten batch by batch */
+    size_t pool_rows = pool ? count : net->max_batch;
+    float *feats = malloc(pool_rows * GB_INCEPTION_FEATURES * sizeof *feats);
     float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
     float *batch = malloc(net->max_batch * in_floats * sizeof *batch);
     gb_status s = feats && batch && (lg || !logits) ? GB_OK
@@ -284,7 +286,7 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
             }
         }
         if (s == GB_OK)
-            gb_inception_forward(net, feats + start * GB_INCEPTION_FEATURES,
+            gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
                                  lg ? lg + start * GB_INCEPTION_CLASSES : NULL, batch, b);
     }
     free(batch);

@@ -103,6 +103,7 @@ Test(cmd_isc, image_folder_scores_the_unbiased_logits, .timeout = 120) {
     cr_expect_not_null(strstr(captured, "without fc.bias"), "%s", captured);
     expect_rel(run_for_value(gb_cmd_isc, argv, 16, NULL), want_unbiased, TOL_FOLDER, "folder, --logits unbiased");
     argv[15] = "biased";
+    argv[13] = "1"; /* one image per forward: the logits-only path reuses one batch of pool rows */
     expect_rel(run_for_value(gb_cmd_isc, argv, 16, NULL), want_biased, TOL_FOLDER, "folder, --logits biased");
     /* two images cannot fill three splits */
     char last[512];
@@ -133,6 +134,7 @@ Test(cmd_isc, bad_inputs_and_options) {
         {{"isc", logits, "--shuffle-seed", "-1"}, 4, GB_USAGE, "non-negative"},
         {{"isc", logits, "--logits", "raw"}, 4, GB_USAGE, "neither unbiased nor biased"},
         {{"isc", logits, "--input", "scores"}, 4, GB_USAGE, "neither logits nor probabilities"},
+        {{"isc", logits, "--no-shuffle", "--shuffle-seed", "7"}, 5, GB_USAGE, "contradict"},
         {{"isc", logits, "--bogus", "1"}, 4, GB_USAGE, "unknown option '--bogus'"},
         {{"isc", logits, "--splits"}, 3, GB_USAGE, "needs a value"},
         {{"isc", logits, "--splits", "--no-shuffle"}, 4, GB_USAGE, "--splits needs a value"},
