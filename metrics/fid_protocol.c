@@ -14,6 +14,7 @@
 #include "core/atomic_file.h"
 #include "datasets/jpeg.h"
 #include "datasets/resize.h"
+#include "kernels/cpu/parallel.h"
 #include "metrics/image_folder.h"
 
 #define S GB_INCEPTION_SIZE
@@ -257,6 +258,33 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
 
 /* ---- folder features ------------------------------------------------------------------- */
 
+/* One image file -> its network input (decode, then the protocol's resize and scaling). */
+static gb_status decode_one(gb_fid_protocol p, float *input, const char *path) {
+    uint8_t *img;
+    int h, w;
+    GB_TRY(gb_image_load_rgb(&img, &h, &w, path));
+    gb_status s = gb_fid_preprocess_u8(p, input, img, h, w);
+    free(img);
+    return s;
+}
+
+/* A batch's images decoded in parallel: on the host they cost about 0.6 ms each (clean
+ * protocol, 32x32 PNGs), 30 s for 50,000 images on one core, more than the GPU's whole forward.
+ * Each image has its own input slot and status, so the result does not depend on the threads. */
+typedef struct {
+    char **paths;
+    float *inputs; /* [batch, 3, 299, 299] */
+    gb_status *status;
+    gb_fid_protocol protocol;
+} decode_job;
+
+static void decode_slice(void *ctx, size_t begin, size_t end, int slice) {
+    (void)slice;
+    const decode_job *j = ctx;
+    const size_t in_floats = 3 * (size_t)S * S;
+    for (size_t i = begin; i < end; i++) j->status[i] = decode_one(j->protocol, j->inputs + i * in_floats, j->paths[i]);
+}
+
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                 gb_fid_protocol p) {
     if (pool) *pool = NULL;
@@ -274,22 +302,21 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
     float *batch = malloc(net->max_batch * in_floats * sizeof *batch);
     gb_status s = feats && batch && (lg || !logits) ? GB_OK
                                                     : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
+    gb_status *image_status = malloc(net->max_batch * sizeof *image_status);
+    if (s == GB_OK && !image_status) s = gb_fail(GB_ENV, "%s: out of memory", dir);
     for (size_t start = 0; start < count && s == GB_OK; start += net->max_batch) {
         size_t b = count - start < net->max_batch ? count - start : net->max_batch;
-        for (size_t i = 0; i < b && s == GB_OK; i++) {
-            uint8_t *img;
-            int h, w;
-            s = gb_image_load_rgb(&img, &h, &w, paths[start + i]);
-            if (s == GB_OK) {
-                s = gb_fid_preprocess_u8(p, batch + i * in_floats, img, h, w);
-                free(img);
-            }
-        }
+        decode_job job = {paths + start, batch, image_status, p};
+        gb_parallel_for(net->dev, b, 1, decode_slice, &job);
+        for (size_t i = 0; i < b && s == GB_OK; i++)
+            if (image_status[i] != GB_OK) /* the earliest bad file; its message was set on a worker */
+                s = decode_one(p, batch + i * in_floats, paths[start + i]);
         if (s == GB_OK)
             gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
                                  lg ? lg + start * GB_INCEPTION_CLASSES : NULL, batch, b);
     }
     free(batch);
+    free(image_status);
     gb_image_list_free(paths, count);
     if (s != GB_OK || !pool) free(feats);
     if (s != GB_OK) {

@@ -59,7 +59,8 @@ void gb_resize_bilinear_tf1(float *out, int out_h, int out_w, const float *in, i
 gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
 
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, 2048]. Images are
- * decoded and preprocessed on the host, net->max_batch at a time. */
+ * decoded and preprocessed on the host, net->max_batch at a time, on the device's threads (each image
+ * in its own slot: the same bits for any thread count; a bad file is the earliest one). */
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
 /* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept). */
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,

@@ -242,14 +242,18 @@ Test(cmd_fid, unreadable_image_in_a_folder, .timeout = 120) {
     cr_assert_eq(system(cmd), 0);
     snprintf(bad, sizeof bad, "%s/b.png", dir);
     cr_assert_eq(gb_atomic_write(bad, "\x89PNG\r\n\x1a\ntruncated", 17), GB_OK);
+    /* a second damaged file later in the listing: images decode in parallel, and the error is the
+     * earliest file's whichever thread met it first */
+    snprintf(bad, sizeof bad, "%s/c.png", dir);
+    cr_assert_eq(gb_atomic_write(bad, "\x89PNG\r\n\x1a\nshort", 13), GB_OK);
     const char *protocols[] = {"clean", "pytorch-fid", "legacy-tf"};
     for (int k = 0; k < 3; k++) {
         char *argv[] = {"kid", dir, dir, "--weights", w, "--weights-sha256", h, "--protocol", (char *)protocols[k],
-                        "--device", "cpu"};
-        cr_expect_eq(run_cmd(gb_cmd_kid, argv, 11, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
+                        "--device", "cpu", "--threads", "3"};
+        cr_expect_eq(run_cmd(gb_cmd_kid, argv, 13, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
         cr_expect_not_null(strstr(gb_last_error(), "b.png"), "%s", gb_last_error());
         argv[0] = "fid";
-        cr_expect_eq(run_cmd(gb_cmd_fid, argv, 11, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
+        cr_expect_eq(run_cmd(gb_cmd_fid, argv, 13, last, sizeof last), GB_INPUT, "protocol %s", protocols[k]);
         cr_expect_not_null(strstr(gb_last_error(), "b.png"), "%s", gb_last_error());
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
