@@ -13,7 +13,11 @@
 gb_status gb_bench_run_peer(const char *script, const char *args, double *times, size_t *n, size_t cap,
                             char *version, size_t version_cap) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/bench/peers/%s %s", gb_source_dir(), script, args);
+    /* Debian's python3 holds the PyTorch the peers were written for; $GB_PYTHON names another
+     * (a GPU machine's own PyTorch) */
+    const char *python = getenv("GB_PYTHON");
+    snprintf(cmd, sizeof cmd, "%s %s/bench/peers/%s %s", python && *python ? python : "/usr/bin/python3",
+             gb_source_dir(), script, args);
     FILE *p = popen(cmd, "r");
     if (!p) return gb_fail(GB_ENV, "cannot start the PyTorch peer: %s", cmd);
     size_t size = 0, room = 1 << 16;

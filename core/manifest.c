@@ -12,7 +12,10 @@
 
 const char *gb_version(void) { return GB_VERSION_STRING; }
 const char *gb_git_commit(void) { return GB_GIT_COMMIT; }
-const char *gb_source_dir(void) { return GB_SOURCE_DIR; }
+const char *gb_source_dir(void) {
+    const char *moved = getenv("GB_SOURCE_DIR");
+    return moved && *moved ? moved : GB_SOURCE_DIR;
+}
 
 void gb_manifest_init(gb_manifest *m) { memset(m, 0, sizeof *m); }
 

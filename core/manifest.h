@@ -32,8 +32,9 @@ void gb_manifest_free(gb_manifest *m);
 /* Version strings baked in at build time (build/gen/version.h). */
 const char *gb_version(void);
 const char *gb_git_commit(void); /* "<sha>" or "<sha>-dirty" or "unknown" */
-/* The checkout genbench was built from: shipped data (reference/) is found there when the
- * binary runs from another directory. */
+/* The checkout genbench was built from: shipped data (reference/) and the benchmark's PyTorch
+ * peers are found there when the binary runs from another directory. $GB_SOURCE_DIR, when set,
+ * names another copy (a binary carried to a machine where the checkout sits elsewhere). */
 const char *gb_source_dir(void);
 
 #endif
