@@ -30,13 +30,16 @@ mkdir -p "$stage/bin" "$stage/lib"
 bins="build/genbench $cuda_tests"
 for b in $bins; do strip -o "$stage/bin/$(basename "$b")" "$b"; done
 
-# Debian's libraries, not glibc's, the compiler runtime's (the machine has newer ones) or
-# CUDA's (the machine's own match its driver).
+# Debian's libraries, not glibc's (its parts share private symbols and must come from one
+# version: the machine's), the compiler runtime's (the machine has newer ones) or CUDA's (the
+# machine's own match its driver). CUDA's are named one by one: libcu* would also drop libcurl.
 # shellcheck disable=SC2086
 for lib in $(ldd $bins | awk '/=> \//{print $3}' | sort -u); do
   case "$(basename "$lib")" in
-    libc.so* | libm.so* | libpthread* | libdl.so* | librt.so* | ld-linux* | libstdc++* | libgcc_s*) continue ;;
-    libcu* | libnv* | libcudnn*) continue ;;
+    libc.so* | libm.so* | libmvec* | libpthread* | libdl.so* | librt.so* | libresolv* | libnsl* | libutil* | \
+      libanl* | libnss_* | ld-linux* | libstdc++* | libgcc_s*) continue ;;
+    libcudart* | libcublas* | libcufft* | libcusolver* | libcusparse* | libcurand* | libcudnn* | libnvJitLink* | \
+      libnvrtc* | libcuda.so*) continue ;;
   esac
   cp -L "$lib" "$stage/lib/"
 done
