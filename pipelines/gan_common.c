@@ -488,6 +488,11 @@ static void record_fid(gan_run *r, gan_eval *e, gan_model *m, const gan_logs *lg
         gb_run_metric(r->ctx, prdc_names[i], prdc_values[i], "final; kynkaanniemi (k=%zu, %s), %zu samples vs %zu "
                       "training images, Inception pool features (protocol %s)", fs->prdc.protocol.k,
                       fs->prdc.protocol.strict ? "<" : "<=", fs->n_gen_feat, fs->n_real_feat, protocol);
+    gb_run_metric(r->ctx, "inception_score", fs->is_mean, "final; protocol %s, 1008-way logits without fc.bias, "
+                  "%zu splits of %zu samples shuffled by numpy RandomState(%d) (torch-fidelity's order)", protocol,
+                  fs->is_splits, sc->n_eval_final, GB_IS_SHUFFLE_SEED);
+    gb_run_metric(r->ctx, "inception_score_std", fs->is_std, "final; population std over the %zu splits",
+                  fs->is_splits);
     size_t best = 0;
     for (size_t i = 1; i < lg->n_track; i++)
         if (lg->fid_log[i] < lg->fid_log[best]) best = i;

@@ -11,11 +11,12 @@
 #define FID_CHUNK 16
 
 /* Features of `count` images produced one at a time by `get` into f->rgb, accumulated; those
- * of the first n_keep images are also copied into keep [n_keep, 2048]. */
+ * of the first n_keep images are also copied into keep [n_keep, 2048], and when logits is not
+ * NULL every image's logits into it [count, 1008]. */
 typedef void (*image_fn)(void *self, size_t i, float *rgb);
 
 static gb_status accumulate(gan_fid *f, gb_fid_accum *acc, size_t count, int h, int w, image_fn get, void *self,
-                            float *keep, size_t n_keep) {
+                            float *keep, size_t n_keep, float *logits) {
     const size_t in = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE;
     for (size_t at = 0; at < count; at += f->chunk) {
         size_t k = count - at < f->chunk ? count - at : f->chunk;
@@ -23,7 +24,7 @@ static gb_status accumulate(gan_fid *f, gb_fid_accum *acc, size_t count, int h, 
             get(self, at + i, f->rgb);
             GB_TRY(gb_fid_preprocess_f32(f->protocol, f->pre + i * in, f->rgb, h, w));
         }
-        gb_inception_forward(&f->net, f->pool, NULL, f->pre, k);
+        gb_inception_forward(&f->net, f->pool, logits ? logits + at * GB_INCEPTION_CLASSES : NULL, f->pre, k);
         GB_TRY(gb_fid_accum_add(acc, f->pool, k));
         if (at < n_keep) {
             size_t rows = n_keep - at < k ? n_keep - at : k;
@@ -56,10 +57,10 @@ static void get_image(void *self, size_t i, float *rgb) {
 }
 
 static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w, source *src, float *keep,
-                          size_t n_keep) {
+                          size_t n_keep, float *logits) {
     gb_fid_accum acc;
     GB_TRY(gb_fid_accum_init(&acc, GB_INCEPTION_FEATURES));
-    gb_status s = accumulate(f, &acc, n, h, w, get_image, src, keep, n_keep);
+    gb_status s = accumulate(f, &acc, n, h, w, get_image, src, keep, n_keep, logits);
     if (s == GB_OK) s = gb_fid_accum_finish(&acc, out);
     gb_fid_accum_free(&acc);
     return s;
@@ -86,6 +87,7 @@ gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t 
     f->kid_seed = r->seed;
     f->chunk = FID_CHUNK;
     GB_TRY(gb_inception_load(&f->net, r->ctx->dev, path, opt->inception_sha256, f->chunk));
+    f->net.logits_without_bias = 1; /* the Inception score's logits; pool3 does not depend on it */
     f->pre = malloc(f->chunk * 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE * sizeof(float));
     f->pool = malloc(f->chunk * GB_INCEPTION_FEATURES * sizeof(float));
     f->rgb = malloc(3 * (size_t)r->h * (size_t)r->w * sizeof(float));
@@ -94,7 +96,7 @@ gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t 
     gb_info("FID: %s protocol, weights sha256 %.16s..., statistics of %zu training images", gb_fid_protocol_name(protocol),
             f->net.sha256, f->n_ref);
     source src = {.u8 = r->data.pixels, .c = r->c, .plane = (size_t)r->h * (size_t)r->w};
-    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src, f->real_feat, f->n_real_feat);
+    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src, f->real_feat, f->n_real_feat, NULL);
     if (s != GB_OK) {
         gan_fid_free(f);
         return s;
@@ -107,7 +109,7 @@ gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, 
     GB_ASSERT(f->ready, "FID is not ready");
     source src = {.f01 = imgs, .c = c, .plane = (size_t)h * (size_t)w};
     gb_fid_stats gen = {0};
-    gb_status s = stats_of(f, &gen, n, h, w, &src, NULL, 0);
+    gb_status s = stats_of(f, &gen, n, h, w, &src, NULL, 0, NULL);
     if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, fid, &gen, &f->real);
     gb_fid_stats_free(&gen);
     return s;
@@ -120,10 +122,20 @@ gb_status gan_fid_final(gan_fid *f, const float *imgs, size_t n, int c, int h, i
     out->n_gen_feat = n < GAN_FEATURE_CAP ? n : GAN_FEATURE_CAP;
     out->n_real_feat = f->n_real_feat;
     float *gen_feat = malloc(out->n_gen_feat * GB_INCEPTION_FEATURES * sizeof(float));
-    if (!gen_feat) return gb_fail(GB_ENV, "out of memory for %zu generated feature rows", out->n_gen_feat);
+    float *gen_logits = malloc(n * GB_INCEPTION_CLASSES * sizeof(float));
+    if (!gen_feat || !gen_logits) {
+        free(gen_feat);
+        free(gen_logits);
+        return gb_fail(GB_ENV, "out of memory for %zu generated samples' features and logits", n);
+    }
     gb_fid_stats gen = {0};
-    gb_status s = stats_of(f, &gen, n, h, w, &src, gen_feat, out->n_gen_feat);
+    gb_status s = stats_of(f, &gen, n, h, w, &src, gen_feat, out->n_gen_feat, gen_logits);
     if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, &out->fid, &gen, &f->real);
+    out->is_splits = n < GB_IS_SPLITS ? n : GB_IS_SPLITS;
+    if (s == GB_OK)
+        s = gb_inception_score_shuffled(&out->is_mean, &out->is_std, gen_logits, n, GB_INCEPTION_CLASSES,
+                                        out->is_splits, GB_IS_LOGITS, GB_IS_SHUFFLE_SEED);
+    free(gen_logits);
     /* KID's subsets cannot be larger than either set; the usual 1000 when both allow it */
     size_t m = out->n_gen_feat < out->n_real_feat ? out->n_gen_feat : out->n_real_feat;
     if (m > GB_KID_SUBSET_SIZE) m = GB_KID_SUBSET_SIZE;

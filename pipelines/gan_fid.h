@@ -9,16 +9,20 @@
  * The final evaluation adds KID (100 subsets, seeded by the run seed) and improved precision /
  * recall with density / coverage (Kynkaanniemi: k = 3, <=) on the features of the first
  * GAN_FEATURE_CAP samples and training images (the k-NN and kernel sums grow with N^2; 10,000
- * is the usual N for them): the real features are kept from the reference pass.
+ * is the usual N for them): the real features are kept from the reference pass. It also gives
+ * the Inception score of all the samples (metrics/inception_score.h) from the same forward:
+ * logits without fc.bias, 10 splits (fewer when there are fewer samples), rows in
+ * torch-fidelity's shuffled order; the preprocessing is the pipeline's FID protocol.
  * Tested by tests/test_gan_fid.c on random Inception weights (tests/peers/inception_ref.py):
- * FID, KID and precision/recall equal the metrics recomputed from features extracted
- * independently; tests/test_gan_pipelines.c checks the not-computed path.
+ * FID, KID, precision/recall and the Inception score equal the metrics recomputed from features
+ * and logits extracted independently; tests/test_gan_pipelines.c checks the not-computed path.
  */
 #ifndef GB_GAN_FID_H
 #define GB_GAN_FID_H
 
 #include "../metrics/fid.h"
 #include "../metrics/fid_protocol.h"
+#include "../metrics/inception_score.h"
 #include "../metrics/kid.h"
 #include "../metrics/prdc.h"
 #include "gan_common.h"
@@ -47,6 +51,8 @@ typedef struct {
     gb_kid_result kid;
     gb_prdc_result prdc;
     size_t n_gen_feat, n_real_feat; /* rows behind KID and precision/recall */
+    double is_mean, is_std;         /* Inception score of all the samples */
+    size_t is_splits;
 } gan_fid_scores;
 
 /* Load the weights (r->ctx->opt->inception_weights / _sha256, else the pinned file under

@@ -21,7 +21,7 @@
 #include "core/sha256.h"
 #include "pipelines/gan_fid.h"
 
-enum { N_REAL = 12, N_REF = 9, N_GEN = 10, C = 3, H = 8, W = 8 };
+enum { N_REAL = 12, N_REF = 9, N_GEN = 25, C = 3, H = 8, W = 8 }; /* 25 samples: 10 uneven splits of 2-3 */
 #define PIX ((size_t)C * H * W)
 #define FEAT GB_INCEPTION_FEATURES
 
@@ -62,13 +62,14 @@ static void harness_close(harness *t) {
     gb_device_close(&t->dev);
 }
 
-/* Features of n images [n, C, H, W] given in [0, 255] floats, straight through the pieces. */
-static float *features(gan_fid *f, const float *img255, size_t n) {
+/* Features of n images [n, C, H, W] given in [0, 255] floats, straight through the pieces; and
+ * their logits into logits [n, 1008] when it is not NULL. */
+static float *features(gan_fid *f, const float *img255, size_t n, float *logits) {
     size_t in = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE;
     float *pre = malloc(n * in * sizeof(float)), *out = malloc(n * FEAT * sizeof(float));
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(gb_fid_preprocess_f32(f->protocol, pre + i * in, img255 + i * PIX, H, W), GB_OK);
-    gb_inception_forward(&f->net, out, NULL, pre, n);
+    gb_inception_forward(&f->net, out, logits, pre, n);
     free(pre);
     return out;
 }
@@ -98,7 +99,8 @@ Test(gan_fid, final_scores_equal_the_pieces, .timeout = 300) {
     gan_fid_scores got;
     cr_assert_eq(gan_fid_final(&f, gen, N_GEN, C, H, W, &got), GB_OK, "%s", gb_last_error());
 
-    float *fr = features(&f, real255, N_REF), *fg = features(&f, gen255, N_GEN);
+    float *logits = malloc(N_GEN * GB_INCEPTION_CLASSES * sizeof(float));
+    float *fr = features(&f, real255, N_REF, NULL), *fg = features(&f, gen255, N_GEN, logits);
     cr_expect_eq(memcmp(fr, f.real_feat, N_REF * FEAT * sizeof(float)), 0, "kept real features differ");
     gb_fid_stats sr, sg;
     cr_assert_eq(gb_fid_stats_from_features(&sr, fr, N_REF, FEAT), GB_OK);
@@ -124,6 +126,19 @@ Test(gan_fid, final_scores_equal_the_pieces, .timeout = 300) {
     cr_expect_eq(got.prdc.coverage, pr.coverage);
     cr_expect_eq(got.n_gen_feat, (size_t)N_GEN);
     cr_expect_eq(got.n_real_feat, (size_t)N_REF);
+
+    /* the Inception score: the network's logits without fc.bias (set by gan_fid_open), all the
+     * samples, 10 splits in torch-fidelity's shuffled order */
+    cr_expect(f.net.logits_without_bias, "the score's logits are the unbiased ones");
+    double is_mean, is_std;
+    cr_assert_eq(gb_inception_score_shuffled(&is_mean, &is_std, logits, N_GEN, GB_INCEPTION_CLASSES, GB_IS_SPLITS,
+                                             GB_IS_LOGITS, GB_IS_SHUFFLE_SEED),
+                 GB_OK, "%s", gb_last_error());
+    cr_expect_eq(got.is_splits, (size_t)GB_IS_SPLITS);
+    cr_expect(is_mean > 1.0 + 1e-9, "splits of 2-3 samples give a score above 1 (got %.12g)", is_mean);
+    expect_rel(got.is_mean, is_mean, 1e-12, "Inception score");
+    expect_rel(got.is_std, is_std, 1e-12, "Inception score std");
+    free(logits);
 
     gb_fid_stats_free(&sr);
     gb_fid_stats_free(&sg);
