@@ -113,6 +113,8 @@ static void record_gpu_ceilings(gb_manifest *m, gb_device *dev) {
 static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_device dev;
     GB_TRY(gb_device_open(&dev, o->device, o->threads));
+    /* the PyTorch peers run where ours run: a peer that has a GPU version reads this */
+    setenv("GB_BENCH_DEVICE", dev.ops->name, 1);
     gb_bench_list cases = {0};
     gb_bench_add_linear_cases(&cases, o->quick);
     gb_bench_add_step_cases(&cases, o->quick);

@@ -12,7 +12,10 @@
 #
 # Also packed: inception_keys.txt, the FID Inception state dict's keys and shapes (read from the
 # random-weights fixture of tests/peers/inception_ref.py), from which run.sh writes random
-# weights in the real .pth format there (95 MB: too large to carry).
+# weights in the real .pth format there (95 MB: too large to carry); and the pure-Python peers
+# the tests installed from PyPI (pytorch-fid, clean-fid, torch-fidelity, torchvision 0.2.2's
+# inception.py: the benchmark's PyTorch Inception peer needs them, and PyPI is out of reach
+# there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 make -j2 all
@@ -59,6 +62,7 @@ mkdir -p "$(dirname "$exclude")"
 grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >>"$exclude"
 rm -rf .gpu
 mkdir -p .gpu
-tar -C "$stage" -cJf .gpu/pack.tar.xz bin lib inception_keys.txt
+for d in pydeps pydeps-inception; do cp -r "build/fixtures/$d" "$stage/$d"; done
+tar -C "$stage" -cJf .gpu/pack.tar.xz bin lib inception_keys.txt pydeps pydeps-inception
 du -h .gpu/pack.tar.xz
 echo "pack: .gpu/pack.tar.xz ready; on the device: bash ci/gpu/run.sh (carry .gpu)"

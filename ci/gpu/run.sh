@@ -7,14 +7,17 @@
 #      cuFFT against LAPACK / FFTW, the ceilings (tests/test_cuda_*, tests/test_kernels_cuda*);
 #   3. determinism: two runs of a pipeline on cuda with one seed give the same bytes;
 #   4. `genbench bench --device cuda --quick`: the GPU rows, ceilings and peers;
-#   5. FID end to end on 50,000 generated 32x32 PNGs against stored statistics on cuda (issue 6:
+#   5. the Inception forward on cuda against PyTorch eager on the same GPU (issue 6: at least
+#      1.5x), `bench --filter inception --rounds 3`;
+#   6. FID end to end on 50,000 generated 32x32 PNGs against stored statistics on cuda (issue 6:
 #      under 15 s), with random weights in the real format written here.
 # Logs and CSVs go to $OUT (the device tool brings them back); each step's line is appended to
 # $OUT/summary.txt as it finishes (a call stopped at the tool's 600 s still brings the lines so
 # far), and the summary is printed last. Each step runs whatever the previous ones did.
 #
-#   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism bench fid (default: all four,
-#                                    about 8-9 minutes: the bench alone is capped at 240 s)
+#   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism bench inception fid (default: all;
+#                                    more than one 10-minute call may hold: run
+#                                    `suites determinism inception`, then `bench fid`)
 set -u
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/genbench-gpu}
@@ -23,7 +26,7 @@ pack=/tmp/genbench-pack # the binaries, Debian's libraries and the weights' key 
 rm -rf "$pack"
 python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/pack.tar.xz "$pack" ||
   { echo "run: cannot unpack .gpu/pack.tar.xz (run ci/gpu/pack.sh here and carry .gpu)"; exit 5; }
-steps=${*:-suites determinism bench fid}
+steps=${*:-suites determinism bench inception fid}
 want() { [[ " $steps " == *" $1 "* ]]; }
 : >"$out/summary.txt"
 note() {
@@ -43,8 +46,10 @@ PY
 )
 export LD_LIBRARY_PATH="$pack/lib:${nv}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 # the carried binary reads reference/ and bench/peers/ from this copy, and runs the peers with
-# the machine's PyTorch
+# the machine's PyTorch and the packed pure-Python peers (build/bench-pydeps, where bench looks)
 export GB_SOURCE_DIR="$PWD" GB_PYTHON=python3
+mkdir -p build/bench-pydeps
+cp -r "$pack/pydeps" "$pack/pydeps-inception" build/bench-pydeps/
 bin=$pack/bin/genbench
 
 nvidia-smi -L >"$out/gpu.txt" 2>&1
@@ -90,7 +95,17 @@ else
   note "bench --device cuda --quick: exit $? (bench.log)"
 fi
 
-# 5. FID of 50,000 32x32 images against stored statistics, end to end
+# 5. the Inception forward, ours on cuda against PyTorch eager on the same GPU
+if want inception; then
+  if timeout 300 "$bin" bench --device cuda --threads 16 --filter inception --rounds 3 --out "$out/bench-inception" \
+    >"$out/bench_inception.log" 2>&1; then
+    note "inception on cuda: $(grep -a 'paired ratio' "$out/bench_inception.log" | tail -1)"
+  else
+    note "inception bench on cuda: exit $? ($(tail -1 "$out/bench_inception.log"))"
+  fi
+fi
+
+# 6. FID of 50,000 32x32 images against stored statistics, end to end
 want fid || { cat "$out/summary.txt"; exit 0; }
 fid=/tmp/gb-fid
 mkdir -p "$fid"
