@@ -2,10 +2,12 @@
  * and image folders.
  *
  *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
+ *   genbench fid A --stats-out FILE [--layout ...] [NETWORK OPTIONS]
  *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], or a
  *       folder of PNG/JPEG images. Features are reduced to their mean and N-1 covariance
  *       first. The last line of stdout is the FID. --stats-out writes the statistics of A
- *       (layout pytorch-fid by default).
+ *       (layout pytorch-fid by default); with A alone that is all the command does (reference
+ *       statistics computed once, as pytorch-fid's --save-stats), and the last line is FILE.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
  *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or a folder of
  *       PNG/JPEG images. Prints the spread, then the KID (the last line).
@@ -77,13 +79,31 @@ static void describe_input(const char *label, const char *path, const char *kind
     else printf("%s: %s (%s, d = %zu)\n", label, path, kind, st->dim);
 }
 
+/* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
+static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout) {
+    GB_TRY(gb_cli_check_inputs(fn, &path, 1, "fid"));
+    gb_fid_stats a = {0};
+    const char *kind = "";
+    gb_status s = load_stats(&a, path, &kind, fn);
+    if (s == GB_OK) s = gb_fid_stats_save(out, &a, layout);
+    if (s == GB_OK) {
+        describe_input("A", path, kind, &a);
+        gb_cli_describe_network(fn);
+        printf("statistics of A written (%s layout) to\n%s\n", gb_fid_layout_name(layout), out);
+    }
+    gb_fid_stats_free(&a);
+    gb_cli_network_close(fn);
+    return s;
+}
+
 gb_status gb_cmd_fid(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+               "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
                "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
                "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
                "                      or a folder of PNG/JPEG images\n"
-               "  --stats-out FILE    also write the statistics of A to FILE (.npz)\n"
+               "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
                "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
@@ -121,7 +141,9 @@ gb_status gb_cmd_fid(int argc, char **argv) {
             return gb_fail(GB_USAGE, "fid takes exactly two inputs (got a third: '%s')", argv[i]);
         }
     }
-    if (n_paths != 2) return gb_fail(GB_USAGE, "fid needs two inputs A and B (see genbench fid --help)");
+    if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout);
+    if (n_paths != 2)
+        return gb_fail(GB_USAGE, "fid needs two inputs A and B, or one with --stats-out FILE (see genbench fid --help)");
     GB_TRY(gb_cli_check_inputs(&fn, paths, 2, "fid"));
     gb_fid_stats a = {0}, b = {0};
     const char *ka = "", *kb = "";

@@ -42,6 +42,30 @@ Test(cmd_fid, features_and_stats_out) {
     cr_expect_eq(layout, GB_FID_LAYOUT_CLEAN_FID);
     cr_expect_eq(s.dim, 64);
     gb_fid_stats_free(&s);
+
+    /* A alone with --stats-out: only the statistics, which equal pytorch-fid's own of those
+     * features (fid_a_pt.npz), the last line the file written */
+    char *alone[] = {"fid", a, "--stats-out", path};
+    cr_assert_eq(run_cmd(gb_cmd_fid, alone, 4, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect(strncmp(last, path, strlen(path)) == 0, "last line: %s", last);
+    char peer[1024];
+    gb_fid_stats mine, theirs;
+    cr_assert_eq(gb_fid_stats_load(&mine, path, &layout), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(layout, GB_FID_LAYOUT_PYTORCH_FID);
+    cr_assert_eq(gb_fid_stats_load(&theirs, fid_fixture(peer, sizeof peer, "fid_a_pt.npz"), NULL), GB_OK);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < 64 * 64; i++) {
+        worst = fmax(worst, fabs(mine.sigma[i] - theirs.sigma[i]));
+        scale = fmax(scale, fabs(theirs.sigma[i]));
+    }
+    for (size_t i = 0; i < 64; i++) worst = fmax(worst, fabs(mine.mu[i] - theirs.mu[i]));
+    cr_expect(worst <= 1e-12 * scale, "statistics differ from pytorch-fid's by %.3g (scale %.3g)", worst, scale);
+    gb_fid_stats_free(&mine);
+    gb_fid_stats_free(&theirs);
+    char *one[] = {"fid", a};
+    cr_expect_eq(run_cmd(gb_cmd_fid, one, 2, last, sizeof last), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "or one with --stats-out"), "%s", gb_last_error());
+
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);
     cr_expect_eq(system(cmd), 0);
