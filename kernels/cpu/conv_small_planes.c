@@ -54,7 +54,6 @@ enum {
     MAX_VECTORS = 3,
     SUM_TERMS = 72,
     MAX_CHANNELS = 256,
-    MAX_WIDTH = 32,
     MAX_KW = 7,                 /* the widest kernel row the forward takes (Inception's 1x7) */
     MAX_FORWARD_PLANE = 160 * 160 /* positions: the forward's any-plane rule, measured up to 147x147 */
 };
@@ -73,11 +72,14 @@ enum {
  * GEMM path: 0.64 / 0.56, 0.73 / 0.80, 0.92 / 0.82). With many channels the GEMM's own
  * efficiency catches up: 256 -> 256 at 8x8 still 1.15-1.28x here (3x3 and 1x1), but Inception's
  * 8x8 convs at batch 8 ran faster lowered (384 -> 384 3x3 7.9-8.6 / 7.7-7.9 ms; 1x1 1280 -> 1344
- * 9.6-11.4 / 9.5 ms, 2048 -> 1152 13.8-14.1 / 12.6-12.8 ms). Rule: 3x3 stride 1 padding 1 with
- * rows that divide a vector or are one or two whole vectors (W = 1, 2, 4, 8, 16, 32: the widths
- * measured; a wider plane's padded sample outgrows L2), or 1x1 stride 1 unpadded over whole
- * vectors of positions; both channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a
- * CPU with AVX-512F. Elsewhere the GEMM lowering stays. */
+ * 9.6-11.4 / 9.5 ms, 2048 -> 1152 13.8-14.1 / 12.6-12.8 ms). Rule: 3x3 stride 1 padding 1 on
+ * planes up to MAX_FORWARD_PLANE positions (first only rows that divide a vector or are one or
+ * two whole vectors; since session 9 any: both backward passes on other planes, ms GEMM path /
+ * tiles, median of 9 alternating runs, 2 threads: mnist-gan's generator at batch 256, 32 -> 16 at
+ * 14x14 13.6 / 6.6 and 16 -> 8 at 28x28 26.7 / 9.9; batch 64, 128 -> 128 at 12x12 35.6 / 28.0,
+ * 64 -> 64 at 35x35 93.6 / 69.7), or 1x1 stride 1 unpadded over whole vectors of positions;
+ * both channel counts multiples of OUT_BLOCK and at most MAX_CHANNELS; a CPU with AVX-512F.
+ * Elsewhere the GEMM lowering stays. */
 /* The kernels the forward loops are compiled for, each (kh, kw) its own inlined copy: the 3x3
  * and 1x1 of the GAN models, and Inception's 1x7, 7x1 and 5x5 (its 1x3 / 3x1 have 384 channels,
  * beyond MAX_CHANNELS). */
@@ -104,10 +106,11 @@ static int tiles_can_run(const gb_conv_shape *s) {
 }
 
 int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
-    int w = s->in_width, plane_in_vectors = s->in_height * w % LANES == 0;
-    int square = s->kernel_h == s->kernel_w && (s->kernel_h == 3 || s->kernel_h == 1); /* backward-weight's */
-    int rows_fit = s->kernel_h == 1 || LANES % w == 0 || (w % LANES == 0 && w <= MAX_WIDTH);
-    return tiles_can_run(s) && square && plane_in_vectors && rows_fit;
+    size_t plane = (size_t)s->in_height * (size_t)s->in_width;
+    int k3 = s->kernel_h == 3 && s->kernel_w == 3, k1 = s->kernel_h == 1 && s->kernel_w == 1;
+    /* 3x3: any plane up to the measured sizes (gb_conv2d_uses_small_planes_forward says why);
+     * 1x1: whole vectors of positions */
+    return tiles_can_run(s) && ((k3 && plane <= MAX_FORWARD_PLANE) || (k1 && plane % LANES == 0));
 }
 
 /* The forward of a 3x3, 5x5, 1x7 or 7x1 "same" conv takes the tiles on planes of any shape up to
@@ -126,11 +129,13 @@ int gb_conv2d_uses_small_planes(const gb_conv_shape *s) {
  * 192 -> 208 and 256 -> 240 at 35x35 measured 0.92-1.48x, no clear win. So do unpadded 3x3 convs:
  * computed on a grid two columns wider than the output and cropped, Inception's 32 -> 32 at
  * 149x149 and 80 -> 192 at 73x73 ran at 0.82-1.05x the lowering (15 alternating runs, three
- * times). The backward passes keep gb_conv2d_uses_small_planes (not measured on other planes). */
+ * times). The backward passes follow gb_conv2d_uses_small_planes: 3x3 on any plane too. */
 int gb_conv2d_uses_small_planes_forward(const gb_conv_shape *s) {
     return gb_conv2d_uses_small_planes(s) || (tiles_can_run(s) && s->kernel_h * s->kernel_w > 1 &&
                                               (size_t)s->in_height * (size_t)s->in_width <= MAX_FORWARD_PLANE);
 }
+/* (The forward's 5x5, 1x7 and 7x1 have no backward tiles: backward-weight is written for 3x3
+ * and 1x1.) */
 
 /* The backward-data alone, for 1x1 convs with any number of inputs (the critic's 3 -> 128
  * shortcut: the dinp tiles' outputs are its 3 input channels, one partial block). It ran at
