@@ -26,12 +26,13 @@
  * (3->128's dweight is a 128x27 output summed over 65536 terms: sgemm itself
  * runs that NT shape at half its NN rate, and we match it.)
  *
- * 3x3 stride-1 "same" convs on planes up to 32 wide and unpadded 1x1 convs, with channel counts
- * that are multiples of 8 (every 128 -> 128 layer of the GAN models), take neither: on AVX-512
- * CPUs they run as register tiles over the unlowered input (kernels/cpu/conv_small_planes.c,
- * 1.3-1.45x this lowering on the 3x3 layers, up to 256 channels); so does the forward of 3x3,
- * 5x5, 1x7 and 7x1 "same" convs on other planes (gb_conv2d_uses_small_planes_forward:
- * Inception's 35x35, 17x17 and 147x147 layers, mnist-gan's generator). The table above stays for
+ * 3x3 stride-1 "same" convs (planes up to 160x160) and unpadded 1x1 convs over whole vectors,
+ * with channel counts that are multiples of 8 (every 128 -> 128 layer of the GAN models), take
+ * neither: on AVX-512 CPUs they run as register tiles over the unlowered input
+ * (kernels/cpu/conv_small_planes.c, 1.3-1.45x this lowering on the GAN's 3x3 layers, up to 256
+ * channels); so does the forward of 5x5, 1x7 and 7x1 "same" convs
+ * (gb_conv2d_uses_small_planes_forward: Inception's 35x35, 17x17 and 147x147 layers,
+ * mnist-gan's generator). The table above stays for
  * the other shapes and CPUs.
  * conv2d_forward (the table entry) picks the FFT path (kernels/cpu/conv_fft.c)
  * only where it measured faster; see gb_conv2d_uses_fft below for the rule and

@@ -151,8 +151,8 @@ void gb_conv2d_backward_direct_cpu(gb_device *dev, float *dinp, float *dweight, 
 int gb_conv2d_uses_few_inputs(const gb_conv_shape *shape);
 void gb_conv2d_forward_few_inputs_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                       const float *bias, const gb_conv_shape *shape);
-/* conv_small_planes.c: 3x3 stride-1 padding-1 convs whose rows divide or fill 16-lane vectors,
- * and unpadded stride-1 1x1 convs, with channel counts that are multiples of 8 (every 128 -> 128
+/* conv_small_planes.c: 3x3 stride-1 padding-1 convs on planes up to 160x160 positions, and
+ * unpadded stride-1 1x1 convs over whole 16-lane vectors of positions, with channel counts that are multiples of 8 (every 128 -> 128
  * layer of the GAN models, up to 256 channels), by AVX-512 register tiles over the unlowered
  * input, forward and backward; gb_conv2d_backward_cpu takes them where
  * gb_conv2d_uses_small_planes(shape) says, gb_conv2d_forward_cpu where
