@@ -12,6 +12,7 @@ typedef struct {
     int recursive;
     int skip_hidden;
     int any_case;                  /* extensions compared case-insensitively */
+    int splitext;                  /* extensions as Python's os.path.splitext finds them, not as a glob */
     const char *const *read;       /* extensions decoded */
     const char *const *refused;    /* extensions the peer reads and genbench cannot decode */
 } listing_rule;
@@ -24,15 +25,24 @@ static const char *const NONE[] = {NULL};
 
 static listing_rule rule_of(gb_fid_protocol p) {
     switch (p) {
-    case GB_FID_CLEAN: return (listing_rule){1, 1, 0, CLEAN_READ, CLEAN_REFUSED};
-    case GB_FID_PYTORCH_FID: return (listing_rule){0, 0, 0, PT_READ, PT_REFUSED};
-    default: return (listing_rule){0, 0, 1, PT_READ, NONE};
+    case GB_FID_CLEAN: return (listing_rule){1, 1, 0, 0, CLEAN_READ, CLEAN_REFUSED};
+    case GB_FID_PYTORCH_FID: return (listing_rule){0, 0, 0, 0, PT_READ, PT_REFUSED};
+    default: return (listing_rule){0, 0, 1, 1, PT_READ, NONE};
     }
 }
 
-static const char *extension(const char *name) {
+/* What follows the name's last dot. A glob's "*.png" (clean-fid, pytorch-fid) matches any name
+ * ending in ".png", ".png" itself included; os.path.splitext (torch-fidelity) gives no extension
+ * when only dots precede the last one (".png", "..png"). */
+static const char *extension(const char *name, int splitext) {
     const char *dot = strrchr(name, '.');
-    return dot && dot != name ? dot + 1 : "";
+    if (!dot) return "";
+    if (splitext) {
+        const char *c = name;
+        while (c < dot && *c == '.') c++;
+        if (c == dot) return "";
+    }
+    return dot + 1;
 }
 
 static int ext_in(const char *ext, const char *const *list, int any_case) {
@@ -96,7 +106,7 @@ static gb_status walk(path_list *l, const char *dir, const listing_rule *r, int 
             free(path);
             continue;
         }
-        const char *ext = extension(name);
+        const char *ext = extension(name, r->splitext);
         if (S_ISREG(st.st_mode) && ext_in(ext, r->refused, r->any_case)) {
             s = gb_fail(GB_INPUT, "%s: .%s images are not read by genbench (the protocol's peer would count it); "
                                   "convert the folder to PNG",

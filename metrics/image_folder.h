@@ -10,7 +10,8 @@
  *                 its defaults                            itself              case)
  *
  * Paths sort by strcmp, as Python sorts str paths and same-folder Paths. Extensions are what
- * follows a name's last dot. Files the peer would read but genbench cannot decode (clean-fid's
+ * follows a name's last dot, as the peers find them: the globs match ".png" itself, torch-fidelity's
+ * os.path.splitext sees no extension when only dots precede the last one (".png", "..png"). Files the peer would read but genbench cannot decode (clean-fid's
  * and pytorch-fid's bmp, pgm, ppm, tif, tiff, webp; clean-fid's npy), with the peer's case
  * rule, are GB_INPUT naming the file rather than silently skipped, since the peer would count
  * them; torch-fidelity reads only png/jpg/jpeg, so under legacy-tf other files are ignored like

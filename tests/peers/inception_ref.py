@@ -275,9 +275,11 @@ def ast_value(path, name):
 
 
 # A folder tree that tells the three peers' file listings apart: case of the extension,
-# subfolders, hidden files, non-image files, several dots in a name.
+# subfolders, hidden files, non-image files, several dots in a name, and names that are all
+# extension (".png", "..png": a glob matches them, os.path.splitext finds no extension).
 FOLDER_TREE = ("a.png", "B.PNG", "c.Png", "d.jpg", "e.JPEG", "f.jpeg", "g.tar.png", ".hidden.png", "notes.txt",
-               "sub/h.png", "sub/I.JPG", "sub/deeper/j.png", "sub/.k.png", ".dot/l.png", "zz/m.jpg")
+               "sub/h.png", "sub/I.JPG", "sub/deeper/j.png", "sub/.k.png", ".dot/l.png", "zz/m.jpg", ".png", "..png",
+               "sub/.jpg", "n.")
 
 
 def write_folder_tree(d, outdir):
