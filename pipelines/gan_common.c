@@ -3,7 +3,6 @@
 #include "gan_common.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "../core/atomic_file.h"
 #include "../core/log.h"
+#include "test_hooks.h"
 #include "../core/philox.h"
 #include "../core/plot.h"
 #include "../core/png.h"
@@ -284,19 +284,6 @@ static gb_status plot_curves(gan_run *r, const char *file, const char *title, co
 
 /* ---- training --------------------------------------------------------------------------------- */
 
-static void maybe_kill_for_test(uint64_t iter) {
-    const char *v = getenv("GB_TEST_KILL_AT_STEP");
-    if (v && strtoull(v, NULL, 10) == iter) {
-        fflush(NULL);
-        kill(getpid(), SIGKILL);
-    }
-}
-
-static int poison_now(uint64_t iter) {
-    const char *v = getenv("GB_TEST_POISON_AT_STEP");
-    return v && *v && strtoull(v, NULL, 10) == iter;
-}
-
 typedef struct {
     float *loss_log;  /* [n_log, GAN_N_LOSSES] window means (GAN_LOSS_G over the G steps only) */
     size_t n_log;
@@ -360,9 +347,9 @@ static gb_status train(gan_run *r, gan_model *m, gan_eval *e, gan_logs *lg) {
     size_t win_g = 0;
     float rec[GAN_N_LOSSES];
     for (uint64_t it = st.step; it < sc->iters; it++) {
-        maybe_kill_for_test(it);
+        gb_test_hook_kill_at(it);
         size_t b = gan_batch(r, it, m->lo, m->hi);
-        if (poison_now(it)) r->host_batch[0] = NAN;
+        if (gb_test_hook_poison_at(it)) r->host_batch[0] = NAN;
         gb_upload(ctx->dev, r->dev_batch, r->host_batch, b * r->pixels * sizeof(float));
         int g_stepped = 0;
         m->iterate(m->self, r, it, r->dev_batch, b, rec, &g_stepped);

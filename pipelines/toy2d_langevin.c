@@ -18,7 +18,6 @@
  * Langevin update run on the host (a few KB per step); the network runs on the backend.
  */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "../core/atomic_file.h"
 #include "../core/checkpoint.h"
 #include "../core/log.h"
+#include "test_hooks.h"
 #include "../core/philox.h"
 #include "../core/progress.h"
 #include "../datasets/cs446.h"
@@ -224,16 +224,6 @@ static gb_status write_train_csv(gb_run_context *ctx, const toy2d_config *c, con
     return gb_atomic_commit(&af);
 }
 
-/* Test hook: GB_TEST_KILL_AT_STEP=N sends SIGKILL to this process when step N starts, so the
- * kill/resume test interrupts a run at a known point, as a real kill would. */
-static void maybe_kill_for_test(uint64_t step) {
-    const char *v = getenv("GB_TEST_KILL_AT_STEP");
-    if (v && strtoull(v, NULL, 10) == step) {
-        fflush(NULL);
-        kill(getpid(), SIGKILL);
-    }
-}
-
 static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_log) {
     const toy2d_config *c = t->cfg;
     gb_adam_hparams hp = {.lr = c->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
@@ -257,7 +247,7 @@ static gb_status train(gb_run_context *ctx, toy2d *t, float *loss_log, size_t n_
     gb_progress_start(&prog, "toy2d train", c->iters);
     double window = 0;
     for (uint64_t step = st.step; step < c->iters; step++) {
-        maybe_kill_for_test(step);
+        gb_test_hook_kill_at(step);
         float loss = training_step(t, step, &hp);
         if (!isfinite(loss)) {
             if (access(ckpt, F_OK) != 0)
