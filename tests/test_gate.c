@@ -42,15 +42,25 @@ static void teardown(void) {
 
 static const char *header = "pipeline,scale,device,seed,dataset,metric,value,note\n";
 
+/* The gate on the results folders rels (under the test folder) against ref/. */
+static gb_status gate_on(const char *const *rels, size_t n, gb_gate_report *r) {
+    char paths[4][512], ref[512];
+    const char *p[4];
+    cr_assert(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, rels[i]);
+        p[i] = paths[i];
+    }
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    return gb_gate_evaluate(p, n, ref, r);
+}
+
 static gb_gate_report evaluate(const char *metrics_body, gb_status want) {
-    char text[2048], results[512], ref[512];
+    char text[2048];
     snprintf(text, sizeof text, "%s%s", header, metrics_body);
     write_file("res/run/metrics.csv", text);
-    snprintf(results, sizeof results, "%s/res", dir);
-    snprintf(ref, sizeof ref, "%s/ref", dir);
-    const char *paths[] = {results};
     gb_gate_report r;
-    gb_status s = gb_gate_evaluate(paths, 1, ref, &r);
+    gb_status s = gate_on((const char *[]){"res"}, 1, &r);
     cr_assert_eq(s, want, "status %d: %s", s, gb_last_error());
     return r;
 }
@@ -190,13 +200,8 @@ Test(gate, every_results_argument_must_hold_a_run) {
     write_file("res/run/metrics.csv", "pipeline,scale,device,seed,dataset,metric,value,note\n"
                                       "toy,smoke,cpu,1,cs446,a,1.0,\n");
     write_file("empty/readme.txt", "no run here\n");
-    char results[512], empty[512], ref[512];
-    snprintf(results, sizeof results, "%s/res", dir);
-    snprintf(empty, sizeof empty, "%s/empty", dir);
-    snprintf(ref, sizeof ref, "%s/ref", dir);
-    const char *paths[] = {results, empty};
     gb_gate_report r;
-    cr_expect_eq(gb_gate_evaluate(paths, 2, ref, &r), GB_INPUT);
+    cr_expect_eq(gate_on((const char *[]){"res", "empty"}, 2, &r), GB_INPUT);
     cr_expect(strstr(gb_last_error(), "/empty"), "message: %s", gb_last_error());
     gb_gate_free(&r);
 }
@@ -245,12 +250,8 @@ Test(gate, linked_run_folders_are_followed_once) {
              "ln -s .. %s/res/loop",
              dir, dir, dir, dir);
     cr_assert_eq(system(cmd), 0);
-    char results[512], ref[512];
-    snprintf(results, sizeof results, "%s/res", dir);
-    snprintf(ref, sizeof ref, "%s/ref", dir);
-    const char *paths[] = {results};
     gb_gate_report r;
-    cr_assert_eq(gb_gate_evaluate(paths, 1, ref, &r), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gate_on((const char *[]){"res"}, 1, &r), GB_OK, "%s", gb_last_error());
     cr_expect_eq(r.n_pass, 1, "the linked run's metric a, judged once (got %zu passes)", r.n_pass);
     gb_gate_free(&r);
 }
