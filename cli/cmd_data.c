@@ -43,7 +43,9 @@ static const char usage[] =
     "  list                          each dataset: present / partial / missing, and its stand-in\n"
     "  verify [NAME]                 re-hash downloaded files against the published checksums\n"
     "  fetch NAME                    download from the official URLs (curl), verify, unpack\n"
-    "  inspect NAME|STANDIN|PATH     load it as a pipeline would and print key: value lines\n"
+    "  inspect NAME|STANDIN|PATH     load it as a pipeline would and print key: value lines; PATH: a\n"
+    "                                dataset folder or one file (.npy, .npz, IDX *-ubyte[.gz], a\n"
+    "                                CIFAR-10 batch .bin or .tar.gz, .pth weights)\n"
     "  synth KIND --out DIR          write a stand-in in the real format; KIND: shapes32 (CIFAR-10\n"
     "                                binary layout), glyphs28 (gzipped IDX, as MNIST), shapes16 (the\n"
     "                                sprites .npy pair), zsl-synth-att\n"
@@ -546,7 +548,54 @@ static gb_status print_npy(const char *prefix, const gb_npy_array *a) {
     return GB_OK;
 }
 
-/* A single .npy or .npz file through core/npy.h; anything else is not a dataset file. */
+/* One IDX file (an images or a labels file of MNIST's layout, gzipped or not) through the
+ * loader's strict reader: its shape from the header, value range and, for labels, the histogram. */
+static gb_status inspect_idx_file(const char *path) {
+    uint8_t *data;
+    uint32_t dims[3] = {0, 0, 0};
+    int ndim;
+    char hex[65];
+    GB_TRY(gb_idx_read_any_u8(path, &data, dims, &ndim));
+    gb_status s = gb_sha256_file(path, hex);
+    if (s == GB_OK) {
+        size_t count = 1;
+        printf("source: %s (IDX file, unsigned bytes)\nkind: %s\nshape: [", path,
+               ndim == 1 ? "labels" : ndim == 3 ? "images" : "2-d array");
+        for (int d = 0; d < ndim; d++) {
+            printf("%s%u", d ? ", " : "", dims[d]);
+            count *= dims[d];
+        }
+        unsigned lo = 255, hi = 0;
+        double sum = 0;
+        for (size_t i = 0; i < count; i++) {
+            lo = data[i] < lo ? data[i] : lo;
+            hi = data[i] > hi ? data[i] : hi;
+            sum += data[i];
+        }
+        printf("]\ncount: %u\nmin: %u\nmax: %u\nmean: %.4f\n", dims[0], count ? lo : 0, count ? hi : 0,
+               count ? sum / (double)count : 0.0);
+        if (ndim == 1 && count) { /* labels: one bin per value 0..max */
+            size_t hist[256] = {0};
+            for (size_t i = 0; i < count; i++) hist[data[i]]++;
+            printf("class_histogram:");
+            for (unsigned v = 0; v <= hi; v++) printf(" %zu", hist[v]);
+            printf("\n");
+        }
+        printf("sha256: %s\n", hex);
+    }
+    free(data);
+    return s;
+}
+
+/* One CIFAR-10 batch file through the loader's record parser. */
+static gb_status inspect_cifar_batch(const char *path) {
+    gb_image_set set;
+    printf("source: %s (CIFAR-10 batch file)\n", path);
+    return inspect_one_set(&set, gb_cifar10_load_batch(&set, path));
+}
+
+/* A single file: .npy / .npz through core/npy.h, IDX (*-ubyte[.gz]) and CIFAR-10 batches
+ * (*.bin) through their loaders; anything else is not a dataset file. */
 static gb_status inspect_file(const char *path) {
     size_t len = strlen(path);
     char hex[65];
@@ -576,8 +625,10 @@ static gb_status inspect_file(const char *path) {
         gb_npz_free(&z);
         return s;
     }
-    return gb_fail(GB_INPUT, "%s: not a known dataset file (.npy, .npz, CIFAR-10 .tar.gz, .pth weights) or folder",
-                   path);
+    if (gb_cli_has_suffix(path, "-ubyte") || gb_cli_has_suffix(path, "-ubyte.gz")) return inspect_idx_file(path);
+    if (gb_cli_has_suffix(path, ".bin")) return inspect_cifar_batch(path);
+    return gb_fail(GB_INPUT, "%s: not a known dataset file (.npy, .npz, IDX *-ubyte[.gz], CIFAR-10 batch .bin, "
+                   "CIFAR-10 .tar.gz, .pth weights) or folder", path);
 }
 
 /* Load a registered dataset from the data root. */

@@ -2,6 +2,7 @@
  * Tested by tests/test_datasets_images.c. */
 #include "datasets/cifar10.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,4 +145,29 @@ gb_status gb_cifar10_load(gb_image_set *set, const char *path, gb_cifar10_split 
     snprintf(set->identity, sizeof set->identity, "cifar10:%s", split == GB_CIFAR10_TRAIN ? "train" : "test");
     memcpy(set->sha256, sha, sizeof set->sha256);
     return GB_OK;
+}
+
+gb_status gb_cifar10_load_batch(gb_image_set *set, const char *path) {
+    memset(set, 0, sizeof *set);
+    uint8_t *buf;
+    size_t n;
+    GB_TRY(gb_read_file(path, &buf, &n));
+    gb_status s = GB_OK;
+    const size_t whole = n / GB_CIFAR10_RECORD_BYTES;
+    if (n == 0) s = gb_fail(GB_INPUT, "%s: empty file, not a CIFAR-10 batch", path);
+    else if (whole > INT32_MAX) s = gb_fail(GB_INPUT, "%s: %zu records, too many for one batch", path, whole);
+    else s = gb_cifar10_size_check(n, (int)whole, path); /* names a record cut short */
+    const int records = s == GB_OK ? (int)whole : 0;
+    if (s == GB_OK) s = gb_image_set_alloc(set, records, 3, 32, 32, 1, 10);
+    if (s == GB_OK) s = gb_cifar10_parse(set, 0, buf, records, path);
+    if (s == GB_OK) {
+        uint8_t digest[32];
+        gb_sha256(buf, n, digest);
+        gb_sha256_hex(digest, set->sha256);
+        snprintf(set->identity, sizeof set->identity, "cifar10:%s", gb_base_name(path));
+    } else {
+        gb_image_set_free(set);
+    }
+    free(buf);
+    return s;
 }

@@ -33,4 +33,8 @@ typedef enum { GB_CIFAR10_TRAIN, GB_CIFAR10_TEST } gb_cifar10_split;
 gb_status gb_cifar10_load(gb_image_set *set, const char *path, gb_cifar10_split split,
                           int records_per_file);
 
+/* One batch file (data_batch_N.bin or test_batch.bin) of any whole number of records, for
+ * `genbench data inspect FILE`: identity "cifar10:<file name>", sha256 the file's own. */
+gb_status gb_cifar10_load_batch(gb_image_set *set, const char *path);
+
 #endif

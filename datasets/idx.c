@@ -42,17 +42,23 @@ static uint32_t gb_swap32(uint32_t v) {
     return v >> 24 | (v >> 8 & 0xff00) | (v << 8 & 0xff0000) | v << 24;
 }
 
-gb_status gb_idx_read_u8(const char *path, int ndim, uint8_t **data, uint32_t dims[3]) {
-    GB_ASSERT(ndim >= 1 && ndim <= 3, "gb_idx_read_u8: ndim %d", ndim);
+/* want: the dimension count the caller needs (1..3), or 0 for whatever the header says. */
+static gb_status gb_idx_read(const char *path, int want, uint8_t **data, uint32_t dims[3], int *ndim_out) {
+    GB_ASSERT(want >= 0 && want <= 3, "gb_idx_read: ndim %d", want);
     *data = NULL;
     uint8_t *buf;
     size_t n;
     GB_TRY(gb_gz_read_file(path, GB_IDX_MAX_BYTES, &buf, &n));
-    size_t header = 4 + 4 * (size_t)ndim;
+    int ndim = want ? want : (n >= 4 ? buf[3] : 1);
+    size_t header = 4 + 4 * (size_t)(ndim >= 1 && ndim <= 3 ? ndim : 1);
     gb_status s = GB_OK;
     if (n < header) {
         s = gb_fail(GB_INPUT, "%s: %zu bytes, shorter than the %zu-byte IDX header: the file is "
                               "truncated (download it again)", path, n, header);
+    } else if (!want && (buf[0] != 0 || buf[1] != 0 || buf[2] != 0x08 || ndim < 1 || ndim > 3)) {
+        s = gb_fail(GB_INPUT, "%s: magic %02x %02x %02x %02x at byte 0, expected 00 00 08 01..03 (an "
+                              "unsigned-byte IDX file: labels *-labels-idx1-ubyte or images "
+                              "*-images-idx3-ubyte)", path, buf[0], buf[1], buf[2], buf[3]);
     } else if (buf[0] != 0 || buf[1] != 0 || buf[2] != 0x08 || buf[3] != ndim) {
         s = gb_fail(GB_INPUT, "%s: magic %02x %02x %02x %02x at byte 0, expected 00 00 08 %02x (an "
                               "unsigned-byte IDX file with %d dimension%s: %s)",
@@ -83,7 +89,17 @@ gb_status gb_idx_read_u8(const char *path, int ndim, uint8_t **data, uint32_t di
     }
     memmove(buf, buf + header, n - header);
     *data = buf;
+    if (ndim_out) *ndim_out = ndim;
     return GB_OK;
+}
+
+gb_status gb_idx_read_u8(const char *path, int ndim, uint8_t **data, uint32_t dims[3]) {
+    GB_ASSERT(ndim >= 1 && ndim <= 3, "gb_idx_read_u8: ndim %d", ndim);
+    return gb_idx_read(path, ndim, data, dims, NULL);
+}
+
+gb_status gb_idx_read_any_u8(const char *path, uint8_t **data, uint32_t dims[3], int *ndim) {
+    return gb_idx_read(path, 0, data, dims, ndim);
 }
 
 gb_status gb_idx_load_files(gb_image_set *set, const char *images_path, const char *labels_path,

@@ -28,6 +28,9 @@ extern const gb_published_file gb_fashion_mnist_files[4];
 
 /* Read one u8 IDX file with `ndim` dimensions into a malloc'd buffer; dims[0..ndim-1] filled. */
 gb_status gb_idx_read_u8(const char *path, int ndim, uint8_t **data, uint32_t dims[3]);
+/* The same for a file of 1 to 3 dimensions, whichever its header says; *ndim gets the count
+ * (`genbench data inspect` of a single file). */
+gb_status gb_idx_read_any_u8(const char *path, uint8_t **data, uint32_t dims[3], int *ndim);
 
 /* Images + labels from two explicit files; identity is copied into set->identity. */
 gb_status gb_idx_load_files(gb_image_set *set, const char *images_path, const char *labels_path,

@@ -1,10 +1,12 @@
 /* fuzz/cifar10_fuzz.c - libFuzzer target for gb_cifar10_load on an archive
- * (datasets/cifar10.c over core/tar.c and core/gzip_file.c).
+ * (datasets/cifar10.c over core/tar.c and core/gzip_file.c), and for gb_cifar10_load_batch on
+ * the same bytes as one batch file.
  *
  * The input is written to a scratch file and loaded as the test split and as the train
  * split with one record per batch file (the published layout with 10000 records would need
  * 30 MB inputs). Invariants on success: every label is 0..9, the set has the promised
- * shape and an identity. Run with `make fuzz`.
+ * shape and an identity; a batch file is accepted only when it is a whole, non-zero number of
+ * records. Run with `make fuzz`.
  */
 #include <string.h>
 
@@ -29,5 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write_file("cifar-10-binary.tar.gz", data, size);
     load(path, GB_CIFAR10_TEST);
     load(path, GB_CIFAR10_TRAIN);
+    gb_image_set set;
+    if (gb_cifar10_load_batch(&set, path) != GB_OK) {
+        fuzz_check(gb_last_error()[0], "batch failure without a message");
+        return 0;
+    }
+    fuzz_check(size > 0 && (size_t)set.count * GB_CIFAR10_RECORD_BYTES == size, "batch of %d records from %zu bytes",
+               set.count, size);
+    for (int i = 0; i < set.count; i++) fuzz_check(set.labels[i] >= 0 && set.labels[i] <= 9, "batch label %d", i);
+    gb_image_set_free(&set);
     return 0;
 }

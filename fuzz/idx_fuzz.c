@@ -1,12 +1,14 @@
-/* fuzz/idx_fuzz.c - libFuzzer target for datasets/idx.c (gb_idx_read_u8, gb_idx_load_files),
- * gzipped or plain, through core/gzip_file.c.
+/* fuzz/idx_fuzz.c - libFuzzer target for datasets/idx.c (gb_idx_read_u8, gb_idx_read_any_u8,
+ * gb_idx_load_files), gzipped or plain, through core/gzip_file.c.
  *
  * Input layout: byte 0 picks the mode, bytes 1-2 (big-endian) the length L of the first file.
  *   mode % 3 == 0: bytes 3.. are one images file (ndim 3);
  *   mode % 3 == 1: bytes 3.. are one labels file (ndim 1);
  *   mode % 3 == 2: bytes 3..3+L are the images file, the rest the labels file, loaded as a set.
- * Invariants: an accepted file holds exactly prod(dims) data bytes; an accepted set has as
- * many labels as images, all below the class count. Run with `make fuzz`.
+ * Invariants: an accepted file holds exactly prod(dims) data bytes; gb_idx_read_any_u8 accepts
+ * a file with the same dimensions exactly when gb_idx_read_u8 accepts it for the dimension count
+ * the header names; an accepted set has as many labels as images, all below the class count.
+ * Run with `make fuzz`.
  */
 #include <stdlib.h>
 
@@ -25,6 +27,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t *out;
         uint32_t dims[3] = {0, 0, 0};
         gb_status s = gb_idx_read_u8(path, ndim, &out, dims);
+        uint8_t *any;
+        uint32_t any_dims[3] = {0, 0, 0};
+        int any_ndim = 0;
+        gb_status s_any = gb_idx_read_any_u8(path, &any, any_dims, &any_ndim);
+        if (s_any == GB_OK) {
+            fuzz_check(any_ndim >= 1 && any_ndim <= 3, "read_any ndim %d", any_ndim);
+            if (any_ndim == ndim) fuzz_check(s == GB_OK, "read_any accepted what read_u8 refused");
+            free(any);
+        } else {
+            fuzz_check(!any && gb_last_error()[0], "read_any failure with data or without a message");
+        }
+        if (s == GB_OK)
+            fuzz_check(s_any == GB_OK && any_ndim == ndim && any_dims[0] == dims[0] && any_dims[1] == dims[1] &&
+                           any_dims[2] == dims[2], "read_any refused or changed what read_u8 accepted");
         if (s != GB_OK) {
             fuzz_check(!out && gb_last_error()[0], "failure with data or without a message");
             return 0;

@@ -73,6 +73,24 @@ expect_exit 0 "inspect mnist by name through the IDX loader" -- "$bin" data insp
 expect_log '^splits: train=120 test=20' "inspect mnist: split sizes"
 expect_log '^train.shape: \[120, 1, 28, 28\]' "inspect mnist: shape"
 expect_log '^train.sha256: [0-9a-f]{64}$' "inspect mnist: the files' digest"
+expect_exit 0 "inspect one gzipped IDX labels file" -- "$bin" data inspect "$root/mnist/train-labels-idx1-ubyte.gz"
+expect_log '^kind: labels$' "inspect IDX labels: kind from the header"
+expect_log '^class_histogram: 12 12 12 12 12 12 12 12 12 12$' "inspect IDX labels: histogram"
+gzip -dc "$root/mnist/t10k-images-idx3-ubyte.gz" >"$out/t10k-images-idx3-ubyte"
+expect_exit 0 "inspect one raw IDX images file" -- "$bin" data inspect "$out/t10k-images-idx3-ubyte"
+expect_log '^shape: \[20, 28, 28\]$' "inspect IDX images: shape"
+head -c 1000 "$out/t10k-images-idx3-ubyte" >"$out/cut-images-idx3-ubyte"
+expect_exit 3 "inspect a truncated IDX file" -- "$bin" data inspect "$out/cut-images-idx3-ubyte"
+expect_log 'cut-images-idx3-ubyte: header at byte 4 promises 15680 data bytes, the file holds 984' \
+  "the truncated IDX file is named with both sizes"
+expect_exit 0 "inspect one CIFAR-10 batch file" -- "$bin" data inspect "$root/cifar10/cifar-10-batches-bin/data_batch_3.bin"
+expect_log '^all.identity: cifar10:data_batch_3.bin$' "inspect CIFAR batch: identity"
+expect_log '^all.class_histogram: 4 4 4 4 4 4 4 4 4 4$' "inspect CIFAR batch: labels"
+expect_log "^all.sha256: $(sha256sum "$root/cifar10/cifar-10-batches-bin/data_batch_3.bin" | cut -c1-64)$" \
+  "inspect CIFAR batch: the file's own digest"
+head -c 5000 "$root/cifar10/cifar-10-batches-bin/test_batch.bin" >"$out/cut_batch.bin"
+expect_exit 3 "inspect a CIFAR batch cut inside a record" -- "$bin" data inspect "$out/cut_batch.bin"
+expect_log 'cut_batch.bin: 5000 bytes is not a whole number of 3073-byte records' "the cut batch is named"
 
 # Zero-shot stand-ins in the real layouts, read back by name and by path through the loaders.
 zroot="$out/zroot"

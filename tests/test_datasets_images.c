@@ -10,6 +10,8 @@
  * value must be equal. Digests are checked against coreutils sha256sum / md5 from hashlib.
  * Broken copies (truncated, wrong magic, little-endian sizes, trailing bytes, label out of
  * range, missing or duplicated entries, CMYK, cut JPEG) must be GB_INPUT naming the file.
+ * The single-file readers (one CIFAR batch, an IDX file of whatever dimensions its header
+ * names) are checked against the same fixtures.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -134,6 +136,36 @@ Test(cifar10, broken_copies_are_input_errors) {
     }
 }
 
+/* One batch file on its own (`data inspect FILE`): the numpy-written records, the file's own
+ * digest, and the same refusals as the split loader. */
+Test(cifar10, one_batch_file) {
+    char *batch = fx_path("cifar/cifar-10-batches-bin/test_batch.bin"), *inner = fx_path("cifar/cifar-10-batches-bin");
+    gb_image_set set;
+    cr_assert_eq(gb_cifar10_load_batch(&set, batch), GB_OK, "%s", gb_last_error());
+    check_cifar(&set, "test", 3);
+    cr_expect_str_eq(set.identity, "cifar10:test_batch.bin");
+    char want[65];
+    coreutils_combined(inner, "test_batch.bin", 0, want);
+    cr_expect_str_eq(set.sha256, want);
+    gb_image_set_free(&set);
+    static const struct {
+        const char *rel, *detail;
+    } cases[] = {
+        {"cifar/bad_truncated/cifar-10-batches-bin/data_batch_3.bin", "not a whole number"},
+        {"cifar/bad_label/cifar-10-batches-bin/test_batch.bin", "record 1 (byte offset 3073) has label 10"},
+        {"cifar/bad_missing/cifar-10-batches-bin/data_batch_4.bin", "cannot open"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *p = fx_path(cases[i].rel);
+        fx_expect_error(gb_cifar10_load_batch(&set, p), GB_INPUT, cases[i].rel);
+        cr_expect(strstr(gb_last_error(), cases[i].detail), "'%s' should say '%s'", gb_last_error(), cases[i].detail);
+        cr_expect(set.pixels == NULL && set.count == 0, "a failed load leaves an empty set");
+        free(p);
+    }
+    free(batch);
+    free(inner);
+}
+
 /* ------------------------------------------------------------------ IDX */
 
 static void check_idx(const gb_image_set *set, const char *split, int count) {
@@ -197,6 +229,45 @@ Test(idx, broken_files_are_input_errors) {
         cr_expect(set.pixels == NULL);
         free(im);
         free(lb);
+    }
+}
+
+/* gb_idx_read_any_u8 takes the dimension count from the header: the same data and sizes as
+ * the strict reader for images and labels, and the same refusals. */
+Test(idx, read_any_takes_the_header_dimensions) {
+    static const char *const files[] = {"mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"};
+    for (int f = 0; f < 2; f++) {
+        char *p = fx_path(files[f]);
+        uint8_t *strict, *any;
+        uint32_t sd[3] = {0, 0, 0}, ad[3] = {0, 0, 0};
+        int ndim = 0, want = f == 0 ? 3 : 1;
+        cr_assert_eq(gb_idx_read_u8(p, want, &strict, sd), GB_OK, "%s", gb_last_error());
+        cr_assert_eq(gb_idx_read_any_u8(p, &any, ad, &ndim), GB_OK, "%s", gb_last_error());
+        cr_expect_eq(ndim, want, "%s: ndim %d", files[f], ndim);
+        cr_expect(memcmp(sd, ad, sizeof sd) == 0, "%s: sizes differ", files[f]);
+        size_t n = (size_t)sd[0] * (want == 3 ? (size_t)sd[1] * sd[2] : 1);
+        expect_bytes(files[f], any, strict, n);
+        free(strict);
+        free(any);
+        free(p);
+    }
+    static const struct {
+        const char *rel, *detail;
+    } cases[] = {
+        {"mnist/bad/magic-images-idx3-ubyte.gz", "expected 00 00 08 01..03"},
+        {"mnist/bad/le-images-idx3-ubyte", "little-endian"},
+        {"mnist/bad/trailing-images-idx3-ubyte.gz", "trailing"},
+        {"mnist/bad/trunc-images-idx3-ubyte.gz", "truncated"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *p = fx_path(cases[i].rel);
+        uint8_t *data;
+        uint32_t dims[3];
+        int ndim;
+        fx_expect_error(gb_idx_read_any_u8(p, &data, dims, &ndim), GB_INPUT, cases[i].rel);
+        cr_expect(strstr(gb_last_error(), cases[i].detail), "'%s' should say '%s'", gb_last_error(), cases[i].detail);
+        cr_expect(data == NULL);
+        free(p);
     }
 }
 
