@@ -1,5 +1,5 @@
 /* tests/cmd_capture.h - call a `genbench` command function (compiled into the suite) with its
- * stdout captured in a file, and read values off what it printed. */
+ * stdout and stderr captured in files, and read values off what it printed. */
 #ifndef GB_TEST_CMD_CAPTURE_H
 #define GB_TEST_CMD_CAPTURE_H
 
@@ -12,38 +12,64 @@
 
 #include "core/status.h"
 
-static char captured[16384]; /* the whole stdout of the last run_cmd */
+static char captured[16384];    /* the whole stdout of the last run_cmd */
+static char captured_err[8192]; /* its whole stderr (also passed on to the real stderr) */
 
-/* Run cmd with stdout redirected; returns its status, the last stdout line in last (and all
- * of stdout in captured). */
-static gb_status run_cmd(gb_status (*cmd)(int, char **), char **argv, int argc, char *last, size_t size) {
-    char outfile[64] = "/tmp/gb_cmd_stdout_XXXXXX"; /* mkstemp's template */
-    int fd = mkstemp(outfile);
-    cr_assert_geq(fd, 0);
+/* Points fd at a fresh temporary file (its name in path, a mkstemp template); returns the
+ * saved fd. */
+static inline int capture_redirect(int fd, char *path) {
+    int tmp = mkstemp(path);
+    cr_assert_geq(tmp, 0);
+    int saved = dup(fd);
+    dup2(tmp, fd);
+    close(tmp);
+    return saved;
+}
+
+/* Restores fd and reads what went to path into buf (NUL-terminated), then removes path. */
+static inline void capture_restore(int fd, int saved, const char *path, char *buf, size_t size) {
+    dup2(saved, fd);
+    close(saved);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp);
+    size_t n = fread(buf, 1, size - 1, fp);
+    buf[n] = 0;
+    fclose(fp);
+    unlink(path);
+}
+
+/* Copy as much of src as fits in dst[size], NUL-terminated (what snprintf "%s" does, without
+ * GCC's truncation warning for the big capture buffers). */
+static inline void capture_copy(char *dst, size_t size, const char *src) {
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+/* Run cmd with stdout and stderr redirected; returns its status, the last stdout line (with
+ * its newline) in last, all of stdout in captured and of stderr in captured_err. */
+static inline gb_status run_cmd(gb_status (*cmd)(int, char **), char **argv, int argc, char *last, size_t size) {
+    char out_path[] = "/tmp/gb_cmd_stdout_XXXXXX", err_path[] = "/tmp/gb_cmd_stderr_XXXXXX"; /* templates */
     fflush(stdout);
-    int saved = dup(1);
-    dup2(fd, 1);
+    fflush(stderr);
+    int saved_out = capture_redirect(1, out_path), saved_err = capture_redirect(2, err_path);
     gb_status s = cmd(argc, argv);
     fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    close(fd);
-    FILE *fp = fopen(outfile, "r");
-    char line[512];
-    last[0] = 0;
-    captured[0] = 0;
-    while (fgets(line, sizeof line, fp)) {
-        snprintf(last, size, "%s", line);
-        strncat(captured, line, sizeof captured - strlen(captured) - 1);
-    }
-    fclose(fp);
-    unlink(outfile);
+    fflush(stderr);
+    capture_restore(1, saved_out, out_path, captured, sizeof captured);
+    capture_restore(2, saved_err, err_path, captured_err, sizeof captured_err);
+    fputs(captured_err, stderr);
+    size_t len = strlen(captured), start = len;
+    if (start && captured[start - 1] == '\n') start--;
+    while (start && captured[start - 1] != '\n') start--;
+    capture_copy(last, size, captured + start);
     return s;
 }
 
 /* The value on the last line (key NULL) or on the line starting with `key` of a command that
  * must succeed; NAN when no line starts with key. */
-static double run_for_value(gb_status (*cmd)(int, char **), char **argv, int argc, const char *key) {
+static inline double run_for_value(gb_status (*cmd)(int, char **), char **argv, int argc, const char *key) {
     char last[512];
     cr_assert_eq(run_cmd(cmd, argv, argc, last, sizeof last), GB_OK, "%s", gb_last_error());
     if (!key) return strtod(last, NULL);

@@ -26,6 +26,7 @@
 
 #include "core/csv.h"
 #include "core/png.h"
+#include "tests/cmd_capture.h"
 #include "tests/metrics_misc_fixture.h"
 #include "tests/run_binary.h"
 
@@ -54,46 +55,15 @@ typedef struct {
     gb_status status;
     char out[8192];  /* all of stdout */
     char err[4096];  /* all of stderr (warnings) */
-    char last[256];  /* the last line of stdout */
+    char last[256];  /* the last line of stdout, without its newline */
 } cmd_result;
 
-/* Points fd at a fresh temporary file (its name in path); returns the saved fd. */
-static int redirect(int fd, char *path) {
-    int tmp = mkstemp(path);
-    cr_assert_geq(tmp, 0);
-    int saved = dup(fd);
-    dup2(tmp, fd);
-    close(tmp);
-    return saved;
-}
-
-/* Restores fd and reads what went to path into buf (NUL-terminated); returns its length. */
-static size_t restore(int fd, int saved, const char *path, char *buf, size_t size) {
-    dup2(saved, fd);
-    close(saved);
-    FILE *fp = fopen(path, "r");
-    cr_assert_not_null(fp);
-    size_t n = fread(buf, 1, size - 1, fp);
-    buf[n] = 0;
-    fclose(fp);
-    unlink(path);
-    return n;
-}
-
-/* gb_cmd_spectrum(argv) with stdout and stderr caught in r. */
+/* gb_cmd_spectrum(argv) with stdout and stderr caught in r (tests/cmd_capture.h). */
 static void run_spectrum(cmd_result *r, char **argv, int argc) {
-    char out_path[] = "/tmp/gb_cmdspec_out_XXXXXX", err_path[] = "/tmp/gb_cmdspec_err_XXXXXX";
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = redirect(1, out_path), saved_err = redirect(2, err_path);
-    r->status = gb_cmd_spectrum(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    size_t len = restore(1, saved_out, out_path, r->out, sizeof r->out), start;
-    restore(2, saved_err, err_path, r->err, sizeof r->err);
-    while (len && r->out[len - 1] == '\n') len--;
-    for (start = len; start && r->out[start - 1] != '\n';) start--;
-    snprintf(r->last, sizeof r->last, "%.*s", (int)(len - start), r->out + start);
+    r->status = run_cmd(gb_cmd_spectrum, argv, argc, r->last, sizeof r->last);
+    capture_copy(r->out, sizeof r->out, captured);
+    capture_copy(r->err, sizeof r->err, captured_err);
+    r->last[strcspn(r->last, "\n")] = 0;
 }
 
 #define RUN(r, ...)                                                   \
