@@ -9,7 +9,7 @@
  * polynomials, ~2 ulp) instead of libm's scalar calls: 10x faster, same float32
  * tolerance against PyTorch. out may alias inp, dinp may alias dout.
  * Tested by tests/test_kernels_cpu.c: float64 finite differences, values around
- * the threshold against log1p(exp()) in double, PyTorch fixtures.
+ * the threshold against log1p(exp()) in double, +-inf and NaN, PyTorch fixtures.
  */
 #include "kernels/cpu/cpu.h"
 
@@ -40,6 +40,8 @@ void gb_softplus_backward_cpu(gb_device *dev, float *dinp, const float *dout, co
         float x = inp[i];
         float u = gb_vexp_nonpositive(x < 0.0f ? x : -x);
         float sig = (x >= 0.0f ? 1.0f : u) / (1.0f + u);
-        dinp[i] = x <= gb_softplus_threshold ? dout[i] * sig : dout[i] + (x - x); /* x - x: NaN stays NaN */
+        /* Above the threshold the derivative is 1, also at +inf (PyTorch passes dout through);
+         * a NaN x gives NaN. */
+        dinp[i] = x <= gb_softplus_threshold ? dout[i] * sig : (x > gb_softplus_threshold ? dout[i] : x);
     }
 }

@@ -8,8 +8,11 @@
  * backend's bits (NaN inputs give NaN, perhaps with another payload). Each kernel is a
  * template on the kind, so its body is branch-free for that kind.
  * out may alias inp, dinp may alias dout (each thread reads its element first).
+ * The backend table's softplus entries (gb_softplus_forward / _backward) are the SOFTPLUS kind
+ * here, at the end of the file: the CPU's softplus.c and activation.c give the same bits for
+ * both (tests/test_kernels_cpu.c), so one device transcription serves both.
  * Tested by tests/test_kernels_cuda_ops.c (bitwise against the CPU backend for every kind,
- * including the tails, +-0, +-inf and NaN).
+ * including the tails, +-0, +-inf and NaN) and tests/test_kernels_cuda.c (the softplus entries).
  */
 #include "kernels/cuda/vmath.cuh"
 
@@ -187,4 +190,17 @@ extern "C" void gb_activation_jvp_backward_cuda(gb_device *dev, float *dinp, flo
 #undef CALL
     }
     GB_LAUNCH_CHECK(dev, "act_jvp_backward_kernel");
+}
+
+/* ---- the table's softplus entries: the activation of kind SOFTPLUS (see the header) ---- */
+
+extern "C" void gb_softplus_forward_cuda(gb_device *dev, float *out, const float *inp, size_t n) {
+    const gb_activation softplus = {GB_ACT_SOFTPLUS, 0.0f};
+    gb_activation_forward_cuda(dev, out, inp, n, &softplus);
+}
+
+extern "C" void gb_softplus_backward_cuda(gb_device *dev, float *dinp, const float *dout,
+                                          const float *inp, size_t n) {
+    const gb_activation softplus = {GB_ACT_SOFTPLUS, 0.0f};
+    gb_activation_backward_cuda(dev, dinp, dout, inp, n, &softplus);
 }
