@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,4 +315,13 @@ Test(upsample_conv2d, table_entry_picks_the_route) {
     cr_assert(memcmp(dw_got, dw_want, z.n_w * sizeof(float)) == 0, "fast_conv device: dweight differs");
     free(x), free(w), free(b), free(g), free(up), free(dup), free(want), free(got);
     free(dx_want), free(dx_got), free(dw_want), free(dw_got);
+}
+
+/* The shape rule both backends call (gb_upsample_conv2d_check_shape): an odd upsampled size has
+ * no low-resolution image behind it, and would leave the CUDA route's staging rows unwritten. */
+Test(upsample_conv2d, odd_upsampled_size_aborts, .signal = SIGABRT) {
+    gb_conv_shape s = up_shape(1, 2, 4, 4, 2, 3, 3);
+    s.in_height = 9;
+    float x[2 * 4 * 4] = {0}, w[2 * 2 * 3 * 3] = {0}, out[2 * 9 * 8];
+    gb_upsample_conv2d_forward(&dev, out, x, w, NULL, &s);
 }

@@ -54,19 +54,6 @@ static int floor_half(int a) { return a >= 0 ? a / 2 : -((1 - a) / 2); }
 /* The low-resolution offset of the phase's first tap along an axis with kernel k, pad p. */
 static int phase_lo(int phase, int p) { return floor_half(phase - p); }
 
-/* The programmer-error checks: the conv at the upsampled size must be stride 1 with odd
- * kernels and "same" padding (the only form UpSampleConv2D takes), on an even-sized image. */
-static void check_shape(const gb_conv_shape *s) {
-    gb_conv_check_shape(s, 0);
-    GB_ASSERT(s->stride_h == 1 && s->stride_w == 1, "upsample_conv2d: stride %dx%d, need 1", s->stride_h, s->stride_w);
-    GB_ASSERT(s->kernel_h % 2 == 1 && s->kernel_w % 2 == 1 && 2 * s->pad_h == s->kernel_h - 1 &&
-                  2 * s->pad_w == s->kernel_w - 1,
-              "upsample_conv2d: kernel %dx%d pad %dx%d, need odd kernels with pad (k-1)/2", s->kernel_h,
-              s->kernel_w, s->pad_h, s->pad_w);
-    GB_ASSERT(s->in_height % 2 == 0 && s->in_width % 2 == 0,
-              "upsample_conv2d: upsampled size %dx%d is not even", s->in_height, s->in_width);
-}
-
 /* The phase's window over the low-resolution image. */
 static gb_im2col_geom phase_geom(const gb_conv_shape *s, int py, int px) {
     int h = s->in_height / 2, w = s->in_width / 2;
@@ -235,7 +222,7 @@ static void forward_step(gb_device *dev, const gb_conv_shape *s, const upconv_pl
 
 void gb_upsample_conv2d_forward_phases_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                            const float *bias, const gb_conv_shape *s) {
-    check_shape(s);
+    gb_upsample_conv2d_check_shape(s);
     const upconv_plan pl = make_plan(s);
     const size_t wp_floats = PHASES * (size_t)pl.M * (size_t)pl.K;
     float *wp = gb_dev_scratch(dev, (wp_floats + ((size_t)pl.K + (size_t)pl.M) * pl.ncols) * sizeof(float));
@@ -266,7 +253,7 @@ static void backward_step(gb_device *dev, const gb_conv_shape *s, const upconv_p
 void gb_upsample_conv2d_backward_phases_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                             const float *dout, const float *inp, const float *weight,
                                             const gb_conv_shape *s) {
-    check_shape(s);
+    gb_upsample_conv2d_check_shape(s);
     const upconv_plan pl = make_plan(s);
     if (dbias) gb_conv_bias_grad(dev, dbias, dout, s->batch, pl.M, 4 * pl.P);
     if (!dinp && !dweight) return;
@@ -294,7 +281,7 @@ static size_t upsampled_floats(const gb_conv_shape *s) {
 
 void gb_upsample_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp, const float *weight,
                                     const float *bias, const gb_conv_shape *s) {
-    check_shape(s);
+    gb_upsample_conv2d_check_shape(s);
     if (dev->fast_conv) {
         gb_upsample_conv2d_forward_phases_cpu(dev, out, inp, weight, bias, s);
         return;
@@ -308,7 +295,7 @@ void gb_upsample_conv2d_forward_cpu(gb_device *dev, float *out, const float *inp
 void gb_upsample_conv2d_backward_cpu(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                      const float *dout, const float *inp, const float *weight,
                                      const gb_conv_shape *s) {
-    check_shape(s);
+    gb_upsample_conv2d_check_shape(s);
     if (dev->fast_conv) {
         gb_upsample_conv2d_backward_phases_cpu(dev, dinp, dweight, dbias, dout, inp, weight, s);
         return;

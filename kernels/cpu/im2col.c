@@ -415,3 +415,14 @@ void gb_conv_check_shape(const gb_conv_shape *s, int transpose) {
                   s->kernel_h, s->kernel_w, s->in_height + 2 * s->pad_h, s->in_width + 2 * s->pad_w);
     }
 }
+
+void gb_upsample_conv2d_check_shape(const gb_conv_shape *s) {
+    gb_conv_check_shape(s, 0);
+    GB_ASSERT(s->stride_h == 1 && s->stride_w == 1, "upsample_conv2d: stride %dx%d, need 1", s->stride_h, s->stride_w);
+    GB_ASSERT(s->kernel_h % 2 == 1 && s->kernel_w % 2 == 1 && 2 * s->pad_h == s->kernel_h - 1 &&
+                  2 * s->pad_w == s->kernel_w - 1,
+              "upsample_conv2d: kernel %dx%d pad %dx%d, need odd kernels with pad (k-1)/2", s->kernel_h,
+              s->kernel_w, s->pad_h, s->pad_w);
+    GB_ASSERT(s->in_height % 2 == 0 && s->in_width % 2 == 0,
+              "upsample_conv2d: upsampled size %dx%d is not even", s->in_height, s->in_width);
+}

@@ -118,5 +118,8 @@ void gb_pad_plane(float *dst, int rows, int cols, const float *src, int h, int w
  * positive sizes, non-negative padding, a non-empty output; for the transposed
  * convolution (transpose != 0) output_padding in [0, stride), as PyTorch. */
 void gb_conv_check_shape(const gb_conv_shape *s, int transpose);
+/* The same for upsample_conv2d's conv at the upsampled size (both backends): stride 1, odd
+ * kernels with "same" padding (the only form UpSampleConv2D takes), an even-sized image. */
+void gb_upsample_conv2d_check_shape(const gb_conv_shape *s);
 
 #endif

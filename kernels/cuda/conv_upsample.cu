@@ -10,6 +10,9 @@
  * Tested by tests/test_cuda_conv.c against the CPU backend.
  */
 #include "kernels/cuda/common.cuh"
+extern "C" {
+#include "kernels/cpu/im2col.h" /* gb_upsample_conv2d_check_shape: the CPU backend's shape rules */
+}
 
 static size_t upsampled_floats(const gb_conv_shape *s) {
     return (size_t)s->batch * (size_t)s->in_channels * (size_t)s->in_height * (size_t)s->in_width;
@@ -18,6 +21,7 @@ static size_t upsampled_floats(const gb_conv_shape *s) {
 extern "C" void gb_upsample_conv2d_forward_cuda(gb_device *dev, float *out, const float *inp,
                                                 const float *weight, const float *bias,
                                                 const gb_conv_shape *shape) {
+    gb_upsample_conv2d_check_shape(shape); /* an odd size would leave staging rows unwritten */
     float *up = static_cast<float *>(gb_dev_staging(dev, upsampled_floats(shape) * sizeof(float)));
     gb_upsample_nearest2x_forward_cuda(dev, up, inp, (size_t)shape->batch * (size_t)shape->in_channels,
                                        shape->in_height / 2, shape->in_width / 2);
@@ -27,6 +31,7 @@ extern "C" void gb_upsample_conv2d_forward_cuda(gb_device *dev, float *out, cons
 extern "C" void gb_upsample_conv2d_backward_cuda(gb_device *dev, float *dinp, float *dweight,
                                                  float *dbias, const float *dout, const float *inp,
                                                  const float *weight, const gb_conv_shape *shape) {
+    gb_upsample_conv2d_check_shape(shape);
     const size_t n = upsampled_floats(shape);
     const size_t planes = (size_t)shape->batch * (size_t)shape->in_channels;
     /* [0, n): the upsampled input (the weight gradient reads it); [n, 2n): its gradient */
