@@ -25,7 +25,10 @@ const char gb_run_options_help[] =
     "                             upsample+conv as four phase convs (2.25x fewer multiply-adds); `winograd`\n"
     "                             is the earlier name of fast)\n"
     "  --inception-sha256 HEX     the SHA-256 other weights must have (required with --inception-weights\n"
-    "                             unless the file is the pinned one)\n";
+    "                             unless the file is the pinned one)\n"
+    "  --nondeterministic         CUDA: let cuDNN's heuristics pick the fastest convolution algorithms,\n"
+    "                             which may differ run to run (default: a deterministic allow-list);\n"
+    "                             the manifest says so and lists the algorithms; no effect on the CPU\n";
 
 gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int allow_out) {
     /* the data root every command shares: --data, else $GB_DATA, else data/ */
@@ -37,6 +40,10 @@ gb_status gb_run_options_parse(gb_run_options *opt, int argc, char **argv, int a
         unsigned long long n;
         if (strcmp(a, "--resume") == 0 && allow_out) {
             opt->resume = 1;
+            continue;
+        }
+        if (strcmp(a, "--nondeterministic") == 0) {
+            opt->nondeterministic = 1;
             continue;
         }
         if (!v && (strcmp(a, "--scale") == 0 || strcmp(a, "--device") == 0 || strcmp(a, "--seed") == 0 ||

@@ -171,3 +171,28 @@ void gb_device_close(gb_device *dev) {
 #endif
     memset(dev, 0, sizeof *dev);
 }
+
+#ifdef GB_HAVE_CUDA
+static int is_cuda(const gb_device *dev) { return dev->ops && strcmp(dev->ops->name, "cuda") == 0; }
+#endif
+
+int gb_device_set_nondeterministic(gb_device *dev, int on) {
+#ifdef GB_HAVE_CUDA
+    if (is_cuda(dev)) {
+        gb_cuda_set_nondeterministic(dev, on);
+        return on != 0;
+    }
+#endif
+    (void)dev;
+    (void)on;
+    return 0;
+}
+
+size_t gb_device_algorithm_record(gb_device *dev, char *buf, size_t cap) {
+#ifdef GB_HAVE_CUDA
+    if (is_cuda(dev)) return gb_cuda_conv_algorithms(dev, buf, cap);
+#endif
+    (void)dev;
+    if (cap) buf[0] = '\0';
+    return 0;
+}

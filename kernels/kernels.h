@@ -393,6 +393,17 @@ void gb_device_close(gb_device *dev);
 /* 1 when this build has the CUDA backend and a GPU is visible. */
 int gb_cuda_available(void);
 
+/* `--nondeterministic`: let the backend pick its fastest algorithms even where they are not
+ * bitwise reproducible run to run (CUDA: cuDNN's heuristics, which may use atomics). The CPU
+ * backend has no such algorithms: there it changes nothing and returns 0; 1 when the device now
+ * runs in that mode. */
+int gb_device_set_nondeterministic(gb_device *dev, int on);
+/* The algorithms the device chose so far, as text for the manifest (CUDA: one line with the
+ * cuDNN version and mode, then one per convolution shape: gb_cuda_conv_algorithms); "" on the
+ * CPU, whose routes are fixed by the code. snprintf's contract: at most cap bytes, the length
+ * the whole record needs returned. */
+size_t gb_device_algorithm_record(gb_device *dev, char *buf, size_t cap);
+
 /* The name of the first table entry that is NULL, or NULL when the table is complete. */
 const char *gb_backend_missing_op(const gb_backend *ops);
 

@@ -29,6 +29,7 @@ typedef struct {
     int resume;            /* continue from <out>/checkpoint.safetensors */
     int threads;
     int fast_conv;                 /* --conv fast: gb_device.fast_conv */
+    int nondeterministic;          /* --nondeterministic: gb_device_set_nondeterministic (CUDA) */
     const char *inception_weights; /* NULL: <data_dir>/weights/<pinned file>; else FID at every scale */
     const char *inception_sha256;  /* NULL: the pinned hash */
     int argc;              /* the command line, for the manifest */

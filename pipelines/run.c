@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/atomic_file.h"
@@ -82,6 +83,24 @@ static void write_failure(const gb_run_context *ctx, gb_status s) {
     gb_fail(s, "%s", reason);
 }
 
+/* What the device's algorithm choice was (CUDA: cuDNN's version, mode and the algorithms of
+ * every convolution shape; nothing on the CPU), one manifest key per line: algorithms, then
+ * algorithms.1, algorithms.2, ... */
+static void add_algorithm_record(gb_manifest *m, gb_device *dev) {
+    size_t need = gb_device_algorithm_record(dev, NULL, 0);
+    if (need == 0) return;
+    char *record = malloc(need + 1);
+    if (!record) return; /* provenance detail only; the run's own result stands */
+    gb_device_algorithm_record(dev, record, need + 1);
+    int line = 0;
+    for (char *save = NULL, *text = strtok_r(record, "\n", &save); text; text = strtok_r(NULL, "\n", &save), line++) {
+        char key[32] = "algorithms";
+        if (line > 0) snprintf(key, sizeof key, "algorithms.%d", line);
+        gb_manifest_set(m, key, "%s", text);
+    }
+    free(record);
+}
+
 gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t out_size) {
     const gb_pipeline *p = gb_pipeline_find(opt->pipeline);
     if (!p) return gb_fail(GB_USAGE, "unknown pipeline '%s' (see `genbench list`)", opt->pipeline);
@@ -89,6 +108,10 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
     gb_device dev;
     GB_TRY(gb_device_open(&dev, opt->device, opt->threads));
     dev.fast_conv = opt->fast_conv;
+    const int nondeterministic = gb_device_set_nondeterministic(&dev, opt->nondeterministic);
+    if (opt->nondeterministic && !nondeterministic)
+        gb_warn("--nondeterministic: the %s backend has no nondeterministic algorithms; the run stays "
+                "deterministic", dev.ops->name);
 
     gb_manifest manifest;
     gb_manifest_init(&manifest);
@@ -113,15 +136,21 @@ gb_status gb_pipeline_run(const gb_run_options *opt, char *out_dir_used, size_t 
         gb_manifest_set(&manifest, "device_name", "%s", dev.name);
         gb_manifest_set(&manifest, "threads", "%d", dev.threads);
         gb_manifest_set(&manifest, "conv_algorithm", "%s",
-                        strcmp(dev.ops->name, "cpu") ? "backend's own (cuDNN: deterministic allow-list)"
+                        strcmp(dev.ops->name, "cpu")
+                            ? (nondeterministic ? "backend's own (cuDNN: heuristic choice, --nondeterministic)"
+                                                : "backend's own (cuDNN: deterministic allow-list)")
                         : dev.fast_conv ? "fast (winograd F(4x4,3x3) where faster, upsample+conv by phases, else gemm)"
                                         : "gemm (im2col + sgemm; fft for kernels >= 11)");
+        gb_manifest_set(&manifest, "determinism", "%s",
+                        nondeterministic ? "no: --nondeterministic, results may differ run to run"
+                                         : "bitwise (same binary, machine, config and seed)");
         gb_manifest_set(&manifest, "resumed", "%s", opt->resume ? "yes" : "no");
         gb_manifest_set(&manifest, "output_dir", "%s", ctx.out_dir);
         gb_info("running %s at %s scale on %s, seed %" PRIu64 " -> %s", p->id, gb_scale_name(opt->scale),
                 dev.name, opt->seed, ctx.out_dir);
         s = p->run(&ctx);
     }
+    add_algorithm_record(&manifest, &dev);
     if (s == GB_OK) {
         gb_manifest_set(&manifest, "dataset", "%s", ctx.dataset);
         gb_manifest_set(&manifest, "result", "ok");

@@ -62,6 +62,15 @@ expect_exit 3 "check of a missing results directory" -- "$bin" check "$out/does-
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
   expect_exit 5 "--device cuda without a GPU" -- "$bin" run toy2d-langevin --scale smoke --device cuda --out "$out/cuda"
 fi
+# --nondeterministic on the CPU: accepted, warned about, and the manifest still says bitwise
+expect_exit 0 "--nondeterministic on the cpu backend" -- \
+  "$bin" run toy2d-langevin --scale smoke --device cpu --nondeterministic --out "$out/nondet"
+grep -q 'the cpu backend has no nondeterministic algorithms' "$out/last.log" ||
+  { echo "FAIL: --nondeterministic on the cpu gives no warning"; fail=1; }
+grep -q '^determinism: bitwise' "$out/nondet/manifest.txt" ||
+  { echo "FAIL: the cpu manifest under --nondeterministic does not say bitwise"; fail=1; }
+cmp -s "$out/nondet/metrics.csv" "$out/runs/toy2d-langevin/metrics.csv" ||
+  { echo "FAIL: --nondeterministic changed the cpu backend's results"; fail=1; }
 # a corrupt checkpoint is an input error, and the good metrics.csv beside it survives
 cp -r "$out/runs/toy2d-langevin" "$out/corrupt"
 head -c 100 "$out/runs/toy2d-langevin/checkpoint.safetensors" >"$out/corrupt/checkpoint.safetensors"

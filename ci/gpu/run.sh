@@ -84,6 +84,8 @@ else
   note "determinism (cub32-gan smoke on cuda, twice): DIFFERENT (see det1.log, det2.log)"
 fi
 cp "$det/1/metrics.csv" "$out/det_metrics.csv" 2>/dev/null
+cp "$det/1/manifest.txt" "$out/det_manifest.txt" 2>/dev/null
+note "cuDNN algorithms the run chose (manifest): $(grep -a '^algorithms' "$det/1/manifest.txt" 2>/dev/null | tr '\n' ';')"
 fi
 
 # 4. the GPU benchmark rows

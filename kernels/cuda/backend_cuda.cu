@@ -200,6 +200,15 @@ extern "C" gb_status gb_cuda_device_open(gb_device *dev) {
     st->blas_workspace_bytes = gb_cublas_workspace_bytes;
     GB_CUBLAS_CHECK(cublasSetWorkspace(st->blas, st->blas_workspace, st->blas_workspace_bytes));
     GB_CUBLAS_CHECK(cublasSetMathMode(st->blas, CUBLAS_DEFAULT_MATH));
+    dev->impl = st; /* gb_cuda_conv_open reaches the state through dev */
+    gb_status cs = gb_cuda_conv_open(dev);
+    if (cs != GB_OK) {
+        dev->impl = nullptr;
+        cublasDestroy(st->blas);
+        cudaFree(st->blas_workspace);
+        free(st);
+        return cs;
+    }
     const char *sync = getenv("GB_SYNC_DEBUG");
     st->sync_debug = sync && strcmp(sync, "1") == 0;
 

@@ -82,7 +82,12 @@ extern "C" gb_status gb_cuda_measure_ceilings(double *copy_gbps, double *sgemm_g
     if (clocks && cap) clocks[0] = '\0';
     if (gb_cuda_device_count() == 0)
         return gb_fail(GB_ENV, "GPU ceilings: no CUDA device is visible; benchmark with --device cpu");
-    GB_CUDA_CHECK(cudaSetDevice(0));
+    cudaError_t set = cudaSetDevice(0);
+    if (set != cudaSuccess) {
+        cudaGetLastError();
+        return gb_fail(GB_ENV, "GPU ceilings: CUDA device 0 is unusable: cudaSetDevice returned %s (%s)",
+                       cudaGetErrorName(set), cudaGetErrorString(set));
+    }
 
     int sm_khz = 0, mem_khz = 0, bus_bits = 0, l2 = 0, sms = 0;
     GB_CUDA_CHECK(cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0));
@@ -127,7 +132,12 @@ extern "C" gb_status gb_cuda_measure_ceilings(double *copy_gbps, double *sgemm_g
     GB_CUDA_CHECK(cudaGetLastError());
     ceilings_fill_kernel<<<gb_cuda_grid(elems), GB_CUDA_BLOCK>>>(B, elems);
     GB_CUDA_CHECK(cudaGetLastError());
-    GB_CUBLAS_CHECK(cublasCreate(&r.blas));
+    const cublasStatus_t made = cublasCreate(&r.blas);
+    if (made != CUBLAS_STATUS_SUCCESS) {
+        r.blas = nullptr;
+        return gb_fail(GB_ENV, "GPU ceilings: cublasCreate returned %s (%s)", cublasGetStatusName(made),
+                       cublasGetStatusString(made));
+    }
     GB_CUBLAS_CHECK(cublasSetWorkspace(r.blas, r.ws, gemm_workspace_bytes));
     GB_CUBLAS_CHECK(cublasSetMathMode(r.blas, CUBLAS_DEFAULT_MATH));
     const float one = 1.0f, zero = 0.0f;

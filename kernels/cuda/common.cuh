@@ -102,7 +102,7 @@ struct gb_cuda_state {
     size_t blas_workspace_bytes;
     int sync_debug;       /* GB_SYNC_DEBUG=1: synchronise after each launch */
     int nondeterministic; /* gb_cuda_set_nondeterministic: cuDNN may pick any algorithm */
-    struct gb_cudnn_cache *conv; /* conv.cu: cuDNN handle and per-shape plans, made on first use */
+    struct gb_cudnn_cache *conv; /* conv.cu: cuDNN handle (made at device open) and per-shape plans */
 };
 
 static inline gb_cuda_state *gb_cuda_state_of(gb_device *dev) {
@@ -164,6 +164,9 @@ void gb_conv_transpose2d_forward_cuda(gb_device *dev, float *out, const float *i
 void gb_conv_transpose2d_backward_cuda(gb_device *dev, float *dinp, float *dweight, float *dbias,
                                        const float *dout, const float *inp, const float *weight,
                                        const gb_conv_shape *shape);
+/* Create the cuDNN handle and check its sub-libraries load (gb_cuda_device_open): GB_ENV naming
+ * the failed call otherwise. */
+gb_status gb_cuda_conv_open(gb_device *dev);
 /* Destroy the cuDNN handle and cached descriptors (gb_cuda_device_close). */
 void gb_cuda_conv_release(gb_device *dev);
 /* weight_standardize.cu */

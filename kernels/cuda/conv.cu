@@ -32,7 +32,8 @@
  *   bwd filter  ALGO_1, FFT_TILING                     (ALGO_1 deterministic as above; ALGO_0
  *               and ALGO_3 are the atomic ones)
  * With gb_cuda_set_nondeterministic(dev, 1) the heuristics of the *_v7 queries pick instead
- * (the first FMA-math candidate cuDNN reports as supported), which may be an atomic one.
+ * (the first FMA-math candidate cuDNN reports as supported whose workspace fits in a quarter of
+ * the free device memory), which may be an atomic one.
  *
  * Workspace comes from gb_dev_scratch. All calls go to the legacy default stream (the cuDNN
  * handle's default), ordered with the rest of the backend. Not thread-safe (one device per
@@ -101,14 +102,38 @@ static const char *bwd_filter_name(int a) {
     }
 }
 
+/* cuDNN 9 loads its sub-libraries (ops, cnn) lazily, so a missing library, an old driver or an
+ * unsupported GPU would otherwise first show as a failed call in the middle of a run. Creating
+ * the handle and asking both sub-libraries for their version check at device open turns those
+ * into GB_ENV (exit 5) before any work. */
+extern "C" gb_status gb_cuda_conv_open(gb_device *dev) {
+    gb_cuda_state *st = gb_cuda_state_of(dev);
+    if (st->conv) return GB_OK;
+    gb_cudnn_cache *c = static_cast<gb_cudnn_cache *>(calloc(1, sizeof *c));
+    if (!c) return gb_fail(GB_ENV, "out of host memory for the cuDNN state");
+    cudnnStatus_t e = cudnnCreate(&c->handle);
+    const char *call = "cudnnCreate";
+    if (e == CUDNN_STATUS_SUCCESS) {
+        e = cudnnOpsVersionCheck();
+        call = "cudnnOpsVersionCheck";
+        if (e == CUDNN_STATUS_SUCCESS) {
+            e = cudnnCnnVersionCheck();
+            call = "cudnnCnnVersionCheck";
+        }
+        if (e != CUDNN_STATUS_SUCCESS) cudnnDestroy(c->handle);
+    }
+    if (e != CUDNN_STATUS_SUCCESS) {
+        free(c);
+        return gb_fail(GB_ENV, "cuDNN is unusable: %s returned %s (%d); check the cuDNN 9 installation and the "
+                               "driver, or run with --device cpu", call, cudnnGetErrorString(e), (int)e);
+    }
+    st->conv = c;
+    return GB_OK;
+}
+
 static gb_cudnn_cache *cache_of(gb_device *dev) {
     gb_cuda_state *st = gb_cuda_state_of(dev);
-    if (!st->conv) {
-        gb_cudnn_cache *c = static_cast<gb_cudnn_cache *>(calloc(1, sizeof *c));
-        GB_ASSERT(c, "out of host memory for the cuDNN state");
-        GB_CUDNN_CHECK(cudnnCreate(&c->handle));
-        st->conv = c;
-    }
+    GB_ASSERT(st->conv, "cuDNN state missing: gb_cuda_device_open makes it");
     return st->conv;
 }
 
@@ -193,11 +218,20 @@ gb_conv_plan *gb_cuda_conv_plan(gb_device *dev, const gb_conv_shape *s, int tran
 
 cudnnHandle_t gb_cuda_cudnn(gb_device *dev) { return cache_of(dev)->handle; }
 
-/* The first FMA-math candidate of a heuristic list that cuDNN reports as usable, or -1. */
+/* The first FMA-math candidate of a heuristic list that cuDNN reports as usable and whose
+ * workspace fits in a quarter of the free device memory, or -1 (the allow-list then decides).
+ * FFT and Winograd-nonfused candidates can ask for gigabytes, which gb_dev_scratch could only
+ * refuse by stopping the run. */
 template <typename Perf>
 static int first_fma(const Perf *perf, int returned) {
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
     for (int i = 0; i < returned; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH &&
+            perf[i].memory <= free_b / 4)
             return (int)perf[i].algo;
     return -1;
 }
@@ -205,10 +239,27 @@ static int first_fma(const Perf *perf, int returned) {
 /* Why the last candidate was refused, for the message when none is left. */
 static cudnnStatus_t last_refusal = CUDNN_STATUS_SUCCESS;
 
-/* Workspace of one algorithm, or -1 when cuDNN does not support it for the plan (any status
- * of cuDNN 9's NOT_SUPPORTED category: shape, layout, padding, ...). */
+/* Workspace of one algorithm, or -1 when cuDNN does not support it for the plan: a status of
+ * the NOT_SUPPORTED category (shape, layout, padding, data type, shared memory, launch
+ * parameters, ...) means "try the next algorithm", except the five about the environment
+ * (driver, runtime, architecture, runtime prerequisites, sub-libraries), which stop the run with
+ * their own name, as any other failure does. */
+static bool refused_for_the_problem(cudnnStatus_t st) {
+    if (CUDNN_STATUS_CATEGORY(st) != CUDNN_STATUS_NOT_SUPPORTED) return false;
+    switch (st) {
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER:
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART:
+    case CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH:
+    case CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING:
+    case CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE:
+        return false;
+    default:
+        return true;
+    }
+}
+
 static long long ws_or_unsupported(cudnnStatus_t st, size_t bytes, const char *call) {
-    if (CUDNN_STATUS_CATEGORY(st) == CUDNN_STATUS_NOT_SUPPORTED) {
+    if (refused_for_the_problem(st)) {
         last_refusal = st;
         return -1;
     }

@@ -56,7 +56,13 @@ extern "C" gb_status gb_cuda_dsyevd(gb_device *dev, char jobz, size_t n, double 
     const size_t abytes = n * n * sizeof(double);
 
     solver s;
-    GB_CUSOLVER_CHECK(cusolverDnCreate(&s.h));
+    const cusolverStatus_t made = cusolverDnCreate(&s.h);
+    if (made != CUSOLVER_STATUS_SUCCESS) { /* ALLOC_FAILED or NOT_INITIALIZED: the GPU's state */
+        s.h = nullptr;
+        return gb_fail(GB_ENV, "cuSOLVER: cusolverDnCreate returned status %d for an order-%zu eigenproblem "
+                               "(out of device memory or no usable GPU); run the metric with --device cpu",
+                       (int)made, n);
+    }
     GB_CUSOLVER_CHECK(cusolverDnSetDeterministicMode(s.h, CUSOLVER_DETERMINISTIC_RESULTS));
     dev_mem da, dw, dinfo, dwork;
     if (!da.alloc(abytes) || !dw.alloc(n * sizeof(double)) || !dinfo.alloc(sizeof(int)))
