@@ -120,6 +120,37 @@ Test(cuda_attn_loss, sum, .fini = close_devices) {
     }
 }
 
+/* In place, as the CPU allows: logsumexp's totals written over the start of its own input and
+ * the sum's gradient over its dout. On the GPU both go through scratch (other warps or blocks
+ * may still read where the outputs land), so the results are the out-of-place ones: logsumexp
+ * within one rounding of the CPU, the rest of the buffer untouched, the gradient bitwise. */
+Test(cuda_attn_loss, in_place_logsumexp_and_sum_backward, .fini = close_devices) {
+    REQUIRE_GPU();
+    const size_t rows = 300, cols = 40, n = rows * cols; /* out[r] lands in rows 0..7 */
+    seed_rng(9200);
+    float *xh = rand_floats(n, -5, 5), *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    memcpy(want, xh, n * sizeof *want);
+    gb_logsumexp_forward(&cpu, want, want, rows, cols);
+    float *d = gb_dev_alloc(&gpu, n * sizeof *d);
+    gb_upload(&gpu, d, xh, n * sizeof *d);
+    gb_logsumexp_forward(&gpu, d, d, rows, cols);
+    gb_download(&gpu, got, d, n * sizeof *got);
+    for (size_t i = 0; i < rows; i++)
+        cr_expect(fabsf(got[i] - want[i]) <= 4 * 5.9604644775390625e-8f * fabsf(want[i]) + 1e-44f,
+                  "in-place logsumexp row %zu: cuda %.9g, cpu %.9g", i, (double)got[i], (double)want[i]);
+    cr_expect(memcmp(got + rows, xh + rows, (n - rows) * sizeof *got) == 0, "in-place logsumexp wrote past out");
+
+    const float g = -0.75f, scale = 1.0f / 3.0f;
+    for (size_t i = 0; i < n; i++) want[i] = i ? xh[i] : g;
+    gb_upload(&gpu, d, want, n * sizeof *d);
+    gb_sum_backward(&cpu, want, want, n, scale);
+    gb_sum_backward(&gpu, d, d, n, scale);
+    gb_download(&gpu, got, d, n * sizeof *got);
+    cr_expect(memcmp(got, want, n * sizeof *got) == 0, "in-place sum_backward: not the CPU's bits");
+    gb_dev_free(&gpu, d);
+    free(xh), free(want), free(got);
+}
+
 /* ---- attention ---- */
 
 /* Checks the q, k, v blocks of every sample of a [batch, 3*heads*D, N] buffer separately. */

@@ -13,6 +13,10 @@
  * sum_forward is a grid reduction (gb_grid_sum) whose total is rounded on the device.
  * Outputs may alias their inputs as on the CPU: a lane reads an element before writing it,
  * and the butterflies order every read of a row before the writes that depend on its total.
+ * Two ops write where other warps or blocks may still read, so they go through scratch:
+ * logsumexp_forward (out[r] may lie in a row another warp is reading; the totals are written
+ * to scratch, then copied to out) and sum_backward (every thread reads dout[0], which dinp[0]
+ * may be; dout[0] is copied to scratch first). Both copies are ordered on the one stream.
  * Tested by tests/test_kernels_cuda_ops.c against the CPU backend.
  */
 #include "kernels/cuda/reduce.cuh"
@@ -156,8 +160,10 @@ extern "C" void gb_log_softmax_backward_cuda(gb_device *dev, float *dinp, const 
 extern "C" void gb_logsumexp_forward_cuda(gb_device *dev, float *out, const float *inp, size_t rows,
                                           size_t cols) {
     if (rows == 0) return;
-    logsumexp_forward_kernel<<<row_grid(rows), GB_CUDA_BLOCK>>>(out, inp, rows, cols);
+    float *totals = static_cast<float *>(gb_dev_scratch(dev, rows * sizeof(float)));
+    logsumexp_forward_kernel<<<row_grid(rows), GB_CUDA_BLOCK>>>(totals, inp, rows, cols);
     GB_LAUNCH_CHECK(dev, "logsumexp_forward_kernel");
+    dev->ops->copy(dev, out, totals, rows * sizeof(float));
 }
 
 extern "C" void gb_logsumexp_backward_cuda(gb_device *dev, float *dinp, const float *dout,
@@ -178,6 +184,8 @@ extern "C" void gb_sum_forward_cuda(gb_device *dev, float *out, const float *inp
 extern "C" void gb_sum_backward_cuda(gb_device *dev, float *dinp, const float *dout, size_t n,
                                      float scale) {
     if (n == 0) return;
-    sum_backward_kernel<<<gb_cuda_grid(n), GB_CUDA_BLOCK>>>(dinp, dout, n, scale);
+    float *g = static_cast<float *>(gb_dev_scratch(dev, sizeof(float)));
+    dev->ops->copy(dev, g, dout, sizeof(float));
+    sum_backward_kernel<<<gb_cuda_grid(n), GB_CUDA_BLOCK>>>(dinp, g, n, scale);
     GB_LAUNCH_CHECK(dev, "sum_backward_kernel");
 }
