@@ -232,9 +232,9 @@ static void frechet_call(void *ctx) {
  * covariance that is singular for any other reason (here loaded-statistics style, built
  * directly), whichever of the two it is and on both factor paths. Full rank warns nothing. */
 Test(fid_frechet, warns_about_rank_deficient_covariances) {
-    float x[8 * 8];
+    float x[9 * 8]; /* 9 rows of 8: the first 8 (N = d), then all 9 (N = d + 1) */
     uint64_t seed = TEST_SEED + 77;
-    for (size_t i = 0; i < 8 * 8; i++) x[i] = (float)rng_unif(&seed);
+    for (size_t i = 0; i < 9 * 8; i++) x[i] = (float)rng_unif(&seed);
     warn_case c = {.x = x, .n = 8, .d = 8};
     char *log = stderr_of(stats_call, &c);
     cr_expect_not_null(strstr(log, "from 8 samples in 8 dimensions"), "N = d must warn: '%s'", log);
