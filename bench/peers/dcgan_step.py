@@ -14,7 +14,8 @@ lr 2e-4, betas (0, 0.9) on both sides. MODE:
                backward; Adam. fake is a fixed detached G(z), as ours.
   gen_step     zero_grad; -E[D(G(z))] backward with the critic's parameters frozen
                (requires_grad False: no critic parameter gradients, as ours); Adam on G.
-Prints one JSON object: {"impl": "pytorch", "times_s": [...], "torch": version, "threads": T}.
+Runs on the bench's device (bench/peers/peer_device.py: the GPU for `bench --device cuda`, TF32
+off). Prints one JSON object: {"impl": "pytorch", "times_s": [...], "torch": version, "threads": T}.
 
 usage: /usr/bin/python3 bench/peers/dcgan_step.py MODE BATCH THREADS WARMUP REPS
 """
@@ -25,6 +26,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import peer_device
 
 
 class UpSampleConv(nn.Module):
@@ -103,23 +106,24 @@ def main():
     mode = sys.argv[1]
     batch, threads, warmup, reps = (int(a) for a in sys.argv[2:6])
     torch.set_num_threads(threads)
+    dev, sync, where = peer_device.pick(torch)
     torch.manual_seed(0)
-    g, d = Generator(), Critic()
-    z = torch.randn(batch, 128)
-    real = torch.rand(batch, 3, 32, 32) * 2 - 1
-    eps = torch.rand(batch, 1, 1, 1)
+    g, d = Generator().to(dev), Critic().to(dev)
+    z = torch.randn(batch, 128).to(dev)
+    real = (torch.rand(batch, 3, 32, 32) * 2 - 1).to(dev)
+    eps = torch.rand(batch, 1, 1, 1).to(dev)
     with torch.no_grad():
         fake = g(z)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.0, 0.9))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.0, 0.9))
 
     if mode == "g_fwdbwd":
-        dout = torch.randn(batch, 3, 32, 32)
+        dout = torch.randn(batch, 3, 32, 32).to(dev)
 
         def step():
             g(z).backward(dout)
     elif mode == "d_fwdbwd":
-        dout = torch.randn(batch, 1)
+        dout = torch.randn(batch, 1).to(dev)
 
         def step():
             d(real).backward(dout)
@@ -147,14 +151,9 @@ def main():
     else:
         raise SystemExit("unknown mode " + mode)
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    print(json.dumps({"impl": "pytorch", "times_s": times, "torch": torch.__version__, "threads": threads}))
+    times = peer_device.time_passes(step, sync, warmup, reps, time.perf_counter)
+    print(json.dumps({"impl": "pytorch", "times_s": times, "torch": "%s on %s" % (torch.__version__, where),
+                      "threads": threads}))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ they are missing; random_state_dict draws the weights from a fixed seed and cali
 BatchNorm statistics). The timed region is the layers InceptionV3([3]) chains (stem, pools,
 Mixed_5b..7c, global average: run_blocks) on preprocessed [BATCH, 3, 299, 299] inputs under
 torch.no_grad(), the same work as gb_inception_forward; the thread count is set explicitly.
-On the device genbench bench runs on ($GB_BENCH_DEVICE, set by bench/bench_main.c): with
-"cuda" (and a GPU PyTorch sees) the network and inputs live on the GPU and each timed pass ends
-in torch.cuda.synchronize() (PyTorch eager, the issue's GPU peer); otherwise the CPU.
+It runs on the device genbench bench runs on (bench/peers/peer_device.py): for `bench --device
+cuda`, PyTorch eager on the GPU (the issue's GPU peer) in full float32 like genbench's CUDA
+backend (TF32 off), each timed pass between two torch.cuda.synchronize(); otherwise the CPU.
 
   DEPS write DIR       DIR/weights.pth (torch.save of the state dict) and DIR/check.npz with
                        x [2, 3, 299, 299] and pool [2, 2048] (pool3 of x, float32) for the C
@@ -33,17 +33,19 @@ def main():
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
     pfi, _, _ = ref.import_peers(deps)
+    sys.path.insert(0, here)
+    import peer_device
     import numpy as np
     import torch
 
     threads = int(sys.argv[4]) if mode == "time" else (os.cpu_count() or 1)
     torch.set_num_threads(threads)
-    gpu = os.environ.get("GB_BENCH_DEVICE") == "cuda" and torch.cuda.is_available()
+    dev, sync, where = peer_device.pick(torch)
     g = torch.Generator().manual_seed(5)
     x_cal = torch.rand(4, 3, 299, 299, generator=g) * 2 - 1
     sd = ref.random_state_dict(pfi, torch, x_cal)
     net = ref.fid_network(pfi, sd)
-    version = "pytorch-fid InceptionV3 blocks, torch %s on %s" % (torch.__version__, "cuda" if gpu else "cpu")
+    version = "pytorch-fid InceptionV3 blocks, torch %s on %s" % (torch.__version__, where)
     if mode == "write":
         out = sys.argv[3]
         torch.save(sd, os.path.join(out, "weights.pth"))
@@ -55,19 +57,9 @@ def main():
         return
     batch, warmup, reps = int(sys.argv[3]), int(sys.argv[5]), int(sys.argv[6])
     x = torch.rand(batch, 3, 299, 299, generator=g) * 2 - 1
-    sync = torch.cuda.synchronize if gpu else (lambda: None)
-    if gpu:
-        net, x = net.cuda(), x.cuda()
-    times = []
+    net, x = net.to(dev), x.to(dev)
     with torch.no_grad():
-        for _ in range(warmup):
-            ref.run_blocks(net, x)
-        for _ in range(reps):
-            sync()
-            t0 = time.perf_counter()
-            ref.run_blocks(net, x)
-            sync()
-            times.append(time.perf_counter() - t0)
+        times = peer_device.time_passes(lambda: ref.run_blocks(net, x), sync, warmup, reps, time.perf_counter)
     print(json.dumps({"impl": "pytorch-fid", "times_s": times, "torch": version, "threads": threads}))
 
 

@@ -10,7 +10,8 @@ The iteration is the pipeline's (pipelines/mnist_gan.c, gb_mnist_gan_iteration),
 PyTorch user would: fake = G(z); D step on BCE(D(x), 1) + BCE(D(fake.detach()), 0), Adam; G step
 on BCE(D(fake), 1) through the updated D, Adam (lr 2e-4, betas (0.9, 0.999)). Fixed x and z (drawn
 outside the timed region), the thread count set explicitly.
-Prints one JSON object: {"impl": "pytorch", "times_s": [...], "torch": version, "threads": T}.
+Runs on the bench's device (bench/peers/peer_device.py: the GPU for `bench --device cuda`, TF32
+off). Prints one JSON object: {"impl": "pytorch", "times_s": [...], "torch": version, "threads": T}.
 
 usage: /usr/bin/python3 bench/peers/mnist_gan_step.py BATCH THREADS WARMUP REPS
 """
@@ -21,6 +22,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import peer_device
 
 
 class DNet(nn.Module):
@@ -55,13 +58,14 @@ class GNet(nn.Module):
 def main():
     batch, threads, warmup, reps = (int(a) for a in sys.argv[1:5])
     torch.set_num_threads(threads)
+    dev, sync, where = peer_device.pick(torch)
     torch.manual_seed(0)
-    d, g = DNet(), GNet()
+    d, g = DNet().to(dev), GNet().to(dev)
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.9, 0.999))
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.9, 0.999))
-    x = torch.rand(batch, 1, 28, 28)
-    z = torch.rand(batch, 64) * 2 - 1
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    x = torch.rand(batch, 1, 28, 28).to(dev)
+    z = (torch.rand(batch, 64) * 2 - 1).to(dev)
+    ones, zeros = torch.ones(batch, 1, device=dev), torch.zeros(batch, 1, device=dev)
     bce = F.binary_cross_entropy_with_logits
 
     def step():
@@ -76,14 +80,9 @@ def main():
         opt_g.step()
         return loss_d.item() + loss_g.item()
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    print(json.dumps({"impl": "pytorch", "times_s": times, "torch": torch.__version__, "threads": threads}))
+    times = peer_device.time_passes(step, sync, warmup, reps, time.perf_counter)
+    print(json.dumps({"impl": "pytorch", "times_s": times, "torch": "%s on %s" % (torch.__version__, where),
+                      "threads": threads}))
 
 
 if __name__ == "__main__":
