@@ -93,21 +93,43 @@ static int matches(const gb_bench_case *c, const char *filter) {
 /* On a CUDA device the GPU's own ceilings (a cold 1 GiB device-to-device copy and a cold
  * 8192^3 cuBLAS sgemm, CUDA events, L2 flushed between samples; kernels/cuda/ceilings.cu)
  * go into the manifest next to the CPU's. Not yet run on a GPU. */
-static void record_gpu_ceilings(gb_manifest *m, gb_device *dev) {
+/* The ceilings the rows are placed against: the CPU's (FMA chains, STREAM copy) on the cpu
+ * device, the GPU's (a large cuBLAS sgemm, a large device copy) on cuda, where a row runs on the
+ * GPU and the CPU's would make %peak and the roofline meaningless. Host rows (data, Frechet)
+ * then show against the GPU's ceilings too; their %peak is not what they are there for. */
+static gb_status measure_ceilings(gb_ceilings *ce, gb_manifest *m, gb_device *dev, const bench_options *o) {
 #ifdef GB_HAVE_CUDA
-    if (strcmp(dev->ops->name, "cuda") != 0) return;
-    double copy_gbps = 0, sgemm_gflops = 0;
-    char clocks[256] = "";
-    if (gb_cuda_measure_ceilings(&copy_gbps, &sgemm_gflops, clocks, sizeof clocks) == GB_OK) {
+    if (strcmp(dev->ops->name, "cuda") == 0) {
+        double copy_gbps = 0, sgemm_gflops = 0;
+        char clocks[256] = "";
+        GB_TRY(gb_cuda_measure_ceilings(&copy_gbps, &sgemm_gflops, clocks, sizeof clocks));
+        *ce = (gb_ceilings){.fma_gflops = sgemm_gflops, .copy_gbps = copy_gbps, .threads = o->threads};
+        snprintf(ce->vector_isa, sizeof ce->vector_isa, "cuBLAS sgemm");
         gb_manifest_set(m, "gpu_ceilings", "copy %.1f GB/s, sgemm %.1f GFLOP/s (%s)", copy_gbps, sgemm_gflops, clocks);
-        printf("gpu ceilings: copy %.1f GB/s, sgemm %.1f GFLOP/s (%s)\n", copy_gbps, sgemm_gflops, clocks);
-    } else {
-        gb_manifest_set(m, "gpu_ceilings", "not measured: %s", gb_last_error());
+        return GB_OK;
     }
-#else
+#endif
     (void)m;
     (void)dev;
-#endif
+    gb_ceilings_measure(ce, o->threads, o->quick);
+    return GB_OK;
+}
+
+/* Select the rows --filter names that can run on dev (bench/harness.h, gb_bench_where): on a
+ * device other than the CPU, CPU-only rows are left out and ours through the table are named
+ * after the device. Returns how many rows the filter named but the device left out. */
+static size_t select_rows(gb_bench_list *cases, unsigned char *selected, const gb_device *dev, const char *filter) {
+    const int on_cpu = strcmp(dev->ops->name, "cpu") == 0;
+    size_t left_out = 0;
+    for (size_t i = 0; i < cases->count; i++) {
+        gb_bench_case *c = &cases->items[i];
+        if (!on_cpu && c->where == GB_BENCH_ON_DEVICE && strcmp(c->impl, "ours-cpu") == 0)
+            snprintf(c->impl, sizeof c->impl, "ours-%s", dev->ops->name);
+        const int wanted = matches(c, filter), runnable = on_cpu || c->where != GB_BENCH_CPU_ONLY;
+        selected[i] = (unsigned char)(wanted && runnable);
+        left_out += wanted && !runnable;
+    }
+    return left_out;
 }
 
 static gb_status run_all(const bench_options *o, int argc, char **argv) {
@@ -127,17 +149,25 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     unsigned char *selected = calloc(cases.count, 1);
     GB_ASSERT(results && selected, "out of memory for %zu benchmark rows", cases.count);
 
+    const size_t left_out = select_rows(&cases, selected, &dev, o->filter);
     size_t n_selected = 0;
-    for (size_t i = 0; i < cases.count; i++) n_selected += selected[i] = (unsigned char)matches(&cases.items[i], o->filter);
+    for (size_t i = 0; i < cases.count; i++) n_selected += selected[i];
     if (n_selected == 0) { /* a mistyped filter must not replace an earlier run's files with empty ones */
         free(results);
         free(selected);
         gb_bench_list_free(&cases);
         gb_device_close(&dev);
+        if (left_out)
+            return gb_fail(GB_USAGE, "--filter '%s' matches only rows that run on the CPU alone (OpenBLAS, FFTW, the "
+                                     "CPU backend's own routes): run them with --device cpu",
+                           o->filter ? o->filter : "");
         return gb_fail(GB_USAGE, "--filter '%s' matches no benchmark (they are named kernel/direction/impl/shape; "
                                  "`genbench bench --quick` lists them)",
                        o->filter ? o->filter : "");
     }
+    if (left_out)
+        printf("bench: %zu row%s that run on the CPU alone (OpenBLAS, FFTW, the CPU backend's own routes) left out "
+               "on %s\n", left_out, left_out == 1 ? "" : "s", dev.ops->name);
     /* The output folder and the manifest's start time come first: a bad --out fails before a
      * long run, not after it. */
     gb_status s = o->out[0] ? gb_mkdirs(o->out) : gb_fail(GB_USAGE, "--out needs a folder name");
@@ -152,7 +182,15 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_manifest_init(&m);
     gb_manifest_add_build_info(&m, argc, argv);
     gb_ceilings ceilings;
-    gb_ceilings_measure(&ceilings, o->threads, o->quick);
+    s = measure_ceilings(&ceilings, &m, &dev, o);
+    if (s != GB_OK) {
+        gb_manifest_free(&m);
+        free(results);
+        free(selected);
+        gb_bench_list_free(&cases);
+        gb_device_close(&dev);
+        return s;
+    }
     gb_bench_method method = gb_bench_method_default(o->quick);
     for (size_t i = 0; i < cases.count; i++) {
         if (!selected[i]) continue;
@@ -164,7 +202,6 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_manifest_set(&m, "device", "%s", dev.name);
     gb_manifest_set(&m, "threads", "%d", o->threads);
     gb_manifest_set(&m, "blas_spin", "%s", gb_cpu_blas_spin());
-    record_gpu_ceilings(&m, &dev);
     gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
     gb_bench_run run = {.cases = &cases, .results = results, .selected = selected, .ceilings = &ceilings,
                         .manifest = &m, .device_name = dev.name, .threads = o->threads};

@@ -366,6 +366,7 @@ static conv_ctx *add_row(gb_bench_list *list, const gb_conv_shape *s, const char
     x->n = s->batch * gb_conv_out_h(s) * gb_conv_out_w(s);
     x->k = s->in_channels * s->kernel_h * s->kernel_w;
     c->ctx = x;
+    c->where = impl == IMPL_OURS ? GB_BENCH_ON_DEVICE : GB_BENCH_CPU_ONLY; /* OpenBLAS, FFTW, CPU routes */
     double m = x->m, n = x->n, k = x->k;
     c->flops = 2 * m * n * k;
     if (impl == IMPL_SGEMM)

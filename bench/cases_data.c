@@ -236,6 +236,7 @@ void gb_bench_add_data_cases(gb_bench_list *list, int quick) {
     snprintf(c->shape, sizeof c->shape, "shapes32 in the CIFAR-10 layout, train, %d images, to float [-1,1]",
              quick ? 1000 : 5 * GB_CIFAR10_RECORDS_PER_FILE);
     c->external = cifar_external;
+    c->where = GB_BENCH_HOST;
     c = gb_bench_list_add(list);
     snprintf(c->kernel, sizeof c->kernel, "cub_decode");
     snprintf(c->direction, sizeof c->direction, "load");
@@ -243,4 +244,5 @@ void gb_bench_add_data_cases(gb_bench_list *list, int quick) {
     snprintf(c->shape, sizeof c->shape, "CUB tree, %d JPEGs %dx%d q90 -> 32x32 bicubic, JPEG-75 (CMU recipe)",
              quick ? CUB_IMAGES_QUICK : CUB_IMAGES, CUB_W, CUB_H);
     c->external = cub_external;
+    c->where = GB_BENCH_HOST;
 }

@@ -277,6 +277,7 @@ void gb_bench_add_fid_cases(gb_bench_list *list, int quick) {
     for (int k = 0; k < 2; k++) {
         gb_bench_case *c = gb_bench_list_add(list);
         fill_names(c, "frechet", impls[k], shape);
+        c->where = GB_BENCH_HOST; /* gb_frechet_distance: LAPACK in double on the host */
         static fid_ctx rows[2]; /* not allocated: rows --filter leaves out are never torn down */
         fid_ctx *x = &rows[k];
         x->method = k == 0 ? GB_FRECHET_AUTO : GB_FRECHET_EIGEN;
@@ -290,6 +291,7 @@ void gb_bench_add_fid_cases(gb_bench_list *list, int quick) {
     }
     gb_bench_case *c = gb_bench_list_add(list);
     fill_names(c, "frechet", "pytorch-fid", shape);
+    c->where = GB_BENCH_HOST;
     c->external = fid_peer;
     if (quick) return;
     snprintf(shape, sizeof shape, "b%d 3x299x299 -> pool3 2048, random weights", INCEPTION_BATCH);

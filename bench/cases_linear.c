@@ -144,6 +144,7 @@ static void add_case(gb_bench_list *list, const char *kernel, const char *dir, c
     linear_ctx *x = &rows[n_rows++];
     *x = (linear_ctx){.m = m, .n = n, .k = k, .direction = direction};
     c->ctx = x;
+    c->where = strcmp(impl, "openblas") == 0 ? GB_BENCH_CPU_ONLY : GB_BENCH_ON_DEVICE;
     c->flops = 2.0 * m * n * k;
     c->bytes = 4.0 * ((double)m * k + (double)n * k + (double)m * n);
     c->setup = linear_setup;

@@ -304,6 +304,7 @@ void gb_bench_add_step_cases(gb_bench_list *list, int quick) {
         c->run = gan_run;
         c->teardown = gan_teardown;
         c = add_row(list, kernels[row], dirs[row], "ours-fast", shapes[row]);
+        c->where = GB_BENCH_CPU_ONLY; /* --conv fast is a CPU switch: on a GPU it repeats ours */
         c->ctx = &fast_rows[row];
         c->setup = gan_setup;
         c->run = gan_run;

@@ -4,8 +4,8 @@
  * has, on a fixed number of threads, monotonic wall clock) and the memory bandwidth
  * (a STREAM-style copy of arrays far larger than the caches; read + write bytes).
  * Both are measured at start, never taken from a datasheet, and recorded in the
- * benchmark's CSV/JSON. The GPU ceilings (a large device-to-device copy and a large
- * cuBLAS GEMM) belong to the CUDA backend's benchmark.
+ * benchmark's CSV/JSON. On a GPU the bench fills the same struct from the CUDA backend's
+ * ceilings (a large cuBLAS sgemm, a large device-to-device copy: gb_cuda_measure_ceilings).
  */
 #ifndef GB_BENCH_CEILINGS_H
 #define GB_BENCH_CEILINGS_H
@@ -13,7 +13,7 @@
 typedef struct {
     double fma_gflops;   /* fp32, all threads */
     double copy_gbps;    /* bytes read + written per second / 1e9 */
-    char vector_isa[16]; /* "avx512f", "avx2+fma", "sse2" */
+    char vector_isa[16]; /* what set the compute ceiling: "avx512f", "avx2+fma", "sse2"; "cuBLAS sgemm" on a GPU */
     int threads;
 } gb_ceilings;
 

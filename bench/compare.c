@@ -40,12 +40,22 @@ static gb_status check_columns(const gb_csv_table *t) {
     return GB_OK;
 }
 
+/* The device column's kind, its first word ("cpu", "cuda"): a row timed on a GPU is never
+ * compared with one timed on the CPU. Files without the column (older ones) count as the same. */
+static size_t device_kind(const gb_csv_table *t, size_t r, const char **kind) {
+    int col = gb_csv_col(t, "device");
+    *kind = col < 0 ? "" : gb_csv_cell(t, r, (size_t)col);
+    return strcspn(*kind, " (");
+}
+
 static int same_key(const gb_csv_table *a, size_t ra, const gb_csv_table *b, size_t rb) {
     for (int k = 0; k < N_KEYS; k++)
         if (strcmp(gb_csv_cell(a, ra, (size_t)gb_csv_col(a, key_cols[k])),
                    gb_csv_cell(b, rb, (size_t)gb_csv_col(b, key_cols[k]))) != 0)
             return 0;
-    return 1;
+    const char *ka, *kb;
+    size_t na = device_kind(a, ra, &ka), nb = device_kind(b, rb, &kb);
+    return gb_csv_col(a, "device") < 0 || gb_csv_col(b, "device") < 0 || (na == nb && strncmp(ka, kb, na) == 0);
 }
 
 static int is_timed(const gb_csv_table *t, size_t r) {

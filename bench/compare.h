@@ -1,6 +1,7 @@
 /* bench/compare.h - `genbench bench --compare A.csv B.csv`: a noise-aware verdict per row.
  *
- * Rows are matched by (kernel, direction, impl, shape, threads). For each timing the interval
+ * Rows are matched by (kernel, direction, impl, shape, threads) and the device's kind (the
+ * device column's first word: "cpu", "cuda"; a GPU row never meets a CPU row). For each timing the interval
  * median +- 3 * spread * median decides, never one number. spread is the robust relative
  * spread the harness recorded, floored at GB_BENCH_SPREAD_FLOOR: within-run spreads miss the
  * run-to-run drift of a shared machine, where back-to-back runs of one binary move rows by

@@ -25,6 +25,16 @@
 
 typedef struct gb_bench_case gb_bench_case;
 
+/* Where a row's work runs, set by its family (zero: GB_BENCH_ON_DEVICE). */
+typedef enum {
+    GB_BENCH_ON_DEVICE, /* through the backend table on the bench's device; an "ours-cpu" row is
+                         * relabelled "ours-<device>" (bench_main.c) */
+    GB_BENCH_CPU_ONLY,  /* CPU code or libraries on its buffers (OpenBLAS, FFTW, the CPU backend's
+                         * own routes): left out on any other device, whose buffers it cannot read */
+    GB_BENCH_HOST,      /* on the host whatever the device (data loading, the host Frechet distance,
+                         * scipy): kept, and its label names the CPU */
+} gb_bench_where;
+
 struct gb_bench_case {
     char kernel[32];    /* "conv2d", "sgemm", "linear", "toy2d_step" */
     char direction[16]; /* "fwd", "bwd_data", "bwd_weight", "bwd", "step" */
@@ -32,6 +42,7 @@ struct gb_bench_case {
     char shape[96];     /* where the shape comes from and its sizes */
     double flops;       /* per call (0: not a FLOP-bound kernel) */
     double bytes;       /* compulsory traffic per call: every operand read or written once */
+    gb_bench_where where;
     void *ctx;          /* the family's state, freed by teardown */
     /* Allocate and fill inputs on dev. */
     gb_status (*setup)(gb_bench_case *c, gb_device *dev);

@@ -34,7 +34,7 @@ static double pct_peak(const gb_bench_run *run, const gb_bench_case *c, const gb
 void gb_bench_print_table(const gb_bench_run *run) {
     const gb_ceilings *ce = run->ceilings;
     printf("device: %s; %d thread%s\n", run->device_name, run->threads, run->threads == 1 ? "" : "s");
-    printf("ceilings: fp32 FMA peak %.1f GFLOP/s (%s), copy bandwidth %.1f GB/s\n", ce->fma_gflops, ce->vector_isa,
+    printf("ceilings: compute %.1f GFLOP/s (%s), copy bandwidth %.1f GB/s\n", ce->fma_gflops, ce->vector_isa,
            ce->copy_gbps);
     printf("%-12s %-10s %-10s %-40s %6s %9s %9s %9s %6s %8s %7s %6s\n", "kernel", "direction", "impl", "shape", "check",
            "min ms", "median", "max ms", "spread", "GFLOP/s", "GB/s", "%peak");

@@ -125,6 +125,8 @@ out = []
 for r in rows:
     if r["timed"] == "1":
         r["rel_spread"] = "0.01"
+    if edit == "gpu":
+        r["device"] = "cuda (doctored by tests/smoke.sh)"
     if r["kernel"] == "sgemm":
         if edit == "lost":
             continue
@@ -145,6 +147,9 @@ doctor "$out/bench/bench.csv" "$out/bench/base.csv" pin
 doctor "$out/bench/bench.csv" "$out/bench/slower.csv" slower
 doctor "$out/bench/bench.csv" "$out/bench/lost.csv" lost
 doctor "$out/bench/bench.csv" "$out/bench/inf.csv" inf
+doctor "$out/bench/bench.csv" "$out/bench/gpu.csv" gpu
+expect_exit 3 "bench --compare of a cpu run with a cuda run (no row in common)" -- \
+  "$bin" bench --compare "$out/bench/base.csv" "$out/bench/gpu.csv"
 expect_exit 1 "bench --compare --fail-on-regression on a 10x slower row" -- \
   "$bin" bench --compare "$out/bench/base.csv" "$out/bench/slower.csv" --fail-on-regression
 expect_exit 0 "bench --compare --fail-on-regression on identical full runs" -- \

@@ -16,8 +16,9 @@ np.random.default_rng(SEED), so both covariances are full rank and different.
 calculate_frechet_distance: pytorch-fid's function when the package imports (it needs
 torchvision), else the same scipy calls transcribed from pytorch-fid 0.3.0's fid_score.py
 (sqrtm of sigma1 @ sigma2 with disp=False, the eps*I retry when it is not finite, the
-imaginary-part check, then |mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr sqrtm). The JSON's "torch"
-field names which one ran and the scipy/numpy versions.
+imaginary-part check, then |mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr sqrtm), which also stands in
+when the installed SciPy has dropped sqrtm's disp argument. The JSON's "torch" field names which
+one ran and the scipy/numpy versions.
 """
 import json
 import os
@@ -32,20 +33,28 @@ def set_threads(threads):
 
 
 def load_frechet():
-    try:
-        from pytorch_fid.fid_score import calculate_frechet_distance
-        import pytorch_fid
-        return calculate_frechet_distance, "pytorch-fid " + getattr(pytorch_fid, "__version__", "?")
-    except ImportError:
-        pass
-    import numpy as np
+    import inspect
     from scipy import linalg
+    # SciPy 1.16 deprecated sqrtm's disp argument, which pytorch-fid passes; where it is gone,
+    # pytorch-fid's own function cannot run, and the transcription calls sqrtm without it.
+    has_disp = "disp" in inspect.signature(linalg.sqrtm).parameters
+    if has_disp:
+        try:
+            from pytorch_fid.fid_score import calculate_frechet_distance
+            import pytorch_fid
+            return calculate_frechet_distance, "pytorch-fid " + getattr(pytorch_fid, "__version__", "?")
+        except ImportError:
+            pass
+    import numpy as np
+
+    def sqrtm(a):
+        return linalg.sqrtm(a, disp=False)[0] if has_disp else linalg.sqrtm(a)
 
     def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
         mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
         sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
         diff = mu1 - mu2
-        covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+        covmean = sqrtm(sigma1.dot(sigma2))
         if not np.isfinite(covmean).all():
             offset = np.eye(sigma1.shape[0]) * eps
             covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
@@ -55,7 +64,7 @@ def load_frechet():
             covmean = covmean.real
         return diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean)
 
-    return calculate_frechet_distance, "pytorch-fid 0.3.0 transcribed"
+    return calculate_frechet_distance, "pytorch-fid 0.3.0 transcribed" + ("" if has_disp else " (sqrtm without disp)")
 
 
 def statistics(dim, seed):

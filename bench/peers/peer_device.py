@@ -11,8 +11,13 @@ import os
 
 
 def pick(torch):
-    """(device, sync, where): the torch.device, a function that waits for it, and a label."""
-    if os.environ.get("GB_BENCH_DEVICE") == "cuda" and torch.cuda.is_available():
+    """(device, sync, where): the torch.device, a function that waits for it, and a label.
+    A GPU bench whose PyTorch sees no GPU (Debian's CPU-only torch, say) is an error, not a
+    silent CPU row whose ratio would set genbench on the GPU against PyTorch on the CPU."""
+    if os.environ.get("GB_BENCH_DEVICE") == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("peer_device: the bench runs on cuda but this PyTorch (%s) sees no GPU; "
+                             "name a CUDA PyTorch's Python with GB_PYTHON" % torch.__version__)
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
         return torch.device("cuda"), torch.cuda.synchronize, "cuda, float32 (TF32 off)"
