@@ -33,6 +33,7 @@ const char *gb_backend_missing_op(const gb_backend *ops) {
     ENTRY(upload);
     ENTRY(download);
     ENTRY(copy);
+    ENTRY(copy_rows);
     ENTRY(zero);
     ENTRY(sync);
     ENTRY(linear_forward);

@@ -73,6 +73,11 @@ typedef struct gb_backend {
     void (*upload)(gb_device *dev, void *dst, const void *host_src, size_t bytes);
     void (*download)(gb_device *dev, void *host_dst, const void *src, size_t bytes);
     void (*copy)(gb_device *dev, void *dst, const void *src, size_t bytes);
+    /* rows rows of row_bytes each, row r from src + r * src_pitch to dst + r * dst_pitch (both
+     * pitches >= row_bytes; the regions do not overlap): a channel slice of every image of a
+     * batch in one call (CUDA: one cudaMemcpy2D instead of a launch per image) */
+    void (*copy_rows)(gb_device *dev, void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
+                      size_t row_bytes, size_t rows);
     void (*zero)(gb_device *dev, void *ptr, size_t bytes);
     void (*sync)(gb_device *dev);
 

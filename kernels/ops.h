@@ -13,6 +13,10 @@ static inline void gb_dev_free(gb_device *d, void *p) { d->ops->free(d, p); }
 static inline void gb_upload(gb_device *d, void *dst, const void *src, size_t bytes) { d->ops->upload(d, dst, src, bytes); }
 static inline void gb_download(gb_device *d, void *dst, const void *src, size_t bytes) { d->ops->download(d, dst, src, bytes); }
 static inline void gb_dev_copy(gb_device *d, void *dst, const void *src, size_t bytes) { d->ops->copy(d, dst, src, bytes); }
+static inline void gb_dev_copy_rows(gb_device *d, void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
+                                    size_t row_bytes, size_t rows) {
+    d->ops->copy_rows(d, dst, dst_pitch, src, src_pitch, row_bytes, rows);
+}
 static inline void gb_dev_zero(gb_device *d, void *p, size_t bytes) { d->ops->zero(d, p, bytes); }
 static inline void gb_dev_sync(gb_device *d) { d->ops->sync(d); }
 

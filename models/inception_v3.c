@@ -12,13 +12,18 @@
  *      as ONE conv, merged at load: assign_offsets lays their folded weights out one after
  *      another, then their biases, so [sum cout, cin] and [sum cout] are the merged conv's
  *      parameters. One GEMM instead of 2-4 (the input is lowered/packed once, the GEMM is
- *      2-4x taller), output into T3, ReLU on every channel but the pool branch's.
- *   2. branch1x1's channels are copied from T3 into the block output (torch.cat, dim 1).
- *   3. Each chain's head channels are copied densely into T1 (convs and pools read whole
+ *      2-4x taller), output into T3, before ReLU.
+ *   2. The pool branch of A, C and E_1 comes first: its conv's output (the conv ran before the
+ *      pool in step 1: they commute, avg_pool_branch) is copied out of T3 unrectified, pooled,
+ *      rectified and copied into its channels of the block output; E_2's max-pools the input.
+ *   3. ReLU on all of T3 in one call (the pool branch's channels there are no longer read).
+ *   4. branch1x1's channels are copied from T3 into the block output (torch.cat, dim 1).
+ *   5. Each chain's head channels are copied densely into T1 (convs and pools read whole
  *      batches; a batch of one reads its slice in place), and the chain runs T1/T2 ping-pong;
  *      its last output is copied into the block output.
- *   4. The pool branch of A, C and E_1 pools its conv's output (the conv ran before the pool
- *      in step 1: they commute, avg_pool_branch), then ReLU, then the copy.
+ * Every copy of a channel slice is one copy_rows call for the whole batch and every ReLU one
+ * activation call: no op runs per image (on a GPU each would be a launch; ~85 per image
+ * before). The order of steps changes no value: the features are the same bits as before.
  * Every per-channel result is computed as it would be by the members' own convs, bit for bit
  * (separate_1x1 runs them one by one; tests/test_inception.c compares).
  *
@@ -249,17 +254,13 @@ static tens take(fwd *f, int buf, int c, int h, int w) {
 
 static const gb_activation relu_act = {GB_ACT_RELU, 0.0f};
 
-/* ReLU in place on channels [0, c) of every image of y. */
-static void relu_channels(fwd *f, tens y, int c) {
-    if (f->measuring) return;
-    if (c == y.cs) {
+/* ReLU in place on every channel of every image of the dense y: one call for the batch (the
+ * merged 1x1 outputs, whose pool-branch channels must stay linear, are rectified once that
+ * branch has been copied out: the blocks below). */
+static void relu_all(fwd *f, tens y) {
+    GB_ASSERT(y.cs == y.c, "relu of a channel slice");
+    if (!f->measuring)
         gb_activation_forward(f->net->dev, y.p, y.p, (size_t)f->batch * y.cs * plane(y), &relu_act);
-        return;
-    }
-    for (int n = 0; n < f->batch; n++) {
-        float *p = y.p + (size_t)n * y.cs * plane(y);
-        gb_activation_forward(f->net->dev, p, p, (size_t)c * plane(y), &relu_act);
-    }
 }
 
 static void record_shape(fwd *f, int at, const gb_conv_shape *s) {
@@ -299,7 +300,7 @@ static tens conv_at(fwd *f, int buf, tens x, int at, int relu) {
     if (!f->measuring) {
         gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + L->weight_offset, f->net->params + L->bias_offset,
                           &s);
-        if (relu) relu_channels(f, y, y.c);
+        if (relu) relu_all(f, y);
     }
     return y;
 }
@@ -329,11 +330,10 @@ static tens pool(fwd *f, int buf, tens x, pool_kind kind, int k, int s, int p) {
 /* Copy branch b into channels [*c_off, *c_off + b.c) of out (torch.cat along dim 1). */
 static void place(fwd *f, tens out, tens b, int *c_off) {
     GB_ASSERT(b.h == out.h && b.w == out.w && *c_off + b.c <= out.c, "branch does not fit its block output");
-    if (!f->measuring) {
-        size_t hw = plane(out);
-        for (int n = 0; n < f->batch; n++)
-            gb_dev_copy(f->net->dev, out.p + ((size_t)n * out.cs + (size_t)*c_off) * hw, b.p + (size_t)n * b.cs * hw,
-                        (size_t)b.c * hw * sizeof(float));
+    if (!f->measuring) { /* image n's slice is one contiguous run of b.c planes on either side */
+        const size_t hw = plane(out);
+        gb_dev_copy_rows(f->net->dev, out.p + (size_t)*c_off * hw, (size_t)out.cs * hw * sizeof(float), b.p,
+                         (size_t)b.cs * hw * sizeof(float), (size_t)b.c * hw * sizeof(float), (size_t)f->batch);
     }
     *c_off += b.c;
 }
@@ -360,10 +360,10 @@ static tens dense(fwd *f, int buf, tens v) {
 
 /* Sibling 1x1 convs on the block input x (members: offsets from the block's first conv, in
  * the merge order of the layer table) as one conv into buf: output channels are the
- * members' in order. ReLU follows on the first relu_c channels (the pool branch's are left
- * for after the pool). net->separate_1x1 runs the members one by one into T1 and places
+ * members' in order, before ReLU (the caller rectifies them: all at once, after copying out
+ * a pool branch's channels, which must reach the pool linear). net->separate_1x1 runs the members one by one into T1 and places
  * them: the reference arithmetic the merged GEMM must reproduce. Measuring walks both. */
-static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n, int relu_c) {
+static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n) {
     const gb_inception_conv *first = &f->net->convs[f->layer + members[0]];
     int total = 0;
     for (int k = 0; k < n; k++) {
@@ -386,7 +386,6 @@ static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n, int 
     if (!f->measuring && !f->net->separate_1x1)
         gb_conv2d_forward(f->net->dev, y.p, x.p, f->net->params + first->weight_offset,
                           f->net->params + first->bias_offset, &merged);
-    relu_channels(f, y, relu_c);
     return y;
 }
 
@@ -400,7 +399,7 @@ static tens conv_merged(fwd *f, int buf, tens x, const int *members, int n, int 
  * (tests/tolerances.md "FID Inception"). conv_out: the conv's output channels, before ReLU. */
 static tens avg_pool_branch(fwd *f, tens conv_out) {
     tens y = pool(f, T2, dense(f, T1, conv_out), POOL_AVG, 3, 1, 1);
-    relu_channels(f, y, y.c);
+    relu_all(f, y);
     return y;
 }
 
@@ -410,13 +409,15 @@ static tens block_a_fwd(fwd *f, tens x, int out_c, int ob) {
     const gb_inception_conv *L = &f->net->convs[f->layer];
     const int pf = L[6].cout;
     tens out = take(f, ob, out_c, x.h, x.w);
-    tens m = conv_merged(f, T3, x, merge_a, 4, 64 + 48 + 64);
-    int off = 0;
+    tens m = conv_merged(f, T3, x, merge_a, 4);
+    int off = out_c - pf; /* the pool branch first, from m before its ReLU */
+    place(f, out, avg_pool_branch(f, slice(m, 176, pf)), &off);
+    relu_all(f, m);
+    off = 0;
     place(f, out, slice(m, 0, 64), &off);
     place(f, out, conv_k(f, T2, dense(f, T1, slice(m, 64, 48)), 2), &off);
     place(f, out, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 112, 64)), 4), 5), &off);
-    place(f, out, avg_pool_branch(f, slice(m, 176, pf)), &off);
-    GB_ASSERT(off == out_c, "A block: %d channels", off);
+    GB_ASSERT(off == out_c - pf, "A block: %d channels", off + pf);
     f->layer += 7;
     return out;
 }
@@ -433,20 +434,24 @@ static tens block_b_fwd(fwd *f, tens x, int ob) {
 static tens block_c_fwd(fwd *f, tens x, int ob) {
     const int c7 = f->net->convs[f->layer + 1].cout;
     tens out = take(f, ob, 768, x.h, x.w);
-    tens m = conv_merged(f, T3, x, merge_c, 4, 192 + 2 * c7);
-    int off = 0;
+    tens m = conv_merged(f, T3, x, merge_c, 4);
+    int off = 768 - 192; /* the pool branch first, from m before its ReLU */
+    place(f, out, avg_pool_branch(f, slice(m, 192 + 2 * c7, 192)), &off);
+    relu_all(f, m);
+    off = 0;
     place(f, out, slice(m, 0, 192), &off);
     place(f, out, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192, c7)), 2), 3), &off);
     tens d = conv_k(f, T2, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192 + c7, c7)), 5), 6), 7);
     place(f, out, conv_k(f, T1, d, 8), &off);
-    place(f, out, avg_pool_branch(f, slice(m, 192 + 2 * c7, 192)), &off);
+    GB_ASSERT(off == 768 - 192, "C block: %d channels", off + 192);
     f->layer += 10;
     return out;
 }
 
 static tens block_d_fwd(fwd *f, tens x, int ob) {
     tens out = take(f, ob, 320 + 192 + x.c, (x.h - 3) / 2 + 1, (x.w - 3) / 2 + 1);
-    tens m = conv_merged(f, T3, x, merge_d, 2, 384);
+    tens m = conv_merged(f, T3, x, merge_d, 2);
+    relu_all(f, m);
     int off = 0;
     place(f, out, conv_k(f, T2, dense(f, T1, slice(m, 0, 192)), 1), &off);
     place(f, out, conv_k(f, T2, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192, 192)), 3), 4), 5), &off);
@@ -459,8 +464,12 @@ static tens block_d_fwd(fwd *f, tens x, int ob) {
  * input before its 1x1, which therefore stays out of the merge. */
 static tens block_e_fwd(fwd *f, tens x, pool_kind pk, int ob) {
     tens out = take(f, ob, 2048, x.h, x.w);
-    tens m = conv_merged(f, T3, x, merge_e, pk == POOL_AVG ? 4 : 3, 320 + 384 + 448);
-    int off = 0;
+    tens m = conv_merged(f, T3, x, merge_e, pk == POOL_AVG ? 4 : 3);
+    int off = 2048 - 192; /* the pool branch first: E_1's from m before its ReLU */
+    if (pk == POOL_AVG) place(f, out, avg_pool_branch(f, slice(m, 1152, 192)), &off);
+    else place(f, out, conv_k(f, T2, pool(f, T1, x, POOL_MAX, 3, 1, 1), 8), &off);
+    relu_all(f, m);
+    off = 0;
     place(f, out, slice(m, 0, 320), &off);
     tens a = dense(f, T1, slice(m, 320, 384));
     place(f, out, conv_k(f, T2, a, 2), &off);
@@ -468,8 +477,7 @@ static tens block_e_fwd(fwd *f, tens x, pool_kind pk, int ob) {
     tens d = conv_k(f, T2, dense(f, T1, slice(m, 704, 448)), 5);
     place(f, out, conv_k(f, T1, d, 6), &off);
     place(f, out, conv_k(f, T1, d, 7), &off);
-    if (pk == POOL_AVG) place(f, out, avg_pool_branch(f, slice(m, 1152, 192)), &off);
-    else place(f, out, conv_k(f, T2, pool(f, T1, x, POOL_MAX, 3, 1, 1), 8), &off);
+    GB_ASSERT(off == 2048 - 192, "E block: %d channels", off + 192);
     f->layer += 9;
     return out;
 }
@@ -479,7 +487,7 @@ static tens block_e_fwd(fwd *f, tens x, pool_kind pk, int ob) {
  * NaN propagates through both), and the ReLU pass touches the 4x smaller pooled tensor. */
 static tens max_pool_relu(fwd *f, int buf, tens conv_out) {
     tens y = pool(f, buf, conv_out, POOL_MAX, 3, 2, 0);
-    relu_channels(f, y, y.c);
+    relu_all(f, y);
     return y;
 }
 

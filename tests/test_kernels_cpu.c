@@ -43,6 +43,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/kernels.h"
+#include "tests/copy_rows_case.h"
 
 #define U32 5.9604644775390625e-8 /* 2^-24 */
 
@@ -230,6 +231,8 @@ Test(memory, alloc_aligned_and_round_trips, .init = open_cpu, .fini = close_cpu)
         gb_dev_free(&dev, q);
     }
 }
+
+Test(memory, copy_rows_matches_definition, .init = open_cpu, .fini = close_cpu) { copy_rows_case(&dev); }
 
 /* ---- linear -------------------------------------------------------------- */
 

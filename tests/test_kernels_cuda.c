@@ -37,6 +37,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "tests/copy_rows_case.h"
 
 #define U32 5.9604644775390625e-8 /* 2^-24 */
 enum { GUARD = 64 };              /* floats of guard on each side of a device buffer */
@@ -211,6 +212,11 @@ Test(cuda, device_and_memory, .fini = close_devices) {
     dbuf_fetch("zero", &b, back);
     for (size_t i = 0; i < n; i++) cr_expect_eq(back[i], 0.0f, "zero [%zu]", i);
     dbuf_free(&a), dbuf_free(&b), free(h), free(back);
+}
+
+Test(cuda, copy_rows_matches_definition, .fini = close_devices) {
+    REQUIRE_GPU();
+    copy_rows_case(&gpu);
 }
 
 static void linear_case(size_t rows, size_t in, size_t out, uint64_t seed) {

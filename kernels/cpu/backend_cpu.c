@@ -42,6 +42,15 @@ static void cpu_memcpy(gb_device *dev, void *dst, const void *src, size_t bytes)
     if (bytes) memcpy(dst, src, bytes);
 }
 
+static void cpu_copy_rows(gb_device *dev, void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
+                          size_t row_bytes, size_t rows) {
+    (void)dev;
+    GB_ASSERT(dst_pitch >= row_bytes && src_pitch >= row_bytes, "copy_rows: pitches %zu / %zu below the row's %zu bytes",
+              dst_pitch, src_pitch, row_bytes);
+    if (row_bytes == 0) return;
+    for (size_t r = 0; r < rows; r++) memcpy((char *)dst + r * dst_pitch, (const char *)src + r * src_pitch, row_bytes);
+}
+
 static void cpu_zero(gb_device *dev, void *ptr, size_t bytes) {
     (void)dev;
     if (bytes) memset(ptr, 0, bytes);
@@ -56,6 +65,7 @@ const gb_backend gb_cpu_backend = {
     .upload = cpu_memcpy,
     .download = cpu_memcpy,
     .copy = cpu_memcpy,
+    .copy_rows = cpu_copy_rows,
     .zero = cpu_zero,
     .sync = cpu_sync,
     .linear_forward = gb_linear_forward_cpu,

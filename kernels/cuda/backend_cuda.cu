@@ -51,6 +51,15 @@ static void cuda_copy(gb_device *dev, void *dst, const void *src, size_t bytes) 
     if (bytes) GB_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
+static void cuda_copy_rows(gb_device *dev, void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
+                           size_t row_bytes, size_t rows) {
+    (void)dev;
+    GB_ASSERT(dst_pitch >= row_bytes && src_pitch >= row_bytes, "copy_rows: pitches %zu / %zu below the row's %zu bytes",
+              dst_pitch, src_pitch, row_bytes);
+    if (row_bytes && rows)
+        GB_CUDA_CHECK(cudaMemcpy2D(dst, dst_pitch, src, src_pitch, row_bytes, rows, cudaMemcpyDeviceToDevice));
+}
+
 static void cuda_zero(gb_device *dev, void *ptr, size_t bytes) {
     (void)dev;
     if (bytes) GB_CUDA_CHECK(cudaMemset(ptr, 0, bytes));
@@ -70,6 +79,7 @@ static gb_backend make_cuda_backend() {
     b.upload = cuda_upload;
     b.download = cuda_download;
     b.copy = cuda_copy;
+    b.copy_rows = cuda_copy_rows;
     b.zero = cuda_zero;
     b.sync = cuda_sync;
     /* -- convolution (cuDNN) -- */
