@@ -11,9 +11,10 @@
 #      1.5x), `bench --filter inception --rounds 3`;
 #   6. FID end to end on 50,000 generated 32x32 PNGs against stored statistics on cuda (issue 6:
 #      under 15 s), with random weights in the real format written here.
-# Logs and CSVs go to $OUT (the device tool brings them back); each step's line is appended to
-# $OUT/summary.txt as it finishes (a call stopped at the tool's 600 s still brings the lines so
-# far), and the summary is printed last. Each step runs whatever the previous ones did.
+# Each step's line is appended to $OUT/summary.txt as it finishes (a call stopped at the tool's
+# 600 s still brings the lines so far) and the logs and CSVs, archived, to $OUT/logs.tgz; a
+# failed suite's assertions are printed too, and the summary last. Every step has a time limit,
+# and each runs whatever the previous ones did.
 #
 #   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism bench inception fid (default: all;
 #                                    more than one 10-minute call may hold: run
@@ -21,7 +22,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/genbench-gpu}
-mkdir -p "$out"
+# The device tool brings back at most 8 files from $OUT: the logs live outside it and go back as
+# one archive, $OUT/logs.tgz, rewritten after every step (note below), beside summary.txt.
+logs=/tmp/genbench-gpu-logs
+rm -rf "$logs"
+mkdir -p "$out" "$logs"
 pack=/tmp/genbench-pack # the binaries, Debian's libraries and the weights' key list
 rm -rf "$pack"
 python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/pack.tar.xz "$pack" ||
@@ -32,6 +37,11 @@ want() { [[ " $steps " == *" $1 "* ]]; }
 note() {
   echo "$1" >>"$out/summary.txt"
   echo "== $1"
+  tar -czf "$out/logs.tgz" -C "$logs" . 2>/dev/null
+}
+# The lines of a failed suite's log that say what failed, on stdout (the tool returns its tail).
+show_failures() {
+  grep -a -A6 -E 'Assertion|CRASH|FAIL|error' "$1" | head -40 | sed 's/^/    /'
 }
 
 # CUDA's libraries from the machine: the toolkit's and the pip wheels' (nvidia-*), then ours.
@@ -52,8 +62,8 @@ mkdir -p build/bench-pydeps
 cp -r "$pack/pydeps" "$pack/pydeps-inception" build/bench-pydeps/
 bin=$pack/bin/genbench
 
-nvidia-smi -L >"$out/gpu.txt" 2>&1
-cat "$out/gpu.txt"
+nvidia-smi -L >"$logs/gpu.txt" 2>&1
+cat "$logs/gpu.txt"
 missing=$(ldd "$pack"/bin/* 2>/dev/null | grep 'not found' | sort -u)
 if [ -n "$missing" ]; then
   note "MISSING LIBRARIES: $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
@@ -62,8 +72,11 @@ fi
 # 2. the CUDA suites
 want suites && for t in "$pack"/bin/test_*; do
   name=$(basename "$t")
-  if "$t" --jobs 1 >"$out/$name.log" 2>&1; then r=pass; else r="FAIL (exit $?)"; fi
-  note "$name: $r: $(grep -a 'Synthesis' "$out/$name.log" | tail -1)"
+  if timeout 240 "$t" --jobs 4 >"$logs/$name.log" 2>&1; then r=pass; else r="FAIL (exit $?; 124: timed out)"; fi
+  # a suite whose tests all skipped saw no GPU: that is no pass
+  if grep -aq 'SKIPPED: no CUDA device' "$logs/$name.log"; then r="FAIL (skipped: the binary sees no GPU)"; fi
+  [ "$r" = pass ] || show_failures "$logs/$name.log"
+  note "$name: $r: $(grep -a 'Synthesis' "$logs/$name.log" | tail -1)"
 done
 
 # 3. determinism on cuda: the same seed twice, byte for byte
@@ -72,38 +85,40 @@ det=/tmp/gb-det
 rm -rf "$det"
 ran=1
 for k in 1 2; do
-  GB_DATA=/nonexistent "$bin" run cub32-gan --scale smoke --device cuda --seed 3 --out "$det/$k" >"$out/det$k.log" 2>&1 || ran=0
+  GB_DATA=/nonexistent timeout 150 "$bin" run cub32-gan --scale smoke --device cuda --seed 3 --out "$det/$k" \
+    >"$logs/det$k.log" 2>&1 || ran=0
 done
 same=1
 for f in checkpoint.safetensors metrics.csv train.csv; do cmp -s "$det/1/$f" "$det/2/$f" || same=0; done
 if [ "$ran" = 0 ]; then
-  note "determinism (cub32-gan smoke on cuda): a run FAILED: $(tail -1 "$out/det1.log")"
+  note "determinism (cub32-gan smoke on cuda): a run FAILED: $(tail -1 "$logs/det1.log")"
 elif [ "$same" = 1 ]; then
   note "determinism (cub32-gan smoke on cuda, twice): identical checkpoint, metrics.csv, train.csv"
 else
   note "determinism (cub32-gan smoke on cuda, twice): DIFFERENT (see det1.log, det2.log)"
 fi
-cp "$det/1/metrics.csv" "$out/det_metrics.csv" 2>/dev/null
-cp "$det/1/manifest.txt" "$out/det_manifest.txt" 2>/dev/null
-note "cuDNN algorithms the run chose (manifest): $(grep -a '^algorithms' "$det/1/manifest.txt" 2>/dev/null | tr '\n' ';')"
+cp "$det/1/metrics.csv" "$logs/det_metrics.csv" 2>/dev/null
+cp "$det/1/manifest.txt" "$logs/det_manifest.txt" 2>/dev/null
+[ -f "$det/1/manifest.txt" ] &&
+  note "cuDNN algorithms the run chose (manifest): $(grep -a '^algorithms' "$det/1/manifest.txt" | tr '\n' ';')"
 fi
 
 # 4. the GPU benchmark rows
 if ! want bench; then
   :
-elif timeout 240 "$bin" bench --device cuda --threads 16 --quick --out "$out/bench" >"$out/bench.log" 2>&1; then
-  note "bench --device cuda --quick: ok ($out/bench/bench.csv)"
+elif timeout 240 "$bin" bench --device cuda --threads 16 --quick --out "$logs/bench" >"$logs/bench.log" 2>&1; then
+  note "bench --device cuda --quick: ok (bench/bench.csv in logs.tgz)"
 else
   note "bench --device cuda --quick: exit $? (bench.log)"
 fi
 
 # 5. the Inception forward, ours on cuda against PyTorch eager on the same GPU
 if want inception; then
-  if timeout 300 "$bin" bench --device cuda --threads 16 --filter inception --rounds 3 --out "$out/bench-inception" \
-    >"$out/bench_inception.log" 2>&1; then
-    note "inception on cuda: $(grep -a 'paired ratio' "$out/bench_inception.log" | tail -1)"
+  if timeout 300 "$bin" bench --device cuda --threads 16 --filter inception --rounds 3 --out "$logs/bench-inception" \
+    >"$logs/bench_inception.log" 2>&1; then
+    note "inception on cuda: $(grep -a 'paired ratio' "$logs/bench_inception.log" | tail -1)"
   else
-    note "inception bench on cuda: exit $? ($(tail -1 "$out/bench_inception.log"))"
+    note "inception bench on cuda: exit $? ($(tail -1 "$logs/bench_inception.log"))"
   fi
 fi
 
@@ -111,7 +126,7 @@ fi
 want fid || { cat "$out/summary.txt"; exit 0; }
 fid=/tmp/gb-fid
 mkdir -p "$fid"
-python3 - "$pack/inception_keys.txt" "$fid" <<'PY' >"$out/fid_setup.log" 2>&1
+python3 - "$pack/inception_keys.txt" "$fid" <<'PY' >"$logs/fid_setup.log" 2>&1
 import os, sys
 import numpy as np, torch
 from PIL import Image
@@ -146,29 +161,29 @@ a = rng.normal(size=(2048, 2048)) / 64
 np.savez_compressed(os.path.join(d, "ref_stats.npz"), mu=rng.normal(size=2048), sigma=a @ a.T)
 print("setup done")
 PY
-note "FID setup: $(tail -1 "$out/fid_setup.log")"
+note "FID setup: $(tail -1 "$logs/fid_setup.log")"
 # the same 512 images on cpu and cuda: the end-to-end FID of the two backends
 mkdir -p "$fid/subset"
 for i in $(seq -f '%05g' 0 511); do cp "$fid/images/$i.png" "$fid/subset/"; done
 w="$fid/weights_zip.pth"
 hash=$(sha256sum "$w" | cut -c1-64)
 for dev in cpu cuda; do
-  "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch 64 --weights "$w" \
-    --weights-sha256 "$hash" >"$out/fid_subset_$dev.log" 2>&1
+  timeout 120 "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch 64 --weights "$w" \
+    --weights-sha256 "$hash" >"$logs/fid_subset_$dev.log" 2>&1
   st=$?
-  note "FID of $(ls "$fid/subset" | wc -l) images on $dev (exit $st): $(tail -1 "$out/fid_subset_$dev.log")"
+  note "FID of $(ls "$fid/subset" | wc -l) images on $dev (exit $st): $(tail -1 "$logs/fid_subset_$dev.log")"
 done
 for w in weights_zip weights_legacy; do
   hash=$(sha256sum "$fid/$w.pth" | cut -c1-64)
   start=$(date +%s%N)
   # --threads 16: the PNGs are decoded on the host's cores (the default is 2)
-  if "$bin" fid "$fid/images" "$fid/ref_stats.npz" --device cuda --threads 16 --batch 500 --protocol clean \
-    --weights "$fid/$w.pth" --weights-sha256 "$hash" >"$out/fid_$w.log" 2>&1; then
+  if timeout 180 "$bin" fid "$fid/images" "$fid/ref_stats.npz" --device cuda --threads 16 --batch 500 --protocol clean \
+    --weights "$fid/$w.pth" --weights-sha256 "$hash" >"$logs/fid_$w.log" 2>&1; then
     ms=$((($(date +%s%N) - start) / 1000000))
-    note "FID of 50,000 32x32 PNGs on cuda ($w): ${ms} ms wall (target < 15000), FID $(tail -1 "$out/fid_$w.log")"
+    note "FID of 50,000 32x32 PNGs on cuda ($w): ${ms} ms wall (target < 15000), FID $(tail -1 "$logs/fid_$w.log")"
     break
   else
-    note "FID on cuda with $w: exit $? ($(tail -1 "$out/fid_$w.log"))"
+    note "FID on cuda with $w: exit $? ($(tail -1 "$logs/fid_$w.log"))"
   fi
 done
 
