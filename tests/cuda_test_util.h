@@ -3,9 +3,9 @@
  * guard regions, and float comparisons that print the first mismatches with their indices.
  *
  * The CUDA device is opened with gb_cuda_device_open directly, as tests/cuda_parity.h does
- * (the table's completeness is tests/test_kernels_cuda.c's check). Only for
- * tests/test_cuda_*.c, after criterion.h and under #ifdef GB_HAVE_CUDA. Each suite's tests are
- * in its own header comment.
+ * (the table's completeness is tests/test_kernels_cuda.c's check). For tests/test_cuda_*.c and
+ * tests/test_kernels_cuda.c, after criterion.h and under #ifdef GB_HAVE_CUDA. Each suite's
+ * tests are in its own header comment.
  */
 #ifndef GB_TESTS_CUDA_TEST_UTIL_H
 #define GB_TESTS_CUDA_TEST_UTIL_H
@@ -80,6 +80,7 @@ static inline float *ct_dup(const float *a, size_t n) {
 typedef struct {
     float *base, *ptr;
     size_t n;
+    float *initial; /* host copy of what was uploaded (NULL for an output buffer) */
 } ct_dbuf;
 
 /* host NULL: the payload is poisoned with NaN (an op that must overwrite may not read it). */
@@ -90,6 +91,11 @@ static inline ct_dbuf ct_dbuf_make(const float *host, size_t n) {
     cr_assert_not_null(h);
     for (size_t i = 0; i < total; i++) memcpy(&h[i], &CT_SENTINEL, sizeof CT_SENTINEL);
     for (size_t i = 0; i < n; i++) h[CT_GUARD + i] = host ? host[i] : NAN;
+    if (host) {
+        b.initial = malloc(total * sizeof *b.initial); /* total > n: never a zero-size block */
+        cr_assert_not_null(b.initial);
+        memcpy(b.initial, h + CT_GUARD, n * sizeof *h);
+    }
     b.base = gb_dev_alloc(&ct_gpu, total * sizeof(float));
     b.ptr = b.base + CT_GUARD;
     gb_upload(&ct_gpu, b.base, h, total * sizeof *h);
@@ -97,7 +103,8 @@ static inline ct_dbuf ct_dbuf_make(const float *host, size_t n) {
     return b;
 }
 
-/* Download the payload into host (may be NULL) and check that both guards are intact. */
+/* Download the payload into host and check that both guards are intact. host NULL: b is an
+ * input, whose payload must still be what was uploaded (an op that writes its input fails). */
 static inline void ct_dbuf_fetch(const char *label, ct_dbuf *b, float *host) {
     size_t total = b->n + 2 * CT_GUARD;
     uint32_t *h = malloc(total * sizeof *h);
@@ -112,10 +119,16 @@ static inline void ct_dbuf_fetch(const char *label, ct_dbuf *b, float *host) {
     cr_expect_eq(bad, 0, "%s: %zu guard words overwritten (seed %llu)", label, bad,
                  (unsigned long long)ct_rng_seed);
     if (host) memcpy(host, h + CT_GUARD, b->n * sizeof(float));
+    else if (b->initial)
+        cr_expect(memcmp(h + CT_GUARD, b->initial, b->n * sizeof(float)) == 0,
+                  "%s: an input buffer was changed (seed %llu)", label, (unsigned long long)ct_rng_seed);
     free(h);
 }
 
-static inline void ct_dbuf_free(ct_dbuf *b) { gb_dev_free(&ct_gpu, b->base); }
+static inline void ct_dbuf_free(ct_dbuf *b) {
+    gb_dev_free(&ct_gpu, b->base);
+    free(b->initial);
+}
 
 /* |got - want| <= tol[i] (tol NULL: atol + rtol * |want|); NaN never passes. */
 static inline void ct_expect_close(const char *label, const float *got, const float *want, size_t n,

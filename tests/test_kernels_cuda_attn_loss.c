@@ -15,8 +15,8 @@
  *   + 1e-12 max (1e-10 for the embedding backward sums)  where the double expression cancels
  *                           (log_softmax near 0, p - onehot, g - dot, x e^s + t), so that
  *                           double-level differences are relative to the terms, not the result
- *   attention, linear attention: 16 (D + N + 2)(1 + |scale|) u max, per q/k/v block and per
- *                           saved block: cuBLAS and OpenBLAS round their float dot products
+ *   attention, linear attention: 16 (D + N + 2)(1 + |scale|) u max, per sample's dq/dk/dv and
+ *                           per saved block: cuBLAS and OpenBLAS round their float dot products
  *                           (K = D or N terms) in different orders, propagated through the
  *                           softmax (scale amplifies logit errors)
  *   clip grads              8u|cpu|: the coefficient may differ by one rounding of the norm
@@ -153,16 +153,17 @@ Test(cuda_attn_loss, in_place_logsumexp_and_sum_backward, .fini = close_devices)
 
 /* ---- attention ---- */
 
-/* Checks the q, k, v blocks of every sample of a [batch, 3*heads*D, N] buffer separately. */
+/* Checks the dq, dk, dv of every sample of a [batch, 3*heads*D, N] buffer together: the
+ * tolerance scales with the largest of the sample's three. One block alone can be rounding
+ * noise: linear attention at N = 1 has pk = 1 exactly, so dq is zero in exact arithmetic and
+ * both backends return ~1e-8 of noise, which a bound relative to that block could not judge. */
 static void check_qkv(pcase *c, const pbuf *b, const gb_attention_shape *s, tol t) {
     const size_t chunk = (size_t)s->heads * s->dim_head * s->positions;
-    static const char *names[] = {"dq", "dk", "dv"};
     char part[48];
-    for (int bi = 0; bi < s->batch; bi++)
-        for (int j = 0; j < 3; j++) {
-            snprintf(part, sizeof part, "%s of sample %d", names[j], bi);
-            pc_check_range(c, b, ((size_t)bi * 3 + j) * chunk, chunk, t, part);
-        }
+    for (int bi = 0; bi < s->batch; bi++) {
+        snprintf(part, sizeof part, "dq, dk, dv of sample %d", bi);
+        pc_check_range(c, b, (size_t)bi * 3 * chunk, 3 * chunk, t, part);
+    }
 }
 
 static void attention_case(const gb_attention_shape *s, int linear, uint64_t seed) {
