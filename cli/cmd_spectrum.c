@@ -29,7 +29,7 @@
  * slice with its own FFTW plan (plans are not shareable); the sum stays on the calling thread
  * in plane order, so any thread count gives the same bits. With --device cuda (or auto on a
  * GPU machine) the whole set goes to the GPU (n c h w floats: 600 MB for 50,000 CIFAR images;
- * the backend aborts naming the size when it does not fit), block by block, and one
+ * a set larger than the GPU's free memory is exit 5 naming both sizes), block by block, and one
  * gb_cuda_spectrum_mean call transforms it (cuFFT: differs from the CPU by the FFTs'
  * rounding, ~1e-15 relative); the distance is computed on the host either way.
  * Exit codes: 0 ok, 2 usage, 3 bad input (missing, unreadable, mismatched or constant sets),
@@ -323,7 +323,11 @@ static gb_status set_spectrum_cpu(const gb_device *dev, double *spec, const imag
  * gb_cuda_spectrum_mean. */
 static gb_status set_spectrum_cuda(gb_device *dev, double *spec, const image_set *s, const image_set *ref) {
     size_t chw = s->c * s->h * s->w, block = block_images(s);
-    float *d = gb_dev_alloc(dev, s->n * chw * sizeof *d);
+    const size_t bytes = s->n * chw * sizeof(float), free_bytes = gb_device_free_bytes(dev);
+    if (bytes > free_bytes) /* the allocator would abort */
+        return gb_fail(GB_ENV, "spectrum: the %zu images of %s need %.2f GB on the GPU, %.2f GB are free; run with "
+                               "--device cpu", s->n, s->path, bytes / 1e9, free_bytes / 1e9);
+    float *d = gb_dev_alloc(dev, bytes);
     gb_status st = GB_OK;
     if (s->kind == SET_NPY && s->arr.dtype == GB_NPY_F32) {
         gb_upload(dev, d, s->arr.data, s->n * chw * sizeof *d);

@@ -8,6 +8,7 @@
  */
 #include "kernels/kernels.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
@@ -176,6 +177,14 @@ void gb_device_close(gb_device *dev) {
 #ifdef GB_HAVE_CUDA
 static int is_cuda(const gb_device *dev) { return dev->ops && strcmp(dev->ops->name, "cuda") == 0; }
 #endif
+
+size_t gb_device_free_bytes(gb_device *dev) {
+#ifdef GB_HAVE_CUDA
+    if (is_cuda(dev)) return gb_cuda_free_bytes();
+#endif
+    (void)dev;
+    return SIZE_MAX;
+}
 
 int gb_device_set_nondeterministic(gb_device *dev, int on) {
 #ifdef GB_HAVE_CUDA

@@ -398,6 +398,11 @@ void gb_device_close(gb_device *dev);
 /* 1 when this build has the CUDA backend and a GPU is visible. */
 int gb_cuda_available(void);
 
+/* Backend memory free now: on CUDA the device's (cudaMemGetInfo); SIZE_MAX on the CPU, whose
+ * allocations are host memory. For a clear GB_ENV before a large allocation (a batch size that
+ * does not fit) instead of the allocator's abort. */
+size_t gb_device_free_bytes(gb_device *dev);
+
 /* `--nondeterministic`: let the backend pick its fastest algorithms even where they are not
  * bitwise reproducible run to run (CUDA: cuDNN's heuristics, which may use atomics). The CPU
  * backend has no such algorithms: there it changes nothing and returns 0; 1 when the device now

@@ -657,6 +657,14 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     memcpy(net->buf_floats, m.need, sizeof m.need);
     net->arena = gb_arena_measure();
     layout(net);
+    const size_t need = net->arena.capacity, free_bytes = gb_device_free_bytes(dev);
+    if (need > free_bytes) { /* the allocator would abort; say what to change instead */
+        gb_dev_free(dev, net->params);
+        const size_t b = net->max_batch;
+        memset(net, 0, sizeof *net);
+        return gb_fail(GB_ENV, "FID Inception: a batch of %zu images needs %.2f GB of %s memory for its activations, "
+                               "%.2f GB are free: lower --batch", b, need / 1e9, dev->ops->name, free_bytes / 1e9);
+    }
     gb_arena_allocate(&net->arena, dev, arena_alloc, arena_free);
     layout(net);
     return GB_OK;

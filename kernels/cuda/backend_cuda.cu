@@ -162,6 +162,15 @@ static const gb_backend gb_cuda_backend = make_cuda_backend();
 
 extern "C" const gb_backend *gb_cuda_backend_table(void) { return &gb_cuda_backend; }
 
+extern "C" size_t gb_cuda_free_bytes(void) {
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return free_b;
+}
+
 extern "C" int gb_cuda_device_count(void) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);

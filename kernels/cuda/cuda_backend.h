@@ -22,6 +22,8 @@ extern "C" {
 /* Number of visible CUDA devices; 0 when the driver or runtime reports an
  * error (no driver, no device), never an error itself. */
 int gb_cuda_device_count(void);
+/* Device memory free now (cudaMemGetInfo), 0 when it cannot be asked. */
+size_t gb_cuda_free_bytes(void);
 
 /* Fill dev for device 0: cuBLAS handle, fixed workspace, name. GB_ENV with the
  * reason when there is no usable GPU. dev->threads is left to the caller. */
