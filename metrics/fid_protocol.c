@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <png.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,36 +286,71 @@ static void decode_slice(void *ctx, size_t begin, size_t end, int slice) {
     for (size_t i = begin; i < end; i++) j->status[i] = decode_one(j->protocol, j->inputs + i * in_floats, j->paths[i]);
 }
 
-gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
-                                gb_fid_protocol p) {
+/* One batch's decode on its own thread, while the caller runs the network on the previous
+ * batch (gb_parallel_for from two threads is safe: the second caller runs inline). */
+typedef struct {
+    gb_inception *net;
+    decode_job job;
+    size_t count;
+    pthread_t thread;
+} decode_task;
+
+static void *decode_task_main(void *arg) {
+    decode_task *t = arg;
+    gb_parallel_for(t->net->dev, t->count, 1, decode_slice, &t->job);
+    return NULL;
+}
+
+gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                        gb_fid_protocol p, int overlap) {
     if (pool) *pool = NULL;
     if (logits) *logits = NULL;
     *n = 0;
     char **paths;
     size_t count;
     GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
-    const size_t in_floats = 3 * (size_t)S * S;
+    const size_t in_floats = 3 * (size_t)S * S, mb = net->max_batch;
+    overlap = overlap && count > mb; /* one batch has nothing to overlap with */
     /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
      * overwritten batch by batch */
-    size_t pool_rows = pool ? count : net->max_batch;
+    size_t pool_rows = pool ? count : mb;
     float *feats = malloc(pool_rows * GB_INCEPTION_FEATURES * sizeof *feats);
     float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
-    float *batch = malloc(net->max_batch * in_floats * sizeof *batch);
-    gb_status s = feats && batch && (lg || !logits) ? GB_OK
-                                                    : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
-    gb_status *image_status = malloc(net->max_batch * sizeof *image_status);
-    if (s == GB_OK && !image_status) s = gb_fail(GB_ENV, "%s: out of memory", dir);
-    for (size_t start = 0; start < count && s == GB_OK; start += net->max_batch) {
-        size_t b = count - start < net->max_batch ? count - start : net->max_batch;
-        decode_job job = {paths + start, batch, image_status, p};
-        gb_parallel_for(net->dev, b, 1, decode_slice, &job);
+    /* inputs and statuses: one batch, or two in turn when decoding overlaps the forward */
+    const int slots = overlap ? 2 : 1;
+    float *batch = malloc(slots * mb * in_floats * sizeof *batch);
+    gb_status *image_status = malloc(slots * mb * sizeof *image_status);
+    gb_status s = feats && batch && image_status && (lg || !logits)
+                      ? GB_OK
+                      : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
+    decode_task next = {.net = net};
+    int next_running = 0;
+    for (size_t start = 0; start < count && s == GB_OK; start += mb) {
+        const size_t b = count - start < mb ? count - start : mb, slot = (start / mb) % (size_t)slots;
+        float *inputs = batch + slot * mb * in_floats;
+        gb_status *status = image_status + slot * mb;
+        if (next_running) { /* this batch was decoded during the previous forward */
+            pthread_join(next.thread, NULL);
+            next_running = 0;
+        } else {
+            decode_job job = {paths + start, inputs, status, p};
+            gb_parallel_for(net->dev, b, 1, decode_slice, &job);
+        }
         for (size_t i = 0; i < b && s == GB_OK; i++)
-            if (image_status[i] != GB_OK) /* the earliest bad file; its message was set on a worker */
-                s = decode_one(p, batch + i * in_floats, paths[start + i]);
-        if (s == GB_OK)
-            gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
-                                 lg ? lg + start * GB_INCEPTION_CLASSES : NULL, batch, b);
+            if (status[i] != GB_OK) /* the earliest bad file; its message was set on a worker */
+                s = decode_one(p, inputs + i * in_floats, paths[start + i]);
+        if (s != GB_OK) break;
+        const size_t after = start + b;
+        if (overlap && after < count) {
+            const size_t other = (slot + 1) % 2;
+            next.job = (decode_job){paths + after, batch + other * mb * in_floats, image_status + other * mb, p};
+            next.count = count - after < mb ? count - after : mb;
+            next_running = pthread_create(&next.thread, NULL, decode_task_main, &next) == 0;
+        }
+        gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
+                             lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
     }
+    if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every decode */
     free(batch);
     free(image_status);
     gb_image_list_free(paths, count);
@@ -327,6 +363,14 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
     if (logits) *logits = lg;
     *n = count;
     return GB_OK;
+}
+
+gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                gb_fid_protocol p) {
+    /* On a GPU the host decodes the next batch while the network runs; on the CPU both would
+     * share the same cores, so the batches alternate. */
+    const int on_gpu = strcmp(net->dev->ops->name, "cpu") != 0;
+    return gb_fid_folder_outputs_overlap(pool, logits, n, net, dir, p, on_gpu);
 }
 
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {

@@ -62,8 +62,13 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
  * decoded and preprocessed on the host, net->max_batch at a time, on the device's threads (each image
  * in its own slot: the same bits for any thread count; a bad file is the earliest one). */
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
-/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept). */
+/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept).
+ * On a GPU the next batch is decoded on the host while the network runs on this one. */
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                 gb_fid_protocol p);
+/* The same with the overlap chosen by the caller (the tests run it on the CPU: the same bits,
+ * the same earliest bad file, either way). */
+gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                        gb_fid_protocol p, int overlap);
 
 #endif

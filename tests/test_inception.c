@@ -503,3 +503,57 @@ Test(fid_protocol, folder_features, .timeout = 120) {
     free(p);
     free(dir);
 }
+
+/* Copy the fixture image rel to dir/name (the folder tests below build their folders so). */
+static void copy_fixture_image(const char *rel, const char *dir, const char *name) {
+    char *src = fx(rel), dst[256];
+    FILE *in = fopen(src, "rb");
+    cr_assert_not_null(in);
+    unsigned char buf[1 << 16];
+    size_t got = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    cr_assert_eq(gb_atomic_write(dst, buf, got), GB_OK, "%s", gb_last_error());
+    free(src);
+}
+
+/* On a GPU the next batch is decoded while the network runs (gb_fid_folder_outputs); forced on
+ * the CPU here, the overlapped loop gives the bits of the alternating one, pool3 and logits,
+ * over batches of 2 with a short last one; a damaged file in the third batch (decoded during
+ * the second forward) is reported, the earliest of two, as without the overlap. */
+Test(fid_protocol, overlapped_decode_same_bits_and_errors, .timeout = 120) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_zip.pth"), h[65], dir[] = "/tmp/gb_test_overlap_XXXXXX", path[300];
+    cr_assert(mkdtemp(dir));
+    static const char *const names[] = {"0.png", "1.jpg", "2.png", "3.jpg", "4.png"};
+    for (int i = 0; i < 5; i++) copy_fixture_image(i % 2 ? "images/b.jpg" : "images/a.png", dir, names[i]);
+    gb_inception net;
+    load_hashed(&net, &dev, p, h, 2);
+    float *pool[2], *logits[2];
+    size_t n[2];
+    for (int overlap = 0; overlap < 2; overlap++)
+        cr_assert_eq(gb_fid_folder_outputs_overlap(&pool[overlap], &logits[overlap], &n[overlap], &net, dir,
+                                                   GB_FID_CLEAN, overlap),
+                     GB_OK, "overlap %d: %s", overlap, gb_last_error());
+    cr_assert(n[0] == 5 && n[1] == 5, "%zu and %zu images", n[0], n[1]);
+    cr_expect(memcmp(pool[0], pool[1], 5 * GB_INCEPTION_FEATURES * sizeof(float)) == 0, "pool3 differs");
+    cr_expect(memcmp(logits[0], logits[1], 5 * GB_INCEPTION_CLASSES * sizeof(float)) == 0, "logits differ");
+    for (int k = 0; k < 2; k++) free(pool[k]), free(logits[k]);
+
+    snprintf(path, sizeof path, "%s/4b.png", dir); /* sorts after 4.png: batch 3 with it */
+    cr_assert_eq(gb_atomic_write(path, "\x89PNG\r\n\x1a\nshort", 13), GB_OK);
+    snprintf(path, sizeof path, "%s/5.png", dir);
+    cr_assert_eq(gb_atomic_write(path, "\x89PNG\r\n\x1a\ncut", 11), GB_OK);
+    for (int overlap = 0; overlap < 2; overlap++) {
+        cr_expect_eq(gb_fid_folder_outputs_overlap(&pool[0], &logits[0], &n[0], &net, dir, GB_FID_CLEAN, overlap),
+                     GB_INPUT, "overlap %d", overlap);
+        cr_expect(strstr(gb_last_error(), "4b.png") != NULL, "overlap %d: %s", overlap, gb_last_error());
+    }
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+    free(p);
+}
