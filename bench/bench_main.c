@@ -132,6 +132,96 @@ static size_t select_rows(gb_bench_list *cases, unsigned char *selected, const g
     return left_out;
 }
 
+/* Select the rows (select_rows); none is a usage error that writes nothing (a mistyped filter
+ * must not replace an earlier run's files with empty ones). */
+static gb_status select_or_explain(gb_bench_list *cases, unsigned char *selected, const gb_device *dev,
+                                   const char *filter) {
+    const size_t left_out = select_rows(cases, selected, dev, filter);
+    size_t n_selected = 0;
+    for (size_t i = 0; i < cases->count; i++) n_selected += selected[i];
+    if (n_selected == 0 && left_out)
+        return gb_fail(GB_USAGE, "--filter '%s' matches only rows that run on the CPU alone (OpenBLAS, FFTW, the CPU "
+                                 "backend's own routes): run them with --device cpu",
+                       filter ? filter : "");
+    if (n_selected == 0)
+        return gb_fail(GB_USAGE, "--filter '%s' matches no benchmark (they are named kernel/direction/impl/shape; "
+                                 "`genbench bench --quick` lists them)",
+                       filter ? filter : "");
+    if (left_out)
+        printf("bench: %zu row%s that run on the CPU alone (OpenBLAS, FFTW, the CPU backend's own routes) left out "
+               "on %s\n", left_out, left_out == 1 ? "" : "s", dev->ops->name);
+    return GB_OK;
+}
+
+/* Time the selected rows, then write bench.csv, bench.json, roofline.png and (--rounds)
+ * ratios.csv into o->out. The files are written either way; the status says whether every row
+ * could be trusted: a failed check is a numerical failure (4), a row that could not run (a
+ * missing peer, a setup error) an environment one (5). */
+static gb_status run_and_write(gb_bench_list *cases, gb_bench_result *results, const unsigned char *selected,
+                               gb_device *dev, const bench_options *o, int argc, char **argv) {
+    gb_manifest m;
+    gb_manifest_init(&m);
+    gb_manifest_add_build_info(&m, argc, argv);
+    gb_ceilings ceilings;
+    gb_status s = measure_ceilings(&ceilings, &m, dev, o);
+    if (s != GB_OK) {
+        gb_manifest_free(&m);
+        return s;
+    }
+    gb_bench_method method = gb_bench_method_default(o->quick);
+    for (size_t i = 0; i < cases->count; i++) {
+        if (!selected[i]) continue;
+        fprintf(stderr, "bench: %s %s %s [%s]\n", cases->items[i].kernel, cases->items[i].direction,
+                cases->items[i].impl, cases->items[i].shape);
+        gb_bench_run_case(&cases->items[i], dev, o->threads, &method, &results[i]);
+    }
+
+    gb_manifest_set(&m, "device", "%s", dev->name);
+    gb_manifest_set(&m, "threads", "%d", o->threads);
+    gb_manifest_set(&m, "blas_spin", "%s", gb_cpu_blas_spin());
+    gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
+    gb_bench_run run = {.cases = cases, .results = results, .selected = selected, .ceilings = &ceilings,
+                        .manifest = &m, .device_name = dev->name, .threads = o->threads};
+    gb_bench_print_table(&run);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bench.csv", o->out);
+    s = gb_bench_write_csv(&run, path);
+    if (s == GB_OK) {
+        snprintf(path, sizeof path, "%s/bench.json", o->out);
+        s = gb_bench_write_json(&run, path);
+    }
+    if (s == GB_OK) {
+        snprintf(path, sizeof path, "%s/roofline.png", o->out);
+        s = gb_bench_write_roofline(&run, path);
+    }
+    if (s == GB_OK) printf("wrote %s/bench.csv, bench.json and roofline.png\n", o->out);
+    snprintf(path, sizeof path, "%s/ratios.csv", o->out);
+    if (s == GB_OK && o->rounds == 0 && remove(path) == 0) /* an earlier run's, not this one's */
+        printf("removed %s from an earlier run (this one ran no --rounds)\n", path);
+    if (s == GB_OK && o->rounds > 0) {
+        gb_bench_pair *pairs;
+        size_t npairs;
+        gb_bench_run_pairs(cases, results, selected, dev, o->threads, &method, o->rounds, &pairs, &npairs);
+        s = gb_bench_write_pairs(cases, pairs, npairs, &m, path);
+        if (s == GB_OK) printf("wrote %s/ratios.csv (%zu pair%s)\n", o->out, npairs, npairs == 1 ? "" : "s");
+        free(pairs);
+    }
+    gb_manifest_free(&m);
+    size_t mismatched = 0, errored = 0;
+    for (size_t i = 0; i < cases->count; i++) {
+        if (!selected[i]) continue;
+        mismatched += strcmp(results[i].check, "MISMATCH") == 0;
+        errored += strcmp(results[i].check, "error") == 0;
+    }
+    if (s == GB_OK && mismatched)
+        return gb_fail(GB_NUMERIC, "%zu row%s failed the check against the reference (the check column of bench.csv)",
+                       mismatched, mismatched == 1 ? "" : "s");
+    if (s == GB_OK && errored)
+        return gb_fail(GB_ENV, "%zu row%s could not run: a missing peer or a setup error (the note column of bench.csv)",
+                       errored, errored == 1 ? "" : "s");
+    return s;
+}
+
 static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_device dev;
     GB_TRY(gb_device_open(&dev, o->device, o->threads));
@@ -148,106 +238,10 @@ static gb_status run_all(const bench_options *o, int argc, char **argv) {
     gb_bench_result *results = calloc(cases.count, sizeof *results);
     unsigned char *selected = calloc(cases.count, 1);
     GB_ASSERT(results && selected, "out of memory for %zu benchmark rows", cases.count);
-
-    const size_t left_out = select_rows(&cases, selected, &dev, o->filter);
-    size_t n_selected = 0;
-    for (size_t i = 0; i < cases.count; i++) n_selected += selected[i];
-    if (n_selected == 0) { /* a mistyped filter must not replace an earlier run's files with empty ones */
-        free(results);
-        free(selected);
-        gb_bench_list_free(&cases);
-        gb_device_close(&dev);
-        if (left_out)
-            return gb_fail(GB_USAGE, "--filter '%s' matches only rows that run on the CPU alone (OpenBLAS, FFTW, the "
-                                     "CPU backend's own routes): run them with --device cpu",
-                           o->filter ? o->filter : "");
-        return gb_fail(GB_USAGE, "--filter '%s' matches no benchmark (they are named kernel/direction/impl/shape; "
-                                 "`genbench bench --quick` lists them)",
-                       o->filter ? o->filter : "");
-    }
-    if (left_out)
-        printf("bench: %zu row%s that run on the CPU alone (OpenBLAS, FFTW, the CPU backend's own routes) left out "
-               "on %s\n", left_out, left_out == 1 ? "" : "s", dev.ops->name);
-    /* The output folder and the manifest's start time come first: a bad --out fails before a
-     * long run, not after it. */
-    gb_status s = o->out[0] ? gb_mkdirs(o->out) : gb_fail(GB_USAGE, "--out needs a folder name");
-    if (s != GB_OK) {
-        free(results);
-        free(selected);
-        gb_bench_list_free(&cases);
-        gb_device_close(&dev);
-        return s;
-    }
-    gb_manifest m;
-    gb_manifest_init(&m);
-    gb_manifest_add_build_info(&m, argc, argv);
-    gb_ceilings ceilings;
-    s = measure_ceilings(&ceilings, &m, &dev, o);
-    if (s != GB_OK) {
-        gb_manifest_free(&m);
-        free(results);
-        free(selected);
-        gb_bench_list_free(&cases);
-        gb_device_close(&dev);
-        return s;
-    }
-    gb_bench_method method = gb_bench_method_default(o->quick);
-    for (size_t i = 0; i < cases.count; i++) {
-        if (!selected[i]) continue;
-        fprintf(stderr, "bench: %s %s %s [%s]\n", cases.items[i].kernel, cases.items[i].direction,
-                cases.items[i].impl, cases.items[i].shape);
-        gb_bench_run_case(&cases.items[i], &dev, o->threads, &method, &results[i]);
-    }
-
-    gb_manifest_set(&m, "device", "%s", dev.name);
-    gb_manifest_set(&m, "threads", "%d", o->threads);
-    gb_manifest_set(&m, "blas_spin", "%s", gb_cpu_blas_spin());
-    gb_manifest_set(&m, "method", "%s", o->quick ? "quick (smoke: timings not meaningful)" : "full");
-    gb_bench_run run = {.cases = &cases, .results = results, .selected = selected, .ceilings = &ceilings,
-                        .manifest = &m, .device_name = dev.name, .threads = o->threads};
-    gb_bench_print_table(&run);
-    char path[1024];
-    if (s == GB_OK) {
-        snprintf(path, sizeof path, "%s/bench.csv", o->out);
-        s = gb_bench_write_csv(&run, path);
-    }
-    if (s == GB_OK) {
-        snprintf(path, sizeof path, "%s/bench.json", o->out);
-        s = gb_bench_write_json(&run, path);
-    }
-    if (s == GB_OK) {
-        snprintf(path, sizeof path, "%s/roofline.png", o->out);
-        s = gb_bench_write_roofline(&run, path);
-    }
-    if (s == GB_OK) printf("wrote %s/bench.csv, bench.json and roofline.png\n", o->out);
-    snprintf(path, sizeof path, "%s/ratios.csv", o->out);
-    if (s == GB_OK && o->rounds == 0 && remove(path) == 0) /* an earlier run's, not this one's */
-        printf("removed %s from an earlier run (this one ran no --rounds)\n", path);
-    if (s == GB_OK && o->rounds > 0) {
-        gb_bench_pair *pairs;
-        size_t npairs;
-        gb_bench_run_pairs(&cases, results, selected, &dev, o->threads, &method, o->rounds, &pairs, &npairs);
-        snprintf(path, sizeof path, "%s/ratios.csv", o->out);
-        s = gb_bench_write_pairs(&cases, pairs, npairs, &m, path);
-        if (s == GB_OK) printf("wrote %s/ratios.csv (%zu pair%s)\n", o->out, npairs, npairs == 1 ? "" : "s");
-        free(pairs);
-    }
-    /* The files are written either way; the exit status says whether every row could be trusted:
-     * a failed check is a numerical failure (4), a row that could not run (a missing peer, a
-     * setup error) an environment one (5). */
-    size_t mismatched = 0, errored = 0;
-    for (size_t i = 0; i < cases.count; i++) {
-        if (!selected[i]) continue;
-        mismatched += strcmp(results[i].check, "MISMATCH") == 0;
-        errored += strcmp(results[i].check, "error") == 0;
-    }
-    if (s == GB_OK && mismatched)
-        s = gb_fail(GB_NUMERIC, "%zu row%s failed the check against the reference (the check column of bench.csv)",
-                    mismatched, mismatched == 1 ? "" : "s");
-    else if (s == GB_OK && errored)
-        s = gb_fail(GB_ENV, "%zu row%s could not run: a missing peer or a setup error (the note column of bench.csv)",
-                    errored, errored == 1 ? "" : "s");
-    gb_manifest_free(&m);
+    gb_status s = select_or_explain(&cases, selected, &dev, o->filter);
+    /* The output folder comes before any timing: a bad --out fails before a long run, not after. */
+    if (s == GB_OK) s = o->out[0] ? gb_mkdirs(o->out) : gb_fail(GB_USAGE, "--out needs a folder name");
+    if (s == GB_OK) s = run_and_write(&cases, results, selected, &dev, o, argc, argv);
     free(results);
     free(selected);
     gb_bench_list_free(&cases);
