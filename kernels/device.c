@@ -9,6 +9,7 @@
 #include "kernels/kernels.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
@@ -184,6 +185,42 @@ size_t gb_device_free_bytes(gb_device *dev) {
 #endif
     (void)dev;
     return SIZE_MAX;
+}
+
+/* A page-locked block is told apart from a malloc'd one by a header in front of it, so the
+ * fallback needs no second bookkeeping. */
+typedef struct {
+    int pinned;
+    int pad[15]; /* keeps the block 64-byte aligned after the header */
+} host_block;
+
+void *gb_device_host_alloc(gb_device *dev, size_t bytes) {
+    host_block *b = NULL;
+#ifdef GB_HAVE_CUDA
+    if (is_cuda(dev)) b = gb_cuda_host_alloc(sizeof *b + bytes);
+    if (b) b->pinned = 1;
+#endif
+    (void)dev;
+    if (!b) { /* 64-byte aligned as the backends' own buffers (cudaMallocHost's are page-aligned) */
+        const size_t total = (sizeof *b + bytes + 63) / 64 * 64;
+        b = total >= bytes ? aligned_alloc(64, total) : NULL;
+        if (!b) return NULL;
+        b->pinned = 0;
+    }
+    return b + 1;
+}
+
+void gb_device_host_free(gb_device *dev, void *p) {
+    (void)dev;
+    if (!p) return;
+    host_block *b = (host_block *)p - 1;
+#ifdef GB_HAVE_CUDA
+    if (b->pinned) {
+        gb_cuda_host_free(b);
+        return;
+    }
+#endif
+    free(b);
 }
 
 int gb_device_set_nondeterministic(gb_device *dev, int on) {

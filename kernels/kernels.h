@@ -403,6 +403,13 @@ int gb_cuda_available(void);
  * does not fit) instead of the allocator's abort. */
 size_t gb_device_free_bytes(gb_device *dev);
 
+/* Host memory for data the device uploads in bulk (the FID network's input batches): on CUDA
+ * page-locked (cudaMallocHost; about twice the upload rate of pageable memory), else malloc,
+ * which is also the fallback when page-locked memory cannot be had. NULL when out of memory.
+ * Free with gb_device_host_free on the same device. */
+void *gb_device_host_alloc(gb_device *dev, size_t bytes);
+void gb_device_host_free(gb_device *dev, void *p);
+
 /* `--nondeterministic`: let the backend pick its fastest algorithms even where they are not
  * bitwise reproducible run to run (CUDA: cuDNN's heuristics, which may use atomics). The CPU
  * backend has no such algorithms: there it changes nothing and returns 0; 1 when the device now

@@ -234,6 +234,20 @@ Test(memory, alloc_aligned_and_round_trips, .init = open_cpu, .fini = close_cpu)
 
 Test(memory, copy_rows_matches_definition, .init = open_cpu, .fini = close_cpu) { copy_rows_case(&dev); }
 
+/* Host blocks for bulk uploads: writable, 64-byte aligned, freed by their device (on the CPU
+ * plain malloc behind a header; tests/test_kernels_cuda.c checks the page-locked ones). */
+Test(memory, host_blocks_for_uploads, .init = open_cpu, .fini = close_cpu) {
+    const size_t sizes[] = {0, 1, 4096, 1 << 20};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        unsigned char *p = gb_device_host_alloc(&dev, sizes[k]);
+        cr_assert_not_null(p);
+        cr_expect_eq((uintptr_t)p % 64, 0, "host block of %zu bytes not 64-byte aligned", sizes[k]);
+        memset(p, 0x5a, sizes[k]);
+        gb_device_host_free(&dev, p);
+    }
+    gb_device_host_free(&dev, NULL);
+}
+
 /* ---- linear -------------------------------------------------------------- */
 
 /* float64 reference: out[r,o] = sum_i inp[r,i]*w[o,i] + b[o] */

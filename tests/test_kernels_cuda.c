@@ -86,6 +86,22 @@ Test(cuda, device_and_memory, .fini = ct_close) {
     ct_dbuf_free(&a), ct_dbuf_free(&b), free(h), free(back);
 }
 
+/* Page-locked host blocks: filled on the host, uploaded and read back intact. */
+Test(cuda, pinned_host_blocks_round_trip, .fini = ct_close) {
+    CT_REQUIRE_GPU();
+    const size_t n = 100003;
+    float *h = gb_device_host_alloc(&ct_gpu, n * sizeof *h), *back = ct_falloc(n);
+    cr_assert_not_null(h);
+    for (size_t i = 0; i < n; i++) h[i] = (float)i * 0.5f;
+    float *d = gb_dev_alloc(&ct_gpu, n * sizeof *d);
+    gb_upload(&ct_gpu, d, h, n * sizeof *h);
+    gb_download(&ct_gpu, back, d, n * sizeof *back);
+    ct_expect_bitwise("pinned upload", back, h, n);
+    gb_dev_free(&ct_gpu, d);
+    gb_device_host_free(&ct_gpu, h);
+    free(back);
+}
+
 Test(cuda, copy_rows_matches_definition, .fini = ct_close) {
     CT_REQUIRE_GPU();
     copy_rows_case(&ct_gpu);

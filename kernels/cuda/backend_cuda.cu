@@ -171,6 +171,19 @@ extern "C" size_t gb_cuda_free_bytes(void) {
     return free_b;
 }
 
+extern "C" void *gb_cuda_host_alloc(size_t bytes) {
+    void *p = nullptr;
+    if (cudaMallocHost(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError();
+        return nullptr;
+    }
+    return p;
+}
+
+extern "C" void gb_cuda_host_free(void *p) {
+    if (p) GB_CUDA_CHECK(cudaFreeHost(p));
+}
+
 extern "C" int gb_cuda_device_count(void) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);

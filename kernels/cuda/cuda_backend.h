@@ -24,6 +24,10 @@ extern "C" {
 int gb_cuda_device_count(void);
 /* Device memory free now (cudaMemGetInfo), 0 when it cannot be asked. */
 size_t gb_cuda_free_bytes(void);
+/* Page-locked host memory (cudaMallocHost: uploads from it run at the bus's full rate), NULL
+ * when it cannot be had; freed by gb_cuda_host_free. */
+void *gb_cuda_host_alloc(size_t bytes);
+void gb_cuda_host_free(void *p);
 
 /* Fill dev for device 0: cuBLAS handle, fixed workspace, name. GB_ENV with the
  * reason when there is no usable GPU. dev->threads is left to the caller. */
