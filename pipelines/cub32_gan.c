@@ -44,8 +44,6 @@ void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int ma
     t->losses = gb_dev_alloc(dev, 4 * sizeof(float));
     t->dlogits = gb_dev_alloc(dev, (size_t)max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, (size_t)max_batch * GB_DCGAN_IMAGE_FLOATS * sizeof(float));
-    t->host_logits = malloc((size_t)max_batch * sizeof(float));
-    GB_ASSERT(t->host_logits, "out of host memory");
 }
 
 void gb_cub32_gan_trainer_init(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -57,7 +55,6 @@ void gb_cub32_gan_trainer_destroy(gb_cub32_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->losses);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
-    free(t->host_logits);
     gb_dcgan_generator_destroy(&t->g, dev);
     gb_dcgan_critic_destroy(&t->d, dev);
 }
@@ -74,29 +71,21 @@ double gb_cub32_gan_lr_g(const gb_cub32_gan_trainer *t, long g_steps) {
     return scheduled(t->hp.lr, t->hp.decay_g, g_steps);
 }
 
-static float host_mean(gb_cub32_gan_trainer *t, gb_device *dev, const float *logits, int batch) {
-    gb_download(dev, t->host_logits, logits, (size_t)batch * sizeof(float));
-    double s = 0;
-    for (int i = 0; i < batch; i++) s += t->host_logits[i];
-    return (float)(s / batch);
-}
-
-/* The critic loss on (real, fake) with its parameter gradients; loss / D(x) / D(G(z)) to out. */
+/* The critic loss on (real, fake) with its parameter gradients, on the device: t->losses gets
+ * [loss, mean D(x), mean D(G(z)), penalty] for wgan-gp, [loss on real, loss on fake, mean D(x),
+ * mean D(G(z))] otherwise (read_critic_losses reads either after the step). */
 static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *real, const float *fake,
-                        const float *eps, int batch, float *out) {
+                        const float *eps, int batch) {
     size_t B = (size_t)batch;
     gb_dcgan_critic *d = &t->d;
     if (t->hp.loss == GB_GAN_LOSS_WGAN_GP) {
-        float l[4];
         gb_dcgan_critic_wgan_gp_eps(d, dev, batch, real, fake, eps, t->hp.lambda, t->losses);
-        gb_download(dev, l, t->losses, sizeof l);
-        out[GAN_LOSS_D] = l[0], out[GAN_D_REAL] = l[1], out[GAN_D_FAKE] = l[2], out[GAN_GP] = l[3];
         return;
     }
     const float *inputs[2] = {real, fake};
     for (int k = 0; k < 2; k++) {
         const float *logits = gb_dcgan_critic_forward(d, dev, batch, inputs[k]);
-        out[k == 0 ? GAN_D_REAL : GAN_D_FAKE] = host_mean(t, dev, logits, batch);
+        gb_sum_forward(dev, t->losses + 2 + k, logits, B, 1.0f / (float)batch); /* mean D */
         float target = k == 0 ? 1.0f : 0.0f;
         if (t->hp.loss == GB_GAN_LOSS_GAN)
             gb_bce_with_logits(dev, t->losses + k, t->dlogits, logits, NULL, target, B, 1.0f);
@@ -104,34 +93,35 @@ static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *re
             gb_sq_error(dev, t->losses + k, t->dlogits, logits, NULL, target, B, 2.0 * (double)B);
         gb_dcgan_critic_backward(d, dev, t->dlogits, NULL, 1);
     }
-    float l[2];
+}
+
+/* The critic step's values, in one download once the step is done. */
+static void read_critic_losses(gb_cub32_gan_trainer *t, gb_device *dev, float *out) {
+    float l[4];
     gb_download(dev, l, t->losses, sizeof l);
+    if (t->hp.loss == GB_GAN_LOSS_WGAN_GP) {
+        out[GAN_LOSS_D] = l[0], out[GAN_D_REAL] = l[1], out[GAN_D_FAKE] = l[2], out[GAN_GP] = l[3];
+        return;
+    }
     out[GAN_LOSS_D] = l[0] + l[1];
+    out[GAN_D_REAL] = l[2], out[GAN_D_FAKE] = l[3];
     out[GAN_GP] = 0;
 }
 
-/* The generator loss through the critic (no critic parameter gradients); returns it. */
-static float generator_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *fake, int batch) {
+/* The generator loss through the critic (no critic parameter gradients) into t->losses[0], and
+ * the image gradient into t->dimg. */
+static void generator_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *fake, int batch) {
     size_t B = (size_t)batch;
     const float *logits = gb_dcgan_critic_forward(&t->d, dev, batch, fake);
-    float loss;
     switch (t->hp.loss) {
-    case GB_GAN_LOSS_GAN:
-        gb_bce_with_logits(dev, t->losses, t->dlogits, logits, NULL, 1.0f, B, 1.0f);
-        gb_download(dev, &loss, t->losses, sizeof loss);
-        break;
-    case GB_GAN_LOSS_LSGAN:
-        gb_sq_error(dev, t->losses, t->dlogits, logits, NULL, 1.0f, B, 2.0 * (double)B);
-        gb_download(dev, &loss, t->losses, sizeof loss);
-        break;
+    case GB_GAN_LOSS_GAN: gb_bce_with_logits(dev, t->losses, t->dlogits, logits, NULL, 1.0f, B, 1.0f); break;
+    case GB_GAN_LOSS_LSGAN: gb_sq_error(dev, t->losses, t->dlogits, logits, NULL, 1.0f, B, 2.0 * (double)B); break;
     default: /* -E[D(G(z))] */
         gb_sum_forward(dev, t->losses, logits, B, -1.0f / (float)batch);
         gb_fill(dev, t->dlogits, -1.0f / (float)batch, B);
-        gb_download(dev, &loss, t->losses, sizeof loss);
         break;
     }
     gb_dcgan_critic_backward(&t->d, dev, t->dlogits, t->dimg, 0);
-    return loss;
 }
 
 static gb_adam_hparams adam(const gb_cub32_gan_trainer *t, double lr) {
@@ -148,20 +138,22 @@ void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t it
     /* critic step; G(z_d) is data here (BN in training mode: its running statistics move) */
     gb_params_zero_grad(&t->d.params, dev);
     const float *fake = gb_dcgan_generator_forward(&t->g, dev, batch, z_d);
-    critic_loss(t, dev, real, fake, eps, batch, out);
+    critic_loss(t, dev, real, fake, eps, batch);
     gb_adam_hparams hd = adam(t, gb_cub32_gan_lr_d(t, t->d_steps));
     gb_params_adam_step(&t->d.params, dev, &hd, t->d_steps + 1);
     t->d_steps++;
+    read_critic_losses(t, dev, out); /* the step's only wait for the device: after it */
     *g_stepped = (long)(iter % (uint64_t)n_critic) == 0;
     out[GAN_LOSS_G] = NAN;
     if (!*g_stepped) return;
     gb_params_zero_grad(&t->g.params, dev);
     fake = gb_dcgan_generator_forward(&t->g, dev, batch, z_g);
-    out[GAN_LOSS_G] = generator_loss(t, dev, fake, batch);
+    generator_loss(t, dev, fake, batch);
     gb_dcgan_generator_backward(&t->g, dev, t->dimg, NULL);
     gb_adam_hparams hg = adam(t, gb_cub32_gan_lr_g(t, t->g_steps));
     gb_params_adam_step(&t->g.params, dev, &hg, t->g_steps + 1);
     t->g_steps++;
+    gb_download(dev, &out[GAN_LOSS_G], t->losses, sizeof(float)); /* after the step, as the critic's */
 }
 
 /* ---- the pipelines -------------------------------------------------------------------------- */

@@ -39,10 +39,10 @@ typedef struct {
     gb_mnist_gnet g;
     gb_adam_hparams hp;
     size_t max_batch;
-    float *loss;      /* [3] device: BCE real, BCE fake, G loss */
+    float *loss;      /* [5] device: BCE real, BCE fake, G loss, mean D(x), mean D(G(z)): one
+                       * download per iteration, at its end (no host round trip inside it) */
     float *dlogits;   /* [max_batch] */
     float *dimg;      /* [max_batch, 784] */
-    float *host_logits; /* [max_batch] */
 } gb_mnist_gan_trainer;
 
 /* Networks for batches up to max_batch (at least 100 for the interpolation grid). */
@@ -78,10 +78,10 @@ typedef struct {
     gb_cub32_gan_hparams hp;
     int max_batch;
     long d_steps, g_steps;  /* optimizer steps taken so far (set from iter by each iteration) */
-    float *losses;          /* [4] device */
+    float *losses;          /* [4] device: the step's losses and mean critic outputs, downloaded
+                             * once at its end (no host round trip inside a step) */
     float *dlogits;         /* [max_batch] */
     float *dimg;            /* [max_batch, 3072] */
-    float *host_logits;     /* [max_batch] */
 } gb_cub32_gan_trainer;
 
 void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int max_batch,

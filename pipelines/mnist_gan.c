@@ -25,11 +25,9 @@ void gb_mnist_gan_trainer_create(gb_mnist_gan_trainer *t, gb_device *dev, size_t
                                 .hp = {.lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
     gb_mnist_dnet_create(&t->d, dev, max_batch);
     gb_mnist_gnet_create(&t->g, dev, max_batch);
-    t->loss = gb_dev_alloc(dev, 3 * sizeof(float));
+    t->loss = gb_dev_alloc(dev, 5 * sizeof(float));
     t->dlogits = gb_dev_alloc(dev, max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, max_batch * GB_MNIST_GAN_PIXELS * sizeof(float));
-    t->host_logits = malloc(max_batch * sizeof(float));
-    GB_ASSERT(t->host_logits, "out of host memory");
 }
 
 void gb_mnist_gan_trainer_init(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -41,16 +39,8 @@ void gb_mnist_gan_trainer_destroy(gb_mnist_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->loss);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
-    free(t->host_logits);
     gb_mnist_dnet_destroy(&t->d, dev);
     gb_mnist_gnet_destroy(&t->g, dev);
-}
-
-static float mean_logit(gb_mnist_gan_trainer *t, gb_device *dev, const float *logits, size_t batch) {
-    gb_download(dev, t->host_logits, logits, batch * sizeof(float));
-    double s = 0;
-    for (size_t i = 0; i < batch; i++) s += t->host_logits[i];
-    return (float)(s / (double)batch);
 }
 
 void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t iter, const float *x,
@@ -61,11 +51,11 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
     gb_params_zero_grad(&t->d.params, dev);
     const float *fake = gb_mnist_gnet_forward(&t->g, dev, batch, z);
     float *logits = gb_mnist_dnet_forward(&t->d, dev, batch, x);
-    out[GAN_D_REAL] = mean_logit(t, dev, logits, batch);
+    gb_sum_forward(dev, t->loss + 3, logits, batch, 1.0f / (float)batch); /* mean D(x), on the device */
     gb_bce_with_logits(dev, t->loss, t->dlogits, logits, NULL, 1.0f, batch, 1.0f);
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, NULL);
     logits = gb_mnist_dnet_forward(&t->d, dev, batch, fake);
-    out[GAN_D_FAKE] = mean_logit(t, dev, logits, batch);
+    gb_sum_forward(dev, t->loss + 4, logits, batch, 1.0f / (float)batch);
     gb_bce_with_logits(dev, t->loss + 1, t->dlogits, logits, NULL, 0.0f, batch, 1.0f);
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, NULL);
     gb_params_adam_step(&t->d.params, dev, &t->hp, step);
@@ -78,10 +68,12 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, t->dimg);
     gb_mnist_gnet_backward(&t->g, dev, batch, t->dimg);
     gb_params_adam_step(&t->g.params, dev, &t->hp, step);
-    float l[3];
+    float l[5];
     gb_download(dev, l, t->loss, sizeof l);
     out[GAN_LOSS_D] = l[0] + l[1];
     out[GAN_LOSS_G] = l[2];
+    out[GAN_D_REAL] = l[3];
+    out[GAN_D_FAKE] = l[4];
     out[GAN_GP] = 0;
 }
 
