@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic_file.h"
+#include "core/progress.h"
 #include "datasets/jpeg.h"
 #include "datasets/resize.h"
 #include "kernels/cpu/parallel.h"
@@ -326,6 +327,16 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
                       : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
     decode_task next = {.net = net};
     int next_running = 0;
+    /* progress on stderr when there is more than one batch (50,000 images take an hour on 2
+     * CPU cores); the label names the folder's last component */
+    gb_progress prog;
+    const int report = count > mb;
+    if (report) {
+        const char *base = strrchr(dir, '/');
+        char label[64];
+        snprintf(label, sizeof label, "Inception on %s", base && base[1] ? base + 1 : dir);
+        gb_progress_start(&prog, label, count);
+    }
     for (size_t start = 0; start < count && s == GB_OK; start += mb) {
         const size_t b = count - start < mb ? count - start : mb, slot = (start / mb) % (size_t)slots;
         float *inputs = batch + slot * mb * in_floats;
@@ -350,7 +361,13 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
         }
         gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
                              lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
+        if (report) {
+            char note[48];
+            snprintf(note, sizeof note, "%.1f images/s", (double)after / (gb_now_seconds() - prog.started));
+            gb_progress_update(&prog, after, note);
+        }
     }
+    if (report && s == GB_OK) gb_progress_finish(&prog, NULL);
     if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every decode */
     gb_device_host_free(net->dev, batch);
     free(image_status);

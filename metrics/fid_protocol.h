@@ -60,7 +60,8 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
 
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, 2048]. Images are
  * decoded and preprocessed on the host, net->max_batch at a time, on the device's threads (each image
- * in its own slot: the same bits for any thread count; a bad file is the earliest one). */
+ * in its own slot: the same bits for any thread count; a bad file is the earliest one). More
+ * than one batch reports its progress and images/s on stderr (core/progress.h). */
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
 /* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept).
  * On a GPU the next batch is decoded on the host while the network runs on this one. */
