@@ -87,8 +87,10 @@ static gb_status find_metric_files(const char *results, path_list *l, path_list 
      * or judged twice. */
     if (nftw(results, collect_metrics, 16, FTW_ACTIONRETVAL) != 0)
         return gb_fail(GB_INPUT, "%s: cannot walk the results directory", results);
-    qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
-    qsort(failures->paths + failures_before, failures->n - failures_before, sizeof *failures->paths, compare_paths);
+    /* qsort's base must not be NULL, even for no elements: an empty list has no array yet */
+    if (l->n > before) qsort(l->paths + before, l->n - before, sizeof *l->paths, compare_paths);
+    if (failures->n > failures_before)
+        qsort(failures->paths + failures_before, failures->n - failures_before, sizeof *failures->paths, compare_paths);
     return GB_OK;
 }
 
@@ -185,11 +187,14 @@ static gb_status load_reference(const char *dir, gb_csv_table **tables, size_t *
         size_t len = strlen(e->d_name);
         if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0) {
             names = realloc(names, (n + 1) * sizeof *names);
-            names[n++] = strdup(e->d_name);
+            GB_ASSERT(names, "out of host memory");
+            names[n] = strdup(e->d_name);
+            GB_ASSERT(names[n], "out of host memory");
+            n++;
         }
     }
     closedir(d);
-    qsort(names, n, sizeof *names, compare_paths);
+    if (n) qsort(names, n, sizeof *names, compare_paths); /* names is NULL when there is none */
     *tables = calloc(n ? n : 1, sizeof **tables);
     gb_status s = GB_OK;
     size_t loaded = 0;
@@ -357,6 +362,10 @@ gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const c
     for (size_t i = 0; i < n_refs; i++) gb_csv_free(&refs[i]);
     free(refs);
     if (s == GB_OK && n_results == 0) s = gb_fail(GB_INPUT, "no results to check");
+    if (s != GB_OK) { /* no half report: the caller has nothing to free */
+        gb_gate_free(report);
+        return s;
+    }
     for (size_t i = 0; i < report->n; i++) {
         report->n_pass += report->rows[i].verdict == GB_VERDICT_PASS;
         report->n_fail += gb_verdict_fails(report->rows[i].verdict);

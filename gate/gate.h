@@ -52,7 +52,7 @@ typedef struct {
  * that several reference rows speak about is judged by each (one report row per judgement),
  * so a looser row can never hide a stricter one. A metric listed twice in one metrics.csv is a
  * GB_INPUT error; a results file with nothing to compare and a folder holding failure.txt are
- * failures (UNCOMPARED, RUN_FAILED). */
+ * failures (UNCOMPARED, RUN_FAILED). On an error the report is left empty (nothing to free). */
 gb_status gb_gate_evaluate(const char *const *results, size_t n_results, const char *reference_dir,
                            gb_gate_report *report);
 /* One aligned row per metric: pipeline scale metric expected got delta verdict. */
