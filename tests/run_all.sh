@@ -9,6 +9,9 @@
 set -u
 build=${1:-build}
 export GB_FIXTURES="$PWD/$build/fixtures"
+# Sanitized builds (make SANITIZE=address,undefined BUILD=...): an undefined-behaviour report
+# fails its test instead of scrolling past.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export GB_BIN="$PWD/$build/genbench"
 mkdir -p "$GB_FIXTURES"
 failed=()

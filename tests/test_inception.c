@@ -35,6 +35,12 @@
 
 #define IMG_FLOATS (3 * 299 * 299)
 
+/* Timeouts per suite, not per test: with this file's five per-test timeouts, Criterion 2.4's
+ * runner process leaked 48 bytes (its own allocation), which failed sanitized runs. The network
+ * tests take seconds; 300 s covers a sanitized build. */
+TestSuite(inception, .timeout = 300);
+TestSuite(fid_protocol, .timeout = 300);
+
 static char *fx(const char *rel) {
     const char *root = getenv("GB_FIXTURES");
     if (!root) cr_assert_fail("GB_FIXTURES is not set: run /usr/bin/python3 tests/peers/inception_ref.py OUTDIR first");
@@ -104,7 +110,7 @@ static void forward_parity(const char *weights) {
  * kernel sizes the loader checked against the state dict pytorch-fid's network wrote) and
  * against spatial sizes derived by hand from specs/formats.md 5.2 (299 -> 149 -> 147 -> pool
  * 73 -> 71 -> pool 35 -> Mixed_6a 17 -> Mixed_7a 8). */
-Test(inception, conv_listing_matches_the_model, .timeout = 60) {
+Test(inception, conv_listing_matches_the_model) {
     gb_device dev;
     open_cpu(&dev);
     char *p = fx("weights_legacy.pth");
@@ -206,7 +212,7 @@ Test(inception, conv_listing_matches_the_model, .timeout = 60) {
  * per-image ReLU are exact. A wrong weight offset, member order or ReLU range shows as a
  * different feature, not a rounding difference. Batch limit 2 (slices are copied densely)
  * and 1 (one image's slice is read in place). */
-Test(inception, merged_1x1_equals_separate, .timeout = 120) {
+Test(inception, merged_1x1_equals_separate) {
     gb_device dev;
     open_cpu(&dev);
     char *p = fx("weights_legacy.pth");
@@ -235,7 +241,7 @@ Test(inception, merged_1x1_equals_separate, .timeout = 120) {
 
 /* The legacy container (the real 2019 file's likely format); the zip file's tensors equal these
  * bit for bit (tests/test_torch_weights.c), and folder_features below runs on the zip file. */
-Test(inception, forward_legacy_weights, .timeout = 120) { forward_parity("weights_legacy.pth"); }
+Test(inception, forward_legacy_weights) { forward_parity("weights_legacy.pth"); }
 
 Test(inception, weights_gate) {
     gb_device dev;
@@ -482,7 +488,7 @@ Test(fid_protocol, folder_list_and_errors) {
 }
 
 /* End to end: folder -> decode -> pytorch-fid preprocessing -> network = pytorch-fid's pool3. */
-Test(fid_protocol, folder_features, .timeout = 120) {
+Test(fid_protocol, folder_features) {
     gb_device dev;
     open_cpu(&dev);
     char *p = fx("weights_zip.pth"), *dir = fx("images");
@@ -521,7 +527,7 @@ static void copy_fixture_image(const char *rel, const char *dir, const char *nam
  * the CPU here, the overlapped loop gives the bits of the alternating one, pool3 and logits,
  * over batches of 2 with a short last one; a damaged file in the third batch (decoded during
  * the second forward) is reported, the earliest of two, as without the overlap. */
-Test(fid_protocol, overlapped_decode_same_bits_and_errors, .timeout = 120) {
+Test(fid_protocol, overlapped_decode_same_bits_and_errors) {
     gb_device dev;
     open_cpu(&dev);
     char *p = fx("weights_zip.pth"), h[65], dir[] = "/tmp/gb_test_overlap_XXXXXX", path[300];
