@@ -90,13 +90,12 @@ static int matches(const gb_bench_case *c, const char *filter) {
     return strstr(key, filter) != NULL;
 }
 
-/* On a CUDA device the GPU's own ceilings (a cold 1 GiB device-to-device copy and a cold
- * 8192^3 cuBLAS sgemm, CUDA events, L2 flushed between samples; kernels/cuda/ceilings.cu)
- * go into the manifest next to the CPU's. Not yet run on a GPU. */
 /* The ceilings the rows are placed against: the CPU's (FMA chains, STREAM copy) on the cpu
- * device, the GPU's (a large cuBLAS sgemm, a large device copy) on cuda, where a row runs on the
- * GPU and the CPU's would make %peak and the roofline meaningless. Host rows (data, Frechet)
- * then show against the GPU's ceilings too; their %peak is not what they are there for. */
+ * device; on cuda the GPU's (a cold 1 GiB device-to-device copy and a cold 8192^3 cuBLAS sgemm,
+ * CUDA events, L2 flushed between samples; kernels/cuda/ceilings.cu; never run yet), where a row
+ * runs on the GPU and the CPU's would make %peak and the roofline meaningless; they go into the
+ * manifest too, and a GPU that cannot measure them stops the bench (exit 5). Host rows (data,
+ * Frechet) then show against the GPU's ceilings; their %peak is not what they are there for. */
 static gb_status measure_ceilings(gb_ceilings *ce, gb_manifest *m, gb_device *dev, const bench_options *o) {
 #ifdef GB_HAVE_CUDA
     if (strcmp(dev->ops->name, "cuda") == 0) {

@@ -7,6 +7,7 @@
 #include <png.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -368,6 +369,7 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
         }
     }
     if (report && s == GB_OK) gb_progress_finish(&prog, NULL);
+    else if (report && prog.tty) fputc('\n', stderr); /* the error message starts on its own line */
     if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every decode */
     gb_device_host_free(net->dev, batch);
     free(image_status);

@@ -657,7 +657,7 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     memcpy(net->buf_floats, m.need, sizeof m.need);
     net->arena = gb_arena_measure();
     layout(net);
-    const size_t need = net->arena.capacity, free_bytes = gb_device_free_bytes(dev);
+    const size_t need = net->arena.used, free_bytes = gb_device_free_bytes(dev); /* a measuring arena counts in used */
     if (need > free_bytes) { /* the allocator would abort; say what to change instead */
         gb_dev_free(dev, net->params);
         const size_t b = net->max_batch;

@@ -44,6 +44,9 @@ void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int ma
     t->losses = gb_dev_alloc(dev, 4 * sizeof(float));
     t->dlogits = gb_dev_alloc(dev, (size_t)max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, (size_t)max_batch * GB_DCGAN_IMAGE_FLOATS * sizeof(float));
+    t->logits_kept = gb_dev_alloc(dev, 2 * (size_t)max_batch * sizeof(float));
+    t->host_logits = malloc(2 * (size_t)max_batch * sizeof(float));
+    GB_ASSERT(t->host_logits, "out of host memory");
 }
 
 void gb_cub32_gan_trainer_init(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -55,6 +58,8 @@ void gb_cub32_gan_trainer_destroy(gb_cub32_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->losses);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
+    gb_dev_free(dev, t->logits_kept);
+    free(t->host_logits);
     gb_dcgan_generator_destroy(&t->g, dev);
     gb_dcgan_critic_destroy(&t->d, dev);
 }
@@ -72,8 +77,9 @@ double gb_cub32_gan_lr_g(const gb_cub32_gan_trainer *t, long g_steps) {
 }
 
 /* The critic loss on (real, fake) with its parameter gradients, on the device: t->losses gets
- * [loss, mean D(x), mean D(G(z)), penalty] for wgan-gp, [loss on real, loss on fake, mean D(x),
- * mean D(G(z))] otherwise (read_critic_losses reads either after the step). */
+ * [loss, mean D(x), mean D(G(z)), penalty] for wgan-gp, [loss on real, loss on fake] otherwise,
+ * with the critic's outputs copied aside for their means (read_critic_losses reads either after
+ * the step). */
 static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *real, const float *fake,
                         const float *eps, int batch) {
     size_t B = (size_t)batch;
@@ -85,7 +91,7 @@ static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *re
     const float *inputs[2] = {real, fake};
     for (int k = 0; k < 2; k++) {
         const float *logits = gb_dcgan_critic_forward(d, dev, batch, inputs[k]);
-        gb_sum_forward(dev, t->losses + 2 + k, logits, B, 1.0f / (float)batch); /* mean D */
+        gb_dev_copy(dev, t->logits_kept + (size_t)k * B, logits, B * sizeof(float)); /* averaged after the step */
         float target = k == 0 ? 1.0f : 0.0f;
         if (t->hp.loss == GB_GAN_LOSS_GAN)
             gb_bce_with_logits(dev, t->losses + k, t->dlogits, logits, NULL, target, B, 1.0f);
@@ -95,8 +101,8 @@ static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *re
     }
 }
 
-/* The critic step's values, in one download once the step is done. */
-static void read_critic_losses(gb_cub32_gan_trainer *t, gb_device *dev, float *out) {
+/* The critic step's values, read once the step is done. */
+static void read_critic_losses(gb_cub32_gan_trainer *t, gb_device *dev, int batch, float *out) {
     float l[4];
     gb_download(dev, l, t->losses, sizeof l);
     if (t->hp.loss == GB_GAN_LOSS_WGAN_GP) {
@@ -104,7 +110,9 @@ static void read_critic_losses(gb_cub32_gan_trainer *t, gb_device *dev, float *o
         return;
     }
     out[GAN_LOSS_D] = l[0] + l[1];
-    out[GAN_D_REAL] = l[2], out[GAN_D_FAKE] = l[3];
+    gb_download(dev, t->host_logits, t->logits_kept, 2 * (size_t)batch * sizeof(float));
+    out[GAN_D_REAL] = gan_mean(t->host_logits, batch);
+    out[GAN_D_FAKE] = gan_mean(t->host_logits + batch, batch);
     out[GAN_GP] = 0;
 }
 
@@ -142,7 +150,7 @@ void gb_cub32_gan_iteration(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t it
     gb_adam_hparams hd = adam(t, gb_cub32_gan_lr_d(t, t->d_steps));
     gb_params_adam_step(&t->d.params, dev, &hd, t->d_steps + 1);
     t->d_steps++;
-    read_critic_losses(t, dev, out); /* the step's only wait for the device: after it */
+    read_critic_losses(t, dev, batch, out); /* the step's waits for the device: after it */
     *g_stepped = (long)(iter % (uint64_t)n_critic) == 0;
     out[GAN_LOSS_G] = NAN;
     if (!*g_stepped) return;

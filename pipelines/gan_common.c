@@ -579,3 +579,9 @@ gb_status gan_run_all(gan_run *r, gan_model *m) {
     free(lg.loss_log);
     return s;
 }
+
+float gan_mean(const float *v, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += v[i];
+    return (float)(s / (double)n);
+}

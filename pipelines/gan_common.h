@@ -103,6 +103,9 @@ gb_status gan_load_cub32(gan_run *r, gb_run_context *ctx);
 /* Iteration iter's real batch into host_batch (model range lo..hi) and dev_batch; returns its
  * size (smaller for the last batch of an epoch when drop_last is 0). */
 size_t gan_batch(gan_run *r, uint64_t iter, float lo, float hi);
+/* The mean of n critic outputs (host), summed in double in index order and rounded once: the
+ * D(x) / D(G(z)) columns of train.csv. */
+float gan_mean(const float *v, size_t n);
 
 /* Stateless latents: row `first_row + i` of a stream has zdim numbers at indices
  * (first_row + i) * zdim + k. U(-1, 1) as 2u - 1 (u in (0,1), the CS446 draw) or N(0, 1). */

@@ -39,10 +39,12 @@ typedef struct {
     gb_mnist_gnet g;
     gb_adam_hparams hp;
     size_t max_batch;
-    float *loss;      /* [5] device: BCE real, BCE fake, G loss, mean D(x), mean D(G(z)): one
-                       * download per iteration, at its end (no host round trip inside it) */
+    float *loss;      /* [3] device: BCE real, BCE fake, G loss */
     float *dlogits;   /* [max_batch] */
     float *dimg;      /* [max_batch, 784] */
+    float *logits_kept; /* [2, max_batch] device: D(x) and D(G(z)) of the D step, copied aside
+                         * and read once the iteration is done (no host round trip inside it) */
+    float *host_logits; /* [2, max_batch] */
 } gb_mnist_gan_trainer;
 
 /* Networks for batches up to max_batch (at least 100 for the interpolation grid). */
@@ -78,10 +80,12 @@ typedef struct {
     gb_cub32_gan_hparams hp;
     int max_batch;
     long d_steps, g_steps;  /* optimizer steps taken so far (set from iter by each iteration) */
-    float *losses;          /* [4] device: the step's losses and mean critic outputs, downloaded
-                             * once at its end (no host round trip inside a step) */
+    float *losses;          /* [4] device: the step's losses (and, for wgan-gp, mean critic outputs) */
     float *dlogits;         /* [max_batch] */
     float *dimg;            /* [max_batch, 3072] */
+    float *logits_kept;     /* [2, max_batch] device: the critic's outputs on real and fake, copied
+                             * aside and read once the step is done (no host round trip inside it) */
+    float *host_logits;     /* [2, max_batch] */
 } gb_cub32_gan_trainer;
 
 void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int max_batch,

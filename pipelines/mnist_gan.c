@@ -25,9 +25,12 @@ void gb_mnist_gan_trainer_create(gb_mnist_gan_trainer *t, gb_device *dev, size_t
                                 .hp = {.lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
     gb_mnist_dnet_create(&t->d, dev, max_batch);
     gb_mnist_gnet_create(&t->g, dev, max_batch);
-    t->loss = gb_dev_alloc(dev, 5 * sizeof(float));
+    t->loss = gb_dev_alloc(dev, 3 * sizeof(float));
     t->dlogits = gb_dev_alloc(dev, max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, max_batch * GB_MNIST_GAN_PIXELS * sizeof(float));
+    t->logits_kept = gb_dev_alloc(dev, 2 * max_batch * sizeof(float));
+    t->host_logits = malloc(2 * max_batch * sizeof(float));
+    GB_ASSERT(t->host_logits, "out of host memory");
 }
 
 void gb_mnist_gan_trainer_init(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -39,6 +42,8 @@ void gb_mnist_gan_trainer_destroy(gb_mnist_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->loss);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
+    gb_dev_free(dev, t->logits_kept);
+    free(t->host_logits);
     gb_mnist_dnet_destroy(&t->d, dev);
     gb_mnist_gnet_destroy(&t->g, dev);
 }
@@ -51,11 +56,11 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
     gb_params_zero_grad(&t->d.params, dev);
     const float *fake = gb_mnist_gnet_forward(&t->g, dev, batch, z);
     float *logits = gb_mnist_dnet_forward(&t->d, dev, batch, x);
-    gb_sum_forward(dev, t->loss + 3, logits, batch, 1.0f / (float)batch); /* mean D(x), on the device */
+    gb_dev_copy(dev, t->logits_kept, logits, batch * sizeof(float)); /* averaged after the iteration */
     gb_bce_with_logits(dev, t->loss, t->dlogits, logits, NULL, 1.0f, batch, 1.0f);
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, NULL);
     logits = gb_mnist_dnet_forward(&t->d, dev, batch, fake);
-    gb_sum_forward(dev, t->loss + 4, logits, batch, 1.0f / (float)batch);
+    gb_dev_copy(dev, t->logits_kept + batch, logits, batch * sizeof(float));
     gb_bce_with_logits(dev, t->loss + 1, t->dlogits, logits, NULL, 0.0f, batch, 1.0f);
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, NULL);
     gb_params_adam_step(&t->d.params, dev, &t->hp, step);
@@ -68,12 +73,13 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, t->dimg);
     gb_mnist_gnet_backward(&t->g, dev, batch, t->dimg);
     gb_params_adam_step(&t->g.params, dev, &t->hp, step);
-    float l[5];
+    float l[3];
     gb_download(dev, l, t->loss, sizeof l);
     out[GAN_LOSS_D] = l[0] + l[1];
     out[GAN_LOSS_G] = l[2];
-    out[GAN_D_REAL] = l[3];
-    out[GAN_D_FAKE] = l[4];
+    gb_download(dev, t->host_logits, t->logits_kept, 2 * batch * sizeof(float));
+    out[GAN_D_REAL] = gan_mean(t->host_logits, batch);
+    out[GAN_D_FAKE] = gan_mean(t->host_logits + batch, batch);
     out[GAN_GP] = 0;
 }
 

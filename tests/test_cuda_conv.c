@@ -27,6 +27,9 @@
  *     pick FFT or Winograd, whose error is not term-wise bounded
  */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -212,6 +215,30 @@ Test(cuda_conv, upsample_conv2d_against_cpu, .fini = ct_close) {
     CT_REQUIRE_GPU();
     for (size_t i = 0; i < sizeof upsample_cases / sizeof upsample_cases[0]; i++)
         run_case(&upsample_cases[i], 300 + i, 0);
+}
+
+/* The CUDA route checks the CPU's shape rule (gb_upsample_conv2d_check_shape) before any CUDA
+ * call: an odd upsampled size would leave rows of its staging buffer unwritten and feed them to
+ * cuDNN. In a child process (a skipped test cannot also expect a signal); the check aborts
+ * before the child would touch the parent's CUDA context. */
+Test(cuda_conv, upsample_conv2d_odd_size_aborts, .fini = ct_close) {
+    CT_REQUIRE_GPU();
+    gb_conv_shape s = {.batch = 1, .in_channels = 2, .in_height = 9, .in_width = 8, .out_channels = 2,
+                       .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    float *x = gb_dev_alloc(&ct_gpu, 2 * 4 * 4 * sizeof(float)), *w = gb_dev_alloc(&ct_gpu, 36 * sizeof(float));
+    float *out = gb_dev_alloc(&ct_gpu, 2 * 9 * 8 * sizeof(float));
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        gb_upsample_conv2d_forward(&ct_gpu, out, x, w, NULL, &s);
+        _exit(0);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "an odd upsampled size must abort (status 0x%x)",
+              status);
+    gb_dev_free(&ct_gpu, x), gb_dev_free(&ct_gpu, w), gb_dev_free(&ct_gpu, out);
 }
 
 Test(cuda_conv, batch_zero_writes_nothing, .fini = ct_close) {

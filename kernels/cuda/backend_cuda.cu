@@ -166,7 +166,7 @@ extern "C" size_t gb_cuda_free_bytes(void) {
     size_t free_b = 0, total_b = 0;
     if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
         cudaGetLastError();
-        return 0;
+        return SIZE_MAX; /* unknown: the allocation itself will say what went wrong */
     }
     return free_b;
 }

@@ -22,7 +22,7 @@ extern "C" {
 /* Number of visible CUDA devices; 0 when the driver or runtime reports an
  * error (no driver, no device), never an error itself. */
 int gb_cuda_device_count(void);
-/* Device memory free now (cudaMemGetInfo), 0 when it cannot be asked. */
+/* Device memory free now (cudaMemGetInfo), SIZE_MAX when it cannot be asked. */
 size_t gb_cuda_free_bytes(void);
 /* Page-locked host memory (cudaMallocHost: uploads from it run at the bus's full rate), NULL
  * when it cannot be had; freed by gb_cuda_host_free. */
