@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "../core/log.h"
@@ -67,7 +68,13 @@ gb_status gb_cli_network_open(gb_cli_network *net) {
                                "`genbench data fetch inception-weights` (into data/weights/, or $GB_DATA/weights/) "
                                "or pass --weights FILE",
                        GB_INCEPTION_FILE, net->path);
-    GB_TRY(gb_device_open(&net->dev, net->device, (int)net->threads));
+    GB_TRY(gb_device_open(&net->dev, net->device, net->threads ? (int)net->threads : 2));
+    /* On a GPU the host's threads only decode and preprocess images, each into its own slot (the
+     * same bits for any count), and 2 of them would keep the GPU waiting: every core by default. */
+    if (!net->threads && strcmp(net->dev.ops->name, "cpu") != 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        net->dev.threads = cores > 1 ? (int)(cores < 1024 ? cores : 1024) : 1;
+    }
     gb_status s = gb_inception_load(&net->net, &net->dev, net->path, net->weights_sha256, (size_t)net->batch);
     if (s != GB_OK) {
         gb_device_close(&net->dev);
@@ -100,14 +107,17 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
     else if (strcmp(opt, "--weights-sha256") == 0) net->weights_sha256 = v;
     else if (strcmp(opt, "--device") == 0) net->device = v;
     else if (strcmp(opt, "--batch") == 0) return gb_cli_parse_u64(opt, v, &net->batch);
-    else if (strcmp(opt, "--threads") == 0) return gb_cli_parse_u64(opt, v, &net->threads);
+    else if (strcmp(opt, "--threads") == 0) {
+        GB_TRY(gb_cli_parse_u64(opt, v, &net->threads));
+        if (net->threads == 0) return gb_fail(GB_USAGE, "--threads 0: expected 1..1024"); /* 0 means "not given" */
+    }
     return GB_OK;
 }
 
 gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count, const char *cmd) {
     if (net->weights_sha256 && !net->weights)
         return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
-    if (net->batch == 0 || net->batch > 4096 || net->threads == 0 || net->threads > 1024)
+    if (net->batch == 0 || net->batch > 4096 || net->threads > 1024) /* threads 0: not given */
         return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
     int folders = 0;
     for (size_t i = 0; i < count; i++) {

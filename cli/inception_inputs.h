@@ -35,7 +35,7 @@ gb_status gb_cli_load_features(gb_cli_features *f, const char *path, const char 
 typedef struct {
     const char *weights, *weights_sha256, *device;
     gb_fid_protocol protocol;
-    unsigned long long batch, threads;
+    unsigned long long batch, threads; /* threads 0: the default (below) */
     int logits_without_bias; /* passed to the network (models/inception_v3.h) */
     char *path;              /* the weights file used */
     gb_device dev;
@@ -44,7 +44,7 @@ typedef struct {
     int given; /* a network option was given */
 } gb_cli_network;
 
-#define GB_CLI_NETWORK_DEFAULTS {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 2}
+#define GB_CLI_NETWORK_DEFAULTS {.device = "auto", .protocol = GB_FID_CLEAN, .batch = 16, .threads = 0}
 
 /* The help lines of the network options; default_protocol names the command's default. */
 #define GB_CLI_NETWORK_HELP(default_protocol)                                                                  \
@@ -53,7 +53,8 @@ typedef struct {
     "  --weights FILE      Inception weights (default data/weights/" GB_INCEPTION_FILE ");\n"                \
     "                      another file needs --weights-sha256 HEX to vouch for it\n"                          \
     "  --batch N           images per forward pass (default 16)\n"                                             \
-    "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2)\n"
+    "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2 on\n"  \
+    "                      the cpu; on cuda, every core, which decode the images: the same bits)\n"
 
 gb_status gb_cli_network_open(gb_cli_network *net);
 void gb_cli_network_close(gb_cli_network *net);
