@@ -1,4 +1,6 @@
-/* kernels/device.c - open and close a backend by name.
+/* kernels/device.c - open and close a backend by name, and the device-level questions the
+ * callers above the backend table ask without naming a backend (free memory, page-locked host
+ * blocks, the nondeterministic mode and its algorithm record).
  *
  * "cpu" always works; "cuda" needs a build with the CUDA backend (the Makefile
  * defines GB_HAVE_CUDA when nvcc exists) and a visible GPU, else GB_ENV with the
