@@ -6,6 +6,7 @@
 #   2. the CUDA suites: CUDA against the CPU backend op by op, Philox on the device, cuSOLVER /
 #      cuFFT against LAPACK / FFTW, the ceilings (tests/test_cuda_*, tests/test_kernels_cuda*);
 #   3. determinism: two runs of a pipeline on cuda with one seed give the same bytes;
+#      reproduce: every pipeline at smoke scale on cuda, gated by the same bands as the CPU's;
 #   4. `genbench bench --device cuda --quick`: the GPU rows, ceilings and peers;
 #   5. the Inception forward on cuda against PyTorch eager on the same GPU (issue 6: at least
 #      1.5x), `bench --filter inception --rounds 3`;
@@ -16,9 +17,9 @@
 # failed suite's assertions are printed too, and the summary last. Every step has a time limit,
 # and each runs whatever the previous ones did.
 #
-#   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism bench inception fid (default: all;
-#                                    more than one 10-minute call may hold: run
-#                                    `suites determinism inception`, then `bench fid`)
+#   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism reproduce bench inception fid
+#                                    (default: all; more than one 10-minute call may hold: run
+#                                    `suites determinism reproduce`, `inception bench`, then `fid`)
 set -u
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/genbench-gpu}
@@ -31,7 +32,7 @@ pack=/tmp/genbench-pack # the binaries, Debian's libraries and the weights' key 
 rm -rf "$pack"
 python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/pack.tar.xz "$pack" ||
   { echo "run: cannot unpack .gpu/pack.tar.xz (run ci/gpu/pack.sh here and carry .gpu)"; exit 5; }
-steps=${*:-suites determinism bench inception fid}
+steps=${*:-suites determinism reproduce bench inception fid}
 want() { [[ " $steps " == *" $1 "* ]]; }
 : >"$out/summary.txt"
 note() {
@@ -101,6 +102,17 @@ cp "$det/1/metrics.csv" "$logs/det_metrics.csv" 2>/dev/null
 cp "$det/1/manifest.txt" "$logs/det_manifest.txt" 2>/dev/null
 [ -f "$det/1/manifest.txt" ] &&
   note "cuDNN algorithms the run chose (manifest): $(grep -a '^algorithms' "$det/1/manifest.txt" | tr '\n' ';')"
+fi
+
+# 3b. every pipeline at smoke scale on cuda through the gate (stand-in data; the bands are the
+# CPU's, device "any")
+if want reproduce; then
+  rep=/tmp/gb-reproduce
+  rm -rf "$rep" && mkdir -p "$rep"
+  (cd "$rep" && GB_DATA=/nonexistent timeout 300 "$bin" reproduce --scale smoke --device cuda) >"$logs/reproduce.log" 2>&1
+  st=$?
+  note "reproduce --scale smoke --device cuda: exit $st ($(grep -a '^gate:' "$logs/reproduce.log" | tail -1))"
+  [ "$st" = 0 ] || grep -a -E 'FAIL|error' "$logs/reproduce.log" | head -20 | sed 's/^/    /'
 fi
 
 # 4. the GPU benchmark rows
