@@ -41,12 +41,12 @@ void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int ma
     *t = (gb_cub32_gan_trainer){.hp = *hp, .max_batch = max_batch};
     gb_dcgan_generator_create(&t->g, dev, max_batch);
     gb_dcgan_critic_create(&t->d, dev, max_batch);
-    t->losses = gb_dev_alloc(dev, 4 * sizeof(float));
+    t->losses = gb_dev_alloc(dev, (4 + 2 * (size_t)max_batch) * sizeof(float));
+    t->logits_kept = t->losses + 4;
     t->dlogits = gb_dev_alloc(dev, (size_t)max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, (size_t)max_batch * GB_DCGAN_IMAGE_FLOATS * sizeof(float));
-    t->logits_kept = gb_dev_alloc(dev, 2 * (size_t)max_batch * sizeof(float));
-    t->host_logits = malloc(2 * (size_t)max_batch * sizeof(float));
-    GB_ASSERT(t->host_logits, "out of host memory");
+    t->host_readback = malloc((4 + 2 * (size_t)max_batch) * sizeof(float));
+    GB_ASSERT(t->host_readback, "out of host memory");
 }
 
 void gb_cub32_gan_trainer_init(gb_cub32_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -58,8 +58,7 @@ void gb_cub32_gan_trainer_destroy(gb_cub32_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->losses);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
-    gb_dev_free(dev, t->logits_kept);
-    free(t->host_logits);
+    free(t->host_readback);
     gb_dcgan_generator_destroy(&t->g, dev);
     gb_dcgan_critic_destroy(&t->d, dev);
 }
@@ -101,18 +100,18 @@ static void critic_loss(gb_cub32_gan_trainer *t, gb_device *dev, const float *re
     }
 }
 
-/* The critic step's values, read once the step is done. */
+/* The critic step's values, in one download once the step is done. */
 static void read_critic_losses(gb_cub32_gan_trainer *t, gb_device *dev, int batch, float *out) {
-    float l[4];
-    gb_download(dev, l, t->losses, sizeof l);
-    if (t->hp.loss == GB_GAN_LOSS_WGAN_GP) {
+    const int wgan = t->hp.loss == GB_GAN_LOSS_WGAN_GP;
+    const float *l = t->host_readback;
+    gb_download(dev, t->host_readback, t->losses, (4 + (wgan ? 0 : 2 * (size_t)batch)) * sizeof(float));
+    if (wgan) {
         out[GAN_LOSS_D] = l[0], out[GAN_D_REAL] = l[1], out[GAN_D_FAKE] = l[2], out[GAN_GP] = l[3];
         return;
     }
     out[GAN_LOSS_D] = l[0] + l[1];
-    gb_download(dev, t->host_logits, t->logits_kept, 2 * (size_t)batch * sizeof(float));
-    out[GAN_D_REAL] = gan_mean(t->host_logits, batch);
-    out[GAN_D_FAKE] = gan_mean(t->host_logits + batch, batch);
+    out[GAN_D_REAL] = gan_mean(l + 4, batch);
+    out[GAN_D_FAKE] = gan_mean(l + 4 + batch, batch);
     out[GAN_GP] = 0;
 }
 

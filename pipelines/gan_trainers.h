@@ -39,12 +39,13 @@ typedef struct {
     gb_mnist_gnet g;
     gb_adam_hparams hp;
     size_t max_batch;
-    float *loss;      /* [3] device: BCE real, BCE fake, G loss */
-    float *dlogits;   /* [max_batch] */
-    float *dimg;      /* [max_batch, 784] */
-    float *logits_kept; /* [2, max_batch] device: D(x) and D(G(z)) of the D step, copied aside
-                         * and read once the iteration is done (no host round trip inside it) */
-    float *host_logits; /* [2, max_batch] */
+    float *loss;        /* [3 + 2 max_batch] device: BCE real, BCE fake, G loss, then logits_kept;
+                         * read back in one download once the iteration is done (no host round
+                         * trip inside it) */
+    float *logits_kept; /* = loss + 3: D(x) and D(G(z)) of the D step, copied aside */
+    float *dlogits;     /* [max_batch] */
+    float *dimg;        /* [max_batch, 784] */
+    float *host_readback; /* [3 + 2 max_batch] */
 } gb_mnist_gan_trainer;
 
 /* Networks for batches up to max_batch (at least 100 for the interpolation grid). */
@@ -80,12 +81,13 @@ typedef struct {
     gb_cub32_gan_hparams hp;
     int max_batch;
     long d_steps, g_steps;  /* optimizer steps taken so far (set from iter by each iteration) */
-    float *losses;          /* [4] device: the step's losses (and, for wgan-gp, mean critic outputs) */
+    float *losses;          /* [4 + 2 max_batch] device: the step's losses (and, for wgan-gp, mean
+                             * critic outputs), then logits_kept; read back in one download once
+                             * the step is done (no host round trip inside it) */
+    float *logits_kept;     /* = losses + 4: the critic's outputs on real and fake, copied aside */
     float *dlogits;         /* [max_batch] */
     float *dimg;            /* [max_batch, 3072] */
-    float *logits_kept;     /* [2, max_batch] device: the critic's outputs on real and fake, copied
-                             * aside and read once the step is done (no host round trip inside it) */
-    float *host_logits;     /* [2, max_batch] */
+    float *host_readback;   /* [4 + 2 max_batch] */
 } gb_cub32_gan_trainer;
 
 void gb_cub32_gan_trainer_create(gb_cub32_gan_trainer *t, gb_device *dev, int max_batch,

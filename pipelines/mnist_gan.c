@@ -25,12 +25,12 @@ void gb_mnist_gan_trainer_create(gb_mnist_gan_trainer *t, gb_device *dev, size_t
                                 .hp = {.lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
     gb_mnist_dnet_create(&t->d, dev, max_batch);
     gb_mnist_gnet_create(&t->g, dev, max_batch);
-    t->loss = gb_dev_alloc(dev, 3 * sizeof(float));
+    t->loss = gb_dev_alloc(dev, (3 + 2 * max_batch) * sizeof(float));
+    t->logits_kept = t->loss + 3;
     t->dlogits = gb_dev_alloc(dev, max_batch * sizeof(float));
     t->dimg = gb_dev_alloc(dev, max_batch * GB_MNIST_GAN_PIXELS * sizeof(float));
-    t->logits_kept = gb_dev_alloc(dev, 2 * max_batch * sizeof(float));
-    t->host_logits = malloc(2 * max_batch * sizeof(float));
-    GB_ASSERT(t->host_logits, "out of host memory");
+    t->host_readback = malloc((3 + 2 * max_batch) * sizeof(float));
+    GB_ASSERT(t->host_readback, "out of host memory");
 }
 
 void gb_mnist_gan_trainer_init(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t seed) {
@@ -42,8 +42,7 @@ void gb_mnist_gan_trainer_destroy(gb_mnist_gan_trainer *t, gb_device *dev) {
     gb_dev_free(dev, t->loss);
     gb_dev_free(dev, t->dlogits);
     gb_dev_free(dev, t->dimg);
-    gb_dev_free(dev, t->logits_kept);
-    free(t->host_logits);
+    free(t->host_readback);
     gb_mnist_dnet_destroy(&t->d, dev);
     gb_mnist_gnet_destroy(&t->g, dev);
 }
@@ -73,13 +72,12 @@ void gb_mnist_gan_iteration(gb_mnist_gan_trainer *t, gb_device *dev, uint64_t it
     gb_mnist_dnet_backward(&t->d, dev, batch, t->dlogits, t->dimg);
     gb_mnist_gnet_backward(&t->g, dev, batch, t->dimg);
     gb_params_adam_step(&t->g.params, dev, &t->hp, step);
-    float l[3];
-    gb_download(dev, l, t->loss, sizeof l);
+    const float *l = t->host_readback;
+    gb_download(dev, t->host_readback, t->loss, (3 + 2 * batch) * sizeof(float));
     out[GAN_LOSS_D] = l[0] + l[1];
     out[GAN_LOSS_G] = l[2];
-    gb_download(dev, t->host_logits, t->logits_kept, 2 * batch * sizeof(float));
-    out[GAN_D_REAL] = gan_mean(t->host_logits, batch);
-    out[GAN_D_FAKE] = gan_mean(t->host_logits + batch, batch);
+    out[GAN_D_REAL] = gan_mean(l + 3, batch);
+    out[GAN_D_FAKE] = gan_mean(l + 3 + batch, batch);
     out[GAN_GP] = 0;
 }
 
