@@ -1,28 +1,30 @@
-/* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics, feature files
- * and image folders.
+/* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics, feature files,
+ * image folders and dataset splits.
  *
  *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
  *   genbench fid A --stats-out FILE [--layout ...] [NETWORK OPTIONS]
- *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], or a
- *       folder of PNG/JPEG images. Features are reduced to their mean and N-1 covariance
- *       first. The last line of stdout is the FID. --stats-out writes the statistics of A
+ *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], a
+ *       folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N] ("cifar10:train:5000": the
+ *       first 5000 training images, from the data root; cli/inception_inputs.h). Features are
+ *       reduced to their mean and N-1 covariance first. The last line of stdout is the FID. --stats-out writes the statistics of A
  *       (layout pytorch-fid by default); with A alone that is all the command does (reference
  *       statistics computed once, as pytorch-fid's --save-stats), and the last line is FILE.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
- *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or a folder of
- *       PNG/JPEG images. Prints the spread, then the KID (the last line).
+ *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or an image
+ *       input (a folder or a split, as for fid). Prints the inputs and the spread, then the KID
+ *       (the last line).
  *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [NETWORK OPTIONS]
  *       precision, recall, density, coverage of the generated set GEN against REAL (inputs as
  *       for kid).
- *   NETWORK OPTIONS, for image folders: [--protocol pytorch-fid|clean|legacy-tf]
- *       [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
- *       Folders go through the FID Inception network to its 2048-d pool features under the
+ *   NETWORK OPTIONS, for image inputs: [--protocol pytorch-fid|clean|legacy-tf]
+ *       [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
+ *       Images go through the FID Inception network to its 2048-d pool features under the
  *       image protocol (metrics/fid_protocol.h; clean by default). prdc's --protocol takes
  *       either kind of name (the two sets do not overlap), so it may be given twice.
- *       Given with no folder among the inputs, they are ignored with a warning.
+ *       Given with no image input, they are ignored with a warning.
  *
- * Image folders need the weights pt_inception-2015-12-05-6726825d.pth (data/weights/, or
- * --weights); without them the command exits 5 (environment) naming the file, where it was
+ * Image inputs need the weights pt_inception-2015-12-05-6726825d.pth (<data root>/weights/,
+ * or --weights); without them the command exits 5 (environment) naming the file, where it was
  * looked for and `genbench data fetch inception-weights`. Both inputs are checked to exist
  * before either goes through the network.
  * Exit codes: 0 ok, 2 usage, 3 bad input file, 4 numerical failure, 5 environment.
@@ -42,25 +44,24 @@
 #include "cli.h"
 #include "inception_inputs.h"
 
-static gb_status folder_stats(gb_fid_stats *st, const char *dir, gb_cli_network *fn, const char **kind) {
+/* Stats of an image input's pool features; kind (kind_size bytes) says what the images were. */
+static gb_status image_stats(gb_fid_stats *st, const char *arg, gb_cli_network *fn, char *kind, size_t kind_size) {
     gb_cli_features f;
-    GB_TRY(gb_cli_folder_features(&f, dir, fn));
+    GB_TRY(gb_cli_image_features(&f, arg, fn));
     gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
     free(f.x);
-    if (s != GB_OK) return gb_fail_wrap(s, "%s", dir);
-    static char folder_kind[64]; /* both folders of a command share the protocol */
-    snprintf(folder_kind, sizeof folder_kind, "images, protocol %s", gb_fid_protocol_name(fn->protocol));
-    *kind = folder_kind;
+    if (s != GB_OK) return gb_fail_wrap(s, "%s", arg);
+    snprintf(kind, kind_size, "%s", f.kind);
     return GB_OK;
 }
 
-/* Stats from a stats .npz, a features .npy, or an image folder. */
-static gb_status load_stats(gb_fid_stats *st, const char *path, const char **kind, gb_cli_network *fn) {
-    if (gb_cli_is_folder(path)) return folder_stats(st, path, fn, kind);
+/* Stats from a stats .npz, a features .npy, or an image input. */
+static gb_status load_stats(gb_fid_stats *st, const char *path, char *kind, size_t kind_size, gb_cli_network *fn) {
+    if (gb_cli_is_image_input(path)) return image_stats(st, path, fn, kind, kind_size);
     if (gb_cli_has_suffix(path, ".npz")) {
         gb_fid_layout layout;
         GB_TRY(gb_fid_stats_load(st, path, &layout));
-        *kind = gb_fid_layout_name(layout);
+        snprintf(kind, kind_size, "%s", gb_fid_layout_name(layout));
         return GB_OK;
     }
     if (!gb_cli_has_suffix(path, ".npy"))
@@ -70,7 +71,7 @@ static gb_status load_stats(gb_fid_stats *st, const char *path, const char **kin
     gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
     free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
-    *kind = "features";
+    snprintf(kind, kind_size, "features");
     return GB_OK;
 }
 
@@ -83,8 +84,8 @@ static void describe_input(const char *label, const char *path, const char *kind
 static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout) {
     GB_TRY(gb_cli_check_inputs(fn, &path, 1, "fid"));
     gb_fid_stats a = {0};
-    const char *kind = "";
-    gb_status s = load_stats(&a, path, &kind, fn);
+    char kind[256] = "";
+    gb_status s = load_stats(&a, path, kind, sizeof kind, fn);
     if (s == GB_OK) s = gb_fid_stats_save(out, &a, layout);
     if (s == GB_OK) {
         describe_input("A", path, kind, &a);
@@ -102,11 +103,11 @@ gb_status gb_cmd_fid(int argc, char **argv) {
                "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
                "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
                "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
-               "                      or a folder of PNG/JPEG images\n"
+               "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
-               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "prints both inputs, then the FID as the last line\n");
         return GB_OK;
@@ -146,14 +147,14 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         return gb_fail(GB_USAGE, "fid needs two inputs A and B, or one with --stats-out FILE (see genbench fid --help)");
     GB_TRY(gb_cli_check_inputs(&fn, paths, 2, "fid"));
     gb_fid_stats a = {0}, b = {0};
-    const char *ka = "", *kb = "";
-    gb_status s = load_stats(&a, paths[0], &ka, &fn);
-    if (s == GB_OK) s = load_stats(&b, paths[1], &kb, &fn);
+    char ka[256] = "", kb[256] = "";
+    gb_status s = load_stats(&a, paths[0], ka, sizeof ka, &fn);
+    if (s == GB_OK) s = load_stats(&b, paths[1], kb, sizeof kb, &fn);
     if (s == GB_OK && a.dim != b.dim)
         s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], a.dim, paths[1], b.dim);
     double fid = 0.0;
     if (s == GB_OK && stats_out) s = gb_fid_stats_save(stats_out, &a, layout);
-    /* on the network's device when a folder opened it (cuSOLVER on CUDA), else LAPACK */
+    /* on the network's device when an image input opened it (cuSOLVER on CUDA), else LAPACK */
     if (s == GB_OK) s = gb_fid_from_stats_on(fn.open ? &fn.dev : NULL, &fid, &a, &b);
     if (s == GB_OK) {
         describe_input("A", paths[0], ka, &a);
@@ -193,19 +194,23 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
 static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn,
                                const char *cmd) {
     GB_TRY(gb_cli_check_inputs(fn, paths, 2, cmd));
-    /* a features file first, so a dimension that cannot match a folder's 2048 is found before the
-     * folder goes through the network */
-    int file_first = gb_cli_is_folder(paths[0]) && !gb_cli_is_folder(paths[1]);
+    /* a features file first, so a dimension that cannot match the images' 2048 is found before the
+     * images go through the network */
+    int file_first = gb_cli_is_image_input(paths[0]) && !gb_cli_is_image_input(paths[1]);
     gb_cli_features *sets[2] = {a, b};
     const char *first = paths[file_first], *second = paths[!file_first];
     GB_TRY(gb_cli_load_feature_input(sets[file_first], first, fn));
     if (file_first && sets[1]->d != GB_INCEPTION_FEATURES)
-        return gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s is an image folder (%d-d pool features)", first,
+        return gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s holds images (%d-d pool features)", first,
                        sets[1]->d, second, GB_INCEPTION_FEATURES);
     gb_status s = gb_cli_load_feature_input(sets[!file_first], second, fn);
     if (s == GB_OK && a->d != b->d)
         s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], a->d, paths[1], b->d);
     return s;
+}
+
+static void describe_set(const char *label, const char *path, const gb_cli_features *f) {
+    printf("%s: %s (%s, n = %zu, d = %zu)\n", label, path, f->kind, f->n, f->d);
 }
 
 typedef struct {
@@ -226,11 +231,12 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [--protocol P]\n"
                "                            [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
-               "  GEN, REF            features .npy [n, d], clean-fid's .npz with 'feats', or an image folder\n"
+               "  GEN, REF            features .npy [n, d], clean-fid's .npz with 'feats',\n"
+               "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --seed N            seed of the subset streams (default 0)\n"
                "  --subsets N         number of subsets (default %d)\n"
                "  --subset-size N     rows per subset, capped at the smaller set (default %d)\n"
-               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "kernel (x.y/d + 1)^3, unbiased MMD^2 per subset; prints the spread, then the KID as the last line\n",
                GB_KID_SUBSETS, GB_KID_SUBSET_SIZE);
@@ -245,6 +251,8 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     gb_kid_result k;
     if (s == GB_OK) s = gb_kid(&k, NULL, g.x, g.n, r.x, r.n, g.d, o.subsets, o.subset_size, o.seed);
     if (s == GB_OK) {
+        describe_set("GEN", paths[0], &g);
+        describe_set("REF", paths[1], &r);
         gb_cli_describe_network(&o.net);
         printf("%zu subsets of %zu rows (seed %llu), n_gen = %zu, n_ref = %zu, d = %zu\n", k.subsets, k.subset_size,
                o.seed, g.n, r.n, g.d);
@@ -292,11 +300,12 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [--protocol P]\n"
                "                              [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
-               "  GEN, REAL           features .npy [n, d], clean-fid's .npz with 'feats', or an image folder\n"
+               "  GEN, REAL           features .npy [n, d], clean-fid's .npz with 'feats',\n"
+               "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --protocol NAME     kynkaanniemi: k = 3, distance <= radius (default; torch-fidelity,\n"
                "                      StyleGAN2-ADA); prdc: k = 5, distance < radius (prdc, StudioGAN)\n"
                "  --k N               neighbourhood size (overrides the protocol's)\n"
-               "image folders (PNG/JPEG) go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to 2048-d pool features:\n"
                GB_CLI_NETWORK_HELP("clean")
                "  (--protocol takes either kind of name, and may be given once for each)\n"
                "prints precision, recall, density and coverage of GEN against REAL\n");
@@ -312,6 +321,8 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     gb_prdc_result res;
     if (s == GB_OK) s = gb_prdc(&res, r.x, r.n, g.x, g.n, g.d, o.protocol);
     if (s == GB_OK) {
+        describe_set("GEN", paths[0], &g);
+        describe_set("REAL", paths[1], &r);
         gb_cli_describe_network(&o.net);
         printf("k = %zu, distance %s radius, n_gen = %zu, n_real = %zu, d = %zu\n", res.protocol.k,
                res.protocol.strict ? "<" : "<=", g.n, r.n, g.d);

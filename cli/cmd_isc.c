@@ -1,10 +1,11 @@
-/* cli/cmd_isc.c - `genbench isc`: the Inception score of a folder of images or of a logits
- * file, by default exactly as torch-fidelity computes it.
+/* cli/cmd_isc.c - `genbench isc`: the Inception score of images (a folder or a dataset split)
+ * or of a logits file, by default exactly as torch-fidelity computes it.
  *
  *   genbench isc GEN [--splits N] [--shuffle-seed N | --no-shuffle] [--logits unbiased|biased]
  *                    [--input logits|probabilities] [NETWORK OPTIONS]
- *       GEN: a folder of PNG/JPEG images (through the FID Inception network to its 1008-way
- *       logits), or a .npy [n, classes] of logits (or probabilities, --input probabilities).
+ *       GEN: a folder of PNG/JPEG images or a dataset split NAME:SPLIT[:N] (through the FID
+ *       Inception network to its 1008-way logits; cli/inception_inputs.h), or a .npy
+ *       [n, classes] of logits (or probabilities, --input probabilities).
  *       Prints the inputs and the protocol, the spread over the splits ("isc_std"), then the
  *       score as the last line.
  *
@@ -15,7 +16,7 @@
  * RandomState(2020).permutation(n). --no-shuffle keeps the rows in folder order (sorted paths)
  * or file order.
  *
- * Exit codes: 0 ok, 2 usage, 3 bad input, 5 environment (no Inception weights for a folder).
+ * Exit codes: 0 ok, 2 usage, 3 bad input, 5 environment (no Inception weights for images).
  * Tested by tests/test_cmd_isc.c, which compiles this file in.
  */
 #include <stdint.h>
@@ -80,18 +81,18 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
             return gb_fail(GB_USAGE, "isc takes one input (got a second: '%s')", argv[i]);
         }
     }
-    if (!*path) return gb_fail(GB_USAGE, "isc needs an input: an image folder or a logits .npy (see genbench isc --help)");
+    if (!*path) return gb_fail(GB_USAGE, "isc needs an input: images or a logits .npy (see genbench isc --help)");
     if (o->splits == 0) return gb_fail(GB_USAGE, "--splits must be at least 1");
     if (!o->shuffle && o->seed_given)
         return gb_fail(GB_USAGE, "--shuffle-seed and --no-shuffle contradict each other: pass one");
     return GB_OK;
 }
 
-/* The rows to score: a folder's logits through the network, or a file's rows. */
+/* The rows to score: an image input's logits through the network, or a file's rows. */
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
     memset(rows, 0, sizeof *rows);
-    if (!gb_cli_is_folder(path)) {
-        if (o->logits_given) gb_warn("isc: --logits applies to image folders only, and %s is a file: ignored", path);
+    if (!gb_cli_is_image_input(path)) {
+        if (o->logits_given) gb_warn("isc: --logits applies to image inputs only, and %s is a file: ignored", path);
         GB_TRY(gb_cli_load_features(rows, path, o->input == GB_IS_LOGITS ? "logits" : "probabilities"));
         if (rows->d == GB_INCEPTION_FEATURES) /* a likely mix-up with fid / kid inputs */
             gb_warn("isc: %s has 2048 columns, the size of Inception's pool features; the score wants the "
@@ -100,16 +101,15 @@ static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o)
         return GB_OK;
     }
     if (o->input_given && o->input != GB_IS_LOGITS)
-        return gb_fail(GB_USAGE, "--input probabilities applies to files: an image folder gives logits");
-    GB_TRY(gb_cli_network_open(&o->net));
-    GB_TRY(gb_fid_folder_outputs(NULL, &rows->x, &rows->n, &o->net.net, path, o->net.protocol));
+        return gb_fail(GB_USAGE, "--input probabilities applies to files: images give logits");
+    GB_TRY(gb_cli_image_outputs(NULL, &rows->x, &rows->n, rows->kind, sizeof rows->kind, path, &o->net));
     rows->d = GB_INCEPTION_CLASSES;
     return GB_OK;
 }
 
 static void print_protocol(const char *path, const gb_cli_features *rows, const isc_opts *o) {
     if (o->net.open) {
-        printf("GEN: %s (images, protocol %s, n = %zu)\n", path, gb_fid_protocol_name(o->net.protocol), rows->n);
+        printf("GEN: %s (%s, n = %zu)\n", path, rows->kind, rows->n);
         gb_cli_describe_network(&o->net);
         printf("logits: 1008-way, %s\n", o->net.logits_without_bias
                                              ? "without fc.bias (OpenAI, torch-fidelity 'logits_unbiased')"
@@ -130,15 +130,16 @@ gb_status gb_cmd_isc(int argc, char **argv) {
         printf("usage: genbench isc GEN [--splits N] [--shuffle-seed N | --no-shuffle] [--logits unbiased|biased]\n"
                "                        [--input logits|probabilities] [--protocol P] [--weights FILE\n"
                "                        [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
-               "  GEN                 a folder of PNG/JPEG images, or a .npy [n, classes] of logits\n"
+               "  GEN                 a .npy [n, classes] of logits,\n"
+               "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --splits N          number of splits (default %d; the value depends on it)\n"
                "  --shuffle-seed N    shuffle the rows with numpy RandomState(N).permutation before splitting\n"
                "                      (default %d, as torch-fidelity)\n"
                "  --no-shuffle        keep the rows in input order (sorted paths for a folder)\n"
-               "  --logits KIND       for folders: unbiased (default; pool3 x fc.weight, as OpenAI and\n"
+               "  --logits KIND       for images: unbiased (default; pool3 x fc.weight, as OpenAI and\n"
                "                      torch-fidelity) or biased (the network's fc output)\n"
                "  --input KIND        for files: logits (default) or probabilities (rows summing to 1)\n"
-               "image folders (PNG/JPEG) go through the FID Inception network to its 1008-way logits:\n"
+               "images go through the FID Inception network to its 1008-way logits:\n"
                GB_CLI_NETWORK_HELP("legacy-tf, as torch-fidelity")
                "prints the protocol, the spread over the splits, then the Inception score as the last line\n",
                GB_IS_SPLITS, GB_IS_SHUFFLE_SEED);

@@ -199,21 +199,9 @@ static gb_status load_cifar(gb_image_set *set, int train, const void *ctx) {
 }
 
 static gb_status inspect_cifar(const char *path) {
-    cifar_ctx c = {path, 0};
     /* A folder may hold fewer records per file than the published 10000 (a smoke-sized
-     * stand-in): take the count from test_batch.bin's size. */
-    if (gb_is_dir(path)) {
-        static const char *const tries[2] = {"cifar-10-batches-bin/test_batch.bin", "test_batch.bin"};
-        for (int i = 0; i < 2; i++) {
-            char *p = NULL;
-            struct stat st;
-            if (asprintf(&p, "%s/%s", path, tries[i]) < 0) return gb_fail(GB_ENV, "out of memory");
-            if (stat(p, &st) == 0 && st.st_size > 0 && st.st_size % GB_CIFAR10_RECORD_BYTES == 0)
-                c.records_per_file = (int)(st.st_size / GB_CIFAR10_RECORD_BYTES);
-            free(p);
-            if (c.records_per_file) break;
-        }
-    }
+     * stand-in). */
+    cifar_ctx c = {path, gb_cifar10_folder_records(path)};
     printf("source: %s (CIFAR-10 binary loader)\n", path);
     return inspect_splits(load_cifar, &c);
 }

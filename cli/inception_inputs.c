@@ -1,5 +1,5 @@
-/* cli/inception_inputs.c - feature files and the Inception network behind the metric
- * commands' image folders (see cli/inception_inputs.h). */
+/* cli/inception_inputs.c - feature files, and the Inception network behind the metric
+ * commands' image inputs: folders and dataset splits (see cli/inception_inputs.h). */
 #include "inception_inputs.h"
 
 #include <math.h>
@@ -11,6 +11,7 @@
 
 #include "../core/log.h"
 #include "../core/npy.h"
+#include "../datasets/image_splits.h"
 #include "../datasets/registry.h"
 #include "cli.h"
 
@@ -31,6 +32,7 @@ gb_status gb_cli_load_features(gb_cli_features *f, const char *path, const char 
         GB_TRY(gb_npy_load(&a, path));
         arr = &a;
     }
+    snprintf(f->kind, sizeof f->kind, "%s", what);
     gb_status s = GB_OK;
     if (arr->ndim != 2 || arr->shape[0] == 0 || arr->shape[1] == 0)
         s = gb_fail(GB_INPUT, "%s: %s must be a 2-D array [n, d] (got %d dimensions)", path, what, arr->ndim);
@@ -60,14 +62,14 @@ gb_status gb_cli_network_open(gb_cli_network *net) {
     if (net->open) return GB_OK;
     const gb_dataset_info *ds = gb_dataset_find("inception-weights");
     GB_ASSERT(ds, "the dataset table has no inception-weights entry");
-    net->path = net->weights ? strdup(net->weights) : gb_dataset_path(gb_data_root(NULL), ds, GB_INCEPTION_FILE);
+    net->path = net->weights ? strdup(net->weights) : gb_dataset_path(gb_data_root(net->data_root), ds, GB_INCEPTION_FILE);
     if (!net->path) return gb_fail(GB_ENV, "out of memory");
     struct stat st;
     if (stat(net->path, &st) != 0)
-        return gb_fail(GB_ENV, "image folders need the Inception weights %s, not found at %s: fetch them with "
-                               "`genbench data fetch inception-weights` (into data/weights/, or $GB_DATA/weights/) "
-                               "or pass --weights FILE",
-                       GB_INCEPTION_FILE, net->path);
+        return gb_fail(GB_ENV, "image inputs need the Inception weights %s, not found at %s: fetch them with "
+                               "`genbench data fetch inception-weights%s%s` or pass --weights FILE",
+                       GB_INCEPTION_FILE, net->path, net->data_root ? " --data " : "",
+                       net->data_root ? net->data_root : "");
     GB_TRY(gb_device_open(&net->dev, net->device, net->threads ? (int)net->threads : 2));
     /* On a GPU the host's threads only decode and preprocess images, each into its own slot (the
      * same bits for any count), and 2 of them would keep the GPU waiting: every core by default. */
@@ -94,7 +96,8 @@ void gb_cli_network_close(gb_cli_network *net) {
 }
 
 int gb_cli_is_network_option(const char *opt) {
-    static const char *const names[] = {"--protocol", "--weights", "--weights-sha256", "--batch", "--device", "--threads"};
+    static const char *const names[] = {"--protocol", "--weights", "--weights-sha256", "--batch",
+                                        "--device",   "--threads", "--data"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(opt, names[i]) == 0) return 1;
     return 0;
@@ -106,6 +109,10 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
     if (strcmp(opt, "--weights") == 0) net->weights = v;
     else if (strcmp(opt, "--weights-sha256") == 0) net->weights_sha256 = v;
     else if (strcmp(opt, "--device") == 0) net->device = v;
+    else if (strcmp(opt, "--data") == 0) {
+        GB_TRY(gb_cli_check_dir_length(opt, v));
+        net->data_root = v;
+    }
     else if (strcmp(opt, "--batch") == 0) return gb_cli_parse_u64(opt, v, &net->batch);
     else if (strcmp(opt, "--threads") == 0) {
         GB_TRY(gb_cli_parse_u64(opt, v, &net->threads));
@@ -114,33 +121,107 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
     return GB_OK;
 }
 
+/* A dataset split argument, NAME:SPLIT[:N]. */
+typedef struct {
+    char dataset[32], split[16];
+    unsigned long long first; /* the first N images; 0: all of them */
+} split_input;
+
+/* Where a split names its dataset: the part before the first ':', when that is an image
+ * dataset's name and the whole argument is not an existing path. */
+int gb_cli_is_image_input(const char *arg) {
+    struct stat st;
+    if (stat(arg, &st) == 0) return S_ISDIR(st.st_mode);
+    const char *colon = strchr(arg, ':');
+    char name[32];
+    if (!colon || (size_t)(colon - arg) >= sizeof name) return 0;
+    memcpy(name, arg, (size_t)(colon - arg));
+    name[colon - arg] = '\0';
+    return gb_image_split_dataset_known(name);
+}
+
+static int is_split(const char *arg) { return gb_cli_is_image_input(arg) && !gb_cli_is_folder(arg); }
+
+static gb_status parse_split(split_input *out, const char *arg) {
+    memset(out, 0, sizeof *out);
+    const char *c1 = strchr(arg, ':'), *c2 = strchr(c1 + 1, ':');
+    size_t split_len = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+    memcpy(out->dataset, arg, (size_t)(c1 - arg)); /* gb_cli_is_image_input checked its length */
+    if (split_len == 0 || split_len >= sizeof out->split)
+        return gb_fail(GB_USAGE, "'%s': expected NAME:SPLIT[:N] (%s)", arg, gb_image_split_names());
+    memcpy(out->split, c1 + 1, split_len);
+    GB_TRY(gb_image_split_check(out->dataset, out->split));
+    if (c2 && (gb_cli_parse_u64(arg, c2 + 1, &out->first) != GB_OK || out->first == 0))
+        return gb_fail(GB_USAGE, "'%s': N must be a positive integer (NAME:SPLIT:N takes the first N images)", arg);
+    return GB_OK;
+}
+
 gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count, const char *cmd) {
     if (net->weights_sha256 && !net->weights)
         return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
     if (net->batch == 0 || net->batch > 4096 || net->threads > 1024) /* threads 0: not given */
         return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
-    int folders = 0;
+    int images = 0;
     for (size_t i = 0; i < count; i++) {
-        GB_TRY(gb_cli_check_input(paths[i]));
-        folders += gb_cli_is_folder(paths[i]);
+        if (is_split(paths[i])) {
+            split_input sp;
+            GB_TRY(parse_split(&sp, paths[i]));
+            GB_TRY(gb_image_split_check_present(gb_data_root(net->data_root), sp.dataset, sp.split));
+        } else {
+            GB_TRY(gb_cli_check_input(paths[i]));
+        }
+        images += gb_cli_is_image_input(paths[i]);
     }
-    if (net->given && !folders)
-        gb_warn("%s: --protocol/--weights/--batch/--device/--threads apply to image folders only, and no input is "
-                "one: ignored",
+    if (net->given && !images)
+        gb_warn("%s: --protocol/--weights/--batch/--device/--threads/--data apply to image inputs only, and no input "
+                "is one: ignored",
                 cmd);
     return GB_OK;
 }
 
-gb_status gb_cli_folder_features(gb_cli_features *f, const char *dir, gb_cli_network *net) {
-    memset(f, 0, sizeof *f);
+/* A split's images through the network: loaded whole, then the first N. */
+static gb_status split_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size, const char *arg,
+                               gb_cli_network *net) {
+    split_input sp;
+    GB_TRY(parse_split(&sp, arg));
+    gb_image_set set;
+    GB_TRY(gb_image_split_load(&set, gb_data_root(net->data_root), sp.dataset, sp.split, (int)net->threads));
+    size_t use = sp.first ? (size_t)sp.first : (size_t)set.count;
+    gb_status s = GB_OK;
+    if (use > (size_t)set.count)
+        s = gb_fail(GB_INPUT, "%s: asks for the first %zu images, but %s:%s holds %d", arg, use, sp.dataset, sp.split,
+                    set.count);
+    if (s == GB_OK)
+        s = gb_fid_images_outputs(pool, logits, &net->net, set.pixels, use, set.channels, set.height, set.width,
+                                  net->protocol, set.identity);
+    if (s == GB_OK) {
+        *n = use;
+        snprintf(kind, kind_size, "%s, the first %zu of %d images, sha256 %s, protocol %s", set.identity, use,
+                 set.count, set.sha256[0] ? set.sha256 : "none", gb_fid_protocol_name(net->protocol));
+    }
+    gb_image_set_free(&set);
+    return s;
+}
+
+gb_status gb_cli_image_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size, const char *arg,
+                               gb_cli_network *net) {
     GB_TRY(gb_cli_network_open(net));
-    GB_TRY(gb_fid_folder_features(&f->x, &f->n, &net->net, dir, net->protocol));
+    if (is_split(arg)) return split_outputs(pool, logits, n, kind, kind_size, arg, net);
+    GB_TRY(gb_fid_folder_outputs(pool, logits, n, &net->net, arg, net->protocol));
+    snprintf(kind, kind_size, "images, protocol %s", gb_fid_protocol_name(net->protocol));
+    return GB_OK;
+}
+
+gb_status gb_cli_image_features(gb_cli_features *f, const char *arg, gb_cli_network *net) {
+    memset(f, 0, sizeof *f);
+    GB_TRY(gb_cli_image_outputs(&f->x, NULL, &f->n, f->kind, sizeof f->kind, arg, net));
     f->d = GB_INCEPTION_FEATURES;
     return GB_OK;
 }
 
 gb_status gb_cli_load_feature_input(gb_cli_features *f, const char *path, gb_cli_network *net) {
-    return gb_cli_is_folder(path) ? gb_cli_folder_features(f, path, net) : gb_cli_load_features(f, path, "features");
+    return gb_cli_is_image_input(path) ? gb_cli_image_features(f, path, net)
+                                       : gb_cli_load_features(f, path, "features");
 }
 
 void gb_cli_describe_network(const gb_cli_network *net) {

@@ -1,15 +1,21 @@
 /* cli/inception_inputs.h - what the Inception metric commands (fid, kid, prdc, isc) share:
- * 2-D feature files, and the FID Inception network that turns image folders into features,
+ * 2-D feature files, and the FID Inception network that turns image inputs into features,
  * with its command-line options.
  *
  *   NETWORK OPTIONS  [--protocol pytorch-fid|clean|legacy-tf] [--weights FILE
- *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
+ *
+ * Image inputs are folders of PNG/JPEG files and dataset splits, NAME:SPLIT[:N]
+ * (datasets/image_splits.h: "cifar10:test", "cifar10:train:5000" for the first 5000 images),
+ * read from the data root (--data DIR, else $GB_DATA, else data/). An argument that names an
+ * existing file or folder is always that path; otherwise one whose part before the first ':' is
+ * an image dataset's name is a split. A split's images enter as their stored uint8 pixels,
+ * exactly as a folder of lossless PNGs of them would (the same bits: tested).
  *
  * The network is opened on first use, so a command whose inputs are all files never reads the
- * weights. Without weights (data/weights/, $GB_DATA/weights/ or --weights) a folder is
- * GB_ENV (exit 5) naming the file, where it was looked for and `genbench data fetch
- * inception-weights`. Tested through the commands by tests/test_cmd_fid.c and
- * tests/test_cmd_isc.c.
+ * weights. Without weights (<data root>/weights/ or --weights) an image input is GB_ENV (exit 5)
+ * naming the file, where it was looked for and `genbench data fetch inception-weights`. Tested
+ * through the commands by tests/test_cmd_fid.c and tests/test_cmd_isc.c.
  */
 #ifndef GB_CLI_INCEPTION_INPUTS_H
 #define GB_CLI_INCEPTION_INPUTS_H
@@ -19,11 +25,13 @@
 #include "../core/status.h"
 #include "../kernels/kernels.h"
 #include "../metrics/fid_protocol.h"
+#include "../metrics/inception_features.h"
 #include "../models/inception_v3.h"
 
 typedef struct {
     float *x; /* [n, d], malloc'd */
     size_t n, d;
+    char kind[256]; /* what the rows are, for the commands' input lines */
 } gb_cli_features;
 
 /* A 2-D float .npy, or an .npz holding such an array under 'feats' (clean-fid's KID files);
@@ -34,6 +42,7 @@ gb_status gb_cli_load_features(gb_cli_features *f, const char *path, const char 
 /* The Inception network for image folders, opened on first use. */
 typedef struct {
     const char *weights, *weights_sha256, *device;
+    const char *data_root; /* --data DIR: datasets and the default weights; NULL: gb_data_root's */
     gb_fid_protocol protocol;
     unsigned long long batch, threads; /* threads 0: the default (below) */
     int logits_without_bias; /* passed to the network (models/inception_v3.h) */
@@ -54,7 +63,9 @@ typedef struct {
     "                      another file needs --weights-sha256 HEX to vouch for it\n"                          \
     "  --batch N           images per forward pass (default 16)\n"                                             \
     "  --device D          cpu, cuda or auto (default auto); --threads N: CPU threads (default 2 on\n"  \
-    "                      the cpu; on cuda, every core, which decode the images: the same bits)\n"
+    "                      the cpu; on cuda, every core, which decode the images: the same bits)\n"  \
+    "  --data DIR          data root of dataset splits and the default weights (default $GB_DATA,\n" \
+    "                      else data/)\n"
 
 gb_status gb_cli_network_open(gb_cli_network *net);
 void gb_cli_network_close(gb_cli_network *net);
@@ -68,9 +79,23 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
  * network options that no input needs. */
 gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count, const char *cmd);
 
-/* The 2048-d pool features of every image in a folder. */
-gb_status gb_cli_folder_features(gb_cli_features *f, const char *dir, gb_cli_network *net);
-/* Features from a folder (through the network), a features .npy or a 'feats' .npz. */
+/* The help line of the image inputs, after "  A, B  " and the like. */
+#define GB_CLI_IMAGE_INPUTS_HELP                                                                             \
+    "a folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N] (its\n"                                   \
+    "                      first N images) of cifar10:train|test, mnist:train|test,\n"                           \
+    "                      fashion-mnist:train|test, cub32:all, sprites:all\n"
+
+/* 1 when arg is an image input: a folder, or a dataset split (see above). */
+int gb_cli_is_image_input(const char *arg);
+
+/* The outputs of an image input through the network (pool or logits may be NULL: not kept);
+ * kind (kind_size bytes) receives what they are ("images, protocol clean", or the split's
+ * identity, count and SHA-256 with the protocol). */
+gb_status gb_cli_image_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size, const char *arg,
+                               gb_cli_network *net);
+/* The 2048-d pool features of an image input. */
+gb_status gb_cli_image_features(gb_cli_features *f, const char *arg, gb_cli_network *net);
+/* Features from an image input (through the network), a features .npy or a 'feats' .npz. */
 gb_status gb_cli_load_feature_input(gb_cli_features *f, const char *path, gb_cli_network *net);
 
 /* "inception: FILE (sha256 ...), protocol P, device D" when the network was opened. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
@@ -170,4 +171,18 @@ gb_status gb_cifar10_load_batch(gb_image_set *set, const char *path) {
     }
     free(buf);
     return s;
+}
+
+int gb_cifar10_folder_records(const char *path) {
+    if (!gb_is_dir(path)) return 0;
+    static const char *const tries[2] = {"cifar-10-batches-bin/test_batch.bin", "test_batch.bin"};
+    for (int i = 0; i < 2; i++) {
+        char *p = gb_path_join(path, tries[i]);
+        struct stat st;
+        int ok = p && stat(p, &st) == 0 && st.st_size > 0 && st.st_size % GB_CIFAR10_RECORD_BYTES == 0 &&
+                 st.st_size / GB_CIFAR10_RECORD_BYTES <= INT32_MAX;
+        free(p);
+        if (ok) return (int)(st.st_size / GB_CIFAR10_RECORD_BYTES);
+    }
+    return 0;
 }

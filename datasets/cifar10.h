@@ -33,6 +33,12 @@ typedef enum { GB_CIFAR10_TRAIN, GB_CIFAR10_TEST } gb_cifar10_split;
 gb_status gb_cifar10_load(gb_image_set *set, const char *path, gb_cifar10_split split,
                           int records_per_file);
 
+/* Records per file of an extracted folder (path, or its cifar-10-batches-bin), from
+ * test_batch.bin's size: 10000 for the published files, fewer for a smoke-sized stand-in
+ * written by `genbench data synth shapes32 --count N`. 0 when path is not such a folder (an
+ * archive, or no whole number of records): the loader then expects the published count. */
+int gb_cifar10_folder_records(const char *path);
+
 /* One batch file (data_batch_N.bin or test_batch.bin) of any whole number of records, for
  * `genbench data inspect FILE`: identity "cifar10:<file name>", sha256 the file's own. */
 gb_status gb_cifar10_load_batch(gb_image_set *set, const char *path);

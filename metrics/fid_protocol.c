@@ -1,24 +1,16 @@
-/* metrics/fid_protocol.c - FID preprocessing, image decoding, folder features
+/* metrics/fid_protocol.c - FID preprocessing and image decoding
  * (read fid_protocol.h first). */
 #include "metrics/fid_protocol.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <png.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "core/atomic_file.h"
-#include "core/progress.h"
 #include "datasets/jpeg.h"
 #include "datasets/resize.h"
-#include "kernels/cpu/parallel.h"
-#include "metrics/image_folder.h"
 
 #define S GB_INCEPTION_SIZE
 
@@ -257,142 +249,4 @@ gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
     else s = gb_fail(GB_INPUT, "%s: neither a PNG nor a JPEG file (by its first bytes); convert it to PNG", path);
     free(data);
     return s;
-}
-
-/* ---- folder features ------------------------------------------------------------------- */
-
-/* One image file -> its network input (decode, then the protocol's resize and scaling). */
-static gb_status decode_one(gb_fid_protocol p, float *input, const char *path) {
-    uint8_t *img;
-    int h, w;
-    GB_TRY(gb_image_load_rgb(&img, &h, &w, path));
-    gb_status s = gb_fid_preprocess_u8(p, input, img, h, w);
-    free(img);
-    return s;
-}
-
-/* A batch's images decoded in parallel: on the host they cost about 0.6 ms each (clean
- * protocol, 32x32 PNGs), 30 s for 50,000 images on one core, more than the GPU's whole forward.
- * Each image has its own input slot and status, so the result does not depend on the threads. */
-typedef struct {
-    char **paths;
-    float *inputs; /* [batch, 3, 299, 299] */
-    gb_status *status;
-    gb_fid_protocol protocol;
-} decode_job;
-
-static void decode_slice(void *ctx, size_t begin, size_t end, int slice) {
-    (void)slice;
-    const decode_job *j = ctx;
-    const size_t in_floats = 3 * (size_t)S * S;
-    for (size_t i = begin; i < end; i++) j->status[i] = decode_one(j->protocol, j->inputs + i * in_floats, j->paths[i]);
-}
-
-/* One batch's decode on its own thread, while the caller runs the network on the previous
- * batch (gb_parallel_for from two threads is safe: the second caller runs inline). */
-typedef struct {
-    gb_inception *net;
-    decode_job job;
-    size_t count;
-    pthread_t thread;
-} decode_task;
-
-static void *decode_task_main(void *arg) {
-    decode_task *t = arg;
-    gb_parallel_for(t->net->dev, t->count, 1, decode_slice, &t->job);
-    return NULL;
-}
-
-gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
-                                        gb_fid_protocol p, int overlap) {
-    if (pool) *pool = NULL;
-    if (logits) *logits = NULL;
-    *n = 0;
-    char **paths;
-    size_t count;
-    GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
-    const size_t in_floats = 3 * (size_t)S * S, mb = net->max_batch;
-    overlap = overlap && count > mb; /* one batch has nothing to overlap with */
-    /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
-     * overwritten batch by batch */
-    size_t pool_rows = pool ? count : mb;
-    float *feats = malloc(pool_rows * GB_INCEPTION_FEATURES * sizeof *feats);
-    float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
-    /* inputs and statuses: one batch, or two in turn when decoding overlaps the forward */
-    const int slots = overlap ? 2 : 1;
-    /* page-locked on a GPU: 536 MB per batch of 500 goes up at the bus's full rate */
-    float *batch = gb_device_host_alloc(net->dev, slots * mb * in_floats * sizeof *batch);
-    gb_status *image_status = malloc(slots * mb * sizeof *image_status);
-    gb_status s = feats && batch && image_status && (lg || !logits)
-                      ? GB_OK
-                      : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", dir, count);
-    decode_task next = {.net = net};
-    int next_running = 0;
-    /* progress on stderr when there is more than one batch (50,000 images take an hour on 2
-     * CPU cores); the label names the folder's last component */
-    gb_progress prog;
-    const int report = count > mb;
-    if (report) {
-        const char *base = strrchr(dir, '/');
-        char label[64];
-        snprintf(label, sizeof label, "Inception on %s", base && base[1] ? base + 1 : dir);
-        gb_progress_start(&prog, label, count);
-    }
-    for (size_t start = 0; start < count && s == GB_OK; start += mb) {
-        const size_t b = count - start < mb ? count - start : mb, slot = (start / mb) % (size_t)slots;
-        float *inputs = batch + slot * mb * in_floats;
-        gb_status *status = image_status + slot * mb;
-        if (next_running) { /* this batch was decoded during the previous forward */
-            pthread_join(next.thread, NULL);
-            next_running = 0;
-        } else {
-            decode_job job = {paths + start, inputs, status, p};
-            gb_parallel_for(net->dev, b, 1, decode_slice, &job);
-        }
-        for (size_t i = 0; i < b && s == GB_OK; i++)
-            if (status[i] != GB_OK) /* the earliest bad file; its message was set on a worker */
-                s = decode_one(p, inputs + i * in_floats, paths[start + i]);
-        if (s != GB_OK) break;
-        const size_t after = start + b;
-        if (overlap && after < count) {
-            const size_t other = (slot + 1) % 2;
-            next.job = (decode_job){paths + after, batch + other * mb * in_floats, image_status + other * mb, p};
-            next.count = count - after < mb ? count - after : mb;
-            next_running = pthread_create(&next.thread, NULL, decode_task_main, &next) == 0;
-        }
-        gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
-                             lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
-        if (report) {
-            char note[48];
-            snprintf(note, sizeof note, "%.1f images/s", (double)after / (gb_now_seconds() - prog.started));
-            gb_progress_update(&prog, after, note);
-        }
-    }
-    if (report && s == GB_OK) gb_progress_finish(&prog, NULL);
-    else if (report && prog.tty) fputc('\n', stderr); /* the error message starts on its own line */
-    if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every decode */
-    gb_device_host_free(net->dev, batch);
-    free(image_status);
-    gb_image_list_free(paths, count);
-    if (s != GB_OK || !pool) free(feats);
-    if (s != GB_OK) {
-        free(lg);
-        return s;
-    }
-    if (pool) *pool = feats;
-    if (logits) *logits = lg;
-    *n = count;
-    return GB_OK;
-}
-
-gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
-                                gb_fid_protocol p) {
-    /* On a GPU the host decodes the next batch while the network runs; on the CPU both would
-     * share the same cores, so the batches alternate. */
-    const int on_gpu = strcmp(net->dev->ops->name, "cpu") != 0;
-    return gb_fid_folder_outputs_overlap(pool, logits, n, net, dir, p, on_gpu);
-}
-
-gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
-    return gb_fid_folder_outputs(features, NULL, n, net, dir, p);
 }

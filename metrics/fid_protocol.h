@@ -1,5 +1,5 @@
-/* metrics/fid_protocol.h - the FID preprocessing protocols, image folders, and the features
- * of a folder through the Inception network.
+/* metrics/fid_protocol.h - the FID preprocessing protocols and image decoding (the features of
+ * a folder or of images in memory: metrics/inception_features.h).
  *
  * Preprocessing moves FID by 10-28% on CIFAR-10 (specs/metrics.md), so it is part of the
  * metric and its name goes into every result. Each protocol maps an RGB image with values in
@@ -57,19 +57,5 @@ void gb_resize_bilinear_tf1(float *out, int out_h, int out_w, const float *in, i
 /* Decode a PNG or JPEG file (told apart by its first bytes) -> malloc'd planar RGB
  * [3, *h, *w]. GB_INPUT naming the file for anything else or a damaged file. */
 gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
-
-/* pool3 features of every image of dir under protocol p -> malloc'd [*n, 2048]. Images are
- * decoded and preprocessed on the host, net->max_batch at a time, on the device's threads (each image
- * in its own slot: the same bits for any thread count; a bad file is the earliest one). More
- * than one batch reports its progress and images/s on stderr (core/progress.h). */
-gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
-/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept).
- * On a GPU the next batch is decoded on the host while the network runs on this one. */
-gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
-                                gb_fid_protocol p);
-/* The same with the overlap chosen by the caller (the tests run it on the CPU: the same bits,
- * the same earliest bad file, either way). */
-gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
-                                        gb_fid_protocol p, int overlap);
 
 #endif

@@ -30,6 +30,7 @@
 #include "kernels/kernels.h"
 #include "metrics/fid_protocol.h"
 #include "metrics/image_folder.h"
+#include "metrics/inception_features.h"
 #include "models/inception_v3.h"
 #include "tests/fixture.h"
 

@@ -1,0 +1,199 @@
+/* metrics/inception_features.c - image folders and in-memory images through the FID Inception
+ * network (read inception_features.h first). */
+#include "metrics/inception_features.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/progress.h"
+#include "kernels/cpu/parallel.h"
+#include "metrics/image_folder.h"
+
+#define S GB_INCEPTION_SIZE
+
+/* Where the images come from: the files of a folder (decoded here) or pixels in memory. */
+typedef struct image_source {
+    size_t count;
+    char label[64]; /* the progress line's */
+    gb_fid_protocol protocol;
+    /* image i -> its network input [3, 299, 299]; called on worker threads */
+    gb_status (*prepare)(const struct image_source *src, size_t i, float *input);
+    char **paths; /* a folder's files */
+    const uint8_t *pixels; /* in memory: [count, channels, h, w] */
+    int channels, h, w;
+    const char *name; /* in memory: names the images in errors */
+} image_source;
+
+/* One image file -> its network input (decode, then the protocol's resize and scaling). */
+static gb_status prepare_file(const image_source *src, size_t i, float *input) {
+    uint8_t *img;
+    int h, w;
+    GB_TRY(gb_image_load_rgb(&img, &h, &w, src->paths[i]));
+    gb_status s = gb_fid_preprocess_u8(src->protocol, input, img, h, w);
+    free(img);
+    return s;
+}
+
+/* One image in memory -> its network input; grey is repeated into three planes first. */
+static gb_status prepare_pixels(const image_source *src, size_t i, float *input) {
+    const size_t plane = (size_t)src->h * src->w;
+    const uint8_t *img = src->pixels + i * plane * (size_t)src->channels;
+    uint8_t *rgb = NULL;
+    if (src->channels == 1) {
+        if (!(rgb = malloc(3 * plane))) return gb_fail(GB_ENV, "out of memory preparing %s image %zu", src->name, i);
+        for (int c = 0; c < 3; c++) memcpy(rgb + c * plane, img, plane);
+        img = rgb;
+    }
+    gb_status s = gb_fid_preprocess_u8(src->protocol, input, img, src->h, src->w);
+    free(rgb);
+    return s == GB_OK ? s : gb_fail_wrap(s, "%s image %zu", src->name, i);
+}
+
+/* A batch's images prepared in parallel: decoding costs about 0.6 ms an image on the host
+ * (clean protocol, 32x32 PNGs), 30 s for 50,000 images on one core, more than the GPU's whole
+ * forward. Each image has its own input slot and status, so the result does not depend on the
+ * threads. */
+typedef struct {
+    const image_source *src;
+    size_t first;
+    float *inputs; /* [batch, 3, 299, 299] */
+    gb_status *status;
+} prepare_job;
+
+static void prepare_slice(void *ctx, size_t begin, size_t end, int slice) {
+    (void)slice;
+    const prepare_job *j = ctx;
+    const size_t in_floats = 3 * (size_t)S * S;
+    for (size_t i = begin; i < end; i++) j->status[i] = j->src->prepare(j->src, j->first + i, j->inputs + i * in_floats);
+}
+
+/* One batch prepared on its own thread, while the caller runs the network on the previous
+ * batch (gb_parallel_for from two threads is safe: the second caller runs inline). */
+typedef struct {
+    gb_inception *net;
+    prepare_job job;
+    size_t count;
+    pthread_t thread;
+} prepare_task;
+
+static void *prepare_task_main(void *arg) {
+    prepare_task *t = arg;
+    gb_parallel_for(t->net->dev, t->count, 1, prepare_slice, &t->job);
+    return NULL;
+}
+
+static gb_status source_outputs(float **pool, float **logits, gb_inception *net, const image_source *src,
+                                int overlap) {
+    const size_t count = src->count, in_floats = 3 * (size_t)S * S, mb = net->max_batch;
+    overlap = overlap && count > mb; /* one batch has nothing to overlap with */
+    /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
+     * overwritten batch by batch */
+    size_t pool_rows = pool ? count : mb;
+    float *feats = malloc(pool_rows * GB_INCEPTION_FEATURES * sizeof *feats);
+    float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
+    /* inputs and statuses: one batch, or two in turn when preparing overlaps the forward */
+    const int slots = overlap ? 2 : 1;
+    /* page-locked on a GPU: 536 MB per batch of 500 goes up at the bus's full rate */
+    float *batch = gb_device_host_alloc(net->dev, slots * mb * in_floats * sizeof *batch);
+    gb_status *image_status = malloc(slots * mb * sizeof *image_status);
+    gb_status s = feats && batch && image_status && (lg || !logits)
+                      ? GB_OK
+                      : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", src->label, count);
+    prepare_task next = {.net = net};
+    int next_running = 0;
+    /* progress on stderr when there is more than one batch (50,000 images take an hour on 2
+     * CPU cores) */
+    gb_progress prog;
+    const int report = count > mb;
+    if (report) {
+        char label[96];
+        snprintf(label, sizeof label, "Inception on %s", src->label);
+        gb_progress_start(&prog, label, count);
+    }
+    for (size_t start = 0; start < count && s == GB_OK; start += mb) {
+        const size_t b = count - start < mb ? count - start : mb, slot = (start / mb) % (size_t)slots;
+        float *inputs = batch + slot * mb * in_floats;
+        gb_status *status = image_status + slot * mb;
+        if (next_running) { /* this batch was prepared during the previous forward */
+            pthread_join(next.thread, NULL);
+            next_running = 0;
+        } else {
+            prepare_job job = {src, start, inputs, status};
+            gb_parallel_for(net->dev, b, 1, prepare_slice, &job);
+        }
+        for (size_t i = 0; i < b && s == GB_OK; i++)
+            if (status[i] != GB_OK) /* the earliest bad image; its message was set on a worker */
+                s = src->prepare(src, start + i, inputs + i * in_floats);
+        if (s != GB_OK) break;
+        const size_t after = start + b;
+        if (overlap && after < count) {
+            const size_t other = (slot + 1) % 2;
+            next.job = (prepare_job){src, after, batch + other * mb * in_floats, image_status + other * mb};
+            next.count = count - after < mb ? count - after : mb;
+            next_running = pthread_create(&next.thread, NULL, prepare_task_main, &next) == 0;
+        }
+        gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
+                             lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
+        if (report) {
+            char note[48];
+            snprintf(note, sizeof note, "%.1f images/s", (double)after / (gb_now_seconds() - prog.started));
+            gb_progress_update(&prog, after, note);
+        }
+    }
+    if (report && s == GB_OK) gb_progress_finish(&prog, NULL);
+    else if (report && prog.tty) fputc('\n', stderr); /* the error message starts on its own line */
+    if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every task */
+    gb_device_host_free(net->dev, batch);
+    free(image_status);
+    if (s != GB_OK || !pool) free(feats);
+    if (s != GB_OK) {
+        free(lg);
+        return s;
+    }
+    if (pool) *pool = feats;
+    if (logits) *logits = lg;
+    return GB_OK;
+}
+
+gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                        gb_fid_protocol p, int overlap) {
+    if (pool) *pool = NULL;
+    if (logits) *logits = NULL;
+    *n = 0;
+    image_source src = {.protocol = p, .prepare = prepare_file};
+    GB_TRY(gb_image_folder_list(&src.paths, &src.count, dir, p));
+    const char *base = strrchr(dir, '/'); /* the label names the folder's last component */
+    snprintf(src.label, sizeof src.label, "%s", base && base[1] ? base + 1 : dir);
+    gb_status s = source_outputs(pool, logits, net, &src, overlap);
+    if (s == GB_OK) *n = src.count;
+    gb_image_list_free(src.paths, src.count);
+    return s;
+}
+
+/* On a GPU the host prepares the next batch while the network runs; on the CPU both would share
+ * the same cores, so the batches alternate. */
+static int overlap_on(const gb_inception *net) { return strcmp(net->dev->ops->name, "cpu") != 0; }
+
+gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                gb_fid_protocol p) {
+    return gb_fid_folder_outputs_overlap(pool, logits, n, net, dir, p, overlap_on(net));
+}
+
+gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
+    return gb_fid_folder_outputs(features, NULL, n, net, dir, p);
+}
+
+gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,
+                                int channels, int h, int w, gb_fid_protocol p, const char *label) {
+    if (pool) *pool = NULL;
+    if (logits) *logits = NULL;
+    if (count == 0 || (channels != 1 && channels != 3) || h < 1 || w < 1)
+        return gb_fail(GB_INPUT, "%s: %zu images of %d x %d x %d: expected at least one image of 1 or 3 channels",
+                       label, count, channels, h, w);
+    image_source src = {.count = count, .protocol = p, .prepare = prepare_pixels, .pixels = pixels,
+                        .channels = channels, .h = h, .w = w, .name = label};
+    snprintf(src.label, sizeof src.label, "%s", label);
+    return source_outputs(pool, logits, net, &src, overlap_on(net));
+}

@@ -1,0 +1,42 @@
+/* metrics/inception_features.h - a set of images through the FID Inception network: the
+ * pool3 features and logits of every image of a folder, or of images already in memory (a
+ * dataset split loaded by datasets/image_splits.h).
+ *
+ * Both run one loop (an image source): images are turned into network inputs (decoded, then
+ * the protocol's resize and scaling, metrics/fid_protocol.h) on the host, net->max_batch at a
+ * time, on the device's threads, each image in its own slot, so the result does not depend on
+ * the thread count; a bad image stops the loop with the earliest one's error. More than one
+ * batch reports its progress and images/s on stderr (core/progress.h). On a GPU the next batch
+ * is prepared on the host while the network runs on this one (double-buffered inputs).
+ * Tested by tests/test_inception.c (folders: features against pytorch-fid's, the overlapped
+ * loop bitwise against the plain one) and tests/test_cmd_fid.c (a dataset split against a
+ * folder of the same images written as PNG: the same bits).
+ */
+#ifndef GB_METRICS_INCEPTION_FEATURES_H
+#define GB_METRICS_INCEPTION_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "metrics/fid_protocol.h"
+#include "models/inception_v3.h"
+
+/* pool3 features of every image of dir under protocol p -> malloc'd [*n, 2048]. */
+gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
+/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept). */
+gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                gb_fid_protocol p);
+/* The same with the overlap chosen by the caller (the tests run it on the CPU: the same bits,
+ * the same earliest bad file, either way). */
+gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
+                                        gb_fid_protocol p, int overlap);
+
+/* The outputs of count images in memory: uint8 pixels [count, channels, h, w] in [0, 255],
+ * channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or 3.
+ * label names the images in the progress line and in errors ("cifar10:train"). pool or logits
+ * may be NULL (not kept); either result is malloc'd [count, 2048] / [count, 1008]. */
+gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,
+                                int channels, int h, int w, gb_fid_protocol p, const char *label);
+
+#endif

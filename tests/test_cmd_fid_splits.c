@@ -1,0 +1,219 @@
+/* tests/test_cmd_fid_splits.c - dataset splits as inputs of `genbench fid|kid|isc`
+ * (cli/inception_inputs.h, datasets/image_splits.h), compiled in with the commands as
+ * tests/test_cmd_fid.c does. The data roots are written here in the real formats (CIFAR-10
+ * binary batches, gzipped IDX) from the procedural stand-ins; the network runs on random
+ * weights in the real format (tests/peers/inception_ref.py).
+ *
+ * The independent reference is the folder route, tested against pytorch-fid's features in
+ * tests/test_cmd_fid.c: a split must give the same bits as a folder of lossless PNGs of the
+ * same images (grey ones written as R = G = B, which is what Pillow's convert("RGB") makes of a
+ * grey file). Then the error paths: a missing dataset, a count beyond the split, unknown splits,
+ * and a path that looks like a split.
+ */
+#include "../cli/cli_common.c"
+#include "../cli/cmd_fid.c"
+#include "../cli/cmd_isc.c"
+#include "../cli/inception_inputs.c"
+
+#include <criterion/criterion.h>
+#include <unistd.h>
+
+#include "core/png.h"
+#include "core/sha256.h"
+#include "datasets/cifar10.h"
+#include "datasets/glyphs28.h"
+#include "datasets/idx.h"
+#include "datasets/shapes32.h"
+#include "tests/cmd_capture.h"
+
+/* The random weights and their hash (written by tests/peers/inception_ref.py). */
+static void weights(char *w, size_t w_size, char h[65]) {
+    const char *root = getenv("GB_FIXTURES");
+    cr_assert(root, "GB_FIXTURES is not set");
+    snprintf(w, w_size, "%s/inception/weights_zip.pth", root);
+    cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
+}
+
+/* The first n images of set as PNG files 000.png, 001.png, ... in dir (grey repeated). */
+static void write_pngs(const char *dir, const gb_image_set *set, int n) {
+    const int hw = set->height * set->width;
+    uint8_t *rgb = malloc(3 * (size_t)hw);
+    cr_assert_not_null(rgb);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *img = set->pixels + (size_t)i * gb_image_set_image_bytes(set);
+        for (int p = 0; p < hw; p++)
+            for (int c = 0; c < 3; c++) rgb[3 * p + c] = img[(set->channels == 3 ? c : 0) * hw + p];
+        char path[1100];
+        snprintf(path, sizeof path, "%.1000s/%03d.png", dir, i);
+        cr_assert_eq(gb_png_write_rgb(path, rgb, set->width, set->height), GB_OK, "%s", gb_last_error());
+    }
+    free(rgb);
+}
+
+/* `fid INPUT --stats-out FILE` and the statistics it wrote. */
+static void stats_of(gb_fid_stats *st, const char *input, const char *root, const char *protocol) {
+    char w[1024], h[65], out[] = "/tmp/gb_splits_stats_XXXXXX", last[512];
+    weights(w, sizeof w, h);
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char *argv[] = {"fid",         (char *)input, "--stats-out", out,    "--data",     (char *)root, "--weights",
+                    w,             "--weights-sha256", h,        "--protocol", (char *)protocol, "--batch",
+                    "2",           "--device",    "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, argv, (int)(sizeof argv / sizeof argv[0]), last, sizeof last), GB_OK, "%s: %s", input, gb_last_error());
+    cr_assert_eq(gb_fid_stats_load(st, out, NULL), GB_OK, "%s", gb_last_error());
+    unlink(out);
+}
+
+static void expect_same_stats(const gb_fid_stats *a, const gb_fid_stats *b, const char *what) {
+    cr_assert_eq(a->dim, b->dim);
+    cr_expect_eq(a->n, b->n, "%s: n %llu against %llu", what, (unsigned long long)a->n, (unsigned long long)b->n);
+    cr_expect_eq(memcmp(a->mu, b->mu, a->dim * sizeof *a->mu), 0, "%s: mu differs", what);
+    cr_expect_eq(memcmp(a->sigma, b->sigma, a->dim * a->dim * sizeof *a->sigma), 0, "%s: sigma differs", what);
+}
+
+static void remove_tree(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* A data root with CIFAR-10 (4 records per batch file) and MNIST (6 + 3 images) stand-ins. */
+static void make_root(char *root) {
+    cr_assert_not_null(mkdtemp(root));
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/cifar10", root);
+    cr_assert_eq(gb_shapes32_write_cifar_bin(dir, 7, 4), GB_OK, "%s", gb_last_error());
+    snprintf(dir, sizeof dir, "%s/mnist", root);
+    cr_assert_eq(gb_glyphs28_write_idx(dir, 7, 6, 3), GB_OK, "%s", gb_last_error());
+}
+
+/* cifar10:train:3 (RGB, the first of five batch files) and mnist:test (grey) against folders of
+ * the same images as PNG, under two protocols: the same statistics, bit for bit. */
+Test(cmd_fid_splits, split_equals_a_folder_of_its_pngs, .timeout = 300) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", folder[] = "/tmp/gb_splits_png_XXXXXX";
+    make_root(root);
+    struct {
+        const char *input, *protocol;
+        int n;
+    } cases[] = {{"cifar10:train:3", "legacy-tf", 3}, {"mnist:test", "clean", 3}};
+    for (int k = 0; k < 2; k++) {
+        gb_image_set set;
+        if (k == 0) {
+            char dir[256];
+            snprintf(dir, sizeof dir, "%s/cifar10", root);
+            cr_assert_eq(gb_cifar10_load(&set, dir, GB_CIFAR10_TRAIN, 4), GB_OK, "%s", gb_last_error());
+        } else {
+            char dir[256];
+            snprintf(dir, sizeof dir, "%s/mnist", root);
+            cr_assert_eq(gb_idx_load(&set, dir, "mnist", 0), GB_OK, "%s", gb_last_error());
+            cr_assert_eq(set.channels, 1);
+        }
+        cr_assert_not_null(mkdtemp(folder));
+        write_pngs(folder, &set, cases[k].n);
+        gb_image_set_free(&set);
+        gb_fid_stats from_split, from_folder;
+        stats_of(&from_split, cases[k].input, root, cases[k].protocol);
+        stats_of(&from_folder, folder, root, cases[k].protocol);
+        expect_same_stats(&from_split, &from_folder, cases[k].input);
+        gb_fid_stats_free(&from_split);
+        gb_fid_stats_free(&from_folder);
+        remove_tree(folder);
+        strcpy(folder, "/tmp/gb_splits_png_XXXXXX");
+    }
+    remove_tree(root);
+}
+
+/* The input line names the split, the count taken, the split's size and its SHA-256; isc and
+ * kid take splits too (isc's logits from the same images as a folder's: the same score). */
+Test(cmd_fid_splits, describe_and_other_commands, .timeout = 300) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", folder[] = "/tmp/gb_splits_png_XXXXXX", w[1024], h[65], last[512];
+    make_root(root);
+    weights(w, sizeof w, h);
+    char *fid[] = {"fid", "cifar10:train:2", "cifar10:test", "--data", root, "--weights", w, "--weights-sha256", h,
+                   "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, fid, 11, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "A: cifar10:train:2 (cifar10:train, the first 2 of 20 images, sha256 "),
+                       "%s", captured);
+    cr_expect_not_null(strstr(captured, "B: cifar10:test (cifar10:test, the first 4 of 4 images, sha256 "), "%s",
+                       captured);
+    cr_expect(isfinite(strtod(last, NULL)), "%s", last);
+
+    gb_image_set set;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/cifar10", root);
+    cr_assert_eq(gb_cifar10_load(&set, dir, GB_CIFAR10_TEST, 4), GB_OK, "%s", gb_last_error());
+    cr_assert_not_null(mkdtemp(folder));
+    write_pngs(folder, &set, 4);
+    gb_image_set_free(&set);
+    char *isc_split[] = {"isc", "cifar10:test", "--splits", "2", "--data", root, "--weights", w,
+                         "--weights-sha256", h, "--device", "cpu"};
+    char *isc_folder[] = {"isc", folder, "--splits", "2", "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+    double a = run_for_value(gb_cmd_isc, isc_split, 12, NULL), b = run_for_value(gb_cmd_isc, isc_folder, 10, NULL);
+    cr_expect(isfinite(a) && a == b, "isc of the split %.10g, of its PNGs %.10g", a, b);
+    char *kid[] = {"kid", "cifar10:test", folder, "--subsets", "2", "--subset-size", "2", "--data", root,
+                   "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_kid, kid, 15, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "GEN: cifar10:test (cifar10:test, the first 4 of 4 images"), "%s", captured);
+    remove_tree(folder);
+    remove_tree(root);
+}
+
+/* Bad splits: exit 2 for a name the table does not have or a zero count, exit 3 for a dataset
+ * that is not under the data root (naming the fetch command) and for a count beyond the split. */
+Test(cmd_fid_splits, bad_splits, .timeout = 120) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", empty[] = "/tmp/gb_splits_empty_XXXXXX", w[1024], h[65], last[512];
+    make_root(root);
+    cr_assert_not_null(mkdtemp(empty));
+    weights(w, sizeof w, h);
+    struct {
+        const char *input, *root;
+        gb_status want;
+        const char *says;
+    } cases[] = {
+        {"cifar10:valid", root, GB_USAGE, "no split 'valid'"},
+        {"cifar10:", root, GB_USAGE, "expected NAME:SPLIT[:N]"},
+        {"cifar10:train:0", root, GB_USAGE, "N must be a positive integer"},
+        {"cifar10:train:x", root, GB_USAGE, "N must be a positive integer"},
+        {"cifar10:train:-1", root, GB_USAGE, "N must be a positive integer"},
+        {"cifar10:test:5", root, GB_INPUT, "asks for the first 5 images, but cifar10:test holds 4"},
+        {"cifar10:test", empty, GB_INPUT, "genbench data fetch cifar10"},
+        {"cub32:all", empty, GB_INPUT, "genbench data fetch cub"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *argv[] = {"fid", (char *)cases[k].input, "mnist:test", "--data", (char *)cases[k].root, "--weights", w,
+                        "--weights-sha256", h, "--device", "cpu"};
+        cr_expect_eq(run_cmd(gb_cmd_fid, argv, 11, last, sizeof last), cases[k].want, "%s", cases[k].input);
+        cr_expect_not_null(strstr(gb_last_error(), cases[k].says), "%s: %s", cases[k].input, gb_last_error());
+    }
+    remove_tree(empty);
+    remove_tree(root);
+}
+
+/* A folder that exists under a split's name is that folder: run from a directory holding a
+ * folder named "cifar10:test", with a data root that has no CIFAR-10 at all. */
+Test(cmd_fid_splits, an_existing_path_is_a_path, .timeout = 120) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", cwd[] = "/tmp/gb_splits_cwd_XXXXXX", w[1024], h[65], last[512],
+         back[1024];
+    make_root(root);
+    cr_assert_not_null(mkdtemp(cwd));
+    weights(w, sizeof w, h);
+    gb_image_set set;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/cifar10", root);
+    cr_assert_eq(gb_cifar10_load(&set, dir, GB_CIFAR10_TEST, 4), GB_OK, "%s", gb_last_error());
+    snprintf(dir, sizeof dir, "%s/cifar10:test", cwd);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    write_pngs(dir, &set, 2);
+    gb_image_set_free(&set);
+    cr_assert_not_null(getcwd(back, sizeof back));
+    cr_assert_eq(chdir(cwd), 0);
+    char *argv[] = {"fid", "cifar10:test", "--stats-out", "s.npz", "--data", cwd, "--weights", w,
+                    "--weights-sha256", h, "--device", "cpu"};
+    gb_status s = run_cmd(gb_cmd_fid, argv, 12, last, sizeof last);
+    cr_assert_eq(chdir(back), 0);
+    cr_expect_eq(s, GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "A: cifar10:test (images, protocol clean, d = 2048, n = 2)"), "%s", captured);
+    remove_tree(cwd);
+    remove_tree(root);
+}
