@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/npy.h"
 #include "../core/status.h"
 #include "../metrics/fid.h"
 #include "../metrics/kid.h"
@@ -44,34 +45,25 @@
 #include "cli.h"
 #include "inception_inputs.h"
 
-/* Stats of an image input's pool features; kind (kind_size bytes) says what the images were. */
-static gb_status image_stats(gb_fid_stats *st, const char *arg, gb_cli_network *fn, char *kind, size_t kind_size) {
-    gb_cli_features f;
-    GB_TRY(gb_cli_image_features(&f, arg, fn));
-    gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
-    free(f.x);
-    if (s != GB_OK) return gb_fail_wrap(s, "%s", arg);
-    snprintf(kind, kind_size, "%s", f.kind);
-    return GB_OK;
-}
-
-/* Stats from a stats .npz, a features .npy, or an image input. */
+/* Stats from a stats .npz (keys mu and sigma), or from the pool features of any other input
+ * (features, image arrays, folders, splits: cli/inception_inputs.h). */
 static gb_status load_stats(gb_fid_stats *st, const char *path, char *kind, size_t kind_size, gb_cli_network *fn) {
-    if (gb_cli_is_image_input(path)) return image_stats(st, path, fn, kind, kind_size);
-    if (gb_cli_has_suffix(path, ".npz")) {
+    if (gb_cli_has_suffix(path, ".npz") && gb_npz_has(path, "mu")) {
         gb_fid_layout layout;
         GB_TRY(gb_fid_stats_load(st, path, &layout));
         snprintf(kind, kind_size, "%s", gb_fid_layout_name(layout));
         return GB_OK;
     }
-    if (!gb_cli_has_suffix(path, ".npy"))
-        return gb_fail(GB_INPUT, "%s: expected FID stats (.npz with mu and sigma) or features (.npy [n, d])", path);
+    if (!gb_cli_is_image_input(path) && !gb_cli_has_suffix(path, ".npy") && !gb_cli_has_suffix(path, ".npz"))
+        return gb_fail(GB_INPUT, "%s: expected FID stats (.npz with mu and sigma), features (.npy [n, d]), images "
+                                 "(.npy / .npz arrays, a folder) or a dataset split",
+                       path);
     gb_cli_features f;
-    GB_TRY(gb_cli_load_features(&f, path, "features"));
+    GB_TRY(gb_cli_load_feature_input(&f, path, fn));
     gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
     free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
-    snprintf(kind, kind_size, "features");
+    snprintf(kind, kind_size, "%s", f.kind);
     return GB_OK;
 }
 
@@ -82,7 +74,7 @@ static void describe_input(const char *label, const char *path, const char *kind
 
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
 static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout) {
-    GB_TRY(gb_cli_check_inputs(fn, &path, 1, "fid"));
+    GB_TRY(gb_cli_check_inputs(fn, &path, 1));
     gb_fid_stats a = {0};
     char kind[256] = "";
     gb_status s = load_stats(&a, path, kind, sizeof kind, fn);
@@ -145,7 +137,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout);
     if (n_paths != 2)
         return gb_fail(GB_USAGE, "fid needs two inputs A and B, or one with --stats-out FILE (see genbench fid --help)");
-    GB_TRY(gb_cli_check_inputs(&fn, paths, 2, "fid"));
+    GB_TRY(gb_cli_check_inputs(&fn, paths, 2));
     gb_fid_stats a = {0}, b = {0};
     char ka[256] = "", kb[256] = "";
     gb_status s = load_stats(&a, paths[0], ka, sizeof ka, &fn);
@@ -191,9 +183,8 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
 }
 
 /* Both feature sets of kid / prdc, of the same dimension. */
-static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn,
-                               const char *cmd) {
-    GB_TRY(gb_cli_check_inputs(fn, paths, 2, cmd));
+static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn) {
+    GB_TRY(gb_cli_check_inputs(fn, paths, 2));
     /* a features file first, so a dimension that cannot match the images' 2048 is found before the
      * images go through the network */
     int file_first = gb_cli_is_image_input(paths[0]) && !gb_cli_is_image_input(paths[1]);
@@ -247,7 +238,7 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     GB_TRY(parse_two_sets(argc, argv, "kid", paths, kid_option, &o));
     if (o.subsets == 0 || o.subset_size < 2) return gb_fail(GB_USAGE, "--subsets must be >= 1 and --subset-size >= 2");
     gb_cli_features g = {0}, r = {0};
-    gb_status s = load_two_sets(&g, &r, paths, &o.net, "kid");
+    gb_status s = load_two_sets(&g, &r, paths, &o.net);
     gb_kid_result k;
     if (s == GB_OK) s = gb_kid(&k, NULL, g.x, g.n, r.x, r.n, g.d, o.subsets, o.subset_size, o.seed);
     if (s == GB_OK) {
@@ -317,7 +308,7 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     GB_TRY(parse_two_sets(argc, argv, "prdc", paths, prdc_option, &o));
     if (o.k_given) o.protocol.k = (size_t)o.k;
     gb_cli_features g = {0}, r = {0};
-    gb_status s = load_two_sets(&g, &r, paths, &o.net, "prdc");
+    gb_status s = load_two_sets(&g, &r, paths, &o.net);
     gb_prdc_result res;
     if (s == GB_OK) s = gb_prdc(&res, r.x, r.n, g.x, g.n, g.d, o.protocol);
     if (s == GB_OK) {

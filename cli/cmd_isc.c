@@ -88,27 +88,30 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
     return GB_OK;
 }
 
-/* The rows to score: an image input's logits through the network, or a file's rows. */
+/* The rows to score: the logits of images through the network, or a file's rows. */
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
-    memset(rows, 0, sizeof *rows);
-    if (!gb_cli_is_image_input(path)) {
-        if (o->logits_given) gb_warn("isc: --logits applies to image inputs only, and %s is a file: ignored", path);
-        GB_TRY(gb_cli_load_features(rows, path, o->input == GB_IS_LOGITS ? "logits" : "probabilities"));
+    const char *what = o->input == GB_IS_LOGITS ? "logits" : "probabilities";
+    if (o->input_given && o->input != GB_IS_LOGITS && gb_cli_is_image_input(path))
+        return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: images give logits");
+    GB_TRY(gb_cli_load_rows(rows, path, &o->net, 1, what));
+    if (rows->from_images && o->input_given && o->input != GB_IS_LOGITS) {
+        free(rows->x);
+        rows->x = NULL;
+        return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
+                       path);
+    }
+    if (!rows->from_images) {
+        if (o->logits_given) gb_warn("isc: --logits applies to images only, and %s holds %s: ignored", path, what);
         if (rows->d == GB_INCEPTION_FEATURES) /* a likely mix-up with fid / kid inputs */
             gb_warn("isc: %s has 2048 columns, the size of Inception's pool features; the score wants the "
                     "1008-way logits (or another classifier's)",
                     path);
-        return GB_OK;
     }
-    if (o->input_given && o->input != GB_IS_LOGITS)
-        return gb_fail(GB_USAGE, "--input probabilities applies to files: images give logits");
-    GB_TRY(gb_cli_image_outputs(NULL, &rows->x, &rows->n, rows->kind, sizeof rows->kind, path, &o->net));
-    rows->d = GB_INCEPTION_CLASSES;
     return GB_OK;
 }
 
 static void print_protocol(const char *path, const gb_cli_features *rows, const isc_opts *o) {
-    if (o->net.open) {
+    if (rows->from_images) {
         printf("GEN: %s (%s, n = %zu)\n", path, rows->kind, rows->n);
         gb_cli_describe_network(&o->net);
         printf("logits: 1008-way, %s\n", o->net.logits_without_bias
@@ -117,6 +120,7 @@ static void print_protocol(const char *path, const gb_cli_features *rows, const 
     } else {
         printf("GEN: %s (%s, n = %zu, classes = %zu)\n", path, o->input == GB_IS_LOGITS ? "logits" : "probabilities",
                rows->n, rows->d);
+        gb_cli_describe_network(&o->net); /* only warns, when network options were given */
     }
     if (o->shuffle)
         printf("%llu splits of the rows shuffled by numpy RandomState(%llu).permutation(n) (torch-fidelity's order)\n",
@@ -151,7 +155,7 @@ gb_status gb_cmd_isc(int argc, char **argv) {
     o.net.logits_without_bias = 1;
     const char *path;
     GB_TRY(parse_isc(argc, argv, &path, &o));
-    GB_TRY(gb_cli_check_inputs(&o.net, &path, 1, "isc"));
+    GB_TRY(gb_cli_check_inputs(&o.net, &path, 1));
     gb_cli_features rows;
     gb_status s = load_rows(&rows, path, &o);
     double mean = 0, std = 0;

@@ -5,15 +5,16 @@
  *   NETWORK OPTIONS  [--protocol pytorch-fid|clean|legacy-tf] [--weights FILE
  *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
  *
- * Image inputs are folders of PNG/JPEG files and dataset splits, NAME:SPLIT[:N]
+ * Images come as uint8 arrays in .npy / .npz files (gb_cli_load_rows), folders of PNG/JPEG files
+ * and dataset splits, NAME:SPLIT[:N]
  * (datasets/image_splits.h: "cifar10:test", "cifar10:train:5000" for the first 5000 images),
  * read from the data root (--data DIR, else $GB_DATA, else data/). An argument that names an
  * existing file or folder is always that path; otherwise one whose part before the first ':' is
  * an image dataset's name is a split. A split's images enter as their stored uint8 pixels,
  * exactly as a folder of lossless PNGs of them would (the same bits: tested).
  *
- * The network is opened on first use, so a command whose inputs are all files never reads the
- * weights. Without weights (<data root>/weights/ or --weights) an image input is GB_ENV (exit 5)
+ * The network is opened on first use, so a command whose inputs are all features or statistics
+ * never reads the weights. Without weights (<data root>/weights/ or --weights) an image input is GB_ENV (exit 5)
  * naming the file, where it was looked for and `genbench data fetch inception-weights`. Tested
  * through the commands by tests/test_cmd_fid.c and tests/test_cmd_isc.c.
  */
@@ -32,14 +33,10 @@ typedef struct {
     float *x; /* [n, d], malloc'd */
     size_t n, d;
     char kind[256]; /* what the rows are, for the commands' input lines */
+    int from_images; /* 1: the network's outputs for images; 0: a file's rows */
 } gb_cli_features;
 
-/* A 2-D float .npy, or an .npz holding such an array under 'feats' (clean-fid's KID files);
- * `what` names the rows in errors ("features", "logits"). GB_INPUT naming the file for any
- * other shape or dtype, or a non-finite element. */
-gb_status gb_cli_load_features(gb_cli_features *f, const char *path, const char *what);
-
-/* The Inception network for image folders, opened on first use. */
+/* The Inception network for images, opened on first use. */
 typedef struct {
     const char *weights, *weights_sha256, *device;
     const char *data_root; /* --data DIR: datasets and the default weights; NULL: gb_data_root's */
@@ -75,30 +72,33 @@ int gb_cli_is_network_option(const char *opt);
 /* Applies one network option (GB_USAGE for a bad value). */
 gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char *value);
 
-/* Checks the network options and that every input exists, and warns (naming cmd) about
- * network options that no input needs. */
-gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count, const char *cmd);
-
+/* Checks the network options and that every input exists (a split: that its dataset is present). */
+gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count);
 /* The help line of the image inputs, after "  A, B  " and the like. */
 #define GB_CLI_IMAGE_INPUTS_HELP                                                                             \
-    "a folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N] (its\n"                                   \
-    "                      first N images) of cifar10:train|test, mnist:train|test,\n"                           \
-    "                      fashion-mnist:train|test, cub32:all, sprites:all\n"
+    "a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under\n"                                   \
+    "                      'arr_0', as np.savez writes sample batches), a folder of PNG/JPEG\n"                  \
+    "                      images, or a dataset split NAME:SPLIT[:N] (its first N images) of\n"                  \
+    "                      cifar10:train|test, mnist:train|test, fashion-mnist:train|test,\n"                    \
+    "                      cub32:all, sprites:all\n"
 
 /* 1 when arg is an image input: a folder, or a dataset split (see above). */
 int gb_cli_is_image_input(const char *arg);
 
-/* The outputs of an image input through the network (pool or logits may be NULL: not kept);
- * kind (kind_size bytes) receives what they are ("images, protocol clean", or the split's
- * identity, count and SHA-256 with the protocol). */
-gb_status gb_cli_image_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size, const char *arg,
-                               gb_cli_network *net);
-/* The 2048-d pool features of an image input. */
-gb_status gb_cli_image_features(gb_cli_features *f, const char *arg, gb_cli_network *net);
-/* Features from an image input (through the network), a features .npy or a 'feats' .npz. */
+/* The rows of one input (`what` names them in errors: "features", "logits"):
+ *   an image input, or a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under
+ *     'arr_0', as np.savez writes sample batches), through the network: its 2048-d pool
+ *     features, or its 1008-way logits when logits is set (from_images 1);
+ *   a 2-D float .npy, or an .npz holding one under 'feats' (clean-fid's feature files): the
+ *     rows as they are, GB_INPUT naming the file for any other shape or dtype or a non-finite
+ *     element.
+ * kind says which, for the input lines. */
+gb_status gb_cli_load_rows(gb_cli_features *f, const char *path, gb_cli_network *net, int logits, const char *what);
+/* gb_cli_load_rows for pool features. */
 gb_status gb_cli_load_feature_input(gb_cli_features *f, const char *path, gb_cli_network *net);
 
-/* "inception: FILE (sha256 ...), protocol P, device D" when the network was opened. */
+/* "inception: FILE (sha256 ...), protocol P, device D" when the network was opened; when it was
+ * not, but network options were given, a warning that they were ignored (no input held images). */
 void gb_cli_describe_network(const gb_cli_network *net);
 
 #endif

@@ -405,6 +405,16 @@ const gb_npy_array *gb_npz_find(const gb_npz *z, const char *key) {
     return NULL;
 }
 
+int gb_npz_has(const char *path, const char *key) {
+    int err = 0;
+    zip_t *za = zip_open(path, ZIP_RDONLY, &err);
+    if (!za) return 0;
+    char name[256];
+    int found = snprintf(name, sizeof name, "%s.npy", key) < (int)sizeof name && zip_name_locate(za, name, 0) >= 0;
+    zip_discard(za);
+    return found;
+}
+
 static gb_status npz_member(gb_npz *z, zip_t *za, zip_uint64_t i, const char *path) {
     zip_stat_t st;
     zip_stat_init(&st);

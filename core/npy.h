@@ -78,6 +78,10 @@ gb_status gb_npz_load(gb_npz *out, const char *path);
 /* The array stored under `key` ("mu" finds member "mu.npy"), or NULL. */
 const gb_npy_array *gb_npz_find(const gb_npz *z, const char *key);
 void gb_npz_free(gb_npz *z);
+/* 1 when the archive at path has a member "<key>.npy", reading only its zip directory (to tell
+ * FID statistics from feature or image archives before loading one); 0 otherwise, unreadable
+ * files included (gb_npz_load then names the problem). */
+int gb_npz_has(const char *path, const char *key);
 
 typedef enum { GB_NPZ_STORED, GB_NPZ_DEFLATED } gb_npz_compression;
 /* Write n arrays as members "<keys[i]>.npy" (np.savez when stored, np.savez_compressed when

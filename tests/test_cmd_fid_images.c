@@ -1,14 +1,15 @@
-/* tests/test_cmd_fid_splits.c - dataset splits as inputs of `genbench fid|kid|isc`
- * (cli/inception_inputs.h, datasets/image_splits.h), compiled in with the commands as
- * tests/test_cmd_fid.c does. The data roots are written here in the real formats (CIFAR-10
+/* tests/test_cmd_fid_images.c - dataset splits and uint8 image arrays (.npy, .npz 'arr_0') as
+ * inputs of `genbench fid|kid|isc` (cli/inception_inputs.h, datasets/image_splits.h), compiled
+ * in with the commands as tests/test_cmd_fid.c does. The data roots are written here in the real formats (CIFAR-10
  * binary batches, gzipped IDX) from the procedural stand-ins; the network runs on random
  * weights in the real format (tests/peers/inception_ref.py).
  *
  * The independent reference is the folder route, tested against pytorch-fid's features in
- * tests/test_cmd_fid.c: a split must give the same bits as a folder of lossless PNGs of the
- * same images (grey ones written as R = G = B, which is what Pillow's convert("RGB") makes of a
- * grey file). Then the error paths: a missing dataset, a count beyond the split, unknown splits,
- * and a path that looks like a split.
+ * tests/test_cmd_fid.c: a split or an array must give the same bits as a folder of lossless PNGs
+ * of the same images (grey ones written as R = G = B, which is what Pillow's convert("RGB")
+ * makes of a grey file). Then the error paths: a missing dataset, a count beyond the split,
+ * unknown splits, a path that looks like a split, arrays of no clear layout or the wrong dtype,
+ * and network options that no input needed.
  */
 #include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
@@ -18,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include "core/npy.h"
 #include "core/png.h"
 #include "core/sha256.h"
 #include "datasets/cifar10.h"
@@ -90,7 +92,7 @@ static void make_root(char *root) {
 
 /* cifar10:train:3 (RGB, the first of five batch files) and mnist:test (grey) against folders of
  * the same images as PNG, under two protocols: the same statistics, bit for bit. */
-Test(cmd_fid_splits, split_equals_a_folder_of_its_pngs, .timeout = 300) {
+Test(cmd_fid_images, split_equals_a_folder_of_its_pngs, .timeout = 300) {
     char root[] = "/tmp/gb_splits_root_XXXXXX", folder[] = "/tmp/gb_splits_png_XXXXXX";
     make_root(root);
     struct {
@@ -126,7 +128,7 @@ Test(cmd_fid_splits, split_equals_a_folder_of_its_pngs, .timeout = 300) {
 
 /* The input line names the split, the count taken, the split's size and its SHA-256; isc and
  * kid take splits too (isc's logits from the same images as a folder's: the same score). */
-Test(cmd_fid_splits, describe_and_other_commands, .timeout = 300) {
+Test(cmd_fid_images, describe_and_other_commands, .timeout = 300) {
     char root[] = "/tmp/gb_splits_root_XXXXXX", folder[] = "/tmp/gb_splits_png_XXXXXX", w[1024], h[65], last[512];
     make_root(root);
     weights(w, sizeof w, h);
@@ -161,7 +163,7 @@ Test(cmd_fid_splits, describe_and_other_commands, .timeout = 300) {
 
 /* Bad splits: exit 2 for a name the table does not have or a zero count, exit 3 for a dataset
  * that is not under the data root (naming the fetch command) and for a count beyond the split. */
-Test(cmd_fid_splits, bad_splits, .timeout = 120) {
+Test(cmd_fid_images, bad_splits, .timeout = 120) {
     char root[] = "/tmp/gb_splits_root_XXXXXX", empty[] = "/tmp/gb_splits_empty_XXXXXX", w[1024], h[65], last[512];
     make_root(root);
     cr_assert_not_null(mkdtemp(empty));
@@ -192,7 +194,7 @@ Test(cmd_fid_splits, bad_splits, .timeout = 120) {
 
 /* A folder that exists under a split's name is that folder: run from a directory holding a
  * folder named "cifar10:test", with a data root that has no CIFAR-10 at all. */
-Test(cmd_fid_splits, an_existing_path_is_a_path, .timeout = 120) {
+Test(cmd_fid_images, an_existing_path_is_a_path, .timeout = 120) {
     char root[] = "/tmp/gb_splits_root_XXXXXX", cwd[] = "/tmp/gb_splits_cwd_XXXXXX", w[1024], h[65], last[512],
          back[1024];
     make_root(root);
@@ -216,4 +218,118 @@ Test(cmd_fid_splits, an_existing_path_is_a_path, .timeout = 120) {
     cr_expect_not_null(strstr(captured, "A: cifar10:test (images, protocol clean, d = 2048, n = 2)"), "%s", captured);
     remove_tree(cwd);
     remove_tree(root);
+}
+
+/* The images of set as a uint8 array file: [n, c, h, w] .npy, or [n, h, w, c] under 'arr_0' of an
+ * .npz (np.savez's sample batches) when channels_last. */
+static void write_array(const char *path, const gb_image_set *set, int channels_last) {
+    const size_t n = (size_t)set->count, c = (size_t)set->channels, plane = (size_t)set->height * set->width;
+    uint8_t *data = malloc(n * c * plane);
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < c; k++)
+            for (size_t p = 0; p < plane; p++) {
+                uint8_t v = set->pixels[(i * c + k) * plane + p];
+                if (channels_last) data[(i * plane + p) * c + k] = v;
+                else data[(i * c + k) * plane + p] = v;
+            }
+    size_t nchw[4] = {n, c, (size_t)set->height, (size_t)set->width}, nhwc[4] = {n, nchw[2], nchw[3], c};
+    gb_npy_array a = gb_npy_view(GB_NPY_U8, 4, channels_last ? nhwc : nchw, data);
+    if (gb_cli_has_suffix(path, ".npz")) {
+        const char *key = "arr_0";
+        cr_assert_eq(gb_npz_save(path, &key, &a, 1, GB_NPZ_STORED), GB_OK, "%s", gb_last_error());
+    } else {
+        cr_assert_eq(gb_npy_save(path, &a), GB_OK, "%s", gb_last_error());
+    }
+    free(data);
+}
+
+/* CIFAR-layout test images as an [n, c, h, w] .npy and an [n, h, w, c] .npz, MNIST-layout grey
+ * ones as an [n, h, w, 1] .npy: the same statistics as folders of their PNGs, bit for bit; and
+ * isc of the .npz gives the folder's score. */
+Test(cmd_fid_images, image_arrays_equal_a_folder_of_their_pngs, .timeout = 300) {
+    char root[] = "/tmp/gb_arrays_root_XXXXXX", folder[] = "/tmp/gb_arrays_png_XXXXXX", w[1024], h[65];
+    make_root(root);
+    weights(w, sizeof w, h);
+    for (int grey = 0; grey < 2; grey++) {
+        gb_image_set set;
+        char dir[256];
+        snprintf(dir, sizeof dir, grey ? "%s/mnist" : "%s/cifar10", root);
+        if (grey) cr_assert_eq(gb_idx_load(&set, dir, "mnist", 0), GB_OK, "%s", gb_last_error());
+        else cr_assert_eq(gb_cifar10_load(&set, dir, GB_CIFAR10_TEST, 4), GB_OK, "%s", gb_last_error());
+        cr_assert_not_null(mkdtemp(folder));
+        write_pngs(folder, &set, set.count);
+        char npy[1100], npz[1100];
+        snprintf(npy, sizeof npy, "%s.npy", folder);
+        snprintf(npz, sizeof npz, "%s.npz", folder);
+        write_array(npy, &set, grey);
+        write_array(npz, &set, 1);
+        gb_image_set_free(&set);
+        gb_fid_stats from_folder, from_npy, from_npz;
+        stats_of(&from_folder, folder, root, "clean");
+        stats_of(&from_npy, npy, root, "clean");
+        stats_of(&from_npz, npz, root, "clean");
+        expect_same_stats(&from_npy, &from_folder, grey ? "grey [n, h, w, 1] .npy" : "[n, c, h, w] .npy");
+        expect_same_stats(&from_npz, &from_folder, grey ? "grey .npz arr_0" : ".npz arr_0");
+        if (!grey) {
+            char *isc_npz[] = {"isc", npz, "--splits", "2", "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+            char *isc_dir[] = {"isc", folder, "--splits", "2", "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+            double a = run_for_value(gb_cmd_isc, isc_npz, 10, NULL), b = run_for_value(gb_cmd_isc, isc_dir, 10, NULL);
+            cr_expect(isfinite(a) && a == b, "isc of the .npz %.10g, of its PNGs %.10g", a, b);
+            cr_expect_not_null(strstr(captured, "GEN: "), "%s", captured);
+        }
+        gb_fid_stats_free(&from_folder);
+        gb_fid_stats_free(&from_npy);
+        gb_fid_stats_free(&from_npz);
+        unlink(npy);
+        unlink(npz);
+        remove_tree(folder);
+        strcpy(folder, "/tmp/gb_arrays_png_XXXXXX");
+    }
+    remove_tree(root);
+}
+
+/* Arrays that are not images or features: exit 3 naming the file and the rule. Network options
+ * that no input needed: a warning, and the value as without them. */
+Test(cmd_fid_images, bad_arrays_and_unused_options, .timeout = 120) {
+    char ambiguous[] = "/tmp/gb_arrays_ambXXXXXX.npy", floats[] = "/tmp/gb_arrays_f32XXXXXX.npy",
+         other[] = "/tmp/gb_arrays_keyXXXXXX.npz", feats[] = "/tmp/gb_arrays_featsXXXXXX.npy", last[512];
+    int fds[4] = {mkstemps(ambiguous, 4), mkstemps(floats, 4), mkstemps(other, 4), mkstemps(feats, 4)};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_geq(fds[i], 0);
+        close(fds[i]);
+    }
+    static uint8_t pixels[2 * 3 * 3 * 3];
+    static float values[2 * 3 * 4 * 4];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) values[i] = (float)i;
+    size_t amb_shape[4] = {2, 3, 3, 3}, f_shape[4] = {2, 3, 4, 4}, feat_shape[2] = {6, 4};
+    gb_npy_array amb = gb_npy_view(GB_NPY_U8, 4, amb_shape, pixels), fl = gb_npy_view(GB_NPY_F32, 4, f_shape, values),
+                 ft = gb_npy_view(GB_NPY_F32, 2, feat_shape, values);
+    cr_assert_eq(gb_npy_save(ambiguous, &amb), GB_OK);
+    cr_assert_eq(gb_npy_save(floats, &fl), GB_OK);
+    cr_assert_eq(gb_npy_save(feats, &ft), GB_OK);
+    const char *key = "images";
+    cr_assert_eq(gb_npz_save(other, &key, &amb, 1, GB_NPZ_STORED), GB_OK);
+    struct {
+        const char *path, *says;
+    } cases[] = {
+        {ambiguous, "1 or 3 channels on exactly one of axes 1 and 3"},
+        {floats, "read as images only when it is uint8 (got <f4)"},
+        {other, "neither a 'feats' array"},
+    };
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {"kid", (char *)cases[k].path, feats, "--device", "cpu"};
+        cr_expect_eq(run_cmd(gb_cmd_kid, argv, 5, last, sizeof last), GB_INPUT, "%s", cases[k].path);
+        cr_expect_not_null(strstr(gb_last_error(), cases[k].says), "%s", gb_last_error());
+        cr_expect_not_null(strstr(gb_last_error(), cases[k].path), "%s", gb_last_error());
+    }
+    char *plain[] = {"kid", feats, feats, "--subset-size", "3", "--subsets", "2"};
+    char *with_options[] = {"kid", feats, feats, "--subset-size", "3", "--subsets", "2", "--protocol", "legacy-tf"};
+    double a = run_for_value(gb_cmd_kid, plain, 7, NULL), b = run_for_value(gb_cmd_kid, with_options, 9, NULL);
+    cr_expect(a == b, "KID %.10g without the options, %.10g with them", a, b);
+    cr_expect_not_null(strstr(captured_err, "apply to images only"), "%s", captured_err);
+    unlink(ambiguous);
+    unlink(floats);
+    unlink(other);
+    unlink(feats);
 }
