@@ -3,15 +3,17 @@
  *
  *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
  *   genbench fid A --stats-out FILE [--layout ...] [NETWORK OPTIONS]
- *       A, B: FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d], a
- *       folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N] ("cifar10:train:5000": the
- *       first 5000 training images, from the data root; cli/inception_inputs.h). Features are
- *       reduced to their mean and N-1 covariance first. The last line of stdout is the FID. --stats-out writes the statistics of A
+ *       A, B: FID stats .npz (pytorch-fid or clean-fid layout, told by its 'mu'), or any input of
+ *       cli/metric_inputs.h: features .npy [n, d], a uint8 image array (.npy, or .npz under
+ *       'arr_0'), a folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N]
+ *       ("cifar10:train:5000": the first 5000 training images, from the data root). Features
+ *       are reduced to their mean and N-1 covariance first. Both inputs are read, and their
+ *       dimensions compared, before any image goes through the network. The last line of stdout is the FID. --stats-out writes the statistics of A
  *       (layout pytorch-fid by default); with A alone that is all the command does (reference
  *       statistics computed once, as pytorch-fid's --save-stats), and the last line is FILE.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
- *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or an image
- *       input (a folder or a split, as for fid). Prints the inputs and the spread, then the KID
+ *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or images (an
+ *       array, a folder or a split, as for fid). Prints the inputs and the spread, then the KID
  *       (the last line).
  *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [NETWORK OPTIONS]
  *       precision, recall, density, coverage of the generated set GEN against REAL (inputs as
@@ -25,8 +27,7 @@
  *
  * Image inputs need the weights pt_inception-2015-12-05-6726825d.pth (<data root>/weights/,
  * or --weights); without them the command exits 5 (environment) naming the file, where it was
- * looked for and `genbench data fetch inception-weights`. Both inputs are checked to exist
- * before either goes through the network.
+ * looked for and `genbench data fetch inception-weights`.
  * Exit codes: 0 ok, 2 usage, 3 bad input file, 4 numerical failure, 5 environment.
  *
  * The network and the feature files are cli/inception_inputs.c's. tests/test_cmd_fid.c compiles
@@ -44,27 +45,52 @@
 #include "../metrics/prdc.h"
 #include "cli.h"
 #include "inception_inputs.h"
+#include "metric_inputs.h"
 
-/* Stats from a stats .npz (keys mu and sigma), or from the pool features of any other input
- * (features, image arrays, folders, splits: cli/inception_inputs.h). */
-static gb_status load_stats(gb_fid_stats *st, const char *path, char *kind, size_t kind_size, gb_cli_network *fn) {
-    if (gb_cli_has_suffix(path, ".npz") && gb_npz_has(path, "mu")) {
+/* One input of fid: FID statistics read at once from a stats .npz, or an input whose pool
+ * features give them (read first, through the network later: cli/metric_inputs.h). */
+typedef struct {
+    gb_fid_stats stats;
+    int is_stats;
+    gb_cli_input in;
+    char kind[256];
+} fid_input;
+
+static gb_status read_fid_input(fid_input *fi, const char *path, const gb_cli_network *fn) {
+    memset(fi, 0, sizeof *fi);
+    /* a stats .npz is told by its mu; one with none of mu, feats and arr_0 goes to the stats
+     * reader too, whose error names mu and sigma (or why the file cannot be read) */
+    if (gb_cli_has_suffix(path, ".npz") &&
+        (gb_npz_has(path, "mu") || !(gb_npz_has(path, "feats") || gb_npz_has(path, "arr_0")))) {
         gb_fid_layout layout;
-        GB_TRY(gb_fid_stats_load(st, path, &layout));
-        snprintf(kind, kind_size, "%s", gb_fid_layout_name(layout));
+        GB_TRY(gb_fid_stats_load(&fi->stats, path, &layout));
+        fi->is_stats = 1;
+        snprintf(fi->kind, sizeof fi->kind, "%s", gb_fid_layout_name(layout));
         return GB_OK;
     }
-    if (!gb_cli_is_image_input(path) && !gb_cli_has_suffix(path, ".npy") && !gb_cli_has_suffix(path, ".npz"))
-        return gb_fail(GB_INPUT, "%s: expected FID stats (.npz with mu and sigma), features (.npy [n, d]), images "
-                                 "(.npy / .npz arrays, a folder) or a dataset split",
-                       path);
+    return gb_cli_input_read(&fi->in, path, fn->data_root, "features");
+}
+
+/* The dimension the statistics will have, known once the input is read. */
+static size_t fid_input_dim(const fid_input *fi) {
+    if (fi->is_stats) return fi->stats.dim;
+    return gb_cli_input_holds_images(&fi->in) ? GB_INCEPTION_FEATURES : fi->in.rows.d;
+}
+
+static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
+    if (fi->is_stats) return GB_OK;
     gb_cli_features f;
-    GB_TRY(gb_cli_load_feature_input(&f, path, fn));
-    gb_status s = gb_fid_stats_from_features(st, f.x, f.n, f.d);
+    GB_TRY(gb_cli_input_rows(&f, &fi->in, fn, 0));
+    gb_status s = gb_fid_stats_from_features(&fi->stats, f.x, f.n, f.d);
     free(f.x);
-    if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
-    snprintf(kind, kind_size, "%s", f.kind);
+    if (s != GB_OK) return gb_fail_wrap(s, "%s", fi->in.arg);
+    snprintf(fi->kind, sizeof fi->kind, "%s", f.kind);
     return GB_OK;
+}
+
+static void fid_input_free(fid_input *fi) {
+    gb_fid_stats_free(&fi->stats);
+    gb_cli_input_free(&fi->in);
 }
 
 static void describe_input(const char *label, const char *path, const char *kind, const gb_fid_stats *st) {
@@ -74,17 +100,17 @@ static void describe_input(const char *label, const char *path, const char *kind
 
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
 static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout) {
-    GB_TRY(gb_cli_check_inputs(fn, &path, 1));
-    gb_fid_stats a = {0};
-    char kind[256] = "";
-    gb_status s = load_stats(&a, path, kind, sizeof kind, fn);
-    if (s == GB_OK) s = gb_fid_stats_save(out, &a, layout);
+    GB_TRY(gb_cli_check_network_options(fn));
+    fid_input a;
+    gb_status s = read_fid_input(&a, path, fn);
+    if (s == GB_OK) s = fid_input_stats(&a, fn);
+    if (s == GB_OK) s = gb_fid_stats_save(out, &a.stats, layout);
     if (s == GB_OK) {
-        describe_input("A", path, kind, &a);
+        describe_input("A", path, a.kind, &a.stats);
         gb_cli_describe_network(fn);
         printf("statistics of A written (%s layout) to\n%s\n", gb_fid_layout_name(layout), out);
     }
-    gb_fid_stats_free(&a);
+    fid_input_free(&a);
     gb_cli_network_close(fn);
     return s;
 }
@@ -137,26 +163,30 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout);
     if (n_paths != 2)
         return gb_fail(GB_USAGE, "fid needs two inputs A and B, or one with --stats-out FILE (see genbench fid --help)");
-    GB_TRY(gb_cli_check_inputs(&fn, paths, 2));
-    gb_fid_stats a = {0}, b = {0};
-    char ka[256] = "", kb[256] = "";
-    gb_status s = load_stats(&a, paths[0], ka, sizeof ka, &fn);
-    if (s == GB_OK) s = load_stats(&b, paths[1], kb, sizeof kb, &fn);
-    if (s == GB_OK && a.dim != b.dim)
-        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], a.dim, paths[1], b.dim);
+    GB_TRY(gb_cli_check_network_options(&fn));
+    /* both inputs read, and their dimensions compared, before any image goes through the network */
+    fid_input in[2];
+    memset(in, 0, sizeof in);
+    gb_status s = read_fid_input(&in[0], paths[0], &fn);
+    if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn);
+    if (s == GB_OK && fid_input_dim(&in[0]) != fid_input_dim(&in[1]))
+        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], fid_input_dim(&in[0]), paths[1],
+                    fid_input_dim(&in[1]));
+    for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
+    const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
     double fid = 0.0;
-    if (s == GB_OK && stats_out) s = gb_fid_stats_save(stats_out, &a, layout);
-    /* on the network's device when an image input opened it (cuSOLVER on CUDA), else LAPACK */
-    if (s == GB_OK) s = gb_fid_from_stats_on(fn.open ? &fn.dev : NULL, &fid, &a, &b);
+    if (s == GB_OK && stats_out) s = gb_fid_stats_save(stats_out, a, layout);
+    /* on the network's device when images opened it (cuSOLVER on CUDA), else LAPACK */
+    if (s == GB_OK) s = gb_fid_from_stats_on(fn.open ? &fn.dev : NULL, &fid, a, b);
     if (s == GB_OK) {
-        describe_input("A", paths[0], ka, &a);
-        describe_input("B", paths[1], kb, &b);
+        describe_input("A", paths[0], in[0].kind, a);
+        describe_input("B", paths[1], in[1].kind, b);
         gb_cli_describe_network(&fn);
         if (stats_out) printf("statistics of A written to %s (%s layout)\n", stats_out, gb_fid_layout_name(layout));
         printf("%.10g\n", fid);
     }
-    gb_fid_stats_free(&a);
-    gb_fid_stats_free(&b);
+    fid_input_free(&in[0]);
+    fid_input_free(&in[1]);
     gb_cli_network_close(&fn);
     return s;
 }
@@ -182,21 +212,27 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
     return GB_OK;
 }
 
-/* Both feature sets of kid / prdc, of the same dimension. */
+/* Both feature sets of kid / prdc, of the same dimension: both inputs read, and their
+ * dimensions compared, before any image goes through the network. */
 static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn) {
-    GB_TRY(gb_cli_check_inputs(fn, paths, 2));
-    /* a features file first, so a dimension that cannot match the images' 2048 is found before the
-     * images go through the network */
-    int file_first = gb_cli_is_image_input(paths[0]) && !gb_cli_is_image_input(paths[1]);
-    gb_cli_features *sets[2] = {a, b};
-    const char *first = paths[file_first], *second = paths[!file_first];
-    GB_TRY(gb_cli_load_feature_input(sets[file_first], first, fn));
-    if (file_first && sets[1]->d != GB_INCEPTION_FEATURES)
-        return gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s holds images (%d-d pool features)", first,
-                       sets[1]->d, second, GB_INCEPTION_FEATURES);
-    gb_status s = gb_cli_load_feature_input(sets[!file_first], second, fn);
-    if (s == GB_OK && a->d != b->d)
-        s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu", paths[0], a->d, paths[1], b->d);
+    GB_TRY(gb_cli_check_network_options(fn));
+    gb_cli_input in[2];
+    memset(in, 0, sizeof in);
+    size_t dim[2] = {0, 0};
+    gb_status s = GB_OK;
+    for (int k = 0; k < 2 && s == GB_OK; k++) {
+        s = gb_cli_input_read(&in[k], paths[k], fn->data_root, "features");
+        dim[k] = gb_cli_input_holds_images(&in[k]) ? GB_INCEPTION_FEATURES : in[k].rows.d;
+    }
+    if (s == GB_OK && dim[0] != dim[1])
+        s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu%s", paths[0], dim[0], paths[1], dim[1],
+                    gb_cli_input_holds_images(&in[0]) || gb_cli_input_holds_images(&in[1])
+                        ? " (images give the network's 2048-d pool features)"
+                        : "");
+    if (s == GB_OK) s = gb_cli_input_rows(a, &in[0], fn, 0);
+    if (s == GB_OK) s = gb_cli_input_rows(b, &in[1], fn, 0);
+    gb_cli_input_free(&in[0]);
+    gb_cli_input_free(&in[1]);
     return s;
 }
 

@@ -3,9 +3,9 @@
  *
  *   genbench isc GEN [--splits N] [--shuffle-seed N | --no-shuffle] [--logits unbiased|biased]
  *                    [--input logits|probabilities] [NETWORK OPTIONS]
- *       GEN: a folder of PNG/JPEG images or a dataset split NAME:SPLIT[:N] (through the FID
- *       Inception network to its 1008-way logits; cli/inception_inputs.h), or a .npy
- *       [n, classes] of logits (or probabilities, --input probabilities).
+ *       GEN: images (a uint8 array .npy / .npz, a folder of PNG/JPEG images or a dataset split
+ *       NAME:SPLIT[:N]: cli/metric_inputs.h) through the FID Inception network to its 1008-way
+ *       logits, or a .npy [n, classes] of logits (or probabilities, --input probabilities).
  *       Prints the inputs and the protocol, the spread over the splits ("isc_std"), then the
  *       score as the last line.
  *
@@ -29,6 +29,7 @@
 #include "../metrics/inception_score.h"
 #include "cli.h"
 #include "inception_inputs.h"
+#include "metric_inputs.h"
 
 typedef struct {
     unsigned long long splits, seed;
@@ -88,26 +89,25 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
     return GB_OK;
 }
 
-/* The rows to score: the logits of images through the network, or a file's rows. */
+/* The rows to score: the logits of images through the network, or a file's rows. The input is
+ * read, and checked against the options, before any image goes through the network. */
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
     const char *what = o->input == GB_IS_LOGITS ? "logits" : "probabilities";
-    if (o->input_given && o->input != GB_IS_LOGITS && gb_cli_is_image_input(path))
-        return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: images give logits");
-    GB_TRY(gb_cli_load_rows(rows, path, &o->net, 1, what));
-    if (rows->from_images && o->input_given && o->input != GB_IS_LOGITS) {
-        free(rows->x);
-        rows->x = NULL;
-        return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
-                       path);
-    }
-    if (!rows->from_images) {
+    gb_cli_input in;
+    gb_status s = gb_cli_input_read(&in, path, o->net.data_root, what);
+    if (s == GB_OK && gb_cli_input_holds_images(&in) && o->input_given && o->input != GB_IS_LOGITS)
+        s = gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
+                    path);
+    if (s == GB_OK && !gb_cli_input_holds_images(&in)) {
         if (o->logits_given) gb_warn("isc: --logits applies to images only, and %s holds %s: ignored", path, what);
-        if (rows->d == GB_INCEPTION_FEATURES) /* a likely mix-up with fid / kid inputs */
+        if (in.rows.d == GB_INCEPTION_FEATURES) /* a likely mix-up with fid / kid inputs */
             gb_warn("isc: %s has 2048 columns, the size of Inception's pool features; the score wants the "
                     "1008-way logits (or another classifier's)",
                     path);
     }
-    return GB_OK;
+    if (s == GB_OK) s = gb_cli_input_rows(rows, &in, &o->net, 1);
+    gb_cli_input_free(&in);
+    return s;
 }
 
 static void print_protocol(const char *path, const gb_cli_features *rows, const isc_opts *o) {
@@ -155,8 +155,8 @@ gb_status gb_cmd_isc(int argc, char **argv) {
     o.net.logits_without_bias = 1;
     const char *path;
     GB_TRY(parse_isc(argc, argv, &path, &o));
-    GB_TRY(gb_cli_check_inputs(&o.net, &path, 1));
-    gb_cli_features rows;
+    GB_TRY(gb_cli_check_network_options(&o.net));
+    gb_cli_features rows = {0};
     gb_status s = load_rows(&rows, path, &o);
     double mean = 0, std = 0;
     if (s == GB_OK && o.splits > rows.n)

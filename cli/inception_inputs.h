@@ -1,22 +1,17 @@
-/* cli/inception_inputs.h - what the Inception metric commands (fid, kid, prdc, isc) share:
- * 2-D feature files, and the FID Inception network that turns image inputs into features,
- * with its command-line options.
+/* cli/inception_inputs.h - what the Inception metric commands (fid, kid, prdc, isc) share: the
+ * rows they compute on, and the FID Inception network that turns their images into features or
+ * logits, with its command-line options (the inputs themselves: cli/metric_inputs.h).
  *
  *   NETWORK OPTIONS  [--protocol pytorch-fid|clean|legacy-tf] [--weights FILE
  *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
  *
- * Images come as uint8 arrays in .npy / .npz files (gb_cli_load_rows), folders of PNG/JPEG files
- * and dataset splits, NAME:SPLIT[:N]
- * (datasets/image_splits.h: "cifar10:test", "cifar10:train:5000" for the first 5000 images),
- * read from the data root (--data DIR, else $GB_DATA, else data/). An argument that names an
- * existing file or folder is always that path; otherwise one whose part before the first ':' is
- * an image dataset's name is a split. A split's images enter as their stored uint8 pixels,
- * exactly as a folder of lossless PNGs of them would (the same bits: tested).
- *
- * The network is opened on first use, so a command whose inputs are all features or statistics
- * never reads the weights. Without weights (<data root>/weights/ or --weights) an image input is GB_ENV (exit 5)
- * naming the file, where it was looked for and `genbench data fetch inception-weights`. Tested
- * through the commands by tests/test_cmd_fid.c and tests/test_cmd_isc.c.
+ * --data DIR is the data root of dataset splits and of the default weights (else $GB_DATA, else
+ * data/). The network is opened on first use, so a command whose inputs are all features or statistics
+ * never reads the weights. Without weights (<data root>/weights/, or --weights) images are
+ * GB_ENV (exit 5) naming the file, where it was looked for and `genbench data fetch
+ * inception-weights`. Network options given when no input held images are reported with a
+ * warning when the command describes the network (after its inputs were read). Tested through
+ * the commands by tests/test_cmd_fid.c, tests/test_cmd_fid_images.c and tests/test_cmd_isc.c.
  */
 #ifndef GB_CLI_INCEPTION_INPUTS_H
 #define GB_CLI_INCEPTION_INPUTS_H
@@ -72,30 +67,8 @@ int gb_cli_is_network_option(const char *opt);
 /* Applies one network option (GB_USAGE for a bad value). */
 gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char *value);
 
-/* Checks the network options and that every input exists (a split: that its dataset is present). */
-gb_status gb_cli_check_inputs(const gb_cli_network *net, const char *const *paths, size_t count);
-/* The help line of the image inputs, after "  A, B  " and the like. */
-#define GB_CLI_IMAGE_INPUTS_HELP                                                                             \
-    "a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under\n"                                   \
-    "                      'arr_0', as np.savez writes sample batches), a folder of PNG/JPEG\n"                  \
-    "                      images, or a dataset split NAME:SPLIT[:N] (its first N images) of\n"                  \
-    "                      cifar10:train|test, mnist:train|test, fashion-mnist:train|test,\n"                    \
-    "                      cub32:all, sprites:all\n"
-
-/* 1 when arg is an image input: a folder, or a dataset split (see above). */
-int gb_cli_is_image_input(const char *arg);
-
-/* The rows of one input (`what` names them in errors: "features", "logits"):
- *   an image input, or a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under
- *     'arr_0', as np.savez writes sample batches), through the network: its 2048-d pool
- *     features, or its 1008-way logits when logits is set (from_images 1);
- *   a 2-D float .npy, or an .npz holding one under 'feats' (clean-fid's feature files): the
- *     rows as they are, GB_INPUT naming the file for any other shape or dtype or a non-finite
- *     element.
- * kind says which, for the input lines. */
-gb_status gb_cli_load_rows(gb_cli_features *f, const char *path, gb_cli_network *net, int logits, const char *what);
-/* gb_cli_load_rows for pool features. */
-gb_status gb_cli_load_feature_input(gb_cli_features *f, const char *path, gb_cli_network *net);
+/* GB_USAGE for network options that contradict each other or are out of range. */
+gb_status gb_cli_check_network_options(const gb_cli_network *net);
 
 /* "inception: FILE (sha256 ...), protocol P, device D" when the network was opened; when it was
  * not, but network options were given, a warning that they were ignored (no input held images). */

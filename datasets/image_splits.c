@@ -46,10 +46,12 @@ gb_status gb_image_split_check_present(const char *root, const char *dataset, co
     const gb_dataset_info *ds = gb_dataset_find(dataset);
     GB_ASSERT(ds, "the image split table names %s, which the dataset table lacks", dataset);
     gb_data_presence p = gb_dataset_presence(root, ds, NULL, NULL);
+    /* the fetch command names the root when it is not the default one */
+    const int other_root = strcmp(root, gb_data_root(NULL)) != 0;
     if (p != GB_DATA_PRESENT)
-        return gb_fail(GB_INPUT, "%s:%s: the dataset is %s under %s: fetch it with `genbench data fetch %s` (or pass "
-                               "--data DIR)",
-                       dataset, split, gb_data_presence_name(p), root, ds->derived_from ? ds->derived_from : dataset);
+        return gb_fail(GB_INPUT, "%s:%s: the dataset is %s under %s: fetch it with `genbench data fetch %s%s%s`", dataset,
+                       split, gb_data_presence_name(p), root, ds->derived_from ? ds->derived_from : dataset,
+                       other_root ? " --data " : "", other_root ? root : "");
     return GB_OK;
 }
 

@@ -12,7 +12,8 @@
  *
  * Stand-ins are never substituted here: a metric against "cifar10:train" is a statement about
  * CIFAR-10, so a dataset that is not present is GB_INPUT naming where it was looked for and the
- * fetch command. Tested by tests/test_cmd_fid.c (a CIFAR-10-layout set written by the tests).
+ * fetch command (with --data ROOT when root is not the default one). Tested by
+ * tests/test_cmd_fid_images.c (CIFAR-10 and MNIST layouts written by the tests).
  */
 #ifndef GB_DATASETS_IMAGE_SPLITS_H
 #define GB_DATASETS_IMAGE_SPLITS_H

@@ -23,7 +23,7 @@ typedef struct image_source {
     char **paths; /* a folder's files */
     const uint8_t *pixels; /* in memory: [count, channels, h, w] */
     int channels, h, w;
-    const char *name; /* in memory: names the images in errors */
+    const char *name; /* names the images in errors: the folder, or the caller's label */
 } image_source;
 
 /* One image file -> its network input (decode, then the protocol's resize and scaling). */
@@ -100,7 +100,7 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     gb_status *image_status = malloc(slots * mb * sizeof *image_status);
     gb_status s = feats && batch && image_status && (lg || !logits)
                       ? GB_OK
-                      : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", src->label, count);
+                      : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", src->name, count);
     prepare_task next = {.net = net};
     int next_running = 0;
     /* progress on stderr when there is more than one batch (50,000 images take an hour on 2
@@ -162,7 +162,7 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
     if (pool) *pool = NULL;
     if (logits) *logits = NULL;
     *n = 0;
-    image_source src = {.protocol = p, .prepare = prepare_file};
+    image_source src = {.protocol = p, .prepare = prepare_file, .name = dir};
     GB_TRY(gb_image_folder_list(&src.paths, &src.count, dir, p));
     const char *base = strrchr(dir, '/'); /* the label names the folder's last component */
     snprintf(src.label, sizeof src.label, "%s", base && base[1] ? base + 1 : dir);

@@ -9,8 +9,8 @@
  * batch reports its progress and images/s on stderr (core/progress.h). On a GPU the next batch
  * is prepared on the host while the network runs on this one (double-buffered inputs).
  * Tested by tests/test_inception.c (folders: features against pytorch-fid's, the overlapped
- * loop bitwise against the plain one) and tests/test_cmd_fid.c (a dataset split against a
- * folder of the same images written as PNG: the same bits).
+ * loop bitwise against the plain one) and tests/test_cmd_fid_images.c (dataset splits and
+ * image arrays against folders of the same images written as PNG: the same bits).
  */
 #ifndef GB_METRICS_INCEPTION_FEATURES_H
 #define GB_METRICS_INCEPTION_FEATURES_H

@@ -7,6 +7,7 @@
 #include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
 #include "../cli/inception_inputs.c"
+#include "../cli/metric_inputs.c"
 
 #include <criterion/criterion.h>
 #include <unistd.h>
@@ -95,7 +96,7 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", a, a, "--seed", "-1"}, 5, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", a, a, "--protocol", "x"}, 5, last, sizeof last), GB_USAGE);
     setenv("GB_DATA", "/nonexistent-gb-data", 1);
-    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_ENV);
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, dir}, 3, last, sizeof last), GB_ENV);
     cr_expect_not_null(strstr(gb_last_error(), "genbench data fetch inception-weights"), "%s", gb_last_error());
     cr_expect_not_null(strstr(gb_last_error(), "/nonexistent-gb-data/weights/pt_inception-2015-12-05-6726825d.pth"),
                        "%s", gb_last_error());
@@ -122,6 +123,10 @@ Test(cmd_fid, error_statuses) {
     fid_fixture(f, sizeof f, "npy_i4.npy");
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", f, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", "--help"}, 2, last, sizeof last), GB_OK);
+    /* 64-d statistics beside a folder (2048-d pool features): found before the network is
+     * needed, so without weights it is still a bad input, not a missing environment */
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "has 2048 dimensions but"), "%s", gb_last_error());
     rmdir(dir);
 }
 

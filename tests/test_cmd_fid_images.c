@@ -15,6 +15,7 @@
 #include "../cli/cmd_fid.c"
 #include "../cli/cmd_isc.c"
 #include "../cli/inception_inputs.c"
+#include "../cli/metric_inputs.c"
 
 #include <criterion/criterion.h>
 #include <unistd.h>
@@ -323,6 +324,20 @@ Test(cmd_fid_images, bad_arrays_and_unused_options, .timeout = 120) {
         cr_expect_not_null(strstr(gb_last_error(), cases[k].says), "%s", gb_last_error());
         cr_expect_not_null(strstr(gb_last_error(), cases[k].path), "%s", gb_last_error());
     }
+    /* a good image array with --input probabilities: isc's usage error comes before the network
+     * (no weights under this data root: reaching it would be exit 5) */
+    char images[] = "/tmp/gb_arrays_imgXXXXXX.npy";
+    int fd = mkstemps(images, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    static uint8_t small[2 * 3 * 4 * 4];
+    size_t small_shape[4] = {2, 3, 4, 4};
+    gb_npy_array sm = gb_npy_view(GB_NPY_U8, 4, small_shape, small);
+    cr_assert_eq(gb_npy_save(images, &sm), GB_OK);
+    char *isc[] = {"isc", images, "--input", "probabilities", "--data", "/nonexistent-gb-data"};
+    cr_expect_eq(run_cmd(gb_cmd_isc, isc, 6, last, sizeof last), GB_USAGE, "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "holds images, which give logits"), "%s", gb_last_error());
+    unlink(images);
     char *plain[] = {"kid", feats, feats, "--subset-size", "3", "--subsets", "2"};
     char *with_options[] = {"kid", feats, feats, "--subset-size", "3", "--subsets", "2", "--protocol", "legacy-tf"};
     double a = run_for_value(gb_cmd_kid, plain, 7, NULL), b = run_for_value(gb_cmd_kid, with_options, 9, NULL);

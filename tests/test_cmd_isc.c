@@ -10,6 +10,7 @@
 #include "../cli/cli_common.c"
 #include "../cli/cmd_isc.c"
 #include "../cli/inception_inputs.c"
+#include "../cli/metric_inputs.c"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -116,9 +117,13 @@ Test(cmd_isc, image_folder_scores_the_unbiased_logits, .timeout = 120) {
 }
 
 Test(cmd_isc, bad_inputs_and_options) {
-    char logits[1024], ints[1024], last[512];
+    char logits[1024], ints[1024], last[512], dir[] = "/tmp/gb_cmdisc_dir_XXXXXX";
     fid_fixture(logits, sizeof logits, "is_logits.npy");
     fid_fixture(ints, sizeof ints, "npy_u1.npy"); /* uint8 [4, 5] */
+    cr_assert_not_null(mkdtemp(dir));
+    /* images with --input probabilities: a usage error before the network (no weights are found
+     * under this data root, so reaching the network would be exit 5) */
+    setenv("GB_DATA", "/nonexistent-gb-data", 1);
     const struct {
         char *argv[6];
         int argc;
@@ -141,6 +146,7 @@ Test(cmd_isc, bad_inputs_and_options) {
         {{"isc", ints}, 2, GB_INPUT, "float32 or float64"},
         /* logits are not probabilities: rows do not sum to 1 */
         {{"isc", logits, "--input", "probabilities"}, 4, GB_INPUT, "is_logits.npy"},
+        {{"isc", dir, "--input", "probabilities"}, 4, GB_USAGE, "holds images, which give logits"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gb_status s = run_cmd(gb_cmd_isc, (char **)cases[i].argv, cases[i].argc, last, sizeof last);
@@ -148,6 +154,8 @@ Test(cmd_isc, bad_inputs_and_options) {
         cr_expect_not_null(strstr(gb_last_error(), cases[i].message), "case %zu: '%s' lacks '%s'", i, gb_last_error(),
                            cases[i].message);
     }
+    unsetenv("GB_DATA");
+    rmdir(dir);
 }
 
 /* A NaN logit names the file and the element. */

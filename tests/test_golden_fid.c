@@ -15,6 +15,7 @@
 #include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
 #include "../cli/inception_inputs.c"
+#include "../cli/metric_inputs.c"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -35,8 +36,10 @@ static void missing_inputs(const char *root, char *why, size_t size) {
     cr_assert(archive && w);
     gb_file_report rep;
     if (gb_data_file_check(archive, &cifar->files[0], &rep) != GB_OK || rep.check != GB_FILE_OK)
-        snprintf(why, size, "%s is %s (genbench data fetch cifar10)", archive,
-                 rep.check == GB_FILE_MISSING ? "missing" : "not the published archive");
+        snprintf(why, size,
+                 "%s is %s (genbench data fetch cifar10; the check needs the published archive, whose SHA-256 "
+                 "proves the images are CIFAR-10's: an extracted folder cannot be verified)",
+                 archive, rep.check == GB_FILE_MISSING ? "missing" : "not the published archive");
     else if (access(w, R_OK) != 0)
         snprintf(why, size, "%s is missing (genbench data fetch inception-weights)", w);
     free(archive);

@@ -1,0 +1,63 @@
+/* cli/metric_inputs.h - one input of the Inception metric commands (fid, kid, prdc, isc): what
+ * the argument names, read in two steps so that everything that can be checked without the
+ * network is checked before any image goes through it (a 10,000-image set is 20 minutes on two
+ * CPU cores).
+ *
+ *   gb_cli_input_read   classifies the argument and reads what needs no network:
+ *     a file or folder that exists is always that path:
+ *       a folder             PNG/JPEG images (listed and decoded later, metrics/image_folder.h);
+ *       .npy / .npz          a 2-D float32/float64 array (features or logits; an .npz holds it
+ *                            under 'feats', clean-fid's feature files): loaded, checked finite;
+ *                            or a 4-D uint8 image array, [n, c, h, w] or [n, h, w, c] (told
+ *                            apart by the axis of size 1 or 3; both or neither is refused), an
+ *                            .npz holding it under 'arr_0' (np.savez(path, images): the sample
+ *                            batches of OpenAI's evaluation suite): loaded, made planar;
+ *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
+ *       images; datasets/image_splits.h), whose dataset must be present under the data root.
+ *   gb_cli_input_rows   the rows: a file's as they are, or the images' 2048-d pool features or
+ *                       1008-way logits through the network (opened on first use).
+ * Images from arrays and splits enter as their stored uint8 values, exactly as a folder of
+ * lossless PNGs of them would (tests/test_cmd_fid_images.c checks the same bits), grey repeated
+ * into R, G, B as Pillow's convert("RGB") does for a grey file.
+ * Errors name the argument: GB_USAGE for a malformed split, GB_INPUT for a bad file or array, a
+ * missing dataset (with the fetch command) or a count beyond the split.
+ */
+#ifndef GB_CLI_METRIC_INPUTS_H
+#define GB_CLI_METRIC_INPUTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inception_inputs.h"
+
+typedef enum { GB_CLI_ROWS, GB_CLI_FOLDER, GB_CLI_SPLIT, GB_CLI_ARRAY } gb_cli_input_kind;
+
+typedef struct {
+    const char *arg;
+    gb_cli_input_kind kind;
+    gb_cli_features rows;        /* ROWS: the file's rows */
+    char dataset[32], split[16]; /* SPLIT */
+    size_t first;                /* SPLIT: the first N images; 0: all */
+    const char *data_root;       /* SPLIT */
+    uint8_t *pixels;             /* ARRAY: [n, c, h, w], malloc'd */
+    size_t n;
+    int c, h, w, channels_last; /* ARRAY: the stored layout was [n, h, w, c] */
+} gb_cli_input;
+
+/* The help line of the image inputs, after "  A, B  " and the like. */
+#define GB_CLI_IMAGE_INPUTS_HELP                                                                             \
+    "a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under\n"                                   \
+    "                      'arr_0', as np.savez writes sample batches), a folder of PNG/JPEG\n"                  \
+    "                      images, or a dataset split NAME:SPLIT[:N] (its first N images) of\n"                  \
+    "                      cifar10:train|test, mnist:train|test, fashion-mnist:train|test,\n"                    \
+    "                      cub32:all, sprites:all\n"
+
+/* Reads arg as above; `what` names 2-D rows in errors ("features", "logits"); data_root: --data
+ * (NULL: gb_data_root's default). */
+gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const char *data_root, const char *what);
+static inline int gb_cli_input_holds_images(const gb_cli_input *in) { return in->kind != GB_CLI_ROWS; }
+/* The rows of a read input (taken from it: f owns them); f->kind says what they are. */
+gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits);
+void gb_cli_input_free(gb_cli_input *in);
+
+#endif
