@@ -39,5 +39,9 @@ int gb_cli_has_suffix(const char *s, const char *suffix);
 gb_status gb_cli_check_input(const char *path);
 /* 1 when path is a folder (following links). */
 int gb_cli_is_folder(const char *path);
+/* 1 when arg names a dataset split, NAME:SPLIT[:N] (datasets/image_splits.h): it is not an
+ * existing file or folder (a path always wins), and the part before its first ':' is an image
+ * dataset's name. */
+int gb_cli_names_split(const char *arg);
 
 #endif

@@ -1,5 +1,6 @@
 /* cli/cli_common.c - the small helpers every command shares (declared in cli/cli.h): help
- * detection, strict integer options, and input paths checked before any work starts.
+ * detection, strict integer options, input paths checked before any work starts, and what
+ * looks like a dataset split.
  * Kept out of cli/main.c so the suites that compile commands in (tests/test_cmd_*.c) can
  * compile this file in too. */
 #include <ctype.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../datasets/image_splits.h"
 #include "cli.h"
 
 int gb_cli_wants_help(int argc, char **argv) {
@@ -52,4 +54,15 @@ gb_status gb_cli_check_input(const char *path) {
 int gb_cli_is_folder(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int gb_cli_names_split(const char *arg) {
+    struct stat st;
+    if (stat(arg, &st) == 0) return 0;
+    const char *colon = strchr(arg, ':');
+    char name[32];
+    if (!colon || (size_t)(colon - arg) >= sizeof name) return 0;
+    memcpy(name, arg, (size_t)(colon - arg));
+    name[colon - arg] = '\0';
+    return gb_image_split_dataset_known(name);
 }

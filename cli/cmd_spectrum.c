@@ -1,12 +1,14 @@
 /* cli/cmd_spectrum.c - `genbench spectrum A B`: the RMS log-spectral distance in dB between two
  * image sets (metrics/spectrum.h, "spectrum: genbench v1"), the up-convolution artefact check.
  *
- *   genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N]
+ *   genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]
  *       A, B: a folder of PNG/JPEG images (clean-fid's recursive listing, metrics/image_folder.h;
  *       decoded as Pillow's convert("RGB") does, metrics/fid_protocol.h: 3 planes of 0..255),
- *       or a .npy image array [n, c, h, w] of uint8 (0..255), float32 or float64 (floats taken
+ *       a .npy image array [n, c, h, w] of uint8 (0..255), float32 or float64 (floats taken
  *       as they are, float64 rounded to float32, the spectrum's input type; non-finite values
- *       are refused naming the element). Every image of both sets must have one size and both
+ *       are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data root
+ *       (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
+ *       existing path of that name wins, as for the Inception metric commands). Every image of both sets must have one size and both
  *       sets one channel count: the spectrum is defined at native resolution, nothing is
  *       resized. Prints one line per input, a line with the bins the distance uses and the
  *       definition tag, then the distance as the last line. --csv FILE writes the per-bin table
@@ -49,6 +51,8 @@
 #include "../core/log.h"
 #include "../core/npy.h"
 #include "../core/status.h"
+#include "../datasets/image_splits.h"
+#include "../datasets/registry.h"
 #include "../kernels/cpu/parallel.h"
 #include "../kernels/kernels.h"
 #include "../metrics/fid_protocol.h"
@@ -63,32 +67,36 @@ enum { SPEC_BLOCK = 256 };
 #define SPEC_BLOCK_BYTES ((size_t)64 << 20)
 #define SPEC_DEFINITION "spectrum: genbench v1"
 
-typedef enum { SET_FOLDER, SET_NPY } set_kind;
+typedef enum { SET_FOLDER, SET_NPY, SET_SPLIT } set_kind;
 
-/* One input: a folder read image by image, or an .npy array held whole. */
+/* One input: a folder read image by image, or an .npy array or a dataset split held whole. */
 typedef struct {
     const char *path;
     set_kind kind;
     size_t n, c, h, w;  /* images [n, c, h, w] */
     char **files;       /* folder: [n] image paths in clean-fid's order */
     gb_npy_array arr;   /* npy: the array as loaded */
+    gb_image_set split; /* split: its first n images, uint8 [n, c, h, w] */
+    size_t split_total; /* split: its size */
     double lo, hi;      /* the values' range: 0..255 for 8-bit data, else the array's */
 } image_set;
 
 static void image_set_free(image_set *s) {
     if (s->files) gb_image_list_free(s->files, s->n);
     gb_npy_free(&s->arr);
+    gb_image_set_free(&s->split);
     memset(s, 0, sizeof *s);
 }
 
 /* The file whose size stands for the set's: its first image, or the array. */
 static const char *size_source(const image_set *s) { return s->kind == SET_FOLDER ? s->files[0] : s->path; }
 
-static int is_8bit(const image_set *s) { return s->kind == SET_FOLDER || s->arr.dtype == GB_NPY_U8; }
+static int is_8bit(const image_set *s) { return s->kind != SET_NPY || s->arr.dtype == GB_NPY_U8; }
 
-/* "folder", or the array's element type in numpy's words. */
+/* "folder", the split's identity, or the array's element type in numpy's words. */
 static const char *set_kind_name(const image_set *s) {
     if (s->kind == SET_FOLDER) return "folder";
+    if (s->kind == SET_SPLIT) return s->split.identity;
     return s->arr.dtype == GB_NPY_U8 ? "npy uint8" : s->arr.dtype == GB_NPY_F32 ? "npy float32" : "npy float64";
 }
 
@@ -142,11 +150,27 @@ static gb_status open_npy(image_set *s) {
     return a->dtype == GB_NPY_U8 ? GB_OK : scan_float_values(s);
 }
 
-static gb_status open_set(image_set *s, const char *path) {
+/* A dataset split's first N images (all of them without N), with its own channel count. */
+static gb_status open_split(image_set *s, const char *data_root) {
+    gb_image_split_ref ref;
+    GB_TRY(gb_image_split_parse(&ref, s->path));
+    GB_TRY(gb_image_split_load_ref(&s->split, &s->split_total, gb_data_root(data_root), &ref, 0));
+    s->n = (size_t)s->split.count;
+    s->c = (size_t)s->split.channels;
+    s->h = (size_t)s->split.height;
+    s->w = (size_t)s->split.width;
+    return GB_OK;
+}
+
+static gb_status open_set(image_set *s, const char *path, const char *data_root) {
     memset(s, 0, sizeof *s);
     s->path = path;
     s->lo = 0;
     s->hi = 255;
+    if (gb_cli_names_split(path)) {
+        s->kind = SET_SPLIT;
+        return open_split(s, data_root);
+    }
     if (gb_cli_is_folder(path)) {
         s->kind = SET_FOLDER;
         return open_folder(s);
@@ -178,6 +202,10 @@ static gb_status check_sets(const image_set *a, const image_set *b) {
  * set A (`ref`, h x w) is GB_INPUT naming both files and sizes. */
 static gb_status load_image(const image_set *s, size_t i, float *out, const image_set *ref) {
     size_t chw = s->c * s->h * s->w;
+    if (s->kind == SET_SPLIT) {
+        for (size_t j = 0; j < chw; j++) out[j] = s->split.pixels[i * chw + j];
+        return GB_OK;
+    }
     if (s->kind == SET_NPY) {
         const gb_npy_array *a = &s->arr;
         if (a->dtype == GB_NPY_U8)
@@ -404,7 +432,7 @@ static void warn_scale(const image_set *a, const image_set *b) {
 
 typedef struct {
     const char *paths[2];
-    const char *csv, *device;
+    const char *csv, *device, *data_root;
     unsigned long long threads;
 } spec_opts;
 
@@ -417,7 +445,8 @@ static gb_status parse_options(spec_opts *o, int argc, char **argv) {
             o->paths[n_paths++] = opt;
             continue;
         }
-        if (strcmp(opt, "--csv") != 0 && strcmp(opt, "--device") != 0 && strcmp(opt, "--threads") != 0)
+        if (strcmp(opt, "--csv") != 0 && strcmp(opt, "--device") != 0 && strcmp(opt, "--threads") != 0 &&
+            strcmp(opt, "--data") != 0)
             return gb_fail(GB_USAGE, "unknown option '%s' (see genbench spectrum --help)", opt);
         /* `--csv --threads 2` is a missing value, not a table named "--threads" */
         if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
@@ -425,6 +454,10 @@ static gb_status parse_options(spec_opts *o, int argc, char **argv) {
         const char *v = argv[++i];
         if (strcmp(opt, "--csv") == 0) o->csv = v;
         else if (strcmp(opt, "--device") == 0) o->device = v;
+        else if (strcmp(opt, "--data") == 0) {
+            GB_TRY(gb_cli_check_dir_length(opt, v));
+            o->data_root = v;
+        }
         else GB_TRY(gb_cli_parse_u64(opt, v, &o->threads));
     }
     if (n_paths != 2) return gb_fail(GB_USAGE, "spectrum needs two inputs A and B (see genbench spectrum --help)");
@@ -435,16 +468,20 @@ static gb_status parse_options(spec_opts *o, int argc, char **argv) {
 }
 
 static void print_help(void) {
-    printf("usage: genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N]\n"
-           "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255)\n"
-           "                      or a .npy image array [n, c, h, w]: uint8 (0..255), float32 or float64\n"
-           "                      (floats taken as they are); one image size and channel count throughout\n"
+    printf("usage: genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]\n"
+           "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255),\n"
+           "                      a .npy image array [n, c, h, w]: uint8 (0..255), float32 or float64\n"
+           "                      (floats taken as they are), or a dataset split NAME:SPLIT[:N] (its first\n"
+           "                      N images, uint8 with its own channels: cifar10:train|test, mnist:train|test,\n"
+           "                      fashion-mnist:train|test, cub32:all, sprites:all); one image size and\n"
+           "                      channel count throughout\n"
            "  --csv FILE          per-bin table k,count,power_a,power_b,ratio_db for every bin, DC and\n"
            "                      corners included (ratio_db = 10 log10(power_a/power_b), empty where a\n"
            "                      power is 0); written only when the distance succeeds\n"
            "  --device D          cpu (default: FFTW, the reference), cuda (cuFFT; the whole set in GPU\n"
            "                      memory; differs from cpu in the last bits) or auto (cuda when a GPU is present)\n"
            "  --threads N         CPU threads decoding and transforming images (default 2; same result for any N)\n"
+           "  --data DIR          data root of the dataset splits (default $GB_DATA, else data/)\n"
            "mean azimuthal power spectrum of each set (" SPEC_DEFINITION ", metrics/spectrum.h); prints both\n"
            "inputs, the bins used, then the RMS log-spectral distance in dB over k = 1..K as the last line\n");
 }
@@ -497,11 +534,15 @@ gb_status gb_cmd_spectrum(int argc, char **argv) {
     }
     spec_opts o = {.device = "cpu", .threads = 2};
     GB_TRY(parse_options(&o, argc, argv));
-    GB_TRY(gb_cli_check_input(o.paths[0]));
-    GB_TRY(gb_cli_check_input(o.paths[1]));
+    for (int k = 0; k < 2; k++) { /* both inputs exist before either is read */
+        gb_image_split_ref ref;
+        if (!gb_cli_names_split(o.paths[k])) GB_TRY(gb_cli_check_input(o.paths[k]));
+        else if (gb_image_split_parse(&ref, o.paths[k]) == GB_OK)
+            GB_TRY(gb_image_split_check_present(gb_data_root(o.data_root), ref.dataset, ref.split));
+    }
     image_set a, b;
-    gb_status st = open_set(&a, o.paths[0]);
-    if (st == GB_OK) st = open_set(&b, o.paths[1]);
+    gb_status st = open_set(&a, o.paths[0], o.data_root);
+    if (st == GB_OK) st = open_set(&b, o.paths[1], o.data_root);
     else memset(&b, 0, sizeof b);
     if (st == GB_OK) st = check_sets(&a, &b);
     if (st == GB_OK) {

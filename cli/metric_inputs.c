@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../core/npy.h"
 #include "../datasets/image_splits.h"
@@ -17,33 +16,11 @@
 
 /* ---- dataset splits ------------------------------------------------------------------- */
 
-/* NAME:SPLIT[:N] when arg is no existing path and NAME is an image dataset's name. */
-static int names_split(const char *arg) {
-    struct stat st;
-    if (stat(arg, &st) == 0) return 0;
-    const char *colon = strchr(arg, ':');
-    char name[32];
-    if (!colon || (size_t)(colon - arg) >= sizeof name) return 0;
-    memcpy(name, arg, (size_t)(colon - arg));
-    name[colon - arg] = '\0';
-    return gb_image_split_dataset_known(name);
-}
-
 static gb_status read_split(gb_cli_input *in, const char *arg, const char *data_root) {
-    const char *c1 = strchr(arg, ':'), *c2 = strchr(c1 + 1, ':');
-    size_t split_len = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
-    memcpy(in->dataset, arg, (size_t)(c1 - arg)); /* names_split bounded its length */
-    if (split_len == 0 || split_len >= sizeof in->split)
-        return gb_fail(GB_USAGE, "'%s': expected NAME:SPLIT[:N] (%s)", arg, gb_image_split_names());
-    memcpy(in->split, c1 + 1, split_len);
-    GB_TRY(gb_image_split_check(in->dataset, in->split));
-    unsigned long long first = 0;
-    if (c2 && (gb_cli_parse_u64(arg, c2 + 1, &first) != GB_OK || first == 0 || first > SIZE_MAX))
-        return gb_fail(GB_USAGE, "'%s': N must be a positive integer (NAME:SPLIT:N takes the first N images)", arg);
-    in->first = (size_t)first;
+    GB_TRY(gb_image_split_parse(&in->split, arg));
     in->data_root = data_root;
     in->kind = GB_CLI_SPLIT;
-    return gb_image_split_check_present(gb_data_root(data_root), in->dataset, in->split);
+    return gb_image_split_check_present(gb_data_root(data_root), in->split.dataset, in->split.split);
 }
 
 /* ---- files ------------------------------------------------------------------------------ */
@@ -136,7 +113,7 @@ static gb_status read_file(gb_cli_input *in, const char *path, const char *what)
 gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const char *data_root, const char *what) {
     memset(in, 0, sizeof *in);
     in->arg = arg;
-    if (names_split(arg)) return read_split(in, arg, data_root);
+    if (gb_cli_names_split(arg)) return read_split(in, arg, data_root);
     GB_TRY(gb_cli_check_input(arg));
     if (gb_cli_is_folder(arg)) {
         in->kind = GB_CLI_FOLDER;
@@ -152,19 +129,14 @@ gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const char *data_
 static gb_status split_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size,
                                const gb_cli_input *in, gb_cli_network *net) {
     gb_image_set set;
-    GB_TRY(gb_image_split_load(&set, gb_data_root(in->data_root), in->dataset, in->split, (int)net->threads));
-    size_t use = in->first ? in->first : (size_t)set.count;
-    gb_status s = GB_OK;
-    if (use > (size_t)set.count)
-        s = gb_fail(GB_INPUT, "%s: asks for the first %zu images, but %s:%s holds %d", in->arg, use, in->dataset,
-                    in->split, set.count);
-    if (s == GB_OK)
-        s = gb_fid_images_outputs(pool, logits, &net->net, set.pixels, use, set.channels, set.height, set.width,
-                                  net->protocol, in->arg);
+    size_t total;
+    GB_TRY(gb_image_split_load_ref(&set, &total, gb_data_root(in->data_root), &in->split, (int)net->threads));
+    gb_status s = gb_fid_images_outputs(pool, logits, &net->net, set.pixels, (size_t)set.count, set.channels,
+                                        set.height, set.width, net->protocol, in->arg);
     if (s == GB_OK) {
-        *n = use;
-        snprintf(kind, kind_size, "%s, the first %zu of %d images, sha256 %s, protocol %s", set.identity, use,
-                 set.count, set.sha256[0] ? set.sha256 : "none", gb_fid_protocol_name(net->protocol));
+        *n = (size_t)set.count;
+        snprintf(kind, kind_size, "%s, the first %d of %zu images, sha256 %s, protocol %s", set.identity, set.count,
+                 total, set.sha256[0] ? set.sha256 : "none", gb_fid_protocol_name(net->protocol));
     }
     gb_image_set_free(&set);
     return s;

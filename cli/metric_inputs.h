@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../datasets/image_splits.h"
 #include "inception_inputs.h"
 
 typedef enum { GB_CLI_ROWS, GB_CLI_FOLDER, GB_CLI_SPLIT, GB_CLI_ARRAY } gb_cli_input_kind;
@@ -36,8 +37,7 @@ typedef struct {
     const char *arg;
     gb_cli_input_kind kind;
     gb_cli_features rows;        /* ROWS: the file's rows */
-    char dataset[32], split[16]; /* SPLIT */
-    size_t first;                /* SPLIT: the first N images; 0: all */
+    gb_image_split_ref split;    /* SPLIT */
     const char *data_root;       /* SPLIT */
     uint8_t *pixels;             /* ARRAY: [n, c, h, w], malloc'd */
     size_t n;

@@ -1,6 +1,7 @@
 /* datasets/image_splits.c - image dataset splits by name (read image_splits.h first). */
 #include "datasets/image_splits.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,4 +100,44 @@ gb_status gb_image_split_load(gb_image_set *set, const char *root, const char *d
     else s = gb_sprites_load(set, dir);
     free(dir);
     return s;
+}
+
+gb_status gb_image_split_parse(gb_image_split_ref *ref, const char *text) {
+    memset(ref, 0, sizeof *ref);
+    const char *c1 = strchr(text, ':');
+    if (!c1 || (size_t)(c1 - text) >= sizeof ref->dataset)
+        return gb_fail(GB_USAGE, "'%s': expected NAME:SPLIT[:N] (%s)", text, gb_image_split_names());
+    const char *c2 = strchr(c1 + 1, ':');
+    size_t split_len = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+    memcpy(ref->dataset, text, (size_t)(c1 - text));
+    if (split_len == 0 || split_len >= sizeof ref->split)
+        return gb_fail(GB_USAGE, "'%s': expected NAME:SPLIT[:N] (%s)", text, gb_image_split_names());
+    memcpy(ref->split, c1 + 1, split_len);
+    GB_TRY(gb_image_split_check(ref->dataset, ref->split));
+    if (c2) { /* digits only: strtoull alone would take " 5", "+5" and "-1" */
+        const char *d = c2 + 1;
+        unsigned long long n = 0;
+        int ok = *d != '\0';
+        for (; ok && *d; d++) {
+            ok = *d >= '0' && *d <= '9' && n <= (SIZE_MAX - 9) / 10;
+            n = n * 10 + (unsigned long long)(*d - '0');
+        }
+        if (!ok || n == 0)
+            return gb_fail(GB_USAGE, "'%s': N must be a positive integer (NAME:SPLIT:N takes the first N images)", text);
+        ref->first = (size_t)n;
+    }
+    return GB_OK;
+}
+
+gb_status gb_image_split_load_ref(gb_image_set *set, size_t *total, const char *root, const gb_image_split_ref *ref,
+                                  int threads) {
+    GB_TRY(gb_image_split_load(set, root, ref->dataset, ref->split, threads));
+    *total = (size_t)set->count;
+    if (ref->first > *total) {
+        gb_image_set_free(set);
+        return gb_fail(GB_INPUT, "%s:%s:%zu asks for the first %zu images, but %s:%s holds %zu", ref->dataset,
+                       ref->split, ref->first, ref->first, ref->dataset, ref->split, *total);
+    }
+    if (ref->first) set->count = (int)ref->first;
+    return GB_OK;
 }

@@ -21,6 +21,12 @@
 #include "core/status.h"
 #include "datasets/image_set.h"
 
+/* A split named on a command line, NAME:SPLIT[:N]. */
+typedef struct {
+    char dataset[32], split[16];
+    size_t first; /* the first N images; 0: all of them */
+} gb_image_split_ref;
+
 /* 1 when dataset is one of the table's names (its splits may still be wrong). */
 int gb_image_split_dataset_known(const char *dataset);
 /* GB_USAGE naming the dataset's splits when split is not one of them. */
@@ -30,6 +36,15 @@ gb_status gb_image_split_check(const char *dataset, const char *split);
 gb_status gb_image_split_check_present(const char *root, const char *dataset, const char *split);
 /* "cifar10:train|test, mnist:train|test, ..." for help texts and errors. */
 const char *gb_image_split_names(void);
+
+/* Parse NAME:SPLIT[:N] (NAME must be in the table): GB_USAGE naming text for an unknown dataset
+ * or split, an empty split, or an N that is not a positive integer. */
+gb_status gb_image_split_parse(gb_image_split_ref *ref, const char *text);
+/* gb_image_split_load, then only the first ref->first images kept (set->count shrinks; the
+ * rest stays allocated until gb_image_set_free). *total: the split's size. GB_INPUT when the
+ * split holds fewer than N images. */
+gb_status gb_image_split_load_ref(gb_image_set *set, size_t *total, const char *root, const gb_image_split_ref *ref,
+                                  int threads);
 
 /* Load the split into *set (free with gb_image_set_free); root: the data root. threads: for
  * the CUB resize (<= 0: one per CPU). */

@@ -7,7 +7,8 @@
  * inputs of the same pixels give byte-identical tables; the block-streamed sum gives the bits
  * of one gb_spectrum_mean call over the whole set, for any --threads and across blocks. Every
  * error path with its exit status (2 usage, 3 bad input, 5 environment), and --csv is written
- * atomically: never a half file, never an existing file clobbered by a failing run.
+ * atomically: never a half file, never an existing file clobbered by a failing run. Dataset
+ * splits give the tables of .npy arrays of the same images, byte for byte.
  *
  * Tolerances (tests/tolerances.md, "genbench spectrum"):
  *   TOL_FFT 1e-12 of bin 0 on each power: test_spectrum.c's bound for FFTW's r2c half plane
@@ -25,6 +26,8 @@
 #include <unistd.h>
 
 #include "core/csv.h"
+#include "datasets/cifar10.h"
+#include "datasets/shapes32.h"
 #include "core/png.h"
 #include "tests/cmd_capture.h"
 #include "tests/metrics_misc_fixture.h"
@@ -516,4 +519,41 @@ Test(cmd_spectrum, csv_never_half_written) {
     read_table(&t, keep);
     cr_expect_eq(entries(dir), 3);
     remove_tree(dir);
+}
+
+/* Dataset splits (NAME:SPLIT[:N] from --data; datasets/image_splits.h) against .npy arrays of
+ * the same uint8 images: byte-identical tables and the same printed distance; a split's count
+ * beyond its size and a missing dataset are bad inputs naming the fetch command. */
+Test(cmd_spectrum, dataset_splits_same_bits_as_arrays) {
+    char root[64], cifar[128], train_npy[128], test_npy[128], split_csv[128], npy_csv[128];
+    temp_dir(root);
+    snprintf(cifar, sizeof cifar, "%s/cifar10", root);
+    cr_assert_eq(gb_shapes32_write_cifar_bin(cifar, 11, 6), GB_OK, "%s", gb_last_error());
+    for (int train = 0; train < 2; train++) {
+        gb_image_set set;
+        cr_assert_eq(gb_cifar10_load(&set, cifar, train ? GB_CIFAR10_TRAIN : GB_CIFAR10_TEST, 6), GB_OK, "%s",
+                     gb_last_error());
+        size_t shape[4] = {train ? 5 : (size_t)set.count, 3, 32, 32}; /* the first 5 training images */
+        gb_npy_array a = gb_npy_view(GB_NPY_U8, 4, shape, set.pixels);
+        char *path = train ? train_npy : test_npy;
+        snprintf(path, 128, "%s/%s.npy", root, train ? "train5" : "test");
+        cr_assert_eq(gb_npy_save(path, &a), GB_OK, "%s", gb_last_error());
+        gb_image_set_free(&set);
+    }
+    snprintf(split_csv, sizeof split_csv, "%s/split.csv", root);
+    snprintf(npy_csv, sizeof npy_csv, "%s/npy.csv", root);
+    cmd_result s, n;
+    RUN(&s, "cifar10:train:5", "cifar10:test", "--data", root, "--csv", split_csv);
+    cr_assert_eq(s.status, GB_OK, "%s", gb_last_error());
+    RUN(&n, train_npy, test_npy, "--csv", npy_csv);
+    cr_assert_eq(n.status, GB_OK, "%s", gb_last_error());
+    cr_expect(files_equal(split_csv, npy_csv), "the splits' table differs from the arrays'");
+    cr_expect_str_eq(s.last, n.last);
+    cr_expect_not_null(strstr(s.out, "A: cifar10:train:5 (cifar10:train, n = 5, c = 3, h = 32, w = 32"), "%s", s.out);
+    cmd_result r;
+    EXPECT_FAIL(&r, GB_INPUT, "asks for the first 31 images, but cifar10:train holds 30", "cifar10:train:31",
+                test_npy, "--data", root);
+    EXPECT_FAIL(&r, GB_INPUT, "genbench data fetch mnist --data", test_npy, "mnist:test", "--data", root);
+    EXPECT_FAIL(&r, GB_USAGE, "no split 'valid'", test_npy, "cifar10:valid", "--data", root);
+    remove_tree(root);
 }
