@@ -72,9 +72,9 @@ static gb_status read_fid_input(fid_input *fi, const char *path, const gb_cli_ne
 }
 
 /* The dimension the statistics will have, known once the input is read. */
-static size_t fid_input_dim(const fid_input *fi) {
+static size_t fid_input_dim(const fid_input *fi, const gb_cli_network *fn) {
     if (fi->is_stats) return fi->stats.dim;
-    return gb_cli_input_holds_images(&fi->in) ? GB_INCEPTION_FEATURES : fi->in.rows.d;
+    return gb_cli_input_holds_images(&fi->in) ? gb_cli_network_dims(fn) : fi->in.rows.d;
 }
 
 static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
@@ -120,13 +120,14 @@ gb_status gb_cmd_fid(int argc, char **argv) {
         printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
                "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
                "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "                        [--data DIR] [--dims 64|192|768|2048]\n"
                "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
                "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
                "images go through the FID Inception network to 2048-d pool features:\n"
-               GB_CLI_NETWORK_HELP("clean")
+               GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "prints both inputs, then the FID as the last line\n");
         return GB_OK;
     }
@@ -169,9 +170,9 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     memset(in, 0, sizeof in);
     gb_status s = read_fid_input(&in[0], paths[0], &fn);
     if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn);
-    if (s == GB_OK && fid_input_dim(&in[0]) != fid_input_dim(&in[1]))
-        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], fid_input_dim(&in[0]), paths[1],
-                    fid_input_dim(&in[1]));
+    if (s == GB_OK && fid_input_dim(&in[0], &fn) != fid_input_dim(&in[1], &fn))
+        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], fid_input_dim(&in[0], &fn), paths[1],
+                    fid_input_dim(&in[1], &fn));
     for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
     const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
     double fid = 0.0;
@@ -222,12 +223,12 @@ static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const cha
     gb_status s = GB_OK;
     for (int k = 0; k < 2 && s == GB_OK; k++) {
         s = gb_cli_input_read(&in[k], paths[k], fn->data_root, "features");
-        dim[k] = gb_cli_input_holds_images(&in[k]) ? GB_INCEPTION_FEATURES : in[k].rows.d;
+        dim[k] = gb_cli_input_holds_images(&in[k]) ? gb_cli_network_dims(fn) : in[k].rows.d;
     }
     if (s == GB_OK && dim[0] != dim[1])
         s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu%s", paths[0], dim[0], paths[1], dim[1],
                     gb_cli_input_holds_images(&in[0]) || gb_cli_input_holds_images(&in[1])
-                        ? " (images give the network's 2048-d pool features)"
+                        ? " (images give the network's features, 2048-d unless --dims says otherwise)"
                         : "");
     if (s == GB_OK) s = gb_cli_input_rows(a, &in[0], fn, 0);
     if (s == GB_OK) s = gb_cli_input_rows(b, &in[1], fn, 0);
@@ -258,13 +259,14 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [--protocol P]\n"
                "                            [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "                            [--data DIR] [--dims 64|192|768|2048]\n"
                "  GEN, REF            features .npy [n, d], clean-fid's .npz with 'feats',\n"
                "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --seed N            seed of the subset streams (default 0)\n"
                "  --subsets N         number of subsets (default %d)\n"
                "  --subset-size N     rows per subset, capped at the smaller set (default %d)\n"
                "images go through the FID Inception network to 2048-d pool features:\n"
-               GB_CLI_NETWORK_HELP("clean")
+               GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "kernel (x.y/d + 1)^3, unbiased MMD^2 per subset; prints the spread, then the KID as the last line\n",
                GB_KID_SUBSETS, GB_KID_SUBSET_SIZE);
         return GB_OK;
@@ -327,13 +329,14 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     if (gb_cli_wants_help(argc, argv)) {
         printf("usage: genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [--protocol P]\n"
                "                              [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "                              [--data DIR] [--dims 64|192|768|2048]\n"
                "  GEN, REAL           features .npy [n, d], clean-fid's .npz with 'feats',\n"
                "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --protocol NAME     kynkaanniemi: k = 3, distance <= radius (default; torch-fidelity,\n"
                "                      StyleGAN2-ADA); prdc: k = 5, distance < radius (prdc, StudioGAN)\n"
                "  --k N               neighbourhood size (overrides the protocol's)\n"
                "images go through the FID Inception network to 2048-d pool features:\n"
-               GB_CLI_NETWORK_HELP("clean")
+               GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "  (--protocol takes either kind of name, and may be given once for each)\n"
                "prints precision, recall, density and coverage of GEN against REAL\n");
         return GB_OK;

@@ -40,6 +40,9 @@ typedef struct {
 } isc_opts;
 
 static gb_status isc_option(isc_opts *o, const char *name, const char *value) {
+    if (strcmp(name, "--dims") == 0)
+        return gb_fail(GB_USAGE, "isc: --dims does not apply: the score is computed on the logits, which come from "
+                                 "the 2048-d pool3 features");
     if (gb_cli_is_network_option(name)) return gb_cli_network_option(&o->net, name, value);
     if (strcmp(name, "--splits") == 0) return gb_cli_parse_u64(name, value, &o->splits);
     if (strcmp(name, "--shuffle-seed") == 0) {
@@ -134,6 +137,7 @@ gb_status gb_cmd_isc(int argc, char **argv) {
         printf("usage: genbench isc GEN [--splits N] [--shuffle-seed N | --no-shuffle] [--logits unbiased|biased]\n"
                "                        [--input logits|probabilities] [--protocol P] [--weights FILE\n"
                "                        [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+               "                        [--data DIR]\n"
                "  GEN                 a .npy [n, classes] of logits,\n"
                "                      " GB_CLI_IMAGE_INPUTS_HELP
                "  --splits N          number of splits (default %d; the value depends on it)\n"

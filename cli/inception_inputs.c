@@ -37,6 +37,12 @@ gb_status gb_cli_network_open(gb_cli_network *net) {
         return s;
     }
     net->net.logits_without_bias = net->logits_without_bias;
+    s = gb_inception_set_dims(&net->net, (int)gb_cli_network_dims(net));
+    if (s != GB_OK) { /* checked with the options already; kept for callers that skip the check */
+        gb_inception_free(&net->net);
+        gb_device_close(&net->dev);
+        return s;
+    }
     net->open = 1;
     return GB_OK;
 }
@@ -51,7 +57,7 @@ void gb_cli_network_close(gb_cli_network *net) {
 
 int gb_cli_is_network_option(const char *opt) {
     static const char *const names[] = {"--protocol", "--weights", "--weights-sha256", "--batch",
-                                        "--device",   "--threads", "--data"};
+                                        "--device",   "--threads", "--data",           "--dims"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(opt, names[i]) == 0) return 1;
     return 0;
@@ -68,6 +74,11 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
         net->data_root = v;
     }
     else if (strcmp(opt, "--batch") == 0) return gb_cli_parse_u64(opt, v, &net->batch);
+    else if (strcmp(opt, "--dims") == 0) {
+        GB_TRY(gb_cli_parse_u64(opt, v, &net->dims));
+        if (net->dims != 64 && net->dims != 192 && net->dims != 768 && net->dims != 2048)
+            return gb_fail(GB_USAGE, "--dims %s: expected 64, 192, 768 or 2048 (pytorch-fid's choices)", v);
+    }
     else if (strcmp(opt, "--threads") == 0) {
         GB_TRY(gb_cli_parse_u64(opt, v, &net->threads));
         if (net->threads == 0) return gb_fail(GB_USAGE, "--threads 0: expected 1..1024"); /* 0 means "not given" */
@@ -85,9 +96,11 @@ gb_status gb_cli_check_network_options(const gb_cli_network *net) {
 
 void gb_cli_describe_network(const gb_cli_network *net) {
     if (!net->open && net->given)
-        gb_warn("--protocol/--weights/--batch/--device/--threads/--data apply to images only, and no input held any: "
-                "ignored");
+        gb_warn("--protocol/--weights/--batch/--device/--threads/--data/--dims apply to images only, and no input held "
+                "any: ignored");
     if (net->open)
-        printf("inception: %s (sha256 %s), protocol %s, device %s\n", net->path, net->net.sha256,
-               gb_fid_protocol_name(net->protocol), net->dev.name);
+        printf("inception: %s (sha256 %s), protocol %s, %d-d features%s, device %s\n", net->path, net->net.sha256,
+               gb_fid_protocol_name(net->protocol), net->net.dims,
+               net->net.dims == GB_INCEPTION_FEATURES ? " (pool3)" : " (an earlier block's average, pytorch-fid --dims)",
+               net->dev.name);
 }

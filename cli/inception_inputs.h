@@ -4,6 +4,7 @@
  *
  *   NETWORK OPTIONS  [--protocol pytorch-fid|clean|legacy-tf] [--weights FILE
  *                    [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
+ *                    [--dims 64|192|768|2048]
  *
  * --data DIR is the data root of dataset splits and of the default weights (else $GB_DATA, else
  * data/). The network is opened on first use, so a command whose inputs are all features or statistics
@@ -37,6 +38,7 @@ typedef struct {
     const char *data_root; /* --data DIR: datasets and the default weights; NULL: gb_data_root's */
     gb_fid_protocol protocol;
     unsigned long long batch, threads; /* threads 0: the default (below) */
+    unsigned long long dims;           /* --dims: 64, 192, 768 or 2048; 0: not given (2048) */
     int logits_without_bias; /* passed to the network (models/inception_v3.h) */
     char *path;              /* the weights file used */
     gb_device dev;
@@ -59,6 +61,11 @@ typedef struct {
     "  --data DIR          data root of dataset splits and the default weights (default $GB_DATA,\n" \
     "                      else data/)\n"
 
+/* The help lines of --dims (fid, kid, prdc: isc scores the logits, which need pool3). */
+#define GB_CLI_DIMS_HELP                                                                                     \
+    "  --dims N            features: 2048 (pool3, default), or 64, 192, 768: the global average of an\n"    \
+    "                      earlier block, as pytorch-fid's --dims (fewer samples than 2048 need them)\n"
+
 gb_status gb_cli_network_open(gb_cli_network *net);
 void gb_cli_network_close(gb_cli_network *net);
 
@@ -66,6 +73,9 @@ void gb_cli_network_close(gb_cli_network *net);
 int gb_cli_is_network_option(const char *opt);
 /* Applies one network option (GB_USAGE for a bad value). */
 gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char *value);
+
+/* The features per image the network gives (--dims, else 2048). */
+static inline size_t gb_cli_network_dims(const gb_cli_network *net) { return net->dims ? (size_t)net->dims : 2048; }
 
 /* GB_USAGE for network options that contradict each other or are out of range. */
 gb_status gb_cli_check_network_options(const gb_cli_network *net);

@@ -164,7 +164,7 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
         GB_TRY(gb_fid_folder_outputs(pool, lg, &f->n, &net->net, in->arg, net->protocol));
         snprintf(f->kind, sizeof f->kind, "images, protocol %s", protocol);
     }
-    f->d = logits ? GB_INCEPTION_CLASSES : GB_INCEPTION_FEATURES;
+    f->d = logits ? GB_INCEPTION_CLASSES : (size_t)net->net.dims;
     f->from_images = 1;
     return GB_OK;
 }

@@ -91,7 +91,10 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
      * overwritten batch by batch */
     size_t pool_rows = pool ? count : mb;
-    float *feats = malloc(pool_rows * GB_INCEPTION_FEATURES * sizeof *feats);
+    const size_t dims = (size_t)net->dims; /* pool3's 2048, or an earlier block's (gb_inception_set_dims) */
+    if (logits && dims != GB_INCEPTION_FEATURES)
+        return gb_fail(GB_USAGE, "%s: the Inception logits need the 2048-d pool3 features (not %zu)", src->name, dims);
+    float *feats = malloc(pool_rows * dims * sizeof *feats);
     float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
     /* inputs and statuses: one batch, or two in turn when preparing overlaps the forward */
     const int slots = overlap ? 2 : 1;
@@ -134,7 +137,7 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
             next.count = count - after < mb ? count - after : mb;
             next_running = pthread_create(&next.thread, NULL, prepare_task_main, &next) == 0;
         }
-        gb_inception_forward(net, feats + (pool ? start : 0) * GB_INCEPTION_FEATURES,
+        gb_inception_forward(net, feats + (pool ? start : 0) * dims,
                              lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
         if (report) {
             char note[48];

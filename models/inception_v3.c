@@ -491,15 +491,27 @@ static tens max_pool_relu(fwd *f, int buf, tens conv_out) {
     return y;
 }
 
-/* input: [batch, 3, 299, 299] in net->buf[PONG]; writes net->pool and net->logits. */
+/* A tap's features: the global average of x into net->pool [batch, x.c] (pytorch-fid's
+ * adaptive_avg_pool2d of an output block). Returns 1 when the forward stops here. */
+static int tap(fwd *f, tens x) {
+    gb_inception *net = f->net;
+    if (f->measuring || net->dims != x.c) return 0;
+    gb_spatial_sum_forward(net->dev, net->pool, x.p, (size_t)f->batch * x.c, plane(x), 1.0f / (float)plane(x));
+    return 1;
+}
+
+/* input: [batch, 3, 299, 299] in net->buf[PONG]; writes net->pool (net->dims features) and,
+ * for pool3, net->logits. While measuring it always walks the whole network. */
 static void forward(fwd *f) {
     f->layer = 0;
     tens x = take(f, PONG, 3, GB_INCEPTION_SIZE, GB_INCEPTION_SIZE);
     x = conv(f, PING, x);                    /* 1a: 32 x 149 x 149 */
     x = conv(f, PONG, x);                    /* 2a: 32 x 147 x 147 */
     x = max_pool_relu(f, PONG, conv_at(f, PING, x, f->layer++, 0)); /* 2b: 64 x 147 x 147 -> 73 x 73 */
+    if (tap(f, x)) return;                                            /* --dims 64 */
     x = conv(f, PING, x);                                             /* 3b: 80 x 73 x 73 */
     x = max_pool_relu(f, PING, conv_at(f, PONG, x, f->layer++, 0)); /* 4a: 192 x 71 x 71 -> 35 x 35 */
+    if (tap(f, x)) return;                                            /* --dims 192 */
     x = block_a_fwd(f, x, 256, PONG);        /* Mixed_5b */
     x = block_a_fwd(f, x, 288, PING);        /* 5c */
     x = block_a_fwd(f, x, 288, PONG);        /* 5d */
@@ -508,13 +520,13 @@ static void forward(fwd *f) {
     x = block_c_fwd(f, x, PING);             /* 6c */
     x = block_c_fwd(f, x, PONG);             /* 6d */
     x = block_c_fwd(f, x, PING);             /* 6e */
+    if (tap(f, x)) return;                   /* --dims 768 */
     x = block_d_fwd(f, x, PONG);             /* 7a: 1280 x 8 x 8 */
     x = block_e_fwd(f, x, POOL_AVG, PING);   /* 7b: 2048 x 8 x 8 */
     x = block_e_fwd(f, x, POOL_MAX, PONG);   /* 7c */
     GB_ASSERT(f->layer == GB_INCEPTION_CONVS && x.c == GB_INCEPTION_FEATURES, "forward used %d layers", f->layer);
-    if (f->measuring) return;
+    if (!tap(f, x)) return; /* measuring */
     gb_inception *net = f->net;
-    gb_spatial_sum_forward(net->dev, net->pool, x.p, (size_t)f->batch * x.c, plane(x), 1.0f / (float)plane(x));
     gb_linear_shape ls = {(size_t)f->batch, GB_INCEPTION_FEATURES, GB_INCEPTION_CLASSES};
     gb_linear_forward(net->dev, net->logits, net->pool, net->params + net->fc_weight_offset,
                       net->logits_without_bias ? NULL : net->params + net->fc_bias_offset, &ls);
@@ -615,6 +627,7 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     if (max_batch == 0) return gb_fail(GB_USAGE, "Inception batch size must be at least 1");
     net->dev = dev;
     net->max_batch = max_batch;
+    net->dims = GB_INCEPTION_FEATURES;
     size_t total = build_table(net);
     gb_torch_state w;
     gb_status s = gb_torch_load(&w, path, expected_sha256 ? expected_sha256 : GB_INCEPTION_SHA256);
@@ -670,14 +683,25 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     return GB_OK;
 }
 
+gb_status gb_inception_set_dims(gb_inception *net, int dims) {
+    if (dims != 64 && dims != 192 && dims != 768 && dims != GB_INCEPTION_FEATURES)
+        return gb_fail(GB_USAGE, "Inception features: %d dimensions is not one of 64, 192, 768, 2048 (pytorch-fid's "
+                                 "--dims)",
+                       dims);
+    net->dims = dims;
+    return GB_OK;
+}
+
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n) {
-    const size_t in_floats = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE;
+    GB_ASSERT(!logits || net->dims == GB_INCEPTION_FEATURES, "Inception logits asked for with %d-d features",
+              net->dims);
+    const size_t in_floats = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE, dims = (size_t)net->dims;
     for (size_t start = 0; start < n; start += net->max_batch) {
         size_t b = n - start < net->max_batch ? n - start : net->max_batch;
         gb_upload(net->dev, net->buf[PONG], images + start * in_floats, b * in_floats * sizeof(float));
         fwd f = {.net = net, .batch = (int)b};
         forward(&f);
-        gb_download(net->dev, pool + start * GB_INCEPTION_FEATURES, net->pool, b * GB_INCEPTION_FEATURES * sizeof(float));
+        gb_download(net->dev, pool + start * dims, net->pool, b * dims * sizeof(float));
         if (logits)
             gb_download(net->dev, logits + start * GB_INCEPTION_CLASSES, net->logits,
                         b * GB_INCEPTION_CLASSES * sizeof(float));

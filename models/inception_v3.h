@@ -69,6 +69,8 @@ typedef struct {
     int logits_without_bias;                  /* 0 after load; 1: logits = pool3 fc.weight^T without fc.bias, the
                                                  logits of OpenAI's and torch-fidelity's Inception score
                                                  ('logits_unbiased'; metrics/inception_score.h) */
+    int dims;                                 /* features per image: 2048 after load (pool3); see
+                                                 gb_inception_set_dims */
 } gb_inception;
 
 /* Load and fold the weights at `path` for batches of up to max_batch images.
@@ -79,10 +81,17 @@ typedef struct {
 gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path, const char *expected_sha256,
                             size_t max_batch);
 
+/* The features the forward returns, as pytorch-fid's --dims (InceptionV3 output blocks 0..3)
+ * and torch-fidelity's feature names '64', '192', '768', '2048' choose them: the global
+ * average of the activations after the stem's first max pool (64), after its second (192),
+ * after Mixed_6e (768), or pool3 (2048). The forward stops at the chosen block, so the smaller
+ * ones are also cheaper. Only 2048 has logits. GB_USAGE for any other value. */
+gb_status gb_inception_set_dims(gb_inception *net, int dims);
+
 /* images: host memory [n, 3, 299, 299], already preprocessed by a protocol
- * (metrics/fid_protocol.h). pool: host [n, 2048]; logits: host [n, 1008] or NULL (with or
- * without fc.bias as net->logits_without_bias says). Any n:
- * chunks of max_batch run through the arena. */
+ * (metrics/fid_protocol.h). pool: host [n, net->dims] (pool3 by default); logits: host
+ * [n, 1008] or NULL (with or without fc.bias as net->logits_without_bias says; only with dims
+ * 2048). Any n: chunks of max_batch run through the arena. */
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n);
 
 void gb_inception_free(gb_inception *net);

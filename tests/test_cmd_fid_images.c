@@ -28,6 +28,7 @@
 #include "datasets/idx.h"
 #include "datasets/shapes32.h"
 #include "tests/cmd_capture.h"
+#include "tests/fixture.h"
 
 /* The random weights and their hash (written by tests/peers/inception_ref.py). */
 static void weights(char *w, size_t w_size, char h[65]) {
@@ -347,4 +348,61 @@ Test(cmd_fid_images, bad_arrays_and_unused_options, .timeout = 120) {
     unlink(floats);
     unlink(other);
     unlink(feats);
+}
+
+/* --dims 192 on a folder: the statistics' mean is the mean of pytorch-fid's --dims 192 features
+ * of the same images (tests/peers/inception_ref.py), within pool3's bound; a 64-d features file
+ * against images is a dimension mismatch found before the network (no weights under this data
+ * root), and matches with --dims 64; isc refuses --dims. */
+Test(cmd_fid_images, dims_option, .timeout = 300) {
+    char w[1024], h[65], dir[1024], out[] = "/tmp/gb_dims_stats_XXXXXX", f64[] = "/tmp/gb_dims_f64XXXXXX.npy",
+                                        last[512];
+    weights(w, sizeof w, h);
+    snprintf(dir, sizeof dir, "%s/inception/images", getenv("GB_FIXTURES"));
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char *argv[] = {"fid", dir, "--stats-out", out, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid",
+                    "--dims", "192", "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, argv, 14, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "192-d features"), "%s", captured);
+    gb_fid_stats st;
+    cr_assert_eq(gb_fid_stats_load(&st, out, NULL), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(st.dim, 192);
+    float *ref = fixture_f32("inception/pt_pool192.f32", 2 * 192);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < 192; i++) {
+        double m = 0.5 * ((double)ref[i] + ref[192 + i]);
+        worst = fmax(worst, fabs(st.mu[i] - m));
+        scale = fmax(scale, fabs(m));
+    }
+    cr_expect(worst <= 1e-4 * scale, "mu differs from pytorch-fid's --dims 192 features: %.3g (scale %.3g)", worst,
+              scale);
+    gb_fid_stats_free(&st);
+    free(ref);
+    unlink(out);
+
+    fd = mkstemps(f64, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    float *feats = fixture_f32("inception/pt_pool64.f32", 2 * 64);
+    size_t shape[2] = {2, 64};
+    gb_npy_array a = gb_npy_view(GB_NPY_F32, 2, shape, feats);
+    cr_assert_eq(gb_npy_save(f64, &a), GB_OK);
+    char *mismatch[] = {"fid", dir, f64, "--data", "/nonexistent-gb-data"};
+    cr_expect_eq(run_cmd(gb_cmd_fid, mismatch, 5, last, sizeof last), GB_INPUT, "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "has 2048 dimensions but"), "%s", gb_last_error());
+    char *matched[] = {"kid", dir, f64, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid",
+                       "--dims", "64", "--subset-size", "2", "--subsets", "1", "--device", "cpu"};
+    char *feats_only[] = {"kid", f64, f64, "--subset-size", "2", "--subsets", "1"};
+    /* the folder through --dims 64 gives pytorch-fid's 64-d features to ~2e-7 (above): the KID
+     * of the folder against them is the KID of those features against themselves */
+    double k_images = run_for_value(gb_cmd_kid, matched, 17, NULL), k_feats = run_for_value(gb_cmd_kid, feats_only, 7, NULL);
+    cr_expect(fabs(k_images - k_feats) <= 1e-4 * fmax(1.0, fabs(k_feats)), "KID %.10g from the folder, %.10g from "
+              "pytorch-fid's features", k_images, k_feats);
+    char *isc[] = {"isc", dir, "--dims", "64"};
+    cr_expect_eq(run_cmd(gb_cmd_isc, isc, 4, last, sizeof last), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "--dims does not apply"), "%s", gb_last_error());
+    free(feats);
+    unlink(f64);
 }

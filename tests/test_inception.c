@@ -244,6 +244,48 @@ Test(inception, merged_1x1_equals_separate) {
  * bit for bit (tests/test_torch_weights.c), and folder_features below runs on the zip file. */
 Test(inception, forward_legacy_weights) { forward_parity("weights_legacy.pth"); }
 
+/* pytorch-fid's --dims 64 / 192 / 768 (InceptionV3 output blocks 0..2, globally averaged) on the
+ * same weights and inputs: the same bound as pool3 (tests/tolerances.md). The forward stops at
+ * the block; the default stays 2048 with the same bits as before the taps; other values are
+ * usage errors. */
+Test(inception, earlier_blocks_match_pytorch_fid_dims) {
+    gb_device dev;
+    open_cpu(&dev);
+    char *p = fx("weights_zip.pth");
+    char h[65];
+    gb_inception net;
+    load_hashed(&net, &dev, p, h, 2);
+    cr_expect_eq(net.dims, 2048);
+    float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
+    const int dims[3] = {64, 192, 768};
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "inception/pt_pool%d.f32", dims[k]);
+        float *ref = fixture_f32(name, 2 * (size_t)dims[k]);
+        float got[2 * 768 + 1];
+        got[2 * dims[k]] = 12345.0f; /* a guard just past the rows */
+        cr_assert_eq(gb_inception_set_dims(&net, dims[k]), GB_OK, "%s", gb_last_error());
+        gb_inception_forward(&net, got, NULL, in, 2);
+        double e = rel_max_err(got, ref, 2 * (size_t)dims[k]);
+        cr_log_info("--dims %d: max rel err %.3g", dims[k], e);
+        cr_expect(e <= 1e-4, "--dims %d: max |diff| / max |ref| = %.3g > 1e-4", dims[k], e);
+        expect_close(name, got, ref, 2 * (size_t)dims[k], 2e-5, 1e-4);
+        cr_expect_eq(got[2 * dims[k]], 12345.0f, "--dims %d wrote past its rows", dims[k]);
+        free(ref);
+    }
+    cr_expect_eq(gb_inception_set_dims(&net, 100), GB_USAGE);
+    cr_assert_eq(gb_inception_set_dims(&net, 2048), GB_OK);
+    float *ref_pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    float pool[2 * 2048];
+    gb_inception_forward(&net, pool, NULL, in, 2);
+    cr_expect(rel_max_err(pool, ref_pool, 2 * 2048) <= 1e-4, "pool3 after switching back");
+    free(ref_pool);
+    free(in);
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    free(p);
+}
+
 Test(inception, weights_gate) {
     gb_device dev;
     open_cpu(&dev);

@@ -38,6 +38,8 @@ Writes OUTDIR/inception/:
   x01.f32              images a, b as pytorch-fid feeds them: [2, 3, 37, 45] in [0, 1]
   pt_input.f32         F.interpolate(x01, 299, bilinear, align_corners=False) * 2 - 1 [2, 3, 299, 299]
   pt_pool.f32          InceptionV3([3]) pool3 features [2, 2048]
+  pt_pool{64,192,768}.f32   InceptionV3([0, 1, 2]) outputs, globally averaged as pytorch-fid's
+                       get_activations does for --dims 64 / 192 / 768 [2, dims]
   pt_logits.f32        fid_inception_v3().fc(pool3) [2, 1008]
   {pt,clean,tf}_in_{a,c}.f32   network inputs [3, 299, 299] of images a and c under the three
                        protocols: pytorch-fid (above); clean (clean-fid make_resizer("PIL",
@@ -357,6 +359,14 @@ def main():
         logits = fid.fc(pool)
     save_f32(os.path.join(d, "pt_pool.f32"), pool.numpy())
     save_f32(os.path.join(d, "pt_logits.f32"), logits.numpy())
+    # --dims 64 / 192 / 768: pytorch-fid's output blocks 0..2, then get_activations' global
+    # average (adaptive_avg_pool2d to 1 x 1 when the block's output is not 1 x 1 already)
+    early = pfi.InceptionV3([0, 1, 2], resize_input=True, normalize_input=True)
+    early.eval()
+    with torch.no_grad():
+        for block, dims in zip(early(x01), (64, 192, 768)):
+            feats = F.adaptive_avg_pool2d(block, output_size=(1, 1)).reshape(2, dims)
+            save_f32(os.path.join(d, "pt_pool%d.f32" % dims), feats.numpy())
 
     clean = cfr.make_resizer("PIL", False, "bicubic", (299, 299))
     for name, path in (("a", "images/a.png"), ("c", "resize/c.png")):
