@@ -85,6 +85,10 @@ static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
     free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", fi->in.arg);
     snprintf(fi->kind, sizeof fi->kind, "%s", f.kind);
+    if (f.from_images) { /* the provenance --stats-out records and a later comparison checks */
+        snprintf(fi->stats.protocol, sizeof fi->stats.protocol, "%s", gb_fid_protocol_name(fn->protocol));
+        snprintf(fi->stats.weights_sha256, sizeof fi->stats.weights_sha256, "%s", fn->net.sha256);
+    }
     return GB_OK;
 }
 
@@ -93,9 +97,17 @@ static void fid_input_free(fid_input *fi) {
     gb_cli_input_free(&fi->in);
 }
 
-static void describe_input(const char *label, const char *path, const char *kind, const gb_fid_stats *st) {
-    if (st->n) printf("%s: %s (%s, d = %zu, n = %llu)\n", label, path, kind, st->dim, (unsigned long long)st->n);
-    else printf("%s: %s (%s, d = %zu)\n", label, path, kind, st->dim);
+/* "A: PATH (kind[, recorded provenance], d = ..., n = ...)"; a stats file's recorded protocol
+ * and weights are shown, an image input's are in its kind and the network line. */
+static void describe_input(const char *label, const char *path, const char *kind, const gb_fid_stats *st,
+                           int is_stats) {
+    char origin[160] = "", count[48] = "";
+    if (is_stats && st->protocol[0]) snprintf(origin, sizeof origin, ", protocol %s", st->protocol);
+    if (is_stats && st->weights_sha256[0])
+        snprintf(origin + strlen(origin), sizeof origin - strlen(origin), ", weights sha256 %.16s...",
+                 st->weights_sha256);
+    if (st->n) snprintf(count, sizeof count, ", n = %llu", (unsigned long long)st->n);
+    printf("%s: %s (%s%s, d = %zu%s)\n", label, path, kind, origin, st->dim, count);
 }
 
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
@@ -106,7 +118,7 @@ static gb_status save_stats_only(gb_cli_network *fn, const char *path, const cha
     if (s == GB_OK) s = fid_input_stats(&a, fn);
     if (s == GB_OK) s = gb_fid_stats_save(out, &a.stats, layout);
     if (s == GB_OK) {
-        describe_input("A", path, a.kind, &a.stats);
+        describe_input("A", path, a.kind, &a.stats, a.is_stats);
         gb_cli_describe_network(fn);
         printf("statistics of A written (%s layout) to\n%s\n", gb_fid_layout_name(layout), out);
     }
@@ -175,13 +187,14 @@ gb_status gb_cmd_fid(int argc, char **argv) {
                     fid_input_dim(&in[1], &fn));
     for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
     const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
+    if (s == GB_OK) gb_fid_stats_warn_mismatch(a, paths[0], b, paths[1]);
     double fid = 0.0;
     if (s == GB_OK && stats_out) s = gb_fid_stats_save(stats_out, a, layout);
     /* on the network's device when images opened it (cuSOLVER on CUDA), else LAPACK */
     if (s == GB_OK) s = gb_fid_from_stats_on(fn.open ? &fn.dev : NULL, &fid, a, b);
     if (s == GB_OK) {
-        describe_input("A", paths[0], in[0].kind, a);
-        describe_input("B", paths[1], in[1].kind, b);
+        describe_input("A", paths[0], in[0].kind, a, in[0].is_stats);
+        describe_input("B", paths[1], in[1].kind, b, in[1].is_stats);
         gb_cli_describe_network(&fn);
         if (stats_out) printf("statistics of A written to %s (%s layout)\n", stats_out, gb_fid_layout_name(layout));
         printf("%.10g\n", fid);

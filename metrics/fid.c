@@ -1,6 +1,6 @@
-/* metrics/fid.c - streaming FID statistics, the Frechet distance via symmetric
- * eigendecompositions, and stats .npz files (see metrics/fid.h, which also records the timings
- * behind the choice of LAPACK routines; tested by tests/test_fid_stats.c). */
+/* metrics/fid.c - streaming FID statistics and the Frechet distance via symmetric
+ * eigendecompositions (see metrics/fid.h, which also records the timings behind the choice of
+ * LAPACK routines; stats files: metrics/fid_file.c; tested by tests/test_fid_stats.c). */
 #include "metrics/fid.h"
 
 #include <cblas.h>
@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 
 #include "core/log.h"
-#include "core/npy.h"
 #include "kernels/kernels.h"
 #include "metrics/congruence.h"
 #ifdef GB_HAVE_CUDA
@@ -26,7 +25,7 @@ void gb_fid_stats_free(gb_fid_stats *s) {
     memset(s, 0, sizeof *s);
 }
 
-static gb_status stats_alloc(gb_fid_stats *s, size_t dim) {
+gb_status gb_fid_stats_alloc(gb_fid_stats *s, size_t dim) {
     memset(s, 0, sizeof *s);
     s->dim = dim;
     s->mu = malloc(dim * sizeof *s->mu);
@@ -109,7 +108,7 @@ gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out) {
     uint64_t n = a->n + a->pending;
     memset(out, 0, sizeof *out);
     if (n < 2) return gb_fail(GB_INPUT, "FID statistics need at least 2 feature rows (got %llu)", (unsigned long long)n);
-    GB_TRY(stats_alloc(out, dim));
+    GB_TRY(gb_fid_stats_alloc(out, dim));
     /* Fold the partial chunk into copies so that more rows can still be added afterwards. */
     double *rows = a->pending ? malloc(a->pending * dim * sizeof *rows) : NULL;
     if (a->pending && !rows) {
@@ -155,7 +154,7 @@ gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n
 
 /* ---- Frechet distance ------------------------------------------------------------------------ */
 
-static gb_status check_finite(const double *v, size_t n, const char *what, size_t dim) {
+gb_status gb_fid_check_finite(const double *v, size_t n, const char *what, size_t dim) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i])) {
             if (dim) return gb_fail(GB_INPUT, "%s[%zu, %zu] is %g: statistics must be finite", what, i / dim, i % dim, v[i]);
@@ -301,10 +300,10 @@ gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, 
 gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
                                  const double *s2, size_t dim, gb_frechet_method method) {
     if (dim == 0) return gb_fail(GB_INPUT, "Frechet distance of 0-dimensional statistics");
-    GB_TRY(check_finite(mu1, dim, "mu1", 0));
-    GB_TRY(check_finite(mu2, dim, "mu2", 0));
-    GB_TRY(check_finite(s1, dim * dim, "sigma1", dim));
-    GB_TRY(check_finite(s2, dim * dim, "sigma2", dim));
+    GB_TRY(gb_fid_check_finite(mu1, dim, "mu1", 0));
+    GB_TRY(gb_fid_check_finite(mu2, dim, "mu2", 0));
+    GB_TRY(gb_fid_check_finite(s1, dim * dim, "sigma1", dim));
+    GB_TRY(gb_fid_check_finite(s2, dim * dim, "sigma2", dim));
     double diff2 = 0.0, tr1 = 0.0, tr2 = 0.0;
     for (size_t i = 0; i < dim; i++) {
         double dlt = mu1[i] - mu2[i];
@@ -346,79 +345,4 @@ gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *
     if (a->dim != b->dim)
         return gb_fail(GB_INPUT, "FID: the statistics have different feature dimensions (%zu and %zu)", a->dim, b->dim);
     return gb_frechet_distance_on(dev, out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO);
-}
-
-/* ---- stats files ------------------------------------------------------------------------------ */
-
-const char *gb_fid_layout_name(gb_fid_layout layout) {
-    return layout == GB_FID_LAYOUT_CLEAN_FID ? "clean-fid" : "pytorch-fid";
-}
-
-gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layout layout) {
-    size_t d = s->dim, sshape[2] = {d, d};
-    float *mu32 = NULL;
-    gb_npy_array arrays[2];
-    if (layout == GB_FID_LAYOUT_CLEAN_FID) {
-        mu32 = malloc(d * sizeof *mu32);
-        if (!mu32) return gb_fail(GB_ENV, "out of memory");
-        for (size_t i = 0; i < d; i++) mu32[i] = (float)s->mu[i];
-        arrays[0] = gb_npy_view(GB_NPY_F32, 1, &d, mu32);
-    } else {
-        arrays[0] = gb_npy_view(GB_NPY_F64, 1, &d, s->mu);
-    }
-    arrays[1] = gb_npy_view(GB_NPY_F64, 2, sshape, s->sigma);
-    const char *keys[2] = {"mu", "sigma"};
-    gb_status st = gb_npz_save(path, keys, arrays, 2, GB_NPZ_DEFLATED);
-    free(mu32);
-    return st;
-}
-
-gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout) {
-    memset(out, 0, sizeof *out);
-    gb_npz z;
-    GB_TRY(gb_npz_load(&z, path));
-    const gb_npy_array *mu = gb_npz_find(&z, "mu"), *sg = gb_npz_find(&z, "sigma");
-    gb_status st = GB_OK;
-    if (!mu || !sg) {
-        st = gb_fail(GB_INPUT, "%s: FID stats need the keys 'mu' and 'sigma' (as written by np.savez_compressed(path, "
-                               "mu=mu, sigma=sigma)); '%s' is missing",
-                     path, mu ? "sigma" : "mu");
-    } else if ((mu->dtype != GB_NPY_F32 && mu->dtype != GB_NPY_F64) ||
-               (sg->dtype != GB_NPY_F32 && sg->dtype != GB_NPY_F64)) {
-        st = gb_fail(GB_INPUT, "%s: 'mu' and 'sigma' must be float32 or float64 (got %s and %s)", path,
-                     gb_npy_descr(mu->dtype), gb_npy_descr(sg->dtype));
-    } else if (mu->ndim != 1 || mu->shape[0] == 0) {
-        st = gb_fail(GB_INPUT, "%s: 'mu' must have shape (d,) with d >= 1 (it has %d dimensions)", path, mu->ndim);
-    } else if (sg->ndim != 2 || sg->shape[0] != mu->shape[0] || sg->shape[1] != mu->shape[0]) {
-        st = gb_fail(GB_INPUT, "%s: 'sigma' must have shape (%zu, %zu) to match 'mu'", path, mu->shape[0],
-                     mu->shape[0]);
-    } else {
-        size_t d = mu->shape[0];
-        st = stats_alloc(out, d);
-        if (st == GB_OK) {
-            gb_npy_to_f64(out->mu, mu);
-            gb_npy_to_f64(out->sigma, sg);
-            st = check_finite(out->mu, d, "mu", 0);
-            if (st == GB_OK) st = check_finite(out->sigma, d * d, "sigma", d);
-            if (st != GB_OK) gb_fail_wrap(st, "%s", path);
-        }
-        if (st == GB_OK) {
-            double asym = 0.0, big = 0.0;
-            for (size_t i = 0; i < d; i++)
-                for (size_t j = i; j < d; j++) {
-                    double a = out->sigma[i * d + j], b = out->sigma[j * d + i];
-                    if (fabs(a - b) > asym) asym = fabs(a - b);
-                    if (fabs(a) > big) big = fabs(a);
-                    out->sigma[i * d + j] = out->sigma[j * d + i] = 0.5 * (a + b);
-                }
-            if (asym > 1e-6 * big)
-                gb_warn("%s: 'sigma' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g); using (S + S^T) / 2",
-                        path, asym, big);
-            if (layout) *layout = mu->dtype == GB_NPY_F32 ? GB_FID_LAYOUT_CLEAN_FID : GB_FID_LAYOUT_PYTORCH_FID;
-        } else {
-            gb_fid_stats_free(out);
-        }
-    }
-    gb_npz_free(&z);
-    return st;
 }

@@ -66,10 +66,11 @@
  *   GB_FID_LAYOUT_PYTORCH_FID  mu float64 (d,), sigma float64 (d, d)  (pytorch-fid --save-stats)
  *   GB_FID_LAYOUT_CLEAN_FID    mu float32 (d,), sigma float64 (d, d)  (clean-fid: np.mean of
  *                              float32 features stays float32; np.cov promotes to float64)
- * Loading accepts float32 or float64 for either key (other keys are ignored), checks the shapes
- * ((d,) and (d, d)) and that every value is finite, and symmetrizes sigma as (S + S^T) / 2
- * (np.cov's result can differ from its transpose in the last bits; a relative asymmetry above
- * 1e-6 is logged as a warning).
+ * Loading accepts float32 or float64 for either key (other keys are ignored, genbench's own
+ * provenance members are read: gb_fid_stats_save), checks the shapes ((d,) and (d, d)) and
+ * that every value is finite, and symmetrizes sigma as (S + S^T) / 2 (np.cov's result can
+ * differ from its transpose in the last bits; a relative asymmetry above 1e-6 is logged as a
+ * warning). Written and read by metrics/fid_file.c.
  *
  * Tested by tests/test_fid_stats.c: closed forms (identical stats give 0, diagonal and
  * commuting covariances, a mean shift), both factor paths, singular covariances, batch
@@ -91,12 +92,21 @@ typedef struct gb_device gb_device; /* kernels/kernels.h */
 
 typedef struct {
     size_t dim;
-    uint64_t n;    /* samples behind the statistics; 0 when unknown (loaded from a file) */
+    uint64_t n;    /* samples behind the statistics; 0 when unknown (a file that does not say) */
     double *mu;    /* [dim] */
     double *sigma; /* [dim, dim] symmetric, N-1 denominator */
+    /* Where the features came from, when known ("" when not): the image protocol and the
+     * Inception weights' SHA-256. Stats files carry them (and n) as extra members. */
+    char protocol[16];
+    char weights_sha256[65];
 } gb_fid_stats;
 
+/* mu and sigma allocated for dim features (everything else zero). GB_ENV when memory runs out. */
+gb_status gb_fid_stats_alloc(gb_fid_stats *s, size_t dim);
 void gb_fid_stats_free(gb_fid_stats *s);
+/* GB_INPUT naming what[i] (or what[i / dim, i % dim] when dim > 0) for the first non-finite
+ * value of v[n]. */
+gb_status gb_fid_check_finite(const double *v, size_t n, const char *what, size_t dim);
 
 typedef struct {
     size_t dim;
@@ -141,12 +151,25 @@ gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *
 
 typedef enum { GB_FID_LAYOUT_PYTORCH_FID, GB_FID_LAYOUT_CLEAN_FID } gb_fid_layout;
 
+/* Stats files (metrics/fid_file.c). */
 /* "pytorch-fid" / "clean-fid". */
 const char *gb_fid_layout_name(gb_fid_layout layout);
-/* Write an .npz like np.savez_compressed(path, mu=..., sigma=...) in the given layout (atomic). */
+/* Write an .npz like np.savez_compressed(path, mu=..., sigma=...) in the given layout (atomic),
+ * plus the provenance that is known, as members the peers' loaders never read (they take
+ * f['mu'] and f['sigma']):
+ *   genbench_n                int64 scalar, the samples behind the statistics (when n > 0)
+ *   genbench_protocol         uint8 [len], the image protocol's name in ASCII
+ *   genbench_weights_sha256   uint8 [64], the Inception weights' SHA-256 in lowercase hex
+ * (numpy: int(f['genbench_n']), bytes(f['genbench_protocol']).decode()). */
 gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layout layout);
 /* Read either layout; *layout (may be NULL) gets CLEAN_FID when mu is float32, else
- * PYTORCH_FID. out->n is 0 (the files do not record N). */
+ * PYTORCH_FID. The provenance members are read when present (out->n 0 and "" otherwise, as
+ * for the peers' files); a malformed one is GB_INPUT naming it. */
 gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout);
+/* Warns when a and b (named by their labels) record different protocols, weights or sample
+ * provenance that makes their FID incomparable; quiet where either does not say. Returns the
+ * number of warnings. */
+int gb_fid_stats_warn_mismatch(const gb_fid_stats *a, const char *label_a, const gb_fid_stats *b,
+                               const char *label_b);
 
 #endif

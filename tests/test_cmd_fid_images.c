@@ -406,3 +406,34 @@ Test(cmd_fid_images, dims_option, .timeout = 300) {
     free(feats);
     unlink(f64);
 }
+
+/* Statistics written from images record their protocol and weights (metrics/fid.h); comparing
+ * them with images under another protocol warns, under the same one does not, and the input
+ * line shows what the file recorded. */
+Test(cmd_fid_images, stats_files_record_their_protocol, .timeout = 300) {
+    char w[1024], h[65], dir[1024], out[] = "/tmp/gb_prov_stats_XXXXXX.npz", last[512];
+    weights(w, sizeof w, h);
+    snprintf(dir, sizeof dir, "%s/inception/images", getenv("GB_FIXTURES"));
+    int fd = mkstemps(out, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char *save[] = {"fid", dir, "--stats-out", out, "--weights", w, "--weights-sha256", h, "--protocol", "legacy-tf",
+                    "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, save, 12, last, sizeof last), GB_OK, "%s", gb_last_error());
+    gb_fid_stats st;
+    cr_assert_eq(gb_fid_stats_load(&st, out, NULL), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(st.protocol, "legacy-tf");
+    cr_expect_str_eq(st.weights_sha256, h);
+    cr_expect_eq(st.n, 2);
+    gb_fid_stats_free(&st);
+    for (int same = 0; same < 2; same++) {
+        char *cmp[] = {"fid", dir, out, "--weights", w, "--weights-sha256", h, "--protocol",
+                       same ? "legacy-tf" : "clean", "--device", "cpu"};
+        cr_assert_eq(run_cmd(gb_cmd_fid, cmp, 11, last, sizeof last), GB_OK, "%s", gb_last_error());
+        int warned = strstr(captured_err, "under the image protocol") != NULL;
+        cr_expect_eq(warned, !same, "protocol %s: %s", same ? "legacy-tf" : "clean", captured_err);
+        cr_expect_not_null(strstr(captured, "(pytorch-fid, protocol legacy-tf, weights sha256 "), "%s", captured);
+        if (same) cr_expect(fabs(strtod(last, NULL)) < 1e-6, "the same images under the same protocol: %s", last);
+    }
+    unlink(out);
+}

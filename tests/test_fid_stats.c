@@ -428,6 +428,62 @@ Test(fid_files, round_trip_both_layouts) {
     cr_expect_eq(system(cmd), 0);
 }
 
+/* Provenance beside mu and sigma: n, the protocol and the weights' hash survive the round trip;
+ * numpy reads the file as pytorch-fid's loader does (f['mu'], f['sigma']) and the members as
+ * fid.h documents them; a file without them (the peers') loads with none. */
+Test(fid_files, provenance_round_trip_and_numpy) {
+    char dir[] = "/tmp/gb_fidprov_XXXXXX", path[128], bare[128];
+    cr_assert_not_null(mkdtemp(dir));
+    gb_fid_stats a = stats_of("fid_a.npy");
+    cr_assert_gt(a.n, 0);
+    snprintf(a.protocol, sizeof a.protocol, "legacy-tf");
+    memset(a.weights_sha256, 'c', 64);
+    a.weights_sha256[64] = '\0';
+    snprintf(path, sizeof path, "%s/p.npz", dir);
+    cr_assert_eq(gb_fid_stats_save(path, &a, GB_FID_LAYOUT_CLEAN_FID), GB_OK, "%s", gb_last_error());
+    gb_fid_stats b;
+    cr_assert_eq(gb_fid_stats_load(&b, path, NULL), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(b.n, a.n);
+    cr_expect_str_eq(b.protocol, "legacy-tf");
+    cr_expect_str_eq(b.weights_sha256, a.weights_sha256);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"\n"
+             "import numpy as np\n"
+             "with np.load('%s') as f:\n"
+             "    m, s = f['mu'][:], f['sigma'][:]\n"
+             "    assert m.dtype == np.float32 and s.shape == (%zu, %zu), (m.dtype, s.shape)\n"
+             "    assert int(f['genbench_n']) == %llu and f['genbench_n'].dtype == np.int64\n"
+             "    assert bytes(f['genbench_protocol']).decode() == 'legacy-tf'\n"
+             "    assert bytes(f['genbench_weights_sha256']).decode() == 'c' * 64\n"
+             "\"",
+             path, a.dim, a.dim, (unsigned long long)a.n);
+    cr_expect_eq(system(cmd), 0, "numpy read the file otherwise than fid.h says, see stderr");
+    /* statistics of unknown origin: nothing recorded, nothing read back */
+    gb_fid_stats c = stats_of("fid_a.npy");
+    c.n = 0;
+    snprintf(bare, sizeof bare, "%s/bare.npz", dir);
+    cr_assert_eq(gb_fid_stats_save(bare, &c, GB_FID_LAYOUT_PYTORCH_FID), GB_OK, "%s", gb_last_error());
+    gb_npz z;
+    cr_assert_eq(gb_npz_load(&z, bare), GB_OK);
+    cr_expect_eq(z.count, 2, "only mu and sigma when nothing is known");
+    gb_npz_free(&z);
+    gb_fid_stats d;
+    cr_assert_eq(gb_fid_stats_load(&d, bare, NULL), GB_OK, "%s", gb_last_error());
+    cr_expect(d.n == 0 && !d.protocol[0] && !d.weights_sha256[0]);
+    /* different protocols and weights are warned about; unknown ones are not */
+    cr_expect_eq(gb_fid_stats_warn_mismatch(&a, "A", &d, "B"), 0);
+    snprintf(d.protocol, sizeof d.protocol, "clean");
+    memset(d.weights_sha256, 'd', 64);
+    cr_expect_eq(gb_fid_stats_warn_mismatch(&a, "A", &d, "B"), 2);
+    gb_fid_stats_free(&a);
+    gb_fid_stats_free(&b);
+    gb_fid_stats_free(&c);
+    gb_fid_stats_free(&d);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
 static void expect_bad_stats(const char *dir, const char *name, const char *const *keys, gb_npy_array *arrays,
                              size_t n, const char *needle) {
     char path[256];
@@ -456,6 +512,21 @@ Test(fid_files, rejects_bad_stats) {
     expect_bad_stats(dir, "nan", k2, (gb_npy_array[]){ok_mu, gb_npy_view(GB_NPY_F64, 2, sh, nan_sg)}, 2,
                      "sigma[1, 1]");
     expect_bad_stats(dir, "int", k2, (gb_npy_array[]){gb_npy_view(GB_NPY_I32, 1, &d, imu), ok_sg}, 2, "float32 or");
+    /* malformed provenance members */
+    const char *k3n[3] = {"mu", "sigma", "genbench_n"}, *k3p[3] = {"mu", "sigma", "genbench_protocol"},
+               *k3w[3] = {"mu", "sigma", "genbench_weights_sha256"};
+    double fn = 5;
+    int64_t zero = 0;
+    size_t plen = 4, wlen = 8;
+    uint8_t ctl[4] = {'c', 'l', '\n', 'n'}, hex8[8] = {'a', 'b', 'c', 'd', 'e', 'f', '0', '1'};
+    expect_bad_stats(dir, "nfloat", k3n, (gb_npy_array[]){ok_mu, ok_sg, gb_npy_view(GB_NPY_F64, 0, NULL, &fn)}, 3,
+                     "int64 scalar");
+    expect_bad_stats(dir, "nzero", k3n, (gb_npy_array[]){ok_mu, ok_sg, gb_npy_view(GB_NPY_I64, 0, NULL, &zero)}, 3,
+                     "int64 scalar");
+    expect_bad_stats(dir, "pctl", k3p, (gb_npy_array[]){ok_mu, ok_sg, gb_npy_view(GB_NPY_U8, 1, &plen, ctl)}, 3,
+                     "printable ASCII");
+    expect_bad_stats(dir, "wshort", k3w, (gb_npy_array[]){ok_mu, ok_sg, gb_npy_view(GB_NPY_U8, 1, &wlen, hex8)}, 3,
+                     "64 lowercase hex");
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
