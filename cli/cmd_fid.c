@@ -8,9 +8,11 @@
  *       'arr_0'), a folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N]
  *       ("cifar10:train:5000": the first 5000 training images, from the data root). Features
  *       are reduced to their mean and N-1 covariance first. Both inputs are read, and their
- *       dimensions compared, before any image goes through the network. The last line of stdout is the FID. --stats-out writes the statistics of A
- *       (layout pytorch-fid by default); with A alone that is all the command does (reference
- *       statistics computed once, as pytorch-fid's --save-stats), and the last line is FILE.
+ *       dimensions compared, before any image goes through the network. The last line of
+ *       stdout is the FID. --stats-out writes the statistics of A (layout pytorch-fid by
+ *       default, with their provenance: metrics/fid.h); with A alone that is all the command
+ *       does (reference statistics computed once, as pytorch-fid's --save-stats), and the last
+ *       line is FILE. Inputs computed under different protocols or weights are warned about.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
  *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or images (an
  *       array, a folder or a split, as for fid). Prints the inputs and the spread, then the KID
@@ -19,20 +21,22 @@
  *       precision, recall, density, coverage of the generated set GEN against REAL (inputs as
  *       for kid).
  *   NETWORK OPTIONS, for image inputs: [--protocol pytorch-fid|clean|legacy-tf]
- *       [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N] [--data DIR]
- *       Images go through the FID Inception network to its 2048-d pool features under the
- *       image protocol (metrics/fid_protocol.h; clean by default). prdc's --protocol takes
- *       either kind of name (the two sets do not overlap), so it may be given twice.
- *       Given with no image input, they are ignored with a warning.
+ *       [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]
+ *       [--data DIR] [--dims 64|192|768|2048] (cli/inception_inputs.h)
+ *       Images go through the FID Inception network to its pool features (2048-d, or an
+ *       earlier block's with --dims) under the image protocol (metrics/fid_protocol.h; clean by
+ *       default). prdc's --protocol takes either kind of name (the two sets do not overlap), so
+ *       it may be given twice. Given with no image input, they are ignored with a warning.
  *
  * Image inputs need the weights pt_inception-2015-12-05-6726825d.pth (<data root>/weights/,
  * or --weights); without them the command exits 5 (environment) naming the file, where it was
  * looked for and `genbench data fetch inception-weights`.
  * Exit codes: 0 ok, 2 usage, 3 bad input file, 4 numerical failure, 5 environment.
  *
- * The network and the feature files are cli/inception_inputs.c's. tests/test_cmd_fid.c compiles
- * this file in (with cli/cli_common.c and cli/inception_inputs.c) and calls the commands
- * directly; that suite runs every form and error path.
+ * The inputs are cli/metric_inputs.c's, the network cli/inception_inputs.c's.
+ * tests/test_cmd_fid.c and tests/test_cmd_fid_images.c compile this file in (with
+ * cli/cli_common.c, cli/inception_inputs.c and cli/metric_inputs.c) and call the commands
+ * directly; together they run every form and error path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +72,7 @@ static gb_status read_fid_input(fid_input *fi, const char *path, const gb_cli_ne
         snprintf(fi->kind, sizeof fi->kind, "%s", gb_fid_layout_name(layout));
         return GB_OK;
     }
-    return gb_cli_input_read(&fi->in, path, fn->data_root, "features");
+    return gb_cli_input_read(&fi->in, path, fn, "features");
 }
 
 /* The dimension the statistics will have, known once the input is read. */
@@ -138,7 +142,7 @@ gb_status gb_cmd_fid(int argc, char **argv) {
                "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
                "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
                "                      clean-fid (mu float32, sigma float64)\n"
-               "images go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
                GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "prints both inputs, then the FID as the last line\n");
         return GB_OK;
@@ -183,8 +187,12 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     gb_status s = read_fid_input(&in[0], paths[0], &fn);
     if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn);
     if (s == GB_OK && fid_input_dim(&in[0], &fn) != fid_input_dim(&in[1], &fn))
-        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu", paths[0], fid_input_dim(&in[0], &fn), paths[1],
-                    fid_input_dim(&in[1], &fn));
+        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu%s", paths[0], fid_input_dim(&in[0], &fn),
+                    paths[1], fid_input_dim(&in[1], &fn),
+                    (!in[0].is_stats && gb_cli_input_holds_images(&in[0].in)) ||
+                            (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in))
+                        ? " (images give the network's features, 2048-d unless --dims says otherwise)"
+                        : "");
     for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
     const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
     if (s == GB_OK) gb_fid_stats_warn_mismatch(a, paths[0], b, paths[1]);
@@ -235,7 +243,7 @@ static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const cha
     size_t dim[2] = {0, 0};
     gb_status s = GB_OK;
     for (int k = 0; k < 2 && s == GB_OK; k++) {
-        s = gb_cli_input_read(&in[k], paths[k], fn->data_root, "features");
+        s = gb_cli_input_read(&in[k], paths[k], fn, "features");
         dim[k] = gb_cli_input_holds_images(&in[k]) ? gb_cli_network_dims(fn) : in[k].rows.d;
     }
     if (s == GB_OK && dim[0] != dim[1])
@@ -278,7 +286,7 @@ gb_status gb_cmd_kid(int argc, char **argv) {
                "  --seed N            seed of the subset streams (default 0)\n"
                "  --subsets N         number of subsets (default %d)\n"
                "  --subset-size N     rows per subset, capped at the smaller set (default %d)\n"
-               "images go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
                GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "kernel (x.y/d + 1)^3, unbiased MMD^2 per subset; prints the spread, then the KID as the last line\n",
                GB_KID_SUBSETS, GB_KID_SUBSET_SIZE);
@@ -348,7 +356,7 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
                "  --protocol NAME     kynkaanniemi: k = 3, distance <= radius (default; torch-fidelity,\n"
                "                      StyleGAN2-ADA); prdc: k = 5, distance < radius (prdc, StudioGAN)\n"
                "  --k N               neighbourhood size (overrides the protocol's)\n"
-               "images go through the FID Inception network to 2048-d pool features:\n"
+               "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
                GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
                "  (--protocol takes either kind of name, and may be given once for each)\n"
                "prints precision, recall, density and coverage of GEN against REAL\n");

@@ -97,7 +97,7 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
     const char *what = o->input == GB_IS_LOGITS ? "logits" : "probabilities";
     gb_cli_input in;
-    gb_status s = gb_cli_input_read(&in, path, o->net.data_root, what);
+    gb_status s = gb_cli_input_read(&in, path, &o->net, what);
     if (s == GB_OK && gb_cli_input_holds_images(&in) && o->input_given && o->input != GB_IS_LOGITS)
         s = gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
                     path);

@@ -6,11 +6,11 @@
  *       decoded as Pillow's convert("RGB") does, metrics/fid_protocol.h: 3 planes of 0..255),
  *       a .npy image array [n, c, h, w] of uint8 (0..255), float32 or float64 (floats taken
  *       as they are, float64 rounded to float32, the spectrum's input type; non-finite values
- *       are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data root
- *       (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
- *       existing path of that name wins, as for the Inception metric commands). Every image of both sets must have one size and both
- *       sets one channel count: the spectrum is defined at native resolution, nothing is
- *       resized. Prints one line per input, a line with the bins the distance uses and the
+ *       are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data
+ *       root (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
+ *       existing path of that name wins, as for the Inception metric commands). Every image
+ *       of both sets must have one size and both sets one channel count: the spectrum is
+ *       defined at native resolution, nothing is resized. Prints one line per input, a line with the bins the distance uses and the
  *       definition tag, then the distance as the last line. --csv FILE writes the per-bin table
  *         k,count,power_a,power_b,ratio_db
  *       for every bin k = 0 .. n_bins-1 (DC and the corner bins beyond K too, though the
@@ -151,10 +151,10 @@ static gb_status open_npy(image_set *s) {
 }
 
 /* A dataset split's first N images (all of them without N), with its own channel count. */
-static gb_status open_split(image_set *s, const char *data_root) {
+static gb_status open_split(image_set *s, const char *data_root, int threads) {
     gb_image_split_ref ref;
     GB_TRY(gb_image_split_parse(&ref, s->path));
-    GB_TRY(gb_image_split_load_ref(&s->split, &s->split_total, gb_data_root(data_root), &ref, 0));
+    GB_TRY(gb_image_split_load_ref(&s->split, &s->split_total, gb_data_root(data_root), &ref, threads));
     s->n = (size_t)s->split.count;
     s->c = (size_t)s->split.channels;
     s->h = (size_t)s->split.height;
@@ -162,14 +162,14 @@ static gb_status open_split(image_set *s, const char *data_root) {
     return GB_OK;
 }
 
-static gb_status open_set(image_set *s, const char *path, const char *data_root) {
+static gb_status open_set(image_set *s, const char *path, const char *data_root, int threads) {
     memset(s, 0, sizeof *s);
     s->path = path;
     s->lo = 0;
     s->hi = 255;
     if (gb_cli_names_split(path)) {
         s->kind = SET_SPLIT;
-        return open_split(s, data_root);
+        return open_split(s, data_root, threads);
     }
     if (gb_cli_is_folder(path)) {
         s->kind = SET_FOLDER;
@@ -408,7 +408,10 @@ static void write_table(FILE *fp, const gb_spectrum_plan *plan, const double *sa
 
 static void describe_set(const char *label, const image_set *s) {
     const char *kind = set_kind_name(s);
-    if (is_8bit(s))
+    if (s->kind == SET_SPLIT)
+        printf("%s: %s (%s, the first %zu of %zu images, sha256 %s, c = %zu, h = %zu, w = %zu, values 0..255)\n", label,
+               s->path, kind, s->n, s->split_total, s->split.sha256[0] ? s->split.sha256 : "none", s->c, s->h, s->w);
+    else if (is_8bit(s))
         printf("%s: %s (%s, n = %zu, c = %zu, h = %zu, w = %zu, values 0..255)\n", label, s->path, kind, s->n, s->c,
                s->h, s->w);
     else
@@ -537,12 +540,14 @@ gb_status gb_cmd_spectrum(int argc, char **argv) {
     for (int k = 0; k < 2; k++) { /* both inputs exist before either is read */
         gb_image_split_ref ref;
         if (!gb_cli_names_split(o.paths[k])) GB_TRY(gb_cli_check_input(o.paths[k]));
-        else if (gb_image_split_parse(&ref, o.paths[k]) == GB_OK)
+        else {
+            GB_TRY(gb_image_split_parse(&ref, o.paths[k]));
             GB_TRY(gb_image_split_check_present(gb_data_root(o.data_root), ref.dataset, ref.split));
+        }
     }
     image_set a, b;
-    gb_status st = open_set(&a, o.paths[0], o.data_root);
-    if (st == GB_OK) st = open_set(&b, o.paths[1], o.data_root);
+    gb_status st = open_set(&a, o.paths[0], o.data_root, (int)o.threads);
+    if (st == GB_OK) st = open_set(&b, o.paths[1], o.data_root, (int)o.threads);
     else memset(&b, 0, sizeof b);
     if (st == GB_OK) st = check_sets(&a, &b);
     if (st == GB_OK) {

@@ -11,25 +11,17 @@
 #include "../core/npy.h"
 #include "../datasets/image_splits.h"
 #include "../datasets/registry.h"
+#include "../metrics/image_folder.h"
 #include "../metrics/inception_features.h"
 #include "cli.h"
 
-/* ---- dataset splits ------------------------------------------------------------------- */
-
-static gb_status read_split(gb_cli_input *in, const char *arg, const char *data_root) {
-    GB_TRY(gb_image_split_parse(&in->split, arg));
-    in->data_root = data_root;
-    in->kind = GB_CLI_SPLIT;
-    return gb_image_split_check_present(gb_data_root(data_root), in->split.dataset, in->split.split);
-}
-
-/* ---- files ------------------------------------------------------------------------------ */
+/* ---- 2-D rows --------------------------------------------------------------------------- */
 
 /* The rows of a 2-D float array (features, logits), checked finite. */
 static gb_status read_rows(gb_cli_features *f, const gb_npy_array *arr, const char *path, const char *what) {
     snprintf(f->kind, sizeof f->kind, "%s", what);
     gb_status s = GB_OK;
-    if (arr->ndim == 4) /* uint8 ones are images (read_image_array) */
+    if (arr->ndim == 4) /* uint8 ones are images (image_layout) */
         s = gb_fail(GB_INPUT, "%s: a 4-D array is read as images only when it is uint8 (got %s): store the images as "
                               "0..255 uint8",
                     path, gb_npy_descr(arr->dtype));
@@ -55,11 +47,31 @@ static gb_status read_rows(gb_cli_features *f, const gb_npy_array *arr, const ch
     return s;
 }
 
+/* A whole .npy, or the 'feats' member of an .npz, as rows. */
+static gb_status load_file_rows(gb_cli_features *f, const char *path, const char *key, const char *what) {
+    gb_npy_array a;
+    gb_npz z = {0};
+    const gb_npy_array *arr = &a;
+    if (key) {
+        GB_TRY(gb_npz_load(&z, path));
+        arr = gb_npz_find(&z, key);
+        GB_ASSERT(arr, "%s: member %s vanished between reads", path, key);
+    } else {
+        GB_TRY(gb_npy_load(&a, path));
+    }
+    gb_status s = read_rows(f, arr, path, what);
+    if (key) gb_npz_free(&z);
+    else gb_npy_free(&a);
+    return s;
+}
+
+/* ---- uint8 image arrays ---------------------------------------------------------------- */
+
 static int is_image_array(const gb_npy_array *a) { return a->ndim == 4 && a->dtype == GB_NPY_U8; }
 
-/* A 4-D uint8 array, [n, c, h, w] or [n, h, w, c] (the axis of size 1 or 3 says which), kept
- * planar. */
-static gb_status read_image_array(gb_cli_input *in, const gb_npy_array *a, const char *path) {
+/* The layout of a 4-D uint8 array's header, [n, c, h, w] or [n, h, w, c] (the axis of size 1 or
+ * 3 says which). */
+static gb_status image_layout(gb_cli_input *in, const gb_npy_array *a, const char *path) {
     const size_t *sh = a->shape;
     const int first = sh[1] == 1 || sh[1] == 3, last = sh[3] == 1 || sh[3] == 3;
     if (first == last || sh[1] > INT_MAX || sh[2] > INT_MAX || sh[3] > INT_MAX)
@@ -74,72 +86,118 @@ static gb_status read_image_array(gb_cli_input *in, const gb_npy_array *a, const
     in->h = (int)(first ? sh[2] : sh[1]);
     in->w = (int)(first ? sh[3] : sh[2]);
     in->channels_last = last;
-    if (!(in->pixels = malloc(a->count))) return gb_fail(GB_ENV, "%s: out of memory for %zu bytes", path, a->count);
-    const uint8_t *src = a->data;
-    const size_t plane = (size_t)in->h * in->w, c = (size_t)in->c;
-    if (first) memcpy(in->pixels, src, a->count);
-    else /* to planar, as the network's preprocessing reads images */
-        for (size_t i = 0; i < in->n; i++)
-            for (size_t p = 0; p < plane; p++)
-                for (size_t k = 0; k < c; k++) in->pixels[(i * c + k) * plane + p] = src[(i * plane + p) * c + k];
     in->kind = GB_CLI_ARRAY;
     return GB_OK;
 }
 
-static gb_status read_file(gb_cli_input *in, const char *path, const char *what) {
+/* The array's pixels, planar [n, c, h, w] (malloc'd), loaded now. */
+static gb_status load_pixels(uint8_t **pixels, const gb_cli_input *in) {
     gb_npy_array a;
     gb_npz z = {0};
-    const gb_npy_array *arr;
-    if (gb_cli_has_suffix(path, ".npz")) {
-        GB_TRY(gb_npz_load(&z, path));
-        arr = gb_npz_find(&z, "feats"); /* clean-fid's feature files */
-        if (!arr) arr = gb_npz_find(&z, "arr_0"); /* np.savez(path, images): OpenAI's sample batches */
-        if (!arr) {
+    gb_npy_array *arr = &a;
+    if (in->array_key) {
+        GB_TRY(gb_npz_load(&z, in->arg));
+        arr = (gb_npy_array *)gb_npz_find(&z, in->array_key);
+        GB_ASSERT(arr, "%s: member %s vanished between reads", in->arg, in->array_key);
+    } else {
+        GB_TRY(gb_npy_load(&a, in->arg));
+    }
+    gb_status s = GB_OK;
+    if (!is_image_array(arr) || arr->shape[0] != in->n) /* the file changed since its header was read */
+        s = gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, ...] its header showed", in->arg, in->n);
+    else if (!in->channels_last) { /* already planar: take the loaded block */
+        *pixels = arr->data;
+        arr->data = NULL;
+    } else if (!(*pixels = malloc(arr->count))) {
+        s = gb_fail(GB_ENV, "%s: out of memory for %zu bytes", in->arg, arr->count);
+    } else { /* [n, h, w, c] to planar, as the network's preprocessing reads images */
+        const uint8_t *src = arr->data;
+        const size_t plane = (size_t)in->h * in->w, c = (size_t)in->c;
+        for (size_t i = 0; i < in->n; i++)
+            for (size_t p = 0; p < plane; p++)
+                for (size_t k = 0; k < c; k++) (*pixels)[(i * c + k) * plane + p] = src[(i * plane + p) * c + k];
+    }
+    if (in->array_key) gb_npz_free(&z);
+    else gb_npy_free(&a);
+    return s;
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+/* A .npy or .npz: its header decides between rows (loaded) and images (loaded later). */
+static gb_status read_file(gb_cli_input *in, const char *path, const char *what) {
+    const int npz = gb_cli_has_suffix(path, ".npz");
+    const char *key = NULL;
+    if (npz) {
+        key = gb_npz_has(path, "feats") ? "feats" : gb_npz_has(path, "arr_0") ? "arr_0" : NULL;
+        if (!key) { /* also when the archive cannot be read: the loader says why */
+            gb_npz z;
+            GB_TRY(gb_npz_load(&z, path));
             gb_npz_free(&z);
             return gb_fail(GB_INPUT, "%s: neither a 'feats' array (clean-fid's %s [n, d]) nor an 'arr_0' array (uint8 "
                                      "images [n, h, w, c], as np.savez writes sample batches)",
                            path, what);
         }
-    } else { /* any other name is read as .npy; its magic is checked */
-        GB_TRY(gb_npy_load(&a, path));
-        arr = &a;
     }
-    gb_status s = is_image_array(arr) ? read_image_array(in, arr, path) : read_rows(&in->rows, arr, path, what);
-    if (arr == &a) gb_npy_free(&a);
-    else gb_npz_free(&z);
-    return s;
+    gb_npy_array header;
+    if (npz) GB_TRY(gb_npz_peek(&header, path, key));
+    else GB_TRY(gb_npy_peek(&header, path)); /* any other name is read as .npy; its magic is checked */
+    if (is_image_array(&header)) {
+        in->array_key = key;
+        return image_layout(in, &header, path);
+    }
+    in->kind = GB_CLI_ROWS;
+    return load_file_rows(&in->rows, path, key, what);
 }
 
-gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const char *data_root, const char *what) {
+static gb_status read_split(gb_cli_input *in, const char *arg, const char *data_root, int threads) {
+    gb_image_split_ref ref;
+    GB_TRY(gb_image_split_parse(&ref, arg));
+    GB_TRY(gb_image_split_load_ref(&in->set, &in->split_total, gb_data_root(data_root), &ref, threads));
+    in->n = (size_t)in->set.count;
+    in->kind = GB_CLI_SPLIT;
+    return GB_OK;
+}
+
+gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_network *net, const char *what) {
     memset(in, 0, sizeof *in);
     in->arg = arg;
-    if (gb_cli_names_split(arg)) return read_split(in, arg, data_root);
+    if (gb_cli_names_split(arg)) return read_split(in, arg, net->data_root, (int)net->threads);
     GB_TRY(gb_cli_check_input(arg));
     if (gb_cli_is_folder(arg)) {
+        GB_TRY(gb_image_folder_list(&in->files, &in->n, arg, net->protocol));
         in->kind = GB_CLI_FOLDER;
         return GB_OK;
     }
-    in->kind = GB_CLI_ROWS;
     return read_file(in, arg, what);
 }
 
 /* ---- rows ------------------------------------------------------------------------------- */
 
-/* A split's images through the network: loaded whole, then the first N. */
-static gb_status split_outputs(float **pool, float **logits, size_t *n, char *kind, size_t kind_size,
-                               const gb_cli_input *in, gb_cli_network *net) {
-    gb_image_set set;
-    size_t total;
-    GB_TRY(gb_image_split_load_ref(&set, &total, gb_data_root(in->data_root), &in->split, (int)net->threads));
-    gb_status s = gb_fid_images_outputs(pool, logits, &net->net, set.pixels, (size_t)set.count, set.channels,
-                                        set.height, set.width, net->protocol, in->arg);
-    if (s == GB_OK) {
-        *n = (size_t)set.count;
-        snprintf(kind, kind_size, "%s, the first %d of %zu images, sha256 %s, protocol %s", set.identity, set.count,
-                 total, set.sha256[0] ? set.sha256 : "none", gb_fid_protocol_name(net->protocol));
+/* The images of a read input through the network; kind (kind_size bytes) says what they were. */
+static gb_status image_outputs(float **pool, float **logits, char *kind, size_t kind_size, gb_cli_input *in,
+                               gb_cli_network *net) {
+    const char *protocol = gb_fid_protocol_name(net->protocol);
+    if (in->kind == GB_CLI_FOLDER) {
+        GB_TRY(gb_fid_files_outputs(pool, logits, &net->net, in->files, in->n, net->protocol, in->arg));
+        snprintf(kind, kind_size, "images, protocol %s", protocol);
+    } else if (in->kind == GB_CLI_SPLIT) {
+        const gb_image_set *set = &in->set;
+        GB_TRY(gb_fid_images_outputs(pool, logits, &net->net, set->pixels, in->n, set->channels, set->height,
+                                     set->width, net->protocol, in->arg));
+        snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
+                 in->split_total, set->sha256[0] ? set->sha256 : "none", protocol);
+    } else {
+        uint8_t *pixels = NULL;
+        GB_TRY(load_pixels(&pixels, in));
+        gb_status s = gb_fid_images_outputs(pool, logits, &net->net, pixels, in->n, in->c, in->h, in->w,
+                                            net->protocol, in->arg);
+        free(pixels);
+        GB_TRY(s);
+        snprintf(kind, kind_size, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",
+                 protocol);
     }
-    gb_image_set_free(&set);
-    return s;
+    return GB_OK;
 }
 
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits) {
@@ -150,20 +208,11 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
         return GB_OK;
     }
     GB_TRY(gb_cli_network_open(net));
-    float **pool = logits ? NULL : &f->x, **lg = logits ? &f->x : NULL;
-    const char *protocol = gb_fid_protocol_name(net->protocol);
-    if (in->kind == GB_CLI_SPLIT) {
-        GB_TRY(split_outputs(pool, lg, &f->n, f->kind, sizeof f->kind, in, net));
-    } else if (in->kind == GB_CLI_ARRAY) {
-        GB_TRY(gb_fid_images_outputs(pool, lg, &net->net, in->pixels, in->n, in->c, in->h, in->w, net->protocol,
-                                     in->arg));
-        f->n = in->n;
-        snprintf(f->kind, sizeof f->kind, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",
-                 protocol);
-    } else {
-        GB_TRY(gb_fid_folder_outputs(pool, lg, &f->n, &net->net, in->arg, net->protocol));
-        snprintf(f->kind, sizeof f->kind, "images, protocol %s", protocol);
-    }
+    gb_status s = image_outputs(logits ? NULL : &f->x, logits ? &f->x : NULL, f->kind, sizeof f->kind, in, net);
+    /* the images are not needed again: the other input may be as large */
+    gb_image_set_free(&in->set);
+    GB_TRY(s);
+    f->n = in->n;
     f->d = logits ? GB_INCEPTION_CLASSES : (size_t)net->net.dims;
     f->from_images = 1;
     return GB_OK;
@@ -171,6 +220,7 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
 
 void gb_cli_input_free(gb_cli_input *in) {
     free(in->rows.x);
-    free(in->pixels);
+    if (in->files) gb_image_list_free(in->files, in->n);
+    gb_image_set_free(&in->set);
     memset(in, 0, sizeof *in);
 }

@@ -3,19 +3,24 @@
  * network is checked before any image goes through it (a 10,000-image set is 20 minutes on two
  * CPU cores).
  *
- *   gb_cli_input_read   classifies the argument and reads what needs no network:
+ *   gb_cli_input_read   classifies the argument and does every check that needs no network:
  *     a file or folder that exists is always that path:
- *       a folder             PNG/JPEG images (listed and decoded later, metrics/image_folder.h);
+ *       a folder             PNG/JPEG images: listed (as the protocol's peer lists them,
+ *                            metrics/image_folder.h), decoded later;
  *       .npy / .npz          a 2-D float32/float64 array (features or logits; an .npz holds it
  *                            under 'feats', clean-fid's feature files): loaded, checked finite;
  *                            or a 4-D uint8 image array, [n, c, h, w] or [n, h, w, c] (told
  *                            apart by the axis of size 1 or 3; both or neither is refused), an
  *                            .npz holding it under 'arr_0' (np.savez(path, images): the sample
- *                            batches of OpenAI's evaluation suite): loaded, made planar;
+ *                            batches of OpenAI's evaluation suite): only its header is read
+ *                            (core/npy.h gb_npy_peek), so two 10 GB arrays are never in memory
+ *                            at once; the pixels are loaded when the network needs them;
  *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
- *       images; datasets/image_splits.h), whose dataset must be present under the data root.
- *   gb_cli_input_rows   the rows: a file's as they are, or the images' 2048-d pool features or
- *                       1008-way logits through the network (opened on first use).
+ *       images; datasets/image_splits.h): loaded (a 32x32 set is small), so a count beyond the
+ *       split or a damaged file is found now.
+ *   gb_cli_input_rows   the rows: a file's as they are, or the images' pool features (net's
+ *                       --dims) or 1008-way logits through the network (opened on first use);
+ *                       the images' memory is released as soon as they went through.
  * Images from arrays and splits enter as their stored uint8 values, exactly as a folder of
  * lossless PNGs of them would (tests/test_cmd_fid_images.c checks the same bits), grey repeated
  * into R, G, B as Pillow's convert("RGB") does for a grey file.
@@ -37,11 +42,12 @@ typedef struct {
     const char *arg;
     gb_cli_input_kind kind;
     gb_cli_features rows;        /* ROWS: the file's rows */
-    gb_image_split_ref split;    /* SPLIT */
-    const char *data_root;       /* SPLIT */
-    uint8_t *pixels;             /* ARRAY: [n, c, h, w], malloc'd */
-    size_t n;
-    int c, h, w, channels_last; /* ARRAY: the stored layout was [n, h, w, c] */
+    char **files;                /* FOLDER: its image files, listed */
+    size_t n;                    /* FOLDER, SPLIT, ARRAY: the images */
+    gb_image_set set;            /* SPLIT: its first n images */
+    size_t split_total;          /* SPLIT: the split's size */
+    const char *array_key;       /* ARRAY: the .npz member, or NULL for a .npy */
+    int c, h, w, channels_last; /* ARRAY: [n, c, h, w] as stored, or [n, h, w, c] */
 } gb_cli_input;
 
 /* The help line of the image inputs, after "  A, B  " and the like. */
@@ -52,11 +58,12 @@ typedef struct {
     "                      cifar10:train|test, mnist:train|test, fashion-mnist:train|test,\n"                    \
     "                      cub32:all, sprites:all\n"
 
-/* Reads arg as above; `what` names 2-D rows in errors ("features", "logits"); data_root: --data
- * (NULL: gb_data_root's default). */
-gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const char *data_root, const char *what);
+/* Reads arg as above; `what` names 2-D rows in errors ("features", "logits"); net gives the
+ * data root (--data) and the protocol a folder is listed for. */
+gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_network *net, const char *what);
 static inline int gb_cli_input_holds_images(const gb_cli_input *in) { return in->kind != GB_CLI_ROWS; }
-/* The rows of a read input (taken from it: f owns them); f->kind says what they are. */
+/* The rows of a read input (f owns them; the input gives up its rows or images); f->kind says
+ * what they are. */
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits);
 void gb_cli_input_free(gb_cli_input *in);
 

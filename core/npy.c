@@ -2,10 +2,13 @@
  * rules; tested by tests/test_npy.c). */
 #include "core/npy.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zip.h>
 
 #include "core/atomic_file.h"
@@ -258,58 +261,163 @@ static void fortran_to_c(unsigned char *dst, const unsigned char *src, const npy
     }
 }
 
-gb_status gb_npy_decode(gb_npy_array *out, const unsigned char *buf, size_t n, const char *where) {
-    memset(out, 0, sizeof *out);
+/* The header length field: where the header text starts and how long it is. GB_INPUT for a
+ * wrong magic or version, or n too short to hold the field. */
+static gb_status header_span(size_t *hstart, size_t *hlen, const unsigned char *buf, size_t n, const char *where) {
     if (n < 10 || memcmp(buf, npy_magic, sizeof npy_magic) != 0)
         return gb_fail(GB_INPUT, "%s: byte 0: not a .npy file (no \\x93NUMPY magic; write it with numpy.save)", where);
     unsigned major = buf[6], minor = buf[7];
     if (major < 1 || major > 3 || minor != 0)
         return gb_fail(GB_INPUT, "%s: byte 6: .npy version %u.%u is not supported (1.0, 2.0 or 3.0)", where, major,
                        minor);
-    size_t hstart, hlen;
     if (major == 1) {
-        hstart = 10;
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        *hstart = 10;
+        *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
     } else {
         if (n < 12) return gb_fail(GB_INPUT, "%s: byte 8: file ends inside the header length", where);
-        hstart = 12;
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        *hstart = 12;
+        *hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     }
-    if (hlen > n - hstart)
+    return GB_OK;
+}
+
+/* The header of a .npy image of `total` bytes whose first n bytes (at least the header) are
+ * buf: *h, where the data starts, the element count, and the check that the data size is
+ * what the shape and dtype need. */
+static gb_status decode_header(npy_header *h, size_t *data_at, size_t *count_out, const unsigned char *buf, size_t n,
+                               size_t total, const char *where) {
+    size_t hstart = 0, hlen = 0;
+    GB_TRY(header_span(&hstart, &hlen, buf, n, where));
+    if (hlen > total - hstart)
         return gb_fail(GB_INPUT, "%s: byte 8: header length %zu runs past the end of the file (%zu bytes): truncated?",
-                       where, hlen, n);
+                       where, hlen, total);
+    GB_ASSERT(hstart + hlen <= n, "%s: the caller read %zu bytes of a %zu-byte header", where, n, hstart + hlen);
     for (size_t i = 0; i < hlen; i++) {
         unsigned char ch = buf[hstart + i];
         if (ch == 0 || ch >= 0x80)
             return gb_fail(GB_INPUT, "%s: byte %zu: non-ASCII or NUL byte 0x%02x in the .npy header", where,
                            hstart + i, ch);
     }
-    npy_header h = {0};
+    memset(h, 0, sizeof *h);
     hdr_cursor c = {.s = (const char *)buf + hstart, .len = hlen, .pos = 0, .base = hstart, .where = where};
-    GB_TRY(parse_header(&h, &c));
+    GB_TRY(parse_header(h, &c));
 
-    size_t size = gb_npy_itemsize(h.dtype), count = 1;
-    for (int k = 0; k < h.ndim; k++) {
-        if (h.shape[k] != 0 && count > SIZE_MAX / h.shape[k])
+    size_t size = gb_npy_itemsize(h->dtype), count = 1;
+    for (int k = 0; k < h->ndim; k++) {
+        if (h->shape[k] != 0 && count > SIZE_MAX / h->shape[k])
             return gb_fail(GB_INPUT, "%s: shape overflows the address space", where);
-        count *= h.shape[k];
+        count *= h->shape[k];
     }
     if (count > SIZE_MAX / size) return gb_fail(GB_INPUT, "%s: shape overflows the address space", where);
-    size_t bytes = count * size, data_at = hstart + hlen, have = n - data_at;
+    size_t bytes = count * size, at = hstart + hlen, have = total - at;
     if (have != bytes)
         return gb_fail(GB_INPUT, "%s: byte %zu: the data holds %zu bytes but the shape and dtype need %zu (%s)", where,
-                       data_at, have, bytes, have < bytes ? "truncated file" : "trailing bytes");
+                       at, have, bytes, have < bytes ? "truncated file" : "trailing bytes");
+    *data_at = at;
+    *count_out = count;
+    return GB_OK;
+}
+
+/* out's description of an array with header h and count elements, data not set. */
+static void describe(gb_npy_array *out, const npy_header *h, size_t count) {
+    out->dtype = h->dtype;
+    out->ndim = h->ndim;
+    memcpy(out->shape, h->shape, sizeof h->shape);
+    out->count = count;
+}
+
+gb_status gb_npy_decode(gb_npy_array *out, const unsigned char *buf, size_t n, const char *where) {
+    memset(out, 0, sizeof *out);
+    npy_header h;
+    size_t data_at = 0, count = 0;
+    GB_TRY(decode_header(&h, &data_at, &count, buf, n, n, where));
+    size_t size = gb_npy_itemsize(h.dtype), bytes = count * size;
     unsigned char *data = malloc(bytes ? bytes : 1);
     if (!data) return gb_fail(GB_ENV, "%s: out of memory for %zu bytes", where, bytes);
     if (h.fortran && h.ndim > 1) fortran_to_c(data, buf + data_at, &h, count, size);
     else memcpy(data, buf + data_at, bytes);
     if (h.big_endian) swap_bytes(data, count, size);
-    out->dtype = h.dtype;
-    out->ndim = h.ndim;
-    memcpy(out->shape, h.shape, sizeof h.shape);
-    out->count = count;
+    describe(out, &h, count);
     out->data = data;
     return GB_OK;
+}
+
+/* ---- headers without the data --------------------------------------------------------- */
+
+typedef struct {
+    FILE *fp;      /* a .npy file, or */
+    zip_file_t *zf; /* an .npz member */
+} byte_source;
+
+static int read_exact(byte_source *src, unsigned char *buf, size_t n) {
+    if (src->fp) return fread(buf, 1, n, src->fp) == n;
+    return zip_fread(src->zf, buf, n) == (zip_int64_t)n;
+}
+
+/* The header of an image of `total` bytes read from src, into out (data NULL). */
+static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, const char *where) {
+    unsigned char prefix[12];
+    size_t got = total < sizeof prefix ? total : sizeof prefix;
+    if (!read_exact(src, prefix, got)) return gb_fail(GB_INPUT, "%s: cannot read the .npy header", where);
+    size_t hstart = 0, hlen = 0;
+    GB_TRY(header_span(&hstart, &hlen, prefix, got, where));
+    if (hlen > total - hstart)
+        return gb_fail(GB_INPUT, "%s: byte 8: header length %zu runs past the end of the file (%zu bytes): truncated?",
+                       where, hlen, total);
+    unsigned char *buf = malloc(hstart + hlen);
+    if (!buf) return gb_fail(GB_ENV, "%s: out of memory for a %zu-byte header", where, hlen);
+    memcpy(buf, prefix, got);
+    gb_status s = read_exact(src, buf + got, hstart + hlen - got) ? GB_OK
+                                                                  : gb_fail(GB_INPUT, "%s: cannot read the .npy header",
+                                                                            where);
+    npy_header h;
+    size_t data_at = 0, count = 0;
+    if (s == GB_OK) s = decode_header(&h, &data_at, &count, buf, hstart + hlen, total, where);
+    free(buf);
+    if (s == GB_OK) describe(out, &h, count);
+    return s;
+}
+
+gb_status gb_npy_peek(gb_npy_array *out, const char *path) {
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return gb_fail(GB_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    gb_status s = fstat(fileno(fp), &st) == 0 ? GB_OK : gb_fail(GB_INPUT, "%s: cannot stat: %s", path, strerror(errno));
+    byte_source src = {.fp = fp};
+    if (s == GB_OK) s = peek_header(out, &src, (size_t)st.st_size, path);
+    fclose(fp);
+    return s;
+}
+
+gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
+    memset(out, 0, sizeof *out);
+    int err = 0;
+    zip_t *za = zip_open(path, ZIP_RDONLY, &err);
+    if (!za) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, err);
+        gb_status s = gb_fail(GB_INPUT, "%s: not a readable .npz/ZIP archive (%s): write it with numpy.savez", path,
+                              zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        return s;
+    }
+    char name[256], where[1300];
+    snprintf(name, sizeof name, "%s.npy", key);
+    snprintf(where, sizeof where, "%s:%s", path, name);
+    zip_stat_t zs;
+    zip_stat_init(&zs);
+    gb_status s = GB_OK;
+    zip_file_t *zf = NULL;
+    if (zip_stat(za, name, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
+        s = gb_fail(GB_INPUT, "%s: no member %s", path, name);
+    else if (!(zf = zip_fopen(za, name, 0)))
+        s = gb_fail(GB_INPUT, "%s: cannot open the member (%s)", where, zip_strerror(za));
+    byte_source src = {.zf = zf};
+    if (s == GB_OK) s = peek_header(out, &src, (size_t)zs.size, where);
+    if (zf) zip_fclose(zf);
+    zip_discard(za);
+    return s;
 }
 
 gb_status gb_npy_encode(unsigned char **buf, size_t *n, const gb_npy_array *a) {

@@ -54,6 +54,13 @@ gb_npy_array gb_npy_view(gb_npy_dtype t, int ndim, const size_t *shape, void *da
 /* Parse a whole .npy image. `where` names it in messages (a path, or "path:member.npy").
  * On success out->data is a fresh copy (free with gb_npy_free); on failure *out is zeroed. */
 gb_status gb_npy_decode(gb_npy_array *out, const unsigned char *buf, size_t n, const char *where);
+/* The header alone of a .npy file / of an .npz member "<key>.npy": out gets dtype, ndim, shape
+ * and count as loading would (data NULL: nothing to free), after the same checks of the
+ * header and of the data size against the shape; only the header's bytes are read (a deflated
+ * member is inflated that far). Lets a caller classify a 10 GB image array before loading it.
+ * GB_INPUT naming the file (and member) as the loaders do, or a missing member. */
+gb_status gb_npy_peek(gb_npy_array *out, const char *path);
+gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key);
 /* Serialize like np.save into a malloc'd buffer. */
 gb_status gb_npy_encode(unsigned char **buf, size_t *n, const gb_npy_array *a);
 

@@ -16,7 +16,7 @@
 /* Where the images come from: the files of a folder (decoded here) or pixels in memory. */
 typedef struct image_source {
     size_t count;
-    char label[64]; /* the progress line's */
+    char label[256]; /* the progress line's (a path's last component) */
     gb_fid_protocol protocol;
     /* image i -> its network input [3, 299, 299]; called on worker threads */
     gb_status (*prepare)(const struct image_source *src, size_t i, float *input);
@@ -88,8 +88,8 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
                                 int overlap) {
     const size_t count = src->count, in_floats = 3 * (size_t)S * S, mb = net->max_batch;
     overlap = overlap && count > mb; /* one batch has nothing to overlap with */
-    /* the forward always writes pool3; a caller that wants only logits gets one batch's worth,
-     * overwritten batch by batch */
+    /* the forward always writes the features (pool3 when logits are asked for); a caller that
+     * wants only logits gets one batch's worth, overwritten batch by batch */
     size_t pool_rows = pool ? count : mb;
     const size_t dims = (size_t)net->dims; /* pool3's 2048, or an earlier block's (gb_inception_set_dims) */
     if (logits && dims != GB_INCEPTION_FEATURES)
@@ -112,7 +112,8 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     const int report = count > mb;
     if (report) {
         char label[96];
-        snprintf(label, sizeof label, "Inception on %s", src->label);
+        const char *base = strrchr(src->label, '/'); /* a path's last component */
+        snprintf(label, sizeof label, "Inception on %.80s", base && base[1] ? base + 1 : src->label);
         gb_progress_start(&prog, label, count);
     }
     for (size_t start = 0; start < count && s == GB_OK; start += mb) {
@@ -160,24 +161,37 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     return GB_OK;
 }
 
+static gb_status files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+                               gb_fid_protocol p, const char *label, int overlap) {
+    if (pool) *pool = NULL;
+    if (logits) *logits = NULL;
+    image_source src = {.count = count, .protocol = p, .prepare = prepare_file, .paths = paths, .name = label};
+    snprintf(src.label, sizeof src.label, "%s", label);
+    return source_outputs(pool, logits, net, &src, overlap);
+}
+
 gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                         gb_fid_protocol p, int overlap) {
     if (pool) *pool = NULL;
     if (logits) *logits = NULL;
     *n = 0;
-    image_source src = {.protocol = p, .prepare = prepare_file, .name = dir};
-    GB_TRY(gb_image_folder_list(&src.paths, &src.count, dir, p));
-    const char *base = strrchr(dir, '/'); /* the label names the folder's last component */
-    snprintf(src.label, sizeof src.label, "%s", base && base[1] ? base + 1 : dir);
-    gb_status s = source_outputs(pool, logits, net, &src, overlap);
-    if (s == GB_OK) *n = src.count;
-    gb_image_list_free(src.paths, src.count);
+    char **paths;
+    size_t count;
+    GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
+    gb_status s = files_outputs(pool, logits, net, paths, count, p, dir, overlap);
+    if (s == GB_OK) *n = count;
+    gb_image_list_free(paths, count);
     return s;
 }
 
 /* On a GPU the host prepares the next batch while the network runs; on the CPU both would share
  * the same cores, so the batches alternate. */
 static int overlap_on(const gb_inception *net) { return strcmp(net->dev->ops->name, "cpu") != 0; }
+
+gb_status gb_fid_files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+                               gb_fid_protocol p, const char *label) {
+    return files_outputs(pool, logits, net, paths, count, p, label, overlap_on(net));
+}
 
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                 gb_fid_protocol p) {

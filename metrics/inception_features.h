@@ -25,7 +25,8 @@
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, net->dims] (2048
  * unless gb_inception_set_dims chose an earlier block; logits need 2048: GB_USAGE). */
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
-/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept). */
+/* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept).
+ * On a GPU the next batch is prepared on the host while the network runs (overlap). */
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                 gb_fid_protocol p);
 /* The same with the overlap chosen by the caller (the tests run it on the CPU: the same bits,
@@ -33,10 +34,16 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
 gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                         gb_fid_protocol p, int overlap);
 
+/* The outputs of the image files paths[count] (listed by gb_image_folder_list, or otherwise),
+ * decoded as a folder's are; label names them in the progress line (its last '/' component)
+ * and in errors. */
+gb_status gb_fid_files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+                               gb_fid_protocol p, const char *label);
+
 /* The outputs of count images in memory: uint8 pixels [count, channels, h, w] in [0, 255],
  * channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or 3.
  * label names the images in the progress line and in errors ("cifar10:train"). pool or logits
- * may be NULL (not kept); either result is malloc'd [count, 2048] / [count, 1008]. */
+ * may be NULL (not kept); either result is malloc'd [count, net->dims] / [count, 1008]. */
 gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,
                                 int channels, int h, int w, gb_fid_protocol p, const char *label);
 

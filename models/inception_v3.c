@@ -693,6 +693,9 @@ gb_status gb_inception_set_dims(gb_inception *net, int dims) {
 }
 
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n) {
+    GB_ASSERT(net->dims == 64 || net->dims == 192 || net->dims == 768 || net->dims == GB_INCEPTION_FEATURES,
+              "Inception features of %d dimensions: gb_inception_load sets 2048, gb_inception_set_dims the others",
+              net->dims);
     GB_ASSERT(!logits || net->dims == GB_INCEPTION_FEATURES, "Inception logits asked for with %d-d features",
               net->dims);
     const size_t in_floats = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE, dims = (size_t)net->dims;

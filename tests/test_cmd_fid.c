@@ -87,8 +87,13 @@ Test(cmd_fid, kid_and_prdc_last_lines) {
 }
 
 Test(cmd_fid, error_statuses) {
-    char a[1024], last[512], dir[] = "/tmp/gb_cmdfid_dir_XXXXXX";
+    char a[1024], last[512], dir[] = "/tmp/gb_cmdfid_dir_XXXXXX", img[64], cmd[1400];
     cr_assert_not_null(mkdtemp(dir));
+    /* one image: the folder is listed before the network is needed (an empty one is a bad
+     * input), so the missing-weights errors below need a folder that holds an image */
+    snprintf(img, sizeof img, "%s/a.png", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s/inception/images/a.png' '%s'", getenv("GB_FIXTURES"), img);
+    cr_assert_eq(system(cmd), 0);
     fid_fixture(a, sizeof a, "fid_a_pt.npz");
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", a}, 2, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", a, a, "--bogus"}, 4, last, sizeof last), GB_USAGE);
@@ -127,6 +132,10 @@ Test(cmd_fid, error_statuses) {
      * needed, so without weights it is still a bad input, not a missing environment */
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "has 2048 dimensions but"), "%s", gb_last_error());
+    unlink(img);
+    /* an empty folder: a bad input found before the network (no weights here either) */
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, dir}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "no images"), "%s", gb_last_error());
     rmdir(dir);
 }
 

@@ -190,6 +190,15 @@ Test(cmd_fid_images, bad_splits, .timeout = 120) {
         cr_expect_eq(run_cmd(gb_cmd_fid, argv, 11, last, sizeof last), cases[k].want, "%s", cases[k].input);
         cr_expect_not_null(strstr(gb_last_error(), cases[k].says), "%s: %s", cases[k].input, gb_last_error());
     }
+    /* the second input's split is loaded and its count checked before the first input (a
+     * folder) goes through the network: with weights that do not exist, reaching the network
+     * would be exit 5 */
+    char folder[1100];
+    snprintf(folder, sizeof folder, "%s/inception/images", getenv("GB_FIXTURES"));
+    char *order[] = {"fid", folder, "cifar10:test:5", "--data", root, "--weights", "/nonexistent/w.pth",
+                     "--weights-sha256", h, "--device", "cpu"};
+    cr_expect_eq(run_cmd(gb_cmd_fid, order, 11, last, sizeof last), GB_INPUT, "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "holds 4"), "%s", gb_last_error());
     remove_tree(empty);
     remove_tree(root);
 }

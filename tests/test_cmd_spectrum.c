@@ -549,11 +549,14 @@ Test(cmd_spectrum, dataset_splits_same_bits_as_arrays) {
     cr_assert_eq(n.status, GB_OK, "%s", gb_last_error());
     cr_expect(files_equal(split_csv, npy_csv), "the splits' table differs from the arrays'");
     cr_expect_str_eq(s.last, n.last);
-    cr_expect_not_null(strstr(s.out, "A: cifar10:train:5 (cifar10:train, n = 5, c = 3, h = 32, w = 32"), "%s", s.out);
+    cr_expect_not_null(strstr(s.out, "A: cifar10:train:5 (cifar10:train, the first 5 of 30 images, sha256 "), "%s",
+                       s.out);
     cmd_result r;
     EXPECT_FAIL(&r, GB_INPUT, "asks for the first 31 images, but cifar10:train holds 30", "cifar10:train:31",
                 test_npy, "--data", root);
     EXPECT_FAIL(&r, GB_INPUT, "genbench data fetch mnist --data", test_npy, "mnist:test", "--data", root);
     EXPECT_FAIL(&r, GB_USAGE, "no split 'valid'", test_npy, "cifar10:valid", "--data", root);
+    /* a malformed split is a usage error even when the other input is missing */
+    EXPECT_FAIL(&r, GB_USAGE, "no split 'valid'", "cifar10:valid", "/nonexistent/b.npy", "--data", root);
     remove_tree(root);
 }

@@ -42,12 +42,23 @@ static void expect_pattern(const gb_npy_array *a, gb_npy_dtype t, int ndim, cons
     free(v);
 }
 
+/* gb_npy_peek / gb_npz_peek describe an array as its load does, reading no data. */
+static void expect_peek_like(const gb_npy_array *peeked, const gb_npy_array *loaded, const char *what) {
+    cr_expect_null(peeked->data, "%s: peek read data", what);
+    cr_expect_eq(peeked->dtype, loaded->dtype, "%s: dtype", what);
+    cr_expect_eq(peeked->ndim, loaded->ndim, "%s: ndim", what);
+    cr_expect_eq(peeked->count, loaded->count, "%s: count", what);
+    cr_expect_eq(memcmp(peeked->shape, loaded->shape, sizeof loaded->shape), 0, "%s: shape", what);
+}
+
 static void check_file(const char *name, gb_npy_dtype t, int ndim, const size_t *shape) {
     char path[1024];
-    gb_npy_array a;
+    gb_npy_array a, h;
     gb_status s = gb_npy_load(&a, fid_fixture(path, sizeof path, name));
     cr_assert_eq(s, GB_OK, "%s: %s", name, gb_last_error());
     expect_pattern(&a, t, ndim, shape, name);
+    cr_assert_eq(gb_npy_peek(&h, path), GB_OK, "%s: %s", name, gb_last_error());
+    expect_peek_like(&h, &a, name);
     gb_npy_free(&a);
 }
 
@@ -88,6 +99,15 @@ static void check_npz(const char *name) {
     expect_pattern(mu, GB_NPY_F32, 1, (size_t[]){9}, "mu");
     expect_pattern(sg, GB_NPY_F64, 2, (size_t[]){9, 9}, "sigma");
     expect_pattern(lb, GB_NPY_I64, 1, (size_t[]){13}, "labels");
+    const char *keys[3] = {"mu", "sigma", "labels"};
+    for (int k = 0; k < 3; k++) {
+        gb_npy_array h;
+        cr_assert_eq(gb_npz_peek(&h, path, keys[k]), GB_OK, "%s:%s: %s", name, keys[k], gb_last_error());
+        expect_peek_like(&h, gb_npz_find(&z, keys[k]), keys[k]);
+    }
+    gb_npy_array none;
+    cr_expect_eq(gb_npz_peek(&none, path, "feats"), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "no member feats.npy"), "%s", gb_last_error());
     gb_npz_free(&z);
 }
 
@@ -275,6 +295,17 @@ static void expect_bad(const unsigned char *b, size_t n, const char *needle, con
     cr_expect_not_null(strstr(gb_last_error(), needle), "%s: message '%s' should contain '%s'", what, gb_last_error(),
                        needle);
     cr_expect_not_null(strstr(gb_last_error(), "bad.npy"), "%s: message must name the file", what);
+    /* the header-only reader refuses the same file with the same message */
+    char path[] = "/tmp/gb_peek_XXXXXX.npy";
+    int fd = mkstemps(path, 4);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, b, n), (ssize_t)n);
+    close(fd);
+    s = gb_npy_peek(&a, path);
+    cr_expect_eq(s, GB_INPUT, "%s: peek status %d, want GB_INPUT", what, (int)s);
+    cr_expect_not_null(strstr(gb_last_error(), needle), "%s: peek message '%s' should contain '%s'", what,
+                       gb_last_error(), needle);
+    unlink(path);
 }
 
 static void expect_bad_header(const char *hdr, size_t data_bytes, const char *needle) {
