@@ -96,9 +96,13 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
  * read, and checked against the options, before any image goes through the network. */
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
     const char *what = o->input == GB_IS_LOGITS ? "logits" : "probabilities";
+    const int probabilities = o->input_given && o->input != GB_IS_LOGITS;
+    if (probabilities && (gb_cli_is_folder(path) || gb_cli_names_split(path))) /* a usage error before reading */
+        return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
+                       path);
     gb_cli_input in;
     gb_status s = gb_cli_input_read(&in, path, &o->net, what);
-    if (s == GB_OK && gb_cli_input_holds_images(&in) && o->input_given && o->input != GB_IS_LOGITS)
+    if (s == GB_OK && gb_cli_input_holds_images(&in) && probabilities) /* an image array */
         s = gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
                     path);
     if (s == GB_OK && !gb_cli_input_holds_images(&in)) {

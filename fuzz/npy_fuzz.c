@@ -1,19 +1,46 @@
-/* fuzz/npy_fuzz.c - libFuzzer target for gb_npy_decode (core/npy.c, .npy images in memory).
+/* fuzz/npy_fuzz.c - libFuzzer target for gb_npy_decode (core/npy.c, .npy images in memory) and
+ * gb_npy_peek (the same image as a file, its header alone).
  *
  * Invariants on every accepted image: count = prod(shape) (1 for a scalar), ndim within
  * 0..GB_NPY_MAX_DIMS, the data buffer holds count * itemsize bytes (ASan checks the last);
  * encoding it again with gb_npy_encode (np.save's layout) and decoding that gives the same
- * dtype, shape and bytes. Run with `make fuzz`.
+ * dtype, shape and bytes. The header-only reader accepts exactly the images the decoder
+ * accepts and describes them alike. Run with `make fuzz`.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/npy.h"
 #include "fuzz/fuzz_util.h"
 
+/* gb_npy_peek on the input written to a file: the same verdict and description as decoding. */
+static void check_peek(const uint8_t *data, size_t size, gb_status decoded, const gb_npy_array *a) {
+    static char path[] = "/tmp/gb_npy_fuzz_XXXXXX.npy"; /* mkstemps template, made once */
+    static int made;
+    if (!made) {
+        int fd = mkstemps(path, 4);
+        fuzz_check(fd >= 0, "cannot create %s", path);
+        close(fd);
+        made = 1;
+    }
+    FILE *fp = fopen(path, "wb");
+    fuzz_check(fp && fwrite(data, 1, size, fp) == size && fclose(fp) == 0, "cannot write %s", path);
+    gb_npy_array h;
+    gb_status s = gb_npy_peek(&h, path);
+    fuzz_check((s == GB_OK) == (decoded == GB_OK), "peek %d but decode %d: %s", (int)s, (int)decoded,
+               gb_last_error());
+    if (s != GB_OK) return;
+    fuzz_check(!h.data && h.dtype == a->dtype && h.ndim == a->ndim && h.count == a->count &&
+                   memcmp(h.shape, a->shape, sizeof a->shape[0] * (size_t)a->ndim) == 0,
+               "peek describes the array otherwise than decoding");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gb_npy_array a;
     gb_status s = gb_npy_decode(&a, data, size, "fuzz.npy");
+    check_peek(data, size, s, &a);
     if (s != GB_OK) {
         fuzz_check(!a.data && gb_last_error()[0], "failure with data or without a message");
         return 0;
