@@ -364,15 +364,17 @@ static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, 
     if (hlen > total - hstart)
         return gb_fail(GB_INPUT, "%s: byte 8: header length %zu runs past the end of the file (%zu bytes): truncated?",
                        where, hlen, total);
-    unsigned char *buf = malloc(hstart + hlen);
+    /* a version 1.0 header with a short text can end inside the 12 bytes already read */
+    const size_t need = hstart + hlen, have = need > got ? need : got;
+    unsigned char *buf = malloc(have);
     if (!buf) return gb_fail(GB_ENV, "%s: out of memory for a %zu-byte header", where, hlen);
     memcpy(buf, prefix, got);
-    gb_status s = read_exact(src, buf + got, hstart + hlen - got) ? GB_OK
-                                                                  : gb_fail(GB_INPUT, "%s: cannot read the .npy header",
-                                                                            where);
+    gb_status s = need <= got || read_exact(src, buf + got, need - got)
+                      ? GB_OK
+                      : gb_fail(GB_INPUT, "%s: cannot read the .npy header", where);
     npy_header h;
     size_t data_at = 0, count = 0;
-    if (s == GB_OK) s = decode_header(&h, &data_at, &count, buf, hstart + hlen, total, where);
+    if (s == GB_OK) s = decode_header(&h, &data_at, &count, buf, have, total, where);
     free(buf);
     if (s == GB_OK) describe(out, &h, count);
     return s;

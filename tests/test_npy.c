@@ -357,6 +357,9 @@ Test(npy_corrupt, header_catalogue) {
                       "overflows");
     expect_bad_header("{'descr': '<f4\xe9', 'fortran_order': False, 'shape': (2,), }", 8, "non-ASCII");
     expect_bad_header("['descr', '<f4']", 8, "expected '{'");
+    /* a version 1.0 header text of 1 byte ends inside the 12 bytes the header-only reader reads
+     * first (found by fuzz/npy_fuzz.c: it overflowed the header buffer) */
+    expect_bad((const unsigned char *)"\x93NUMPY\x01\x00\x01\x00\x00\x04", 12, "NUL", "1-byte header text");
 }
 
 Test(npz_corrupt, crc_truncation_and_member_names) {
