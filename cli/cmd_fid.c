@@ -193,6 +193,10 @@ gb_status gb_cmd_fid(int argc, char **argv) {
                             (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in))
                         ? " (images give the network's features, 2048-d unless --dims says otherwise)"
                         : "");
+    for (int k = 0; k < 2 && s == GB_OK; k++) /* the N-1 covariance needs 2 rows: found before the network */
+        if (!in[k].is_stats && gb_cli_input_count(&in[k].in) < 2)
+            s = gb_fail(GB_INPUT, "%s: %zu %s; FID statistics need at least 2", paths[k], gb_cli_input_count(&in[k].in),
+                        gb_cli_input_holds_images(&in[k].in) ? "images" : "feature rows");
     for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
     const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
     if (s == GB_OK) gb_fid_stats_warn_mismatch(a, paths[0], b, paths[1]);
@@ -236,7 +240,8 @@ static gb_status parse_two_sets(int argc, char **argv, const char *cmd, const ch
 
 /* Both feature sets of kid / prdc, of the same dimension: both inputs read, and their
  * dimensions compared, before any image goes through the network. */
-static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn) {
+static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const char *const *paths, gb_cli_network *fn,
+                               size_t min_rows, const char *needs) {
     GB_TRY(gb_cli_check_network_options(fn));
     gb_cli_input in[2];
     memset(in, 0, sizeof in);
@@ -246,6 +251,10 @@ static gb_status load_two_sets(gb_cli_features *a, gb_cli_features *b, const cha
         s = gb_cli_input_read(&in[k], paths[k], fn, "features");
         dim[k] = gb_cli_input_holds_images(&in[k]) ? gb_cli_network_dims(fn) : in[k].rows.d;
     }
+    for (int k = 0; k < 2 && s == GB_OK; k++) /* the metric's own row count rule, before the network */
+        if (gb_cli_input_count(&in[k]) < min_rows)
+            s = gb_fail(GB_INPUT, "%s: %zu %s; %s", paths[k], gb_cli_input_count(&in[k]),
+                        gb_cli_input_holds_images(&in[k]) ? "images" : "feature rows", needs);
     if (s == GB_OK && dim[0] != dim[1])
         s = gb_fail(GB_INPUT, "%s has %zu feature dimensions but %s has %zu%s", paths[0], dim[0], paths[1], dim[1],
                     gb_cli_input_holds_images(&in[0]) || gb_cli_input_holds_images(&in[1])
@@ -297,7 +306,7 @@ gb_status gb_cmd_kid(int argc, char **argv) {
     GB_TRY(parse_two_sets(argc, argv, "kid", paths, kid_option, &o));
     if (o.subsets == 0 || o.subset_size < 2) return gb_fail(GB_USAGE, "--subsets must be >= 1 and --subset-size >= 2");
     gb_cli_features g = {0}, r = {0};
-    gb_status s = load_two_sets(&g, &r, paths, &o.net);
+    gb_status s = load_two_sets(&g, &r, paths, &o.net, 2, "KID needs at least 2 per set");
     gb_kid_result k;
     if (s == GB_OK) s = gb_kid(&k, NULL, g.x, g.n, r.x, r.n, g.d, o.subsets, o.subset_size, o.seed);
     if (s == GB_OK) {
@@ -368,7 +377,10 @@ gb_status gb_cmd_prdc(int argc, char **argv) {
     GB_TRY(parse_two_sets(argc, argv, "prdc", paths, prdc_option, &o));
     if (o.k_given) o.protocol.k = (size_t)o.k;
     gb_cli_features g = {0}, r = {0};
-    gb_status s = load_two_sets(&g, &r, paths, &o.net);
+    char needs[96];
+    snprintf(needs, sizeof needs, "precision/recall with k = %zu need more than %zu per set", o.protocol.k,
+             o.protocol.k);
+    gb_status s = load_two_sets(&g, &r, paths, &o.net, o.protocol.k + 1, needs);
     gb_prdc_result res;
     if (s == GB_OK) s = gb_prdc(&res, r.x, r.n, g.x, g.n, g.d, o.protocol);
     if (s == GB_OK) {

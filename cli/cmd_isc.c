@@ -112,6 +112,9 @@ static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o)
                     "1008-way logits (or another classifier's)",
                     path);
     }
+    if (s == GB_OK && o->splits > gb_cli_input_count(&in)) /* before the network */
+        s = gb_fail(GB_USAGE, "%s: %llu splits for %zu rows: pass --splits N with N <= %zu", path, o->splits,
+                    gb_cli_input_count(&in), gb_cli_input_count(&in));
     if (s == GB_OK) s = gb_cli_input_rows(rows, &in, &o->net, 1);
     gb_cli_input_free(&in);
     return s;

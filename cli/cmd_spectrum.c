@@ -10,8 +10,9 @@
  *       root (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
  *       existing path of that name wins, as for the Inception metric commands). Every image
  *       of both sets must have one size and both sets one channel count: the spectrum is
- *       defined at native resolution, nothing is resized. Prints one line per input, a line with the bins the distance uses and the
- *       definition tag, then the distance as the last line. --csv FILE writes the per-bin table
+ *       defined at native resolution, nothing is resized. Prints one line per input, a line
+ *       with the bins the distance uses and the definition tag, then the distance as the last
+ *       line. --csv FILE writes the per-bin table
  *         k,count,power_a,power_b,ratio_db
  *       for every bin k = 0 .. n_bins-1 (DC and the corner bins beyond K too, though the
  *       distance uses only k = 1..K: a checkerboard's power sits in the last corner bin):

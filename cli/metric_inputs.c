@@ -82,6 +82,7 @@ static gb_status image_layout(gb_cli_input *in, const gb_npy_array *a, const cha
         return gb_fail(GB_INPUT, "%s: the image array [%zu, %zu, %zu, %zu] holds no pixels", path, sh[0], sh[1], sh[2],
                        sh[3]);
     in->n = sh[0];
+    memcpy(in->shape, sh, sizeof in->shape);
     in->c = (int)(first ? sh[1] : sh[3]);
     in->h = (int)(first ? sh[2] : sh[1]);
     in->w = (int)(first ? sh[3] : sh[2]);
@@ -103,8 +104,10 @@ static gb_status load_pixels(uint8_t **pixels, const gb_cli_input *in) {
         GB_TRY(gb_npy_load(&a, in->arg));
     }
     gb_status s = GB_OK;
-    if (!is_image_array(arr) || arr->shape[0] != in->n) /* the file changed since its header was read */
-        s = gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, ...] its header showed", in->arg, in->n);
+    if (!is_image_array(arr) || memcmp(arr->shape, in->shape, sizeof in->shape) != 0) /* rewritten since read */
+        s = gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, %zu, %zu, %zu] its header showed when it was "
+                              "read: was the file rewritten meanwhile?",
+                    in->arg, in->shape[0], in->shape[1], in->shape[2], in->shape[3]);
     else if (!in->channels_last) { /* already planar: take the loaded block */
         *pixels = arr->data;
         arr->data = NULL;

@@ -13,8 +13,11 @@
  *                            apart by the axis of size 1 or 3; both or neither is refused), an
  *                            .npz holding it under 'arr_0' (np.savez(path, images): the sample
  *                            batches of OpenAI's evaluation suite): only its header is read
- *                            (core/npy.h gb_npy_peek), so two 10 GB arrays are never in memory
- *                            at once; the pixels are loaded when the network needs them;
+ *                            (core/npy.h gb_npy_peek), so the two inputs' arrays are never in
+ *                            memory together; the pixels are loaded when the network needs
+ *                            them (an [n, h, w, c] array briefly twice, for the reordering),
+ *                            and a damaged member body (CRC, deflate) or a file rewritten in
+ *                            between is found then;
  *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
  *       images; datasets/image_splits.h): loaded (a 32x32 set is small), so a count beyond the
  *       split or a damaged file is found now.
@@ -47,6 +50,7 @@ typedef struct {
     gb_image_set set;            /* SPLIT: its first n images */
     size_t split_total;          /* SPLIT: the split's size */
     const char *array_key;       /* ARRAY: the .npz member, or NULL for a .npy */
+    size_t shape[4];             /* ARRAY: as its header gave it (checked again at load) */
     int c, h, w, channels_last; /* ARRAY: [n, c, h, w] as stored, or [n, h, w, c] */
 } gb_cli_input;
 
@@ -62,6 +66,10 @@ typedef struct {
  * data root (--data) and the protocol a folder is listed for. */
 gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_network *net, const char *what);
 static inline int gb_cli_input_holds_images(const gb_cli_input *in) { return in->kind != GB_CLI_ROWS; }
+/* The rows the input will give: its images, or its file's rows (known once read). */
+static inline size_t gb_cli_input_count(const gb_cli_input *in) {
+    return gb_cli_input_holds_images(in) ? in->n : in->rows.n;
+}
 /* The rows of a read input (f owns them; the input gives up its rows or images); f->kind says
  * what they are. */
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits);

@@ -278,6 +278,11 @@ static gb_status header_span(size_t *hstart, size_t *hlen, const unsigned char *
         *hstart = 12;
         *hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     }
+    /* np.save pads the dict to a multiple of 64 bytes and numpy reads at most 10,000 by
+     * default; a larger claim is a corrupt file, not a header to allocate for */
+    if (*hlen > GB_NPY_MAX_HEADER)
+        return gb_fail(GB_INPUT, "%s: byte 8: header length %zu is over %d bytes: not a numpy header", where, *hlen,
+                       GB_NPY_MAX_HEADER);
     return GB_OK;
 }
 
@@ -395,7 +400,7 @@ gb_status gb_npy_peek(gb_npy_array *out, const char *path) {
 gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
     memset(out, 0, sizeof *out);
     int err = 0;
-    zip_t *za = zip_open(path, ZIP_RDONLY, &err);
+    zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &err); /* as gb_npz_load opens it */
     if (!za) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, err);
@@ -405,7 +410,10 @@ gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
         return s;
     }
     char name[256], where[1300];
-    snprintf(name, sizeof name, "%s.npy", key);
+    if (snprintf(name, sizeof name, "%s.npy", key) >= (int)sizeof name) {
+        zip_discard(za);
+        return gb_fail(GB_INPUT, "%s: no member %.240s.npy (the name is too long)", path, key);
+    }
     snprintf(where, sizeof where, "%s:%s", path, name);
     zip_stat_t zs;
     zip_stat_init(&zs);

@@ -32,6 +32,8 @@
 #include "core/status.h"
 
 #define GB_NPY_MAX_DIMS 8
+/* Header lengths above this are refused (np.save writes ~128 bytes; numpy reads 10,000 by default). */
+#define GB_NPY_MAX_HEADER (1 << 20)
 
 typedef enum { GB_NPY_U8, GB_NPY_I32, GB_NPY_I64, GB_NPY_F32, GB_NPY_F64 } gb_npy_dtype;
 

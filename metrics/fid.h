@@ -166,9 +166,8 @@ gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layo
  * PYTORCH_FID. The provenance members are read when present (out->n 0 and "" otherwise, as
  * for the peers' files); a malformed one is GB_INPUT naming it. */
 gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout);
-/* Warns when a and b (named by their labels) record different protocols, weights or sample
- * provenance that makes their FID incomparable; quiet where either does not say. Returns the
- * number of warnings. */
+/* Warns when a and b (named by their labels) record different protocols or weights, which make
+ * their FID incomparable; quiet where either does not say. Returns the number of warnings. */
 int gb_fid_stats_warn_mismatch(const gb_fid_stats *a, const char *label_a, const gb_fid_stats *b,
                                const char *label_b);
 

@@ -89,11 +89,12 @@ Test(cmd_fid, kid_and_prdc_last_lines) {
 Test(cmd_fid, error_statuses) {
     char a[1024], last[512], dir[] = "/tmp/gb_cmdfid_dir_XXXXXX", img[64], cmd[1400];
     cr_assert_not_null(mkdtemp(dir));
-    /* one image: the folder is listed before the network is needed (an empty one is a bad
-     * input), so the missing-weights errors below need a folder that holds an image */
+    /* the folder is listed before the network is needed (an empty one is a bad input), so the
+     * missing-weights errors below need a folder that holds images */
     snprintf(img, sizeof img, "%s/a.png", dir);
-    snprintf(cmd, sizeof cmd, "cp '%s/inception/images/a.png' '%s'", getenv("GB_FIXTURES"), img);
-    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cp '%s/inception/images/a.png' '%s/inception/images/b.jpg' '%s'", getenv("GB_FIXTURES"),
+             getenv("GB_FIXTURES"), dir);
+    cr_assert_eq(system(cmd), 0); /* two images: enough rows for fid, kid and prdc --k 1 */
     fid_fixture(a, sizeof a, "fid_a_pt.npz");
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", a}, 2, last, sizeof last), GB_USAGE);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", a, a, "--bogus"}, 4, last, sizeof last), GB_USAGE);
@@ -111,7 +112,7 @@ Test(cmd_fid, error_statuses) {
     /* kid and prdc read image folders too: the same missing-weights error as fid */
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, dir}, 3, last, sizeof last), GB_ENV);
     cr_expect_not_null(strstr(gb_last_error(), "genbench data fetch inception-weights"), "%s", gb_last_error());
-    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", dir, dir}, 3, last, sizeof last), GB_ENV);
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", dir, dir, "--k", "1"}, 5, last, sizeof last), GB_ENV);
     /* a features file beside a folder is read first: a bad one is found before the network */
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", dir, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "fid_a_pt.npz"), "%s", gb_last_error());
@@ -132,6 +133,8 @@ Test(cmd_fid, error_statuses) {
      * needed, so without weights it is still a bad input, not a missing environment */
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "has 2048 dimensions but"), "%s", gb_last_error());
+    unlink(img);
+    snprintf(img, sizeof img, "%s/b.jpg", dir);
     unlink(img);
     /* an empty folder: a bad input found before the network (no weights here either) */
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, dir}, 3, last, sizeof last), GB_INPUT);

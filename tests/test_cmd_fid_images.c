@@ -446,3 +446,77 @@ Test(cmd_fid_images, stats_files_record_their_protocol, .timeout = 300) {
     }
     unlink(out);
 }
+
+/* An image array rewritten between the read step and the network (another input's network pass
+ * can take minutes): the load finds a shape other than the header's and refuses it, instead of
+ * reordering into a buffer of the old size. */
+Test(cmd_fid_images, array_rewritten_after_its_header_was_read) {
+    char path[] = "/tmp/gb_rewrite_XXXXXX.npy";
+    int fd = mkstemps(path, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    static uint8_t big[2 * 32 * 32 * 3], small[2 * 8 * 8 * 3];
+    size_t big_shape[4] = {2, 32, 32, 3}, small_shape[4] = {2, 8, 8, 3};
+    gb_npy_array a = gb_npy_view(GB_NPY_U8, 4, big_shape, big), b = gb_npy_view(GB_NPY_U8, 4, small_shape, small);
+    cr_assert_eq(gb_npy_save(path, &a), GB_OK);
+    gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
+    char w[1024], h[65];
+    weights(w, sizeof w, h);
+    net.weights = w;
+    net.weights_sha256 = h;
+    net.device = "cpu";
+    gb_cli_input in;
+    cr_assert_eq(gb_cli_input_read(&in, path, &net, "features"), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npy_save(path, &b), GB_OK);
+    gb_cli_features f;
+    cr_expect_eq(gb_cli_input_rows(&f, &in, &net, 0), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "rewritten"), "%s", gb_last_error());
+    cr_expect_null(f.x);
+    gb_cli_input_free(&in);
+    gb_cli_network_close(&net);
+    unlink(path);
+}
+
+/* Each metric's row-count rule is applied to the counts known after reading, before the network
+ * (the weights below do not exist: reaching the network would be exit 5). */
+Test(cmd_fid_images, row_counts_checked_before_the_network) {
+    char dir[] = "/tmp/gb_counts_XXXXXX", cmd[1400], feats[] = "/tmp/gb_counts_fXXXXXX.npy", last[512];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "cp '%s/inception/images/a.png' '%s/'", getenv("GB_FIXTURES"), dir);
+    cr_assert_eq(system(cmd), 0);
+    int fd = mkstemps(feats, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    static float x[3 * 2048];
+    size_t shape[2] = {3, 2048};
+    gb_npy_array a = gb_npy_view(GB_NPY_F32, 2, shape, x);
+    cr_assert_eq(gb_npy_save(feats, &a), GB_OK);
+    char png_dir[1100];
+    snprintf(png_dir, sizeof png_dir, "%s", dir);
+    const char *hash = "0000000000000000000000000000000000000000000000000000000000000000";
+    struct {
+        gb_status (*cmd)(int, char **);
+        char *argv[12];
+        int argc;
+        gb_status want;
+        const char *says;
+    } cases[] = {
+        {gb_cmd_fid, {"fid", png_dir, feats}, 3, GB_INPUT, "1 images; FID statistics need at least 2"},
+        {gb_cmd_kid, {"kid", png_dir, feats}, 3, GB_INPUT, "1 images; KID needs at least 2 per set"},
+        {gb_cmd_prdc, {"prdc", feats, feats}, 3, GB_INPUT, "3 feature rows; precision/recall with k = 3"},
+        {gb_cmd_isc, {"isc", png_dir, "--splits", "2"}, 4, GB_USAGE, "2 splits for 1 rows"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char **argv = cases[k].argv;
+        int argc = cases[k].argc;
+        argv[argc++] = "--weights";
+        argv[argc++] = "/nonexistent/w.pth";
+        argv[argc++] = "--weights-sha256";
+        argv[argc++] = (char *)hash;
+        cr_expect_eq(run_cmd(cases[k].cmd, argv, argc, last, sizeof last), cases[k].want, "%s: %s", argv[0],
+                     gb_last_error());
+        cr_expect_not_null(strstr(gb_last_error(), cases[k].says), "%s: %s", argv[0], gb_last_error());
+    }
+    unlink(feats);
+    remove_tree(dir);
+}

@@ -360,6 +360,9 @@ Test(npy_corrupt, header_catalogue) {
     /* a version 1.0 header text of 1 byte ends inside the 12 bytes the header-only reader reads
      * first (found by fuzz/npy_fuzz.c: it overflowed the header buffer) */
     expect_bad((const unsigned char *)"\x93NUMPY\x01\x00\x01\x00\x00\x04", 12, "NUL", "1-byte header text");
+    /* a version 2.0 header length far beyond any numpy header: refused before allocating */
+    static unsigned char huge[64] = "\x93NUMPY\x02\x00\x00\x00\x00\x01";
+    expect_bad(huge, sizeof huge, "is over", "16 MiB header length");
 }
 
 Test(npz_corrupt, crc_truncation_and_member_names) {
