@@ -64,6 +64,15 @@ static void load_hashed(gb_inception *net, gb_device *dev, const char *path, cha
     cr_assert_eq(gb_inception_load(net, dev, path, hex, max_batch), GB_OK, "%s", gb_last_error());
 }
 
+/* The CPU device and the network on the fixture weights `rel` (vouched for by their own hash,
+ * written to h) for batches of max_batch. Returns the weights' path (the caller frees it). */
+static char *open_fixture_net(gb_device *dev, gb_inception *net, const char *rel, size_t max_batch, char h[65]) {
+    open_cpu(dev);
+    char *p = fx(rel);
+    load_hashed(net, dev, p, h, max_batch);
+    return p;
+}
+
 /* Relative error of the worst element against the largest reference magnitude. */
 static double rel_max_err(const float *got, const float *ref, size_t n) {
     double err = 0, scale = 0;
@@ -77,11 +86,8 @@ static double rel_max_err(const float *got, const float *ref, size_t n) {
 
 static void forward_parity(const char *weights) {
     gb_device dev;
-    open_cpu(&dev);
-    char *p = fx(weights);
-    char h[65];
     gb_inception net;
-    load_hashed(&net, &dev, p, h, 2);
+    char h[65], *p = open_fixture_net(&dev, &net, weights, 2, h);
     cr_expect_str_eq(net.sha256, h);
     float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
     float *ref_pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
@@ -113,11 +119,8 @@ static void forward_parity(const char *weights) {
  * 73 -> 71 -> pool 35 -> Mixed_6a 17 -> Mixed_7a 8). */
 Test(inception, conv_listing_matches_the_model) {
     gb_device dev;
-    open_cpu(&dev);
-    char *p = fx("weights_legacy.pth");
-    char h[65];
     gb_inception net;
-    load_hashed(&net, &dev, p, h, 1);
+    char h[65], *p = open_fixture_net(&dev, &net, "weights_legacy.pth", 1, h);
     gb_conv_shape shapes[GB_INCEPTION_CONVS + 1];
     const char *names[GB_INCEPTION_CONVS + 1];
     memset(shapes, 0, sizeof shapes);
@@ -250,11 +253,8 @@ Test(inception, forward_legacy_weights) { forward_parity("weights_legacy.pth"); 
  * usage errors. */
 Test(inception, earlier_blocks_match_pytorch_fid_dims) {
     gb_device dev;
-    open_cpu(&dev);
-    char *p = fx("weights_zip.pth");
-    char h[65];
     gb_inception net;
-    load_hashed(&net, &dev, p, h, 2);
+    char h[65], *p = open_fixture_net(&dev, &net, "weights_zip.pth", 2, h);
     cr_expect_eq(net.dims, 2048);
     float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
     float before[2 * 2048]; /* the default, before any tap was chosen */
@@ -533,11 +533,8 @@ Test(fid_protocol, folder_list_and_errors) {
 /* End to end: folder -> decode -> pytorch-fid preprocessing -> network = pytorch-fid's pool3. */
 Test(fid_protocol, folder_features) {
     gb_device dev;
-    open_cpu(&dev);
-    char *p = fx("weights_zip.pth"), *dir = fx("images");
-    char h[65];
     gb_inception net;
-    load_hashed(&net, &dev, p, h, 2);
+    char h[65], *p = open_fixture_net(&dev, &net, "weights_zip.pth", 2, h), *dir = fx("images");
     float *feats;
     size_t n;
     cr_assert_eq(gb_fid_folder_features(&feats, &n, &net, dir, GB_FID_PYTORCH_FID), GB_OK, "%s", gb_last_error());
