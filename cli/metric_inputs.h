@@ -59,8 +59,7 @@ typedef struct {
     "a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under\n"                                   \
     "                      'arr_0', as np.savez writes sample batches), a folder of PNG/JPEG\n"                  \
     "                      images, or a dataset split NAME:SPLIT[:N] (its first N images) of\n"                  \
-    "                      cifar10:train|test, mnist:train|test, fashion-mnist:train|test,\n"                    \
-    "                      cub32:all, sprites:all\n"
+    "                      " GB_IMAGE_SPLIT_NAMES "\n"
 
 /* Reads arg as above; `what` names 2-D rows in errors ("features", "logits"); net gives the
  * data root (--data) and the protocol a folder is listed for. */

@@ -32,7 +32,7 @@ static const split_names *find(const char *dataset) {
 int gb_image_split_dataset_known(const char *dataset) { return find(dataset) != NULL; }
 
 const char *gb_image_split_names(void) {
-    return "cifar10:train|test, mnist:train|test, fashion-mnist:train|test, cub32:all, sprites:all";
+    return GB_IMAGE_SPLIT_NAMES;
 }
 
 gb_status gb_image_split_check(const char *dataset, const char *split) {

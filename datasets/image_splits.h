@@ -34,7 +34,10 @@ gb_status gb_image_split_check(const char *dataset, const char *split);
 /* GB_INPUT naming the data root, the dataset's state (missing, partial) and the fetch command
  * when the split's dataset is not present under root. */
 gb_status gb_image_split_check_present(const char *root, const char *dataset, const char *split);
-/* "cifar10:train|test, mnist:train|test, ..." for help texts and errors. */
+/* The splits of the table in image_splits.c, as help texts and errors list them (a literal, so
+ * help texts can include it; tests/test_cmd_fid_images.c checks each name against the table). */
+#define GB_IMAGE_SPLIT_NAMES "cifar10:train|test, mnist:train|test, fashion-mnist:train|test, cub32:all, sprites:all"
+/* GB_IMAGE_SPLIT_NAMES, for callers that want a function. */
 const char *gb_image_split_names(void);
 
 /* Parse NAME:SPLIT[:N] (NAME must be in the table): GB_USAGE naming text for an unknown dataset

@@ -201,6 +201,15 @@ Test(cmd_fid_images, bad_splits, .timeout = 120) {
     cr_expect_not_null(strstr(gb_last_error(), "holds 4"), "%s", gb_last_error());
     remove_tree(empty);
     remove_tree(root);
+    /* every split the help texts list is one the table knows */
+    char names[] = GB_IMAGE_SPLIT_NAMES, *entries_left, *splits_left;
+    for (char *entry = strtok_r(names, ", ", &entries_left); entry; entry = strtok_r(NULL, ", ", &entries_left)) {
+        char *colon = strchr(entry, ':');
+        cr_assert_not_null(colon, "%s", entry);
+        *colon = '\0';
+        for (char *split = strtok_r(colon + 1, "|", &splits_left); split; split = strtok_r(NULL, "|", &splits_left))
+            cr_expect_eq(gb_image_split_check(entry, split), GB_OK, "%s:%s: %s", entry, split, gb_last_error());
+    }
 }
 
 /* A folder that exists under a split's name is that folder: run from a directory holding a
