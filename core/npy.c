@@ -12,6 +12,7 @@
 #include <zip.h>
 
 #include "core/atomic_file.h"
+#include "core/zip_read.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "core/npy.c assumes a little-endian host (loaded arrays are in host order)"
@@ -399,16 +400,8 @@ gb_status gb_npy_peek(gb_npy_array *out, const char *path) {
 
 gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
     memset(out, 0, sizeof *out);
-    int err = 0;
-    zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &err); /* as gb_npz_load opens it */
-    if (!za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, err);
-        gb_status s = gb_fail(GB_INPUT, "%s: not a readable .npz/ZIP archive (%s): write it with numpy.savez", path,
-                              zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return s;
-    }
+    zip_t *za;
+    GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez")); /* checked as gb_npz_load opens it */
     char name[256], where[1300];
     if (snprintf(name, sizeof name, "%s.npy", key) >= (int)sizeof name) {
         zip_discard(za);
@@ -533,45 +526,26 @@ int gb_npz_has(const char *path, const char *key) {
     return found;
 }
 
-static gb_status npz_member(gb_npz *z, zip_t *za, zip_uint64_t i, const char *path) {
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(za, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE))
+static gb_status npz_member(gb_npz *z, zip_t *za, zip_uint64_t i, const char *path, size_t archive_bytes) {
+    const char *name = zip_get_name(za, i, 0);
+    if (!name)
         return gb_fail(GB_INPUT, "%s: member %llu: unreadable central-directory entry (%s)", path,
                        (unsigned long long)i, zip_strerror(za));
-    size_t nl = strlen(st.name);
-    if (nl <= 4 || strcmp(st.name + nl - 4, ".npy") != 0)
+    size_t nl = strlen(name);
+    if (nl <= 4 || strcmp(name + nl - 4, ".npy") != 0)
         return gb_fail(GB_INPUT, "%s: member '%s' is not named <key>.npy (write the archive with numpy.savez)", path,
-                       st.name);
-    if (st.size > (zip_uint64_t)SIZE_MAX / 2)
-        return gb_fail(GB_INPUT, "%s: member '%s' claims %llu bytes", path, st.name, (unsigned long long)st.size);
+                       name);
     char where[1200];
-    snprintf(where, sizeof where, "%s:%s", path, st.name);
-    unsigned char *buf = malloc(st.size ? st.size : 1);
-    if (!buf) return gb_fail(GB_ENV, "%s: out of memory for %llu bytes", where, (unsigned long long)st.size);
-    zip_file_t *f = zip_fopen_index(za, i, 0);
-    if (!f) {
-        free(buf);
-        return gb_fail(GB_INPUT, "%s: cannot open the member (%s)", where, zip_strerror(za));
-    }
-    zip_int64_t got = zip_fread(f, buf, st.size);
-    /* One more read must hit the end: that is where libzip checks the CRC-32. */
-    unsigned char extra;
-    zip_int64_t more = got == (zip_int64_t)st.size ? zip_fread(f, &extra, 1) : -1;
-    char why[256];
-    snprintf(why, sizeof why, "%s", zip_file_strerror(f));
-    zip_fclose(f);
-    if (got != (zip_int64_t)st.size || more != 0) {
-        free(buf);
-        return gb_fail(GB_INPUT, "%s: member data is corrupt or truncated (%s): re-create the archive", where,
-                       got < 0 || more < 0 ? why : "size differs from the central directory");
-    }
-    char *key = strndup(st.name, nl - 4);
+    snprintf(where, sizeof where, "%s:%s", path, name);
+    unsigned char *buf;
+    size_t n;
+    GB_TRY(gb_zip_read_member(&buf, &n, za, i, archive_bytes, where, "re-create the archive"));
+    char *key = strndup(name, nl - 4);
     if (!key) {
         free(buf);
         return gb_fail(GB_ENV, "out of memory");
     }
-    gb_status s = gb_npy_decode(&z->arrays[z->count], buf, st.size, where);
+    gb_status s = gb_npy_decode(&z->arrays[z->count], buf, n, where);
     free(buf);
     if (s != GB_OK) {
         free(key);
@@ -591,7 +565,7 @@ gb_status gb_npz_load(gb_npz *out, const char *path) {
     zip_source_t *src = zip_source_buffer_create(buf, n, 0, &err);
     zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : NULL;
     if (!za) {
-        gb_status s = gb_fail(GB_INPUT, "%s: not a readable .npz/ZIP archive (%s): write it with numpy.savez", path,
+        gb_status s = gb_fail(GB_INPUT, "%s: not a readable .npz/ZIP archive (%s); write it with numpy.savez", path,
                               zip_error_strerror(&err));
         zip_error_fini(&err);
         if (src) zip_source_free(src);
@@ -604,7 +578,7 @@ gb_status gb_npz_load(gb_npz *out, const char *path) {
     out->keys = calloc(m > 0 ? (size_t)m : 1, sizeof *out->keys);
     out->arrays = calloc(m > 0 ? (size_t)m : 1, sizeof *out->arrays);
     if (!out->keys || !out->arrays) s = gb_fail(GB_ENV, "%s: out of memory", path);
-    for (zip_int64_t i = 0; s == GB_OK && i < m; i++) s = npz_member(out, za, (zip_uint64_t)i, path);
+    for (zip_int64_t i = 0; s == GB_OK && i < m; i++) s = npz_member(out, za, (zip_uint64_t)i, path, n);
     zip_discard(za); /* also frees src */
     free(buf);
     if (s != GB_OK) gb_npz_free(out);

@@ -16,6 +16,7 @@
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "core/tar.h"
+#include "core/zip_read.h"
 
 extern char **environ;
 
@@ -187,16 +188,8 @@ static gb_status mkdirs_parent(const char *path) {
 }
 
 gb_status gb_unzip(const char *archive, const char *dir) {
-    int err = 0;
-    zip_t *z = zip_open(archive, ZIP_RDONLY | ZIP_CHECKCONS, &err);
-    if (!z) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, err);
-        gb_status s = gb_fail(GB_INPUT, "%s: not a readable zip archive (%s); delete it and fetch again", archive,
-                              zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return s;
-    }
+    zip_t *z;
+    GB_TRY(gb_zip_open(&z, archive, "zip archive", "delete it and fetch again"));
     gb_status s = GB_OK;
     zip_int64_t n = zip_get_num_entries(z, 0);
     char buf[1 << 16];

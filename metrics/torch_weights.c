@@ -18,6 +18,7 @@
 #include "core/atomic_file.h"
 #include "core/pickle.h"
 #include "core/sha256.h"
+#include "core/zip_read.h"
 
 static const char *const torch_globals[] = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
                                             "torch.*Storage", NULL};
@@ -251,45 +252,16 @@ static gb_status load_legacy(tw_parse *p, gb_pickle **pks, const uint8_t *data, 
 
 /* ---- zip container ---------------------------------------------------------------------- */
 
-/* The whole record `name` -> malloc'd bytes. GB_INPUT when absent or unreadable. */
+/* The whole record `name` -> malloc'd bytes (core/zip_read.h bounds its claimed sizes by the
+ * file's and checks its CRC-32). GB_INPUT when absent or unreadable. */
 static gb_status zip_read(uint8_t **out, size_t *len, zip_t *z, const char *origin, size_t archive_bytes,
                           const char *name) {
     *out = NULL;
-    zip_stat_t st;
     zip_int64_t idx = zip_name_locate(z, name, 0);
-    if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-        return gb_fail(GB_INPUT, "%s: the zip has no record '%s'; " TW_FIX, origin, name);
-    /* The sizes are the archive's own claims: bound them before allocating, so a damaged
-     * directory cannot ask for gigabytes. DEFLATE expands at most 1032:1; a stored record
-     * is as large as its bytes in the file. */
-    if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size > archive_bytes)
-        return gb_fail(GB_INPUT, "%s: record '%s' claims %llu compressed bytes in a %zu-byte file; " TW_FIX,
-                       origin, name, (unsigned long long)st.comp_size, archive_bytes);
-    if ((double)st.size > 1032.0 * (double)archive_bytes + 64)
-        return gb_fail(GB_INPUT, "%s: record '%s' claims %llu bytes, more than a %zu-byte file can hold; " TW_FIX,
-                       origin, name, (unsigned long long)st.size, archive_bytes);
-    zip_file_t *f = zip_fopen_index(z, (zip_uint64_t)idx, 0);
-    uint8_t *buf = malloc(st.size ? st.size : 1);
-    if (!f || !buf) {
-        free(buf);
-        if (f) zip_fclose(f);
-        return f ? gb_fail(GB_ENV, "%s: out of memory reading '%s'", origin, name)
-                 : gb_fail(GB_INPUT, "%s: record '%s' cannot be opened (%s); " TW_FIX, origin, name, zip_strerror(z));
-    }
-    zip_int64_t got = st.size ? zip_fread(f, buf, st.size) : 0;
-    /* a second read at the end makes libzip check the record's CRC-32 */
-    char extra;
-    zip_int64_t more = got == (zip_int64_t)st.size ? zip_fread(f, &extra, 1) : 0;
-    const char *why = got != (zip_int64_t)st.size || more != 0 ? zip_file_strerror(f) : NULL;
-    gb_status s = why ? gb_fail(GB_INPUT, "%s: record '%s' is damaged (%s); " TW_FIX, origin, name, why) : GB_OK;
-    zip_fclose(f);
-    if (s != GB_OK) {
-        free(buf);
-        return s;
-    }
-    *out = buf;
-    *len = (size_t)st.size;
-    return GB_OK;
+    if (idx < 0) return gb_fail(GB_INPUT, "%s: the zip has no record '%s'; " TW_FIX, origin, name);
+    char where[1300];
+    snprintf(where, sizeof where, "%s: record '%s'", origin, name);
+    return gb_zip_read_member(out, len, z, (zip_uint64_t)idx, archive_bytes, where, TW_FIX);
 }
 
 static gb_status load_zip_records(tw_parse *p, gb_pickle **pk, zip_t *z) {
