@@ -39,6 +39,9 @@ int gb_cli_has_suffix(const char *s, const char *suffix);
 gb_status gb_cli_check_input(const char *path);
 /* 1 when path is a folder (following links). */
 int gb_cli_is_folder(const char *path);
+/* 1 when path is a file whose name ends in .zip, any case, as EDM's dataset loader tells an
+ * archive from a folder (metrics/image_archive.h). */
+int gb_cli_names_image_archive(const char *path);
 /* 1 when arg names a dataset split, NAME:SPLIT[:N] (datasets/image_splits.h): it is not an
  * existing file or folder (a path always wins), and the part before its first ':' is an image
  * dataset's name. */

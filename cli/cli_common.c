@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "../datasets/image_splits.h"
@@ -54,6 +55,12 @@ gb_status gb_cli_check_input(const char *path) {
 int gb_cli_is_folder(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int gb_cli_names_image_archive(const char *path) {
+    struct stat st;
+    size_t n = strlen(path);
+    return n >= 4 && strcasecmp(path + n - 4, ".zip") == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int gb_cli_names_split(const char *arg) {

@@ -1,11 +1,11 @@
 /* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics, feature files,
- * image folders and dataset splits.
+ * image folders, zip archives of images and dataset splits.
  *
  *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
  *   genbench fid A --stats-out FILE [--layout ...] [NETWORK OPTIONS]
  *       A, B: FID stats .npz (pytorch-fid or clean-fid layout, told by its 'mu'), or any input of
  *       cli/metric_inputs.h: features .npy [n, d], a uint8 image array (.npy, or .npz under
- *       'arr_0'), a folder of PNG/JPEG images, or a dataset split NAME:SPLIT[:N]
+ *       'arr_0'), a folder of PNG/JPEG images or a .zip of them, or a dataset split NAME:SPLIT[:N]
  *       ("cifar10:train:5000": the first 5000 training images, from the data root). Features
  *       are reduced to their mean and N-1 covariance first. Both inputs are read, and their
  *       dimensions compared, before any image goes through the network. The last line of
@@ -15,7 +15,7 @@
  *       line is FILE. Inputs computed under different protocols or weights are warned about.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
  *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or images (an
- *       array, a folder or a split, as for fid). Prints the inputs and the spread, then the KID
+ *       array, a folder, a .zip or a split, as for fid). Prints the inputs and the spread, then the KID
  *       (the last line).
  *   genbench prdc GEN REAL [--protocol kynkaanniemi|prdc] [--k N] [NETWORK OPTIONS]
  *       precision, recall, density, coverage of the generated set GEN against REAL (inputs as

@@ -1,9 +1,9 @@
-/* cli/cmd_isc.c - `genbench isc`: the Inception score of images (a folder or a dataset split)
+/* cli/cmd_isc.c - `genbench isc`: the Inception score of images (a folder, a .zip of images, a dataset split, ...)
  * or of a logits file, by default exactly as torch-fidelity computes it.
  *
  *   genbench isc GEN [--splits N] [--shuffle-seed N | --no-shuffle] [--logits unbiased|biased]
  *                    [--input logits|probabilities] [NETWORK OPTIONS]
- *       GEN: images (a uint8 array .npy / .npz, a folder of PNG/JPEG images or a dataset split
+ *       GEN: images (a uint8 array .npy / .npz, a folder of PNG/JPEG images or a .zip of them, or a dataset split
  *       NAME:SPLIT[:N]: cli/metric_inputs.h) through the FID Inception network to its 1008-way
  *       logits, or a .npy [n, classes] of logits (or probabilities, --input probabilities).
  *       Prints the inputs and the protocol, the spread over the splits ("isc_std"), then the
@@ -97,7 +97,8 @@ static gb_status parse_isc(int argc, char **argv, const char **path, isc_opts *o
 static gb_status load_rows(gb_cli_features *rows, const char *path, isc_opts *o) {
     const char *what = o->input == GB_IS_LOGITS ? "logits" : "probabilities";
     const int probabilities = o->input_given && o->input != GB_IS_LOGITS;
-    if (probabilities && (gb_cli_is_folder(path) || gb_cli_names_split(path))) /* a usage error before reading */
+    /* a usage error before reading */
+    if (probabilities && (gb_cli_is_folder(path) || gb_cli_names_image_archive(path) || gb_cli_names_split(path)))
         return gb_fail(GB_USAGE, "--input probabilities applies to files of rows: %s holds images, which give logits",
                        path);
     gb_cli_input in;

@@ -1,5 +1,5 @@
 /* cli/metric_inputs.c - one input of the Inception metric commands: files, image arrays,
- * folders and dataset splits (read cli/metric_inputs.h first). */
+ * folders, zip archives of images and dataset splits (read cli/metric_inputs.h first). */
 #include "metric_inputs.h"
 
 #include <limits.h>
@@ -11,6 +11,7 @@
 #include "../core/npy.h"
 #include "../datasets/image_splits.h"
 #include "../datasets/registry.h"
+#include "../metrics/image_archive.h"
 #include "../metrics/image_folder.h"
 #include "../metrics/inception_features.h"
 #include "cli.h"
@@ -172,6 +173,12 @@ gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_netw
         in->kind = GB_CLI_FOLDER;
         return GB_OK;
     }
+    if (gb_cli_names_image_archive(arg)) {
+        GB_TRY(gb_image_archive_open(&in->archive, arg));
+        in->n = gb_image_archive_count(in->archive);
+        in->kind = GB_CLI_ARCHIVE;
+        return GB_OK;
+    }
     return read_file(in, arg, what);
 }
 
@@ -184,6 +191,9 @@ static gb_status image_outputs(float **pool, float **logits, char *kind, size_t 
     if (in->kind == GB_CLI_FOLDER) {
         GB_TRY(gb_fid_files_outputs(pool, logits, &net->net, in->files, in->n, net->protocol, in->arg));
         snprintf(kind, kind_size, "images, protocol %s", protocol);
+    } else if (in->kind == GB_CLI_ARCHIVE) {
+        GB_TRY(gb_fid_archive_outputs(pool, logits, &net->net, in->archive, net->protocol, in->arg));
+        snprintf(kind, kind_size, "images in a zip archive, protocol %s", protocol);
     } else if (in->kind == GB_CLI_SPLIT) {
         const gb_image_set *set = &in->set;
         GB_TRY(gb_fid_images_outputs(pool, logits, &net->net, set->pixels, in->n, set->channels, set->height,
@@ -214,6 +224,8 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
     gb_status s = image_outputs(logits ? NULL : &f->x, logits ? &f->x : NULL, f->kind, sizeof f->kind, in, net);
     /* the images are not needed again: the other input may be as large */
     gb_image_set_free(&in->set);
+    gb_image_archive_close(in->archive);
+    in->archive = NULL;
     GB_TRY(s);
     f->n = in->n;
     f->d = logits ? GB_INCEPTION_CLASSES : (size_t)net->net.dims;
@@ -225,5 +237,6 @@ void gb_cli_input_free(gb_cli_input *in) {
     free(in->rows.x);
     if (in->files) gb_image_list_free(in->files, in->n);
     gb_image_set_free(&in->set);
+    gb_image_archive_close(in->archive);
     memset(in, 0, sizeof *in);
 }

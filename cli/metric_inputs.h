@@ -7,6 +7,9 @@
  *     a file or folder that exists is always that path:
  *       a folder             PNG/JPEG images: listed (as the protocol's peer lists them,
  *                            metrics/image_folder.h), decoded later;
+ *       a .zip file          a zip archive of PNG/JPEG images (StyleGAN2-ADA / EDM datasets,
+ *                            clean-fid's zip input): opened and listed
+ *                            (metrics/image_archive.h), decoded later;
  *       .npy / .npz          a 2-D float32/float64 array (features or logits; an .npz holds it
  *                            under 'feats', clean-fid's feature files): loaded, checked finite;
  *                            or a 4-D uint8 image array, [n, c, h, w] or [n, h, w, c] (told
@@ -37,16 +40,18 @@
 #include <stdint.h>
 
 #include "../datasets/image_splits.h"
+#include "../metrics/image_archive.h"
 #include "inception_inputs.h"
 
-typedef enum { GB_CLI_ROWS, GB_CLI_FOLDER, GB_CLI_SPLIT, GB_CLI_ARRAY } gb_cli_input_kind;
+typedef enum { GB_CLI_ROWS, GB_CLI_FOLDER, GB_CLI_ARCHIVE, GB_CLI_SPLIT, GB_CLI_ARRAY } gb_cli_input_kind;
 
 typedef struct {
     const char *arg;
     gb_cli_input_kind kind;
     gb_cli_features rows;        /* ROWS: the file's rows */
     char **files;                /* FOLDER: its image files, listed */
-    size_t n;                    /* FOLDER, SPLIT, ARRAY: the images */
+    gb_image_archive *archive;   /* ARCHIVE: open, its images listed */
+    size_t n;                    /* FOLDER, ARCHIVE, SPLIT, ARRAY: the images */
     gb_image_set set;            /* SPLIT: its first n images */
     size_t split_total;          /* SPLIT: the split's size */
     const char *array_key;       /* ARRAY: the .npz member, or NULL for a .npy */
@@ -58,7 +63,8 @@ typedef struct {
 #define GB_CLI_IMAGE_INPUTS_HELP                                                                             \
     "a uint8 image array (.npy [n, c, h, w] or [n, h, w, c]; .npz under\n"                                   \
     "                      'arr_0', as np.savez writes sample batches), a folder of PNG/JPEG\n"                  \
-    "                      images, or a dataset split NAME:SPLIT[:N] (its first N images) of\n"                  \
+    "                      images, a .zip archive of them (StyleGAN2-ADA / EDM datasets), or\n"                 \
+    "                      a dataset split NAME:SPLIT[:N] (its first N images) of\n"                             \
     "                      " GB_IMAGE_SPLIT_NAMES "\n"
 
 /* Reads arg as above; `what` names 2-D rows in errors ("features", "logits"); net gives the

@@ -236,17 +236,21 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
     return GB_OK;
 }
 
+gb_status gb_image_decode_rgb(uint8_t **chw, int *h, int *w, const char *name, const uint8_t *data, size_t n) {
+    *chw = NULL;
+    static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 8 && memcmp(data, png_magic, 8) == 0) return decode_png(chw, h, w, name, data, n);
+    if (n >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
+        return gb_jpeg_decode_rgb(name, data, n, chw, h, w, NULL);
+    return gb_fail(GB_INPUT, "%s: neither a PNG nor a JPEG file (by its first bytes); convert it to PNG", name);
+}
+
 gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path) {
     *chw = NULL;
     unsigned char *data;
     size_t n;
     GB_TRY(gb_read_file(path, &data, &n));
-    static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    gb_status s;
-    if (n >= 8 && memcmp(data, png_magic, 8) == 0) s = decode_png(chw, h, w, path, data, n);
-    else if (n >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
-        s = gb_jpeg_decode_rgb(path, data, n, chw, h, w, NULL);
-    else s = gb_fail(GB_INPUT, "%s: neither a PNG nor a JPEG file (by its first bytes); convert it to PNG", path);
+    gb_status s = gb_image_decode_rgb(chw, h, w, path, data, n);
     free(data);
     return s;
 }

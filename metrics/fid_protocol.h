@@ -57,5 +57,7 @@ void gb_resize_bilinear_tf1(float *out, int out_h, int out_w, const float *in, i
 /* Decode a PNG or JPEG file (told apart by its first bytes) -> malloc'd planar RGB
  * [3, *h, *w]. GB_INPUT naming the file for anything else or a damaged file. */
 gb_status gb_image_load_rgb(uint8_t **chw, int *h, int *w, const char *path);
+/* The same on a file's bytes data [n] (a zip member); name names them in errors. */
+gb_status gb_image_decode_rgb(uint8_t **chw, int *h, int *w, const char *name, const uint8_t *data, size_t n);
 
 #endif

@@ -51,6 +51,13 @@ static int ext_in(const char *ext, const char *const *list, int any_case) {
     return 0;
 }
 
+gb_image_file_class gb_image_archive_member_class(const char *member) {
+    const char *slash = strrchr(member, '/'), *base = slash ? slash + 1 : member;
+    const char *ext = extension(base, 1);
+    if (ext_in(ext, PT_READ, 1)) return GB_IMAGE_FILE_READ;
+    return ext_in(ext, CLEAN_REFUSED, 1) ? GB_IMAGE_FILE_REFUSED : GB_IMAGE_FILE_SKIPPED;
+}
+
 static int by_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void gb_image_list_free(char **paths, size_t n) {

@@ -18,8 +18,15 @@
  * any non-image. Subfolders are followed through symbolic links (as glob does), at most
  * GB_IMAGE_FOLDER_DEPTH deep.
  *
+ * Zip archives of images (metrics/image_archive.h) are read by clean-fid's rule for a ".zip"
+ * path under every protocol (neither pytorch-fid nor torch-fidelity reads archives): every
+ * member whose os.path.splitext extension, lower-cased, is png, jpg or jpeg is read, at any
+ * depth, hidden or not; bmp, pgm, ppm, tif, tiff, webp and npy are refused as above; anything
+ * else (directory entries, dataset.json) is ignored.
+ *
  * Tested by tests/test_inception.c against each peer's own listing code run on the same tree
- * (tests/peers/inception_ref.py, FOLDER_TREE: case, subfolders, hidden files, several dots).
+ * (tests/peers/inception_ref.py, FOLDER_TREE: case, subfolders, hidden files, several dots),
+ * and by tests/test_image_archive.c against clean-fid's listing of a zip of that tree.
  */
 #ifndef GB_METRICS_IMAGE_FOLDER_H
 #define GB_METRICS_IMAGE_FOLDER_H
@@ -36,5 +43,10 @@
  * cannot be read or holds no images. */
 gb_status gb_image_folder_list(char ***paths, size_t *n, const char *dir, gb_fid_protocol p);
 void gb_image_list_free(char **paths, size_t n);
+
+typedef enum { GB_IMAGE_FILE_SKIPPED, GB_IMAGE_FILE_READ, GB_IMAGE_FILE_REFUSED } gb_image_file_class;
+/* What clean-fid does with the zip member named `member` (a path inside the archive): reads it
+ * (png / jpg / jpeg, any case), would read a format genbench cannot decode (REFUSED), or skips it. */
+gb_image_file_class gb_image_archive_member_class(const char *member);
 
 #endif

@@ -13,7 +13,8 @@
 
 #define S GB_INCEPTION_SIZE
 
-/* Where the images come from: the files of a folder (decoded here) or pixels in memory. */
+/* Where the images come from: the files of a folder or the members of a zip archive (decoded
+ * here), or pixels in memory. */
 typedef struct image_source {
     size_t count;
     char label[256]; /* the progress line's (a path's last component) */
@@ -21,6 +22,7 @@ typedef struct image_source {
     /* image i -> its network input [3, 299, 299]; called on worker threads */
     gb_status (*prepare)(const struct image_source *src, size_t i, float *input);
     char **paths; /* a folder's files */
+    gb_image_archive *archive; /* a zip archive's images */
     const uint8_t *pixels; /* in memory: [count, channels, h, w] */
     int channels, h, w;
     const char *name; /* names the images in errors: the folder, or the caller's label */
@@ -31,6 +33,16 @@ static gb_status prepare_file(const image_source *src, size_t i, float *input) {
     uint8_t *img;
     int h, w;
     GB_TRY(gb_image_load_rgb(&img, &h, &w, src->paths[i]));
+    gb_status s = gb_fid_preprocess_u8(src->protocol, input, img, h, w);
+    free(img);
+    return s;
+}
+
+/* One image of a zip archive -> its network input, as a file's. */
+static gb_status prepare_member(const image_source *src, size_t i, float *input) {
+    uint8_t *img;
+    int h, w;
+    GB_TRY(gb_image_archive_load_rgb(src->archive, i, &img, &h, &w));
     gb_status s = gb_fid_preprocess_u8(src->protocol, input, img, h, w);
     free(img);
     return s;
@@ -200,6 +212,16 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
 
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p) {
     return gb_fid_folder_outputs(features, NULL, n, net, dir, p);
+}
+
+gb_status gb_fid_archive_outputs(float **pool, float **logits, gb_inception *net, gb_image_archive *archive,
+                                 gb_fid_protocol p, const char *label) {
+    if (pool) *pool = NULL;
+    if (logits) *logits = NULL;
+    image_source src = {.count = gb_image_archive_count(archive), .protocol = p, .prepare = prepare_member,
+                        .archive = archive, .name = label};
+    snprintf(src.label, sizeof src.label, "%s", label);
+    return source_outputs(pool, logits, net, &src, overlap_on(net));
 }
 
 gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,

@@ -1,6 +1,7 @@
 /* metrics/inception_features.h - a set of images through the FID Inception network: the
- * pool3 features and logits of every image of a folder, or of images already in memory (a
- * dataset split loaded by datasets/image_splits.h).
+ * pool3 features and logits of every image of a folder or a zip archive
+ * (metrics/image_archive.h), or of images already in memory (a dataset split loaded by
+ * datasets/image_splits.h).
  *
  * Both run one loop (an image source): images are turned into network inputs (decoded, then
  * the protocol's resize and scaling, metrics/fid_protocol.h) on the host, net->max_batch at a
@@ -20,6 +21,7 @@
 
 #include "core/status.h"
 #include "metrics/fid_protocol.h"
+#include "metrics/image_archive.h"
 #include "models/inception_v3.h"
 
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, net->dims] (2048
@@ -39,6 +41,11 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
  * and in errors. */
 gb_status gb_fid_files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
                                gb_fid_protocol p, const char *label);
+
+/* The outputs of the images of an open zip archive, in its order, decoded as a folder's files
+ * are; label names them in the progress line. */
+gb_status gb_fid_archive_outputs(float **pool, float **logits, gb_inception *net, gb_image_archive *archive,
+                                 gb_fid_protocol p, const char *label);
 
 /* The outputs of count images in memory: uint8 pixels [count, channels, h, w] in [0, 255],
  * channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or 3.

@@ -9,6 +9,19 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* $GB_FIXTURES/<rel> as a malloc'd path; a missing file fails the test with the peer to run. */
+static inline char *fixture_file(const char *rel) {
+    const char *root = getenv("GB_FIXTURES");
+    if (!root) cr_assert_fail("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
+    char *p = malloc(strlen(root) + strlen(rel) + 2);
+    sprintf(p, "%s/%s", root, rel);
+    FILE *f = fopen(p, "rb");
+    if (!f) cr_assert_fail("fixture %s is missing: run /usr/bin/python3 tests/peers/<peer>.py %s", p, root);
+    fclose(f);
+    return p;
+}
 
 /* Read $GB_FIXTURES/<rel> holding exactly `count` little-endian float32 values. */
 static inline float *fixture_f32(const char *rel, size_t count) {

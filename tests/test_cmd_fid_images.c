@@ -19,6 +19,7 @@
 
 #include <criterion/criterion.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "core/npy.h"
 #include "core/png.h"
@@ -528,4 +529,68 @@ Test(cmd_fid_images, row_counts_checked_before_the_network) {
     }
     unlink(feats);
     remove_tree(dir);
+}
+
+/* The n PNG files 000.png ... of folder as a zip archive at path (libzip; deflated). */
+static void zip_pngs(const char *path, const char *folder, int n) {
+    int err = 0;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    cr_assert_not_null(z, "zip_open %s: %d", path, err);
+    for (int i = 0; i < n; i++) {
+        char file[1100], name[32];
+        snprintf(file, sizeof file, "%s/%03d.png", folder, i);
+        snprintf(name, sizeof name, "samples/%03d.png", i); /* in a subfolder, as dataset_tool.py writes them */
+        zip_source_t *src = zip_source_file(z, file, 0, -1);
+        cr_assert_not_null(src, "%s", file);
+        cr_assert_geq(zip_file_add(z, name, src, 0), 0, "%s", zip_strerror(z));
+    }
+    cr_assert_eq(zip_close(z), 0, "zip_close %s", path);
+}
+
+/* A zip archive of a folder's PNGs: the folder's statistics and Inception score, bit for bit,
+ * and its own line in the input description. Bad archives and `isc --input probabilities` on
+ * one are refused before the network (the weights of the second part do not exist). */
+Test(cmd_fid_images, zip_archive_equals_its_folder, .timeout = 300) {
+    char root[] = "/tmp/gb_zip_root_XXXXXX", folder[] = "/tmp/gb_zip_png_XXXXXX", zip[1100], w[1024], h[65], last[512];
+    make_root(root);
+    weights(w, sizeof w, h);
+    gb_image_set set;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/cifar10", root);
+    cr_assert_eq(gb_cifar10_load(&set, dir, GB_CIFAR10_TEST, 4), GB_OK, "%s", gb_last_error());
+    cr_assert_not_null(mkdtemp(folder));
+    const int n = set.count;
+    write_pngs(folder, &set, n);
+    gb_image_set_free(&set);
+    snprintf(zip, sizeof zip, "%s.ZIP", folder); /* the suffix in any case */
+    zip_pngs(zip, folder, n);
+    gb_fid_stats from_folder, from_zip;
+    stats_of(&from_folder, folder, root, "pytorch-fid");
+    stats_of(&from_zip, zip, root, "pytorch-fid");
+    expect_same_stats(&from_zip, &from_folder, "zip archive");
+    cr_expect_not_null(strstr(captured, "images in a zip archive, protocol pytorch-fid"), "%s", captured);
+    gb_fid_stats_free(&from_folder);
+    gb_fid_stats_free(&from_zip);
+    char *isc_zip[] = {"isc", zip, "--splits", "2", "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+    char *isc_dir[] = {"isc", folder, "--splits", "2", "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+    double a = run_for_value(gb_cmd_isc, isc_zip, 10, NULL), b = run_for_value(gb_cmd_isc, isc_dir, 10, NULL);
+    cr_expect(isfinite(a) && a == b, "isc of the zip %.10g, of its PNGs %.10g", a, b);
+
+    const char *nowhere = "/nonexistent/w.pth", *hash = "0000000000000000000000000000000000000000000000000000000000000000";
+    char *probabilities[] = {"isc", zip, "--input", "probabilities"};
+    cr_expect_eq(run_cmd(gb_cmd_isc, probabilities, 4, last, sizeof last), GB_USAGE, "%s", gb_last_error());
+    char empty[1100];
+    snprintf(empty, sizeof empty, "%s-empty.zip", folder);
+    int err = 0;
+    zip_t *z = zip_open(empty, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    cr_assert_not_null(z);
+    cr_assert_geq(zip_file_add(z, "dataset.json", zip_source_buffer(z, "{}", 2, 0), 0), 0);
+    cr_assert_eq(zip_close(z), 0);
+    char *fid_empty[] = {"fid", empty, zip, "--weights", (char *)nowhere, "--weights-sha256", (char *)hash};
+    cr_expect_eq(run_cmd(gb_cmd_fid, fid_empty, 7, last, sizeof last), GB_INPUT, "%s", gb_last_error());
+    cr_expect(strstr(gb_last_error(), empty) && strstr(gb_last_error(), "no images"), "%s", gb_last_error());
+    unlink(empty);
+    unlink(zip);
+    remove_tree(folder);
+    remove_tree(root);
 }

@@ -43,14 +43,9 @@ TestSuite(inception, .timeout = 300);
 TestSuite(fid_protocol, .timeout = 300);
 
 static char *fx(const char *rel) {
-    const char *root = getenv("GB_FIXTURES");
-    if (!root) cr_assert_fail("GB_FIXTURES is not set: run /usr/bin/python3 tests/peers/inception_ref.py OUTDIR first");
-    char *p = malloc(strlen(root) + strlen(rel) + 16);
-    sprintf(p, "%s/inception/%s", root, rel);
-    FILE *f = fopen(p, "rb");
-    if (!f) cr_assert_fail("fixture %s is missing: run /usr/bin/python3 tests/peers/inception_ref.py %s", p, root);
-    fclose(f);
-    return p;
+    char path[512];
+    snprintf(path, sizeof path, "inception/%s", rel);
+    return fixture_file(path);
 }
 
 static void sha_of(const char *path, char hex[65]) { cr_assert_eq(gb_sha256_file(path, hex), GB_OK, "%s", gb_last_error()); }

@@ -23,19 +23,15 @@
 #include "metrics/torch_weights.h"
 #include "tests/fixture.h"
 
-static char *fixture_path(const char *rel) {
-    const char *root = getenv("GB_FIXTURES");
-    if (!root) cr_assert_fail("GB_FIXTURES is not set: run /usr/bin/python3 tests/peers/inception_ref.py OUTDIR first");
-    char *p = malloc(strlen(root) + strlen(rel) + 16);
-    sprintf(p, "%s/inception/%s", root, rel);
-    FILE *f = fopen(p, "rb");
-    if (!f) cr_assert_fail("fixture %s is missing: run /usr/bin/python3 tests/peers/inception_ref.py %s", p, root);
-    fclose(f);
-    return p;
+/* $GB_FIXTURES/inception/<rel> (malloc'd), which must exist. */
+static char *fx(const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "inception/%s", rel);
+    return fixture_file(path);
 }
 
 static unsigned char *read_all(const char *rel, size_t *n, char **path_out) {
-    char *p = fixture_path(rel);
+    char *p = fx(rel);
     unsigned char *d;
     cr_assert_eq(gb_read_file(p, &d, n), GB_OK, "%s", gb_last_error());
     if (path_out) *path_out = p;
@@ -83,7 +79,7 @@ Test(torch_weights, small_zip) { check_small("small_zip.pth", GB_TORCH_ZIP); }
 static void sha_of(const char *path, char hex[65]) { cr_assert_eq(gb_sha256_file(path, hex), GB_OK, "%s", gb_last_error()); }
 
 Test(torch_weights, both_containers_same_tensors) {
-    char *pl = fixture_path("weights_legacy.pth"), *pz = fixture_path("weights_zip.pth");
+    char *pl = fx("weights_legacy.pth"), *pz = fx("weights_zip.pth");
     char hl[65], hz[65];
     sha_of(pl, hl);
     sha_of(pz, hz);
@@ -113,7 +109,7 @@ Test(torch_weights, both_containers_same_tensors) {
 }
 
 Test(torch_weights, sha256_gate) {
-    char *p = fixture_path("small_zip.pth");
+    char *p = fx("small_zip.pth");
     char h[65];
     sha_of(p, h);
     gb_torch_state s;

@@ -35,6 +35,8 @@ Writes OUTDIR/inception/:
                        each protocol's peer reads from it, in its order: clean-fid's recursive
                        glob over its EXTENSIONS, pytorch-fid's pathlib glob over its
                        IMAGE_EXTENSIONS, torch-fidelity's glob_samples_paths (defaults)
+  tree.zip, tree_zip.txt   the tree as a zip (plus ZIP_EXTRA) and the members clean-fid reads
+                       from a .zip, sorted
   x01.f32              images a, b as pytorch-fid feeds them: [2, 3, 37, 45] in [0, 1]
   pt_input.f32         F.interpolate(x01, 299, bilinear, align_corners=False) * 2 - 1 [2, 3, 299, 299]
   pt_pool.f32          InceptionV3([3]) pool3 features [2, 2048]
@@ -317,6 +319,38 @@ def write_folder_tree(d, outdir):
                 f.write(os.path.relpath(str(p), os.path.realpath(root) if name == "legacy-tf" else root) + "\n")
 
 
+# The same tree as a zip archive (clean-fid reads a ".zip" path's members), with directory
+# entries, a directory whose name looks like an image and a non-image member.
+ZIP_EXTRA = ("sub/", "sub/deeper/", "dir.png/", "dir.png/o.png", "dataset.json")
+
+
+def write_zip_tree(d, outdir):
+    """OUTDIR/inception/tree.zip and tree_zip.txt, the members clean-fid's get_folder_features
+    reads from it, sorted (clean-fid keeps a set's order, which Python randomises per process)."""
+    import zipfile
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.full((2, 3, 3), 7, np.uint8)).save(buf, format="PNG")
+    png = buf.getvalue()
+    path = os.path.join(d, "tree.zip")
+    with zipfile.ZipFile(path, "w") as z:
+        for rel in FOLDER_TREE + ZIP_EXTRA:
+            if rel.endswith("/"):
+                z.writestr(zipfile.ZipInfo(rel), b"")
+            else:
+                z.writestr(rel, b"{}" if rel.endswith((".json", ".txt")) else png,
+                           zipfile.ZIP_DEFLATED if len(rel) % 2 else zipfile.ZIP_STORED)
+    # clean-fid, get_folder_features (fid.py), when ".zip" in fdir:
+    #   files = list(set(zipfile.ZipFile(fdir).namelist()))
+    #   files = [x for x in files if os.path.splitext(x)[1].lower()[1:] in EXTENSIONS]
+    ext_clean = ast_value(os.path.join(outdir, "pydeps", "cleanfid/utils.py"), "EXTENSIONS")
+    files = list(set(zipfile.ZipFile(path).namelist()))
+    files = [x for x in files if os.path.splitext(x)[1].lower()[1:] in ext_clean]
+    with open(os.path.join(d, "tree_zip.txt"), "w") as f:
+        for name in sorted(files):
+            f.write(name + "\n")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: inception_ref.py OUTDIR")
@@ -333,6 +367,7 @@ def main():
     write_images(d)
     write_png_modes(d)
     write_folder_tree(d, outdir)
+    write_zip_tree(d, outdir)
 
     def rgb(path):
         return np.asarray(Image.open(path).convert("RGB"))
