@@ -4,6 +4,7 @@
  *   genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]
  *       A, B: a folder of PNG/JPEG images (clean-fid's recursive listing, metrics/image_folder.h;
  *       decoded as Pillow's convert("RGB") does, metrics/fid_protocol.h: 3 planes of 0..255),
+ *       a .zip archive of them (metrics/image_archive.h, read the same way),
  *       a .npy image array [n, c, h, w] of uint8 (0..255), float32 or float64 (floats taken
  *       as they are, float64 rounded to float32, the spectrum's input type; non-finite values
  *       are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data
@@ -22,7 +23,7 @@
  *       the distance succeeded; on any error an existing FILE is left as it was.
  *
  * Work: images are read in blocks (at most SPEC_BLOCK images or SPEC_BLOCK_BYTES of pixels), so
- * a folder never sits in memory whole; an .npy is loaded whole by core/npy.h and converted a
+ * a folder or an archive never sits in memory whole; an .npy is loaded whole by core/npy.h and converted a
  * block at a time. On the CPU each plane's spectrum comes from gb_spectrum_image and the planes
  * are added in plane order, then divided by the plane count: the very operations of
  * gb_spectrum_mean on the whole set (spectrum.c sums S(plane) into a zeroed accumulator in
@@ -57,6 +58,7 @@
 #include "../kernels/cpu/parallel.h"
 #include "../kernels/kernels.h"
 #include "../metrics/fid_protocol.h"
+#include "../metrics/image_archive.h"
 #include "../metrics/image_folder.h"
 #include "../metrics/spectrum.h"
 #include "cli.h"
@@ -68,14 +70,16 @@ enum { SPEC_BLOCK = 256 };
 #define SPEC_BLOCK_BYTES ((size_t)64 << 20)
 #define SPEC_DEFINITION "spectrum: genbench v1"
 
-typedef enum { SET_FOLDER, SET_NPY, SET_SPLIT } set_kind;
+typedef enum { SET_FOLDER, SET_ARCHIVE, SET_NPY, SET_SPLIT } set_kind;
 
-/* One input: a folder read image by image, or an .npy array or a dataset split held whole. */
+/* One input: a folder or a zip archive read image by image, or an .npy array or a dataset split
+ * held whole. */
 typedef struct {
     const char *path;
     set_kind kind;
     size_t n, c, h, w;  /* images [n, c, h, w] */
     char **files;       /* folder: [n] image paths in clean-fid's order */
+    gb_image_archive *archive; /* archive: open, its images listed in clean-fid's order */
     gb_npy_array arr;   /* npy: the array as loaded */
     gb_image_set split; /* split: its first n images, uint8 [n, c, h, w] */
     size_t split_total; /* split: its size */
@@ -84,12 +88,13 @@ typedef struct {
 
 static void image_set_free(image_set *s) {
     if (s->files) gb_image_list_free(s->files, s->n);
+    gb_image_archive_close(s->archive);
     gb_npy_free(&s->arr);
     gb_image_set_free(&s->split);
     memset(s, 0, sizeof *s);
 }
 
-/* The file whose size stands for the set's: its first image, or the array. */
+/* The file whose size stands for the set's: a folder's first image, else the input itself. */
 static const char *size_source(const image_set *s) { return s->kind == SET_FOLDER ? s->files[0] : s->path; }
 
 static int is_8bit(const image_set *s) { return s->kind != SET_NPY || s->arr.dtype == GB_NPY_U8; }
@@ -97,16 +102,29 @@ static int is_8bit(const image_set *s) { return s->kind != SET_NPY || s->arr.dty
 /* "folder", the split's identity, or the array's element type in numpy's words. */
 static const char *set_kind_name(const image_set *s) {
     if (s->kind == SET_FOLDER) return "folder";
+    if (s->kind == SET_ARCHIVE) return "zip archive";
     if (s->kind == SET_SPLIT) return s->split.identity;
     return s->arr.dtype == GB_NPY_U8 ? "npy uint8" : s->arr.dtype == GB_NPY_F32 ? "npy float32" : "npy float64";
 }
 
-/* Lists the folder and decodes its first image for the size (folders are always RGB). */
-static gb_status open_folder(image_set *s) {
-    GB_TRY(gb_image_folder_list(&s->files, &s->n, s->path, GB_FID_CLEAN));
+/* Decoded image i of a folder or an archive (RGB). */
+static gb_status load_rgb(const image_set *s, size_t i, uint8_t **rgb, int *h, int *w) {
+    return s->kind == SET_ARCHIVE ? gb_image_archive_load_rgb(s->archive, i, rgb, h, w)
+                                  : gb_image_load_rgb(rgb, h, w, s->files[i]);
+}
+
+/* Lists the folder or the archive and decodes its first image for the size (both are read as
+ * RGB). */
+static gb_status open_files(image_set *s) {
+    if (s->kind == SET_ARCHIVE) {
+        GB_TRY(gb_image_archive_open(&s->archive, s->path));
+        s->n = gb_image_archive_count(s->archive);
+    } else {
+        GB_TRY(gb_image_folder_list(&s->files, &s->n, s->path, GB_FID_CLEAN));
+    }
     uint8_t *rgb;
     int h, w;
-    GB_TRY(gb_image_load_rgb(&rgb, &h, &w, s->files[0]));
+    GB_TRY(load_rgb(s, 0, &rgb, &h, &w));
     free(rgb);
     s->c = 3;
     s->h = (size_t)h;
@@ -172,12 +190,14 @@ static gb_status open_set(image_set *s, const char *path, const char *data_root,
         s->kind = SET_SPLIT;
         return open_split(s, data_root, threads);
     }
-    if (gb_cli_is_folder(path)) {
-        s->kind = SET_FOLDER;
-        return open_folder(s);
+    if (gb_cli_is_folder(path) || gb_cli_names_image_archive(path)) {
+        s->kind = gb_cli_is_folder(path) ? SET_FOLDER : SET_ARCHIVE;
+        return open_files(s);
     }
     if (!gb_cli_has_suffix(path, ".npy"))
-        return gb_fail(GB_INPUT, "%s: expected a folder of PNG/JPEG images or a .npy image array [n, c, h, w]", path);
+        return gb_fail(GB_INPUT, "%s: expected a folder of PNG/JPEG images, a .zip of them or a .npy image array [n, c, "
+                                 "h, w]",
+                       path);
     s->kind = SET_NPY;
     return open_npy(s);
 }
@@ -219,12 +239,16 @@ static gb_status load_image(const image_set *s, size_t i, float *out, const imag
     }
     uint8_t *rgb;
     int h, w;
-    GB_TRY(gb_image_load_rgb(&rgb, &h, &w, s->files[i]));
+    GB_TRY(load_rgb(s, i, &rgb, &h, &w));
     gb_status st = GB_OK;
-    if ((size_t)h != ref->h || (size_t)w != ref->w)
+    if ((size_t)h != ref->h || (size_t)w != ref->w) {
+        char name[2048];
+        if (s->kind == SET_ARCHIVE) snprintf(name, sizeof name, "%s:%s", s->path, gb_image_archive_member(s->archive, i));
+        else snprintf(name, sizeof name, "%s", s->files[i]);
         st = gb_fail(GB_INPUT, "%s is %d x %d (h x w) but %s is %zu x %zu: every image of both sets must have one "
                                "size (the spectrum is defined at native resolution; nothing is resized)",
-                     s->files[i], h, w, size_source(ref), ref->h, ref->w);
+                     name, h, w, size_source(ref), ref->h, ref->w);
+    }
     else
         for (size_t j = 0; j < chw; j++) out[j] = rgb[j];
     free(rgb);
@@ -473,7 +497,8 @@ static gb_status parse_options(spec_opts *o, int argc, char **argv) {
 
 static void print_help(void) {
     printf("usage: genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]\n"
-           "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255),\n"
+           "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255)\n"
+           "                      or a .zip archive of them,\n"
            "                      a .npy image array [n, c, h, w]: uint8 (0..255), float32 or float64\n"
            "                      (floats taken as they are), or a dataset split NAME:SPLIT[:N] (its first\n"
            "                      N images, uint8 with the dataset's own channels) of\n"

@@ -23,7 +23,7 @@ static const char usage[] =
     "  kid GEN REF [opts]       KID on features .npy or images\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or images\n"
     "  isc GEN [opts]           Inception score of images or a logits .npy (torch-fidelity's protocol)\n"
-    "  spectrum A B [opts]      RMS log-spectral distance (dB) between two image folders or .npy image arrays\n"
+    "  spectrum A B [opts]      RMS log-spectral distance (dB) between two image sets (folders, .zip, .npy, splits)\n"
     "  version                  version, commit and build flags\n"
     "\n"
     "`genbench <command> --help` describes each command's options.\n"
