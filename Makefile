@@ -154,9 +154,11 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra $(OPENBLAS_CFLAGS) $(FUZZ_SAN)
-# core/manifest.c needs the generated version.h and parses nothing; metrics/ holds one
-# parser, the PyTorch weights reader.
-FUZZ_LIB_SRC := $(filter-out core/manifest.c,$(wildcard core/*.c datasets/*.c)) $(wildcard metrics/torch_weights.c)
+# core/manifest.c needs the generated version.h and parses nothing; from metrics/, the
+# PyTorch weights reader, the image decoder (fid_protocol.c) and zip archives of images.
+FUZZ_METRICS := torch_weights fid_protocol image_folder image_archive
+FUZZ_LIB_SRC := $(filter-out core/manifest.c,$(wildcard core/*.c datasets/*.c)) \
+                $(wildcard $(FUZZ_METRICS:%=metrics/%.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_ALL     := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/%_fuzz)
@@ -164,7 +166,8 @@ comma        := ,
 FUZZ_RUN     := $(if $(FUZZ_TARGETS),$(subst $(comma), ,$(FUZZ_TARGETS)),$(FUZZ_ALL))
 # Largest input per format in bytes (4096 when not listed): room for a few records,
 # members or tensors. fuzz_maxlen sets the shell variable m for target $$t.
-FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 tar=8192 gbu=8192 zsl_text=8192 npz=8192 torch_weights=8192
+FUZZ_MAXLEN  := cifar10=24576 jpeg=16384 png=8192 image_zip=8192 tar=8192 gbu=8192 zsl_text=8192 npz=8192 \
+                torch_weights=8192
 fuzz_maxlen  = m=4096; for kv in $(FUZZ_MAXLEN); do [ "$${kv%%=*}" = "$$t" ] && m=$${kv\#*=}; done
 # libmatio sizes its buffers from the file's headers (terabytes for a corrupt one); in a
 # normal build such a malloc fails or stays untouched virtual memory, and our code must cope

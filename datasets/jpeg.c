@@ -30,9 +30,8 @@ static void gb_jpeg_emit_message(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) gb_jpeg_error_exit(cinfo);
 }
 
-/* Pillow's DecompressionBombError limit (2 * Image.MAX_IMAGE_PIXELS): a header may claim up
- * to 65500 x 65500 pixels, which would need a 12 GB output buffer for a 200-byte file. */
-#define GB_JPEG_MAX_PIXELS 178956970ull
+/* A header may claim up to 65500 x 65500 pixels, which would need a 12 GB output buffer for a
+ * 200-byte file: GB_IMAGE_MAX_PIXELS (jpeg.h) is where Pillow stops too. */
 
 static void gb_jpeg_error_init(gb_jpeg_error *err) {
     jpeg_std_error(&err->mgr);
@@ -63,11 +62,11 @@ gb_status gb_jpeg_decode_rgb(const char *name, const uint8_t *data, size_t n, ui
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
     unsigned long long pixels = (unsigned long long)cinfo.image_width * cinfo.image_height;
-    if (pixels > GB_JPEG_MAX_PIXELS) {
+    if (pixels > GB_IMAGE_MAX_PIXELS) {
         jpeg_destroy_decompress(&cinfo);
         return gb_fail(GB_INPUT, "%s: the header claims %ux%u = %llu pixels, more than the %llu that Pillow "
                                  "accepts (a corrupt file or a decompression bomb)",
-                       name, (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, pixels, GB_JPEG_MAX_PIXELS);
+                       name, (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, pixels, GB_IMAGE_MAX_PIXELS);
     }
     int comps = cinfo.num_components;
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK || (comps != 1 && comps != 3)) {

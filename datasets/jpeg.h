@@ -18,6 +18,10 @@
 #ifndef GB_DATASETS_JPEG_H
 #define GB_DATASETS_JPEG_H
 
+/* Pillow's DecompressionBombError limit (2 * Image.MAX_IMAGE_PIXELS): the most pixels a header
+ * may claim, for JPEG here and PNG in metrics/fid_protocol.c. */
+#define GB_IMAGE_MAX_PIXELS 178956970ull
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -18,6 +18,7 @@ import pickle
 import struct
 import sys
 import tarfile
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -198,10 +199,14 @@ def corpus_idx():
 
 
 # ---- jpeg -------------------------------------------------------------------------
-def jpeg(img, **kw):
+def encoded(img, fmt, **kw):
     b = io.BytesIO()
-    img.save(b, "JPEG", **kw)
+    img.save(b, fmt, **kw)
     return b.getvalue()
+
+
+def jpeg(img, **kw):
+    return encoded(img, "JPEG", **kw)
 
 
 def corpus_jpeg():
@@ -219,6 +224,53 @@ def corpus_jpeg():
     sof = bomb.find(b"\xff\xc0")
     bomb[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)  # refused: more pixels than Pillow accepts
     put("jpeg", "bomb_65500.jpg", bytes(bomb))
+
+
+# ---- png (gb_image_decode_rgb: Pillow's convert("RGB") rules) ----------------------
+def png(img, **kw):
+    return encoded(img, "PNG", **kw)
+
+
+def corpus_png():
+    rgb = Image.fromarray(RNG.integers(0, 256, (5, 7, 3), dtype=np.uint8), "RGB")
+    put("png", "rgb.png", png(rgb))
+    put("png", "grey.png", png(rgb.convert("L")))
+    put("png", "grey_1bit.png", png(rgb.convert("1")))
+    put("png", "rgba.png", png(rgb.convert("RGBA")))
+    put("png", "la.png", png(rgb.convert("LA")))
+    pal = rgb.convert("P", palette=Image.ADAPTIVE, colors=4)
+    put("png", "palette_trns.png", png(pal, transparency=0))
+    put("png", "rgb16.png", png(Image.fromarray(RNG.integers(0, 65536, (3, 4), dtype=np.uint16).astype(np.int32), "I")))
+    put("png", "truncated.png", png(rgb)[:-20])
+    bomb = bytearray(png(rgb))
+    bomb[16:24] = struct.pack(">II", 20000, 20000)  # refused by its claim, more pixels than Pillow accepts
+    bomb[29:33] = struct.pack(">I", zlib.crc32(bytes(bomb[12:29])))
+    put("png", "bomb_claim.png", bytes(bomb))
+
+
+# ---- image_zip (zip archives of images, as dataset_tool.py and clean-fid make them) ---
+def corpus_image_zip():
+    import zipfile
+    a = png(Image.fromarray(RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8), "RGB"))
+    b = jpeg(Image.fromarray(RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8), "RGB"))
+
+    def zipped(members):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for name, data, method in members:
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = method
+                z.writestr(info, data)
+        return buf.getvalue()
+
+    stored, deflated = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
+    put("image_zip", "two.zip", zipped([("a.png", a, stored), ("b.jpg", b, deflated)]))
+    put("image_zip", "dataset_tool.zip", zipped([("00000/", b"", stored), ("00000/img00000000.png", a, deflated),
+                                                 ("00000/img00000001.png", a, stored),
+                                                 ("dataset.json", b'{"labels": null}', deflated)]))
+    put("image_zip", "refused.zip", zipped([("x.webp", b"RIFF", stored)]))
+    put("image_zip", "no_images.zip", zipped([("notes.txt", b"text", stored)]))
+    put("image_zip", "truncated.zip", zipped([("a.png", a, stored)])[:-10])
 
 
 # ---- cub index (the four index files joined by NUL bytes) ---------------------------
@@ -371,7 +423,7 @@ def corpus_torch_weights():
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     for f in (corpus_csv, corpus_safetensors, corpus_gzip, corpus_tar, corpus_cifar10, corpus_idx,
-              corpus_jpeg, corpus_cub, corpus_npy, corpus_npz, corpus_pickle, corpus_gbu, corpus_zsl_text,
+              corpus_jpeg, corpus_png, corpus_image_zip, corpus_cub, corpus_npy, corpus_npz, corpus_pickle, corpus_gbu, corpus_zsl_text,
               corpus_torch_weights):
         # Seeds only for the targets that exist (formats whose parser has landed).
         if os.path.exists(os.path.join(here, f.__name__[len("corpus_"):] + "_fuzz.c")):

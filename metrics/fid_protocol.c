@@ -184,17 +184,37 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
     uint8_t *volatile rgb = NULL;
     uint8_t **volatile rows = NULL;
     volatile int is_grey16 = 0;
+    volatile unsigned long long claimed = 0; /* set when the header claims too many pixels */
     if (setjmp(png_jmpbuf(png))) {
         free(rgb);
         free(rows);
         png_destroy_read_struct(&png, &info, NULL);
+        if (claimed)
+            return gb_fail(GB_INPUT, "%s: the PNG header claims %llu pixels, more than the %llu that Pillow accepts (a "
+                                     "corrupt file or a decompression bomb)",
+                           path, claimed, GB_IMAGE_MAX_PIXELS);
         if (is_grey16)
             return gb_fail(GB_INPUT, "%s: 16-bit greyscale PNG: Pillow's convert('RGB') clips such images rather than "
                                      "scaling them, so genbench does not guess; save it as 8-bit", path);
         return gb_fail(GB_INPUT, "%s: damaged PNG (%s); re-export the image", path, src.why);
     }
     png_set_read_fn(png, &src, png_read_mem);
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX); /* the pixel count below is the limit */
+    /* Only IHDR, PLTE, tRNS, IDAT and IEND change what convert("RGB") returns, so every other
+     * chunk libpng knows is skipped unread (unknown ones are skipped anyway). Otherwise libpng
+     * allocates an ancillary chunk at its declared length and zeroes it before reading: a
+     * 56-byte file declaring a 2 GB zTXt took 2 GB (found by fuzz/png_fuzz.c); its chunk-size
+     * limit is only a warning when reading. */
+    static const png_byte unused_chunks[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0"
+                                            "sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, unused_chunks, (int)(sizeof unused_chunks / 5));
     png_read_info(png, info);
+    /* a 100-byte file may claim 1,000,000 x 1,000,000 pixels: refused as Pillow refuses it */
+    unsigned long long pixels = (unsigned long long)png_get_image_width(png, info) * png_get_image_height(png, info);
+    if (pixels > GB_IMAGE_MAX_PIXELS) {
+        claimed = pixels;
+        png_error(png, "too many pixels");
+    }
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
     /* 16-bit grey without alpha only: Pillow opens it as 'I;16' and clips. 16-bit grey with
      * alpha it opens as RGBA from the high bytes, as strip_16 does. */

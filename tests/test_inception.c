@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
@@ -597,4 +599,66 @@ Test(fid_protocol, overlapped_decode_same_bits_and_errors) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
     free(p);
+}
+
+/* A PNG of only a signature, an IHDR chunk claiming w x h RGB pixels, an empty IDAT (where
+ * libpng's header reading stops) and IEND -> out (57 bytes). */
+static size_t png_header_only(uint8_t *out, uint32_t w, uint32_t h) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n = 0;
+    memcpy(out, sig, 8);
+    n = 8;
+    const uint8_t ihdr[17] = {'I', 'H', 'D', 'R', w >> 24, w >> 16, w >> 8, w, h >> 24, h >> 16, h >> 8, h, 8, 2, 0, 0, 0};
+    const uint8_t idat[4] = {'I', 'D', 'A', 'T'}, iend[4] = {'I', 'E', 'N', 'D'};
+    const struct { const uint8_t *type_and_data; uint32_t len; } chunks[3] = {{ihdr, 13}, {idat, 0}, {iend, 0}};
+    for (int k = 0; k < 3; k++) {
+        uint32_t len = chunks[k].len, crc = (uint32_t)crc32(0, chunks[k].type_and_data, len + 4);
+        const uint8_t be_len[4] = {len >> 24, len >> 16, len >> 8, len}, be_crc[4] = {crc >> 24, crc >> 16, crc >> 8, crc};
+        memcpy(out + n, be_len, 4);
+        memcpy(out + n + 4, chunks[k].type_and_data, len + 4);
+        memcpy(out + n + 8 + len, be_crc, 4);
+        n += 12 + len;
+    }
+    return n;
+}
+
+/* A header claiming more pixels than Pillow accepts (its DecompressionBombError limit,
+ * 178,956,970) is refused by its claim, before any buffer is allocated; one just under the
+ * limit gets past the claim and fails on its missing image data. */
+Test(fid_protocol, png_claiming_too_many_pixels) {
+    uint8_t png[64];
+    uint8_t *chw;
+    int h, w;
+    size_t n = png_header_only(png, 20000, 20000);
+    cr_expect_eq(gb_image_decode_rgb(&chw, &h, &w, "bomb.png", png, n), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "bomb.png") && strstr(gb_last_error(), "400000000 pixels"), "%s",
+              gb_last_error());
+    n = png_header_only(png, 13000, 13000); /* 169,000,000 */
+    cr_expect_eq(gb_image_decode_rgb(&chw, &h, &w, "empty.png", png, n), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "damaged PNG"), "%s", gb_last_error());
+    n = png_header_only(png, 2000000, 1); /* wider than libpng's default limit, which Pillow has not */
+    cr_expect_eq(gb_image_decode_rgb(&chw, &h, &w, "wide.png", png, n), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "damaged PNG") && !strstr(gb_last_error(), "width"), "%s", gb_last_error());
+}
+
+/* Found by fuzz/png_fuzz.c: a 56-byte 7x5 PNG whose zTXt chunk declares 0x76ffffff bytes made
+ * libpng allocate and zero them before reading; the chunks convert("RGB") does not use are now
+ * skipped unread, so the file is found truncated, and the process's peak memory (this test runs
+ * in its own process) grows by far less than the 2 GB it used to. */
+Test(fid_protocol, png_chunk_declaring_gigabytes) {
+    static const uint8_t png[56] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+        0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x08, 0x00, 0x00, 0x00, 0x00, 0xac, 0xf1, 0xa9,
+        0x04, 0x76, 0xff, 0xff, 0xff, 0x7a, 0x54, 0x58, 0x74, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x4e,
+        0x7a, 0x54, 0x58, 0x74, 0x44, 0x42, 0x60, 0x82};
+    struct rusage before, after;
+    cr_assert_eq(getrusage(RUSAGE_SELF, &before), 0);
+    uint8_t *chw;
+    int h, w;
+    cr_expect_eq(gb_image_decode_rgb(&chw, &h, &w, "ztxt.png", png, sizeof png), GB_INPUT);
+    cr_expect(strstr(gb_last_error(), "ztxt.png: damaged PNG") && strstr(gb_last_error(), "ends early"), "%s",
+              gb_last_error());
+    cr_assert_eq(getrusage(RUSAGE_SELF, &after), 0);
+    cr_expect_lt(after.ru_maxrss - before.ru_maxrss, 256L << 10, "decoding it raised the peak memory by %ld KB",
+                 after.ru_maxrss - before.ru_maxrss);
 }
