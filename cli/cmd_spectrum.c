@@ -80,6 +80,7 @@ typedef struct {
     size_t n, c, h, w;  /* images [n, c, h, w] */
     char **files;       /* folder: [n] image paths in clean-fid's order */
     gb_image_archive *archive; /* archive: open, its images listed in clean-fid's order */
+    char first[2048];   /* folder, archive: the first image ("dir/file", "archive:member") */
     gb_npy_array arr;   /* npy: the array as loaded */
     gb_image_set split; /* split: its first n images, uint8 [n, c, h, w] */
     size_t split_total; /* split: its size */
@@ -94,8 +95,9 @@ static void image_set_free(image_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* The file whose size stands for the set's: a folder's first image, else the input itself. */
-static const char *size_source(const image_set *s) { return s->kind == SET_FOLDER ? s->files[0] : s->path; }
+/* What the set's image size was read from: a folder's or an archive's first image, else the
+ * input itself. */
+static const char *size_source(const image_set *s) { return s->first[0] ? s->first : s->path; }
 
 static int is_8bit(const image_set *s) { return s->kind != SET_NPY || s->arr.dtype == GB_NPY_U8; }
 
@@ -122,6 +124,10 @@ static gb_status open_files(image_set *s) {
     } else {
         GB_TRY(gb_image_folder_list(&s->files, &s->n, s->path, GB_FID_CLEAN));
     }
+    if (s->kind == SET_ARCHIVE)
+        snprintf(s->first, sizeof s->first, "%s:%s", s->path, gb_image_archive_member(s->archive, 0));
+    else
+        snprintf(s->first, sizeof s->first, "%s", s->files[0]);
     uint8_t *rgb;
     int h, w;
     GB_TRY(load_rgb(s, 0, &rgb, &h, &w));
@@ -195,8 +201,8 @@ static gb_status open_set(image_set *s, const char *path, const char *data_root,
         return open_files(s);
     }
     if (!gb_cli_has_suffix(path, ".npy"))
-        return gb_fail(GB_INPUT, "%s: expected a folder of PNG/JPEG images, a .zip of them or a .npy image array [n, c, "
-                                 "h, w]",
+        return gb_fail(GB_INPUT,
+                       "%s: expected a folder of PNG/JPEG images, a .zip of them or a .npy image array [n, c, h, w]",
                        path);
     s->kind = SET_NPY;
     return open_npy(s);
@@ -243,8 +249,10 @@ static gb_status load_image(const image_set *s, size_t i, float *out, const imag
     gb_status st = GB_OK;
     if ((size_t)h != ref->h || (size_t)w != ref->w) {
         char name[2048];
-        if (s->kind == SET_ARCHIVE) snprintf(name, sizeof name, "%s:%s", s->path, gb_image_archive_member(s->archive, i));
-        else snprintf(name, sizeof name, "%s", s->files[i]);
+        if (s->kind == SET_ARCHIVE)
+            snprintf(name, sizeof name, "%s:%s", s->path, gb_image_archive_member(s->archive, i));
+        else
+            snprintf(name, sizeof name, "%s", s->files[i]);
         st = gb_fail(GB_INPUT, "%s is %d x %d (h x w) but %s is %zu x %zu: every image of both sets must have one "
                                "size (the spectrum is defined at native resolution; nothing is resized)",
                      name, h, w, size_source(ref), ref->h, ref->w);

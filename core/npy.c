@@ -401,7 +401,8 @@ gb_status gb_npy_peek(gb_npy_array *out, const char *path) {
 gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
     memset(out, 0, sizeof *out);
     zip_t *za;
-    GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez")); /* checked as gb_npz_load opens it */
+    /* opened with the checks gb_npz_load makes */
+    GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez"));
     char name[256], where[1300];
     if (snprintf(name, sizeof name, "%s.npy", key) >= (int)sizeof name) {
         zip_discard(za);

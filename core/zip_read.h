@@ -6,7 +6,8 @@
  *     libzip the first, so it has no one meaning);
  *   - a member's sizes are the archive's own claims, so they are bounded by the archive's size
  *     before anything is allocated (DEFLATE expands at most 1032:1, a stored member is no
- *     larger than the file): a damaged directory cannot ask for gigabytes;
+ *     larger than the file; other methods, which can expand more, by the address space): a
+ *     damaged directory cannot ask for gigabytes;
  *   - a member is read to exactly its size and then once more, to its end, which is where
  *     libzip compares the CRC-32: a flipped byte is an error, not wrong data.
  * Used by core/npy.c (.npz), metrics/torch_weights.c (zip .pth), metrics/image_archive.c (zip

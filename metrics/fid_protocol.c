@@ -172,6 +172,20 @@ static void png_on_warning(png_structp png, png_const_charp msg) {
     (void)msg;
 }
 
+/* The bytes of every IDAT chunk of a PNG in memory (a walk over the chunk headers; a chunk
+ * running past the end counts up to the end). */
+static size_t png_idat_bytes(const uint8_t *data, size_t n) {
+    size_t total = 0;
+    for (size_t at = 8; at + 8 <= n;) {
+        size_t len = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 | (size_t)data[at + 2] << 8 | data[at + 3];
+        size_t avail = n - at - 8;
+        if (memcmp(data + at + 4, "IDAT", 4) == 0) total += len < avail ? len : avail;
+        if (len > avail) break;
+        at += 8 + len + 4;
+    }
+    return total;
+}
+
 /* Pillow's Image.open(p).convert("RGB") for PNG: see the header. */
 static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, const uint8_t *data, size_t n) {
     png_src src = {.data = data, .n = n};
@@ -182,12 +196,10 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
         return gb_fail(GB_ENV, "%s: out of memory decoding a PNG", path);
     }
     uint8_t *volatile rgb = NULL;
-    uint8_t **volatile rows = NULL;
     volatile int is_grey16 = 0;
     volatile unsigned long long claimed = 0; /* set when the header claims too many pixels */
     if (setjmp(png_jmpbuf(png))) {
         free(rgb);
-        free(rows);
         png_destroy_read_struct(&png, &info, NULL);
         if (claimed)
             return gb_fail(GB_INPUT, "%s: the PNG header claims %llu pixels, more than the %llu that Pillow accepts (a "
@@ -216,6 +228,15 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
         png_error(png, "too many pixels");
     }
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    /* Nor may it claim more rows than its image data can inflate to (DEFLATE expands at most
+     * 1032:1): a 57-byte file claiming 1 x 178,956,970 pixels would otherwise have 537 MB
+     * allocated and libpng's row buffers filled before the data ran out. Pillow fails on such a
+     * file too (truncated). */
+    size_t idat = png_idat_bytes(data, n), row_bits = (size_t)png_get_image_width(png, info) * depth *
+                                                     png_get_channels(png, info);
+    double raw = (double)png_get_image_height(png, info) * (double)(1 + (row_bits + 7) / 8);
+    if (1032.0 * (double)idat + 1024 < raw)
+        png_error(png, "the image data is too short for the image size (truncated)");
     /* 16-bit grey without alpha only: Pillow opens it as 'I;16' and clips. 16-bit grey with
      * alpha it opens as RGBA from the high bytes, as strip_16 does. */
     if (color == PNG_COLOR_TYPE_GRAY && depth == 16) {
@@ -230,17 +251,17 @@ static gb_status decode_png(uint8_t **chw, int *h, int *w, const char *path, con
      * simply ignores the transparency). A tRNS colour on grey or RGB adds no channel here. */
     if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
-    png_set_interlace_handling(png);
+    const int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int ww = (int)png_get_image_width(png, info), hh = (int)png_get_image_height(png, info);
     if (png_get_rowbytes(png, info) != (size_t)ww * 3) png_error(png, "unexpected row layout after conversion");
     rgb = malloc((size_t)ww * hh * 3);
-    rows = malloc(sizeof *rows * (size_t)hh);
-    if (!rgb || !rows) png_error(png, "out of memory");
-    for (int y = 0; y < hh; y++) rows[y] = rgb + (size_t)y * ww * 3;
-    png_read_image(png, rows);
+    if (!rgb) png_error(png, "out of memory");
+    /* row by row, each interlace pass filling in the rows the earlier ones began (what
+     * png_read_image does, without its table of hh row pointers) */
+    for (int pass = 0; pass < passes; pass++)
+        for (int y = 0; y < hh; y++) png_read_row(png, rgb + (size_t)y * ww * 3, NULL);
     png_destroy_read_struct(&png, &info, NULL);
-    free(rows);
     uint8_t *planar = malloc((size_t)ww * hh * 3);
     if (!planar) {
         free(rgb);

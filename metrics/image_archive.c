@@ -28,7 +28,9 @@ struct gb_image_archive {
     pthread_mutex_t lock; /* around every libzip call after opening */
 };
 
-static int by_name(const void *a, const void *b) { return strcmp(((const member *)a)->name, ((const member *)b)->name); }
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const member *)a)->name, ((const member *)b)->name);
+}
 
 /* The archive's images, sorted; GB_INPUT for a refused format. (A name that appears twice was
  * refused when the archive was opened: core/zip_read.h.) */

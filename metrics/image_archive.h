@@ -17,8 +17,8 @@
  * share, so reading a member's bytes is serialised (microseconds for a 32x32 PNG) and the
  * decoding, the costly part, runs in parallel.
  * Tested by tests/test_image_archive.c (listing against clean-fid's code, the same bits as a
- * folder, damaged / encrypted / duplicated members) and tests/test_cmd_fid_archive.c (the
- * commands).
+ * folder, damaged / encrypted / duplicated members), tests/test_cmd_fid_images.c and
+ * tests/test_cmd_spectrum.c (the commands).
  */
 #ifndef GB_METRICS_IMAGE_ARCHIVE_H
 #define GB_METRICS_IMAGE_ARCHIVE_H

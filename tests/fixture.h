@@ -14,7 +14,8 @@
 /* $GB_FIXTURES/<rel> as a malloc'd path; a missing file fails the test with the peer to run. */
 static inline char *fixture_file(const char *rel) {
     const char *root = getenv("GB_FIXTURES");
-    if (!root) cr_assert_fail("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
+    if (!root)
+        cr_assert_fail("GB_FIXTURES is not set: run the tests with `make test` (it runs tests/peers/*.py first)");
     char *p = malloc(strlen(root) + strlen(rel) + 2);
     sprintf(p, "%s/%s", root, rel);
     FILE *f = fopen(p, "rb");

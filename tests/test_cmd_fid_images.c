@@ -576,7 +576,8 @@ Test(cmd_fid_images, zip_archive_equals_its_folder, .timeout = 300) {
     double a = run_for_value(gb_cmd_isc, isc_zip, 10, NULL), b = run_for_value(gb_cmd_isc, isc_dir, 10, NULL);
     cr_expect(isfinite(a) && a == b, "isc of the zip %.10g, of its PNGs %.10g", a, b);
 
-    const char *nowhere = "/nonexistent/w.pth", *hash = "0000000000000000000000000000000000000000000000000000000000000000";
+    const char *nowhere = "/nonexistent/w.pth";
+    const char *hash = "0000000000000000000000000000000000000000000000000000000000000000";
     char *probabilities[] = {"isc", zip, "--input", "probabilities"};
     cr_expect_eq(run_cmd(gb_cmd_isc, probabilities, 4, last, sizeof last), GB_USAGE, "%s", gb_last_error());
     char empty[1100];
