@@ -196,8 +196,9 @@ static gb_status open_set(image_set *s, const char *path, const char *data_root,
         s->kind = SET_SPLIT;
         return open_split(s, data_root, threads);
     }
-    if (gb_cli_is_folder(path) || gb_cli_names_image_archive(path)) {
-        s->kind = gb_cli_is_folder(path) ? SET_FOLDER : SET_ARCHIVE;
+    const int folder = gb_cli_is_folder(path);
+    if (folder || gb_cli_names_image_archive(path)) {
+        s->kind = folder ? SET_FOLDER : SET_ARCHIVE;
         return open_files(s);
     }
     if (!gb_cli_has_suffix(path, ".npy"))

@@ -19,7 +19,6 @@
 
 #include <criterion/criterion.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "core/npy.h"
 #include "core/png.h"
@@ -30,6 +29,7 @@
 #include "datasets/shapes32.h"
 #include "tests/cmd_capture.h"
 #include "tests/fixture.h"
+#include "tests/zip_writer.h"
 
 /* The random weights and their hash (written by tests/peers/inception_ref.py). */
 static void weights(char *w, size_t w_size, char h[65]) {
@@ -533,18 +533,14 @@ Test(cmd_fid_images, row_counts_checked_before_the_network) {
 
 /* The n PNG files 000.png ... of folder as a zip archive at path (libzip; deflated). */
 static void zip_pngs(const char *path, const char *folder, int n) {
-    int err = 0;
-    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
-    cr_assert_not_null(z, "zip_open %s: %d", path, err);
+    zip_t *z = test_zip_open(path);
     for (int i = 0; i < n; i++) {
         char file[1100], name[32];
         snprintf(file, sizeof file, "%s/%03d.png", folder, i);
         snprintf(name, sizeof name, "samples/%03d.png", i); /* in a subfolder, as dataset_tool.py writes them */
-        zip_source_t *src = zip_source_file(z, file, 0, -1);
-        cr_assert_not_null(src, "%s", file);
-        cr_assert_geq(zip_file_add(z, name, src, 0), 0, "%s", zip_strerror(z));
+        test_zip_add_file(z, file, name);
     }
-    cr_assert_eq(zip_close(z), 0, "zip_close %s", path);
+    test_zip_close(z, path);
 }
 
 /* A zip archive of a folder's PNGs: the folder's statistics and Inception score, bit for bit,
@@ -582,11 +578,9 @@ Test(cmd_fid_images, zip_archive_equals_its_folder, .timeout = 300) {
     cr_expect_eq(run_cmd(gb_cmd_isc, probabilities, 4, last, sizeof last), GB_USAGE, "%s", gb_last_error());
     char empty[1100];
     snprintf(empty, sizeof empty, "%s-empty.zip", folder);
-    int err = 0;
-    zip_t *z = zip_open(empty, ZIP_CREATE | ZIP_TRUNCATE, &err);
-    cr_assert_not_null(z);
-    cr_assert_geq(zip_file_add(z, "dataset.json", zip_source_buffer(z, "{}", 2, 0), 0), 0);
-    cr_assert_eq(zip_close(z), 0);
+    zip_t *z = test_zip_open(empty);
+    test_zip_add_bytes(z, "dataset.json", "{}", 2, 1);
+    test_zip_close(z, empty);
     char *fid_empty[] = {"fid", empty, zip, "--weights", (char *)nowhere, "--weights-sha256", (char *)hash};
     cr_expect_eq(run_cmd(gb_cmd_fid, fid_empty, 7, last, sizeof last), GB_INPUT, "%s", gb_last_error());
     cr_expect(strstr(gb_last_error(), empty) && strstr(gb_last_error(), "no images"), "%s", gb_last_error());

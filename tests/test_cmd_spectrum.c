@@ -24,7 +24,6 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "core/csv.h"
 #include "datasets/cifar10.h"
@@ -33,6 +32,7 @@
 #include "tests/cmd_capture.h"
 #include "tests/metrics_misc_fixture.h"
 #include "tests/run_binary.h"
+#include "tests/zip_writer.h"
 
 #define TOL_FFT 1e-12
 #define TOL_PRINTED 1e-9
@@ -580,20 +580,16 @@ static void zip_add_tree(zip_t *z, const char *src, const char *prefix) {
             zip_add_tree(z, file, name);
             continue;
         }
-        zip_source_t *s = zip_source_file(z, file, 0, -1);
-        cr_assert_not_null(s, "%s", file);
-        cr_assert_geq(zip_file_add(z, name, s, 0), 0, "%s", zip_strerror(z));
+        test_zip_add_file(z, file, name);
     }
     closedir(d);
 }
 
 /* Folder src as a zip archive at dst, deflated (libzip). */
 static void zip_folder(const char *src, const char *dst) {
-    int err = 0;
-    zip_t *z = zip_open(dst, ZIP_CREATE | ZIP_TRUNCATE, &err);
-    cr_assert_not_null(z, "zip_open %s: %d", dst, err);
+    zip_t *z = test_zip_open(dst);
     zip_add_tree(z, src, "");
-    cr_assert_eq(zip_close(z), 0, "zip_close %s: %s", dst, zip_strerror(z));
+    test_zip_close(z, dst);
 }
 
 /* Zip archives of the fixture folders: the folders' table and distance, bit for bit; an

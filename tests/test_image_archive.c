@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
@@ -29,6 +28,7 @@
 #include "metrics/image_folder.h"
 #include "metrics/inception_features.h"
 #include "tests/fixture.h"
+#include "tests/zip_writer.h"
 
 TestSuite(image_archive, .timeout = 300);
 
@@ -49,17 +49,9 @@ static unsigned char *slurp(const char *path, size_t *n) {
  * odd ones deflated. */
 static void write_zip(const char *path, const char *const *names, unsigned char *const *data, const size_t *sizes,
                       int count) {
-    int err = 0;
-    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
-    cr_assert_not_null(z, "zip_open %s: %d", path, err);
-    for (int k = 0; k < count; k++) {
-        zip_source_t *src = zip_source_buffer(z, data[k], sizes[k], 0);
-        cr_assert_not_null(src);
-        zip_int64_t idx = zip_file_add(z, names[k], src, ZIP_FL_ENC_UTF_8);
-        cr_assert_geq(idx, 0, "%s: %s", names[k], zip_strerror(z));
-        cr_assert_eq(zip_set_file_compression(z, (zip_uint64_t)idx, k % 2 ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0), 0);
-    }
-    cr_assert_eq(zip_close(z), 0, "zip_close %s", path);
+    zip_t *z = test_zip_open(path);
+    for (int k = 0; k < count; k++) test_zip_add_bytes(z, names[k], data[k], sizes[k], k % 2);
+    test_zip_close(z, path);
 }
 
 /* A zip of one member with bytes given as a string. */
