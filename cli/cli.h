@@ -11,6 +11,7 @@ gb_status gb_cmd_reproduce(int argc, char **argv);
 gb_status gb_cmd_check(int argc, char **argv);
 gb_status gb_cmd_bench(int argc, char **argv);
 gb_status gb_cmd_fid(int argc, char **argv);
+gb_status gb_cmd_sfid(int argc, char **argv);
 gb_status gb_cmd_kid(int argc, char **argv);
 gb_status gb_cmd_prdc(int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* cli/cmd_fid.c - `genbench fid`, `genbench kid`, `genbench prdc` on statistics, feature files,
+/* cli/cmd_fid.c - `genbench fid`, `genbench sfid`, `genbench kid`, `genbench prdc` on statistics, feature files,
  * image folders, zip archives of images and dataset splits.
  *
  *   genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [NETWORK OPTIONS]
@@ -13,6 +13,12 @@
  *       default, with their provenance: metrics/fid.h); with A alone that is all the command
  *       does (reference statistics computed once, as pytorch-fid's --save-stats), and the last
  *       line is FILE. Inputs computed under different protocols or weights are warned about.
+ *   genbench sfid A B | A --stats-out FILE   [the same options, without --dims]
+ *       sFID: fid on the spatial features of OpenAI's guided-diffusion evaluator (mixed_6/conv,
+ *       channels 0..6, 17 x 17, in (h, w, c) order: models/inception_v3.h), legacy-tf by default
+ *       (the evaluator's TF graph resizes so). An .npz holding 'mu_s' (an OpenAI reference batch:
+ *       arr_0, mu, sigma, mu_s, sigma_s) gives its mu_s and sigma_s, as the evaluator reads it;
+ *       fid reads the mu and sigma of the same file.
  *   genbench kid GEN REF [--seed N] [--subsets N] [--subset-size N] [NETWORK OPTIONS]
  *       GEN, REF: features .npy [n, d], clean-fid's feature .npz (key 'feats'), or images (an
  *       array, a folder, a .zip or a split, as for fid). Prints the inputs and the spread, then the KID
@@ -60,16 +66,21 @@ typedef struct {
     char kind[256];
 } fid_input;
 
-static gb_status read_fid_input(fid_input *fi, const char *path, const gb_cli_network *fn) {
+/* spatial: sFID, whose statistics an OpenAI reference batch holds as mu_s / sigma_s. */
+static gb_status read_fid_input(fid_input *fi, const char *path, const gb_cli_network *fn, int spatial) {
     memset(fi, 0, sizeof *fi);
-    /* a stats .npz is told by its mu; one with none of mu, feats and arr_0 goes to the stats
-     * reader too, whose error names mu and sigma (or why the file cannot be read) */
-    if (gb_cli_has_suffix(path, ".npz") &&
-        (gb_npz_has(path, "mu") || !(gb_npz_has(path, "feats") || gb_npz_has(path, "arr_0")))) {
+    /* a stats .npz is told by its mu (or, for sFID, mu_s); one with none of those, feats and
+     * arr_0 goes to the stats reader too, whose error names the keys (or why the file cannot
+     * be read). An OpenAI reference batch holds arr_0, mu, sigma, mu_s and sigma_s: its
+     * statistics are read, as the evaluator reads them, not its images. */
+    const int npz = gb_cli_has_suffix(path, ".npz"), openai = npz && gb_npz_has(path, "mu_s");
+    if (npz && (openai || gb_npz_has(path, "mu") || !(gb_npz_has(path, "feats") || gb_npz_has(path, "arr_0")))) {
         gb_fid_layout layout;
-        GB_TRY(gb_fid_stats_load(&fi->stats, path, &layout));
+        const char *mu = spatial && openai ? "mu_s" : "mu", *sigma = spatial && openai ? "sigma_s" : "sigma";
+        GB_TRY(gb_fid_stats_load_keys(&fi->stats, path, mu, sigma, &layout));
         fi->is_stats = 1;
-        snprintf(fi->kind, sizeof fi->kind, "%s", gb_fid_layout_name(layout));
+        if (openai) snprintf(fi->kind, sizeof fi->kind, "OpenAI reference batch: %s, %s", mu, sigma);
+        else snprintf(fi->kind, sizeof fi->kind, "%s", gb_fid_layout_name(layout));
         return GB_OK;
     }
     return gb_cli_input_read(&fi->in, path, fn, "features");
@@ -115,10 +126,11 @@ static void describe_input(const char *label, const char *path, const char *kind
 }
 
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
-static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout) {
+static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout,
+                                 int spatial) {
     GB_TRY(gb_cli_check_network_options(fn));
     fid_input a;
-    gb_status s = read_fid_input(&a, path, fn);
+    gb_status s = read_fid_input(&a, path, fn, spatial);
     if (s == GB_OK) s = fid_input_stats(&a, fn);
     if (s == GB_OK) s = gb_fid_stats_save(out, &a.stats, layout);
     if (s == GB_OK) {
@@ -131,31 +143,65 @@ static gb_status save_stats_only(gb_cli_network *fn, const char *path, const cha
     return s;
 }
 
-gb_status gb_cmd_fid(int argc, char **argv) {
+static void fid_help(void) {
+    printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+           "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
+           "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+           "                        [--data DIR] [--dims 64|192|768|2048]\n"
+           "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
+           "                      " GB_CLI_IMAGE_INPUTS_HELP
+           "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
+           "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
+           "                      clean-fid (mu float32, sigma float64)\n"
+           "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
+           GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
+           "prints both inputs, then the FID as the last line\n");
+}
+
+static void sfid_help(void) {
+    printf("usage: genbench sfid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+           "       genbench sfid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
+           "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
+           "                        [--data DIR]\n"
+           "sFID (Nash et al. 2021): the Frechet distance of spatial features, as OpenAI's guided-diffusion\n"
+           "evaluator computes it: mixed_6/conv (Mixed_6d.branch1x1 after its ReLU), channels 0..6 of the\n"
+           "17 x 17 map, flattened in (h, w, c) order: %d features per image\n"
+           "  A, B                an OpenAI reference batch .npz (its mu_s, sigma_s are read), sFID stats\n"
+           "                      .npz written by --stats-out (mu, sigma of %d), features .npy [n, %d],\n"
+           "                      " GB_CLI_IMAGE_INPUTS_HELP
+           "  --stats-out FILE    also write the sFID statistics of A to FILE (.npz, as mu and sigma)\n"
+           "  --layout NAME       layout of --stats-out, as for fid\n"
+           "images go through the FID Inception network to mixed_6/conv:\n"
+           GB_CLI_NETWORK_HELP("legacy-tf: the resize of the evaluator's TF graph")
+           "prints both inputs, then the sFID as the last line\n",
+           GB_INCEPTION_SPATIAL, GB_INCEPTION_SPATIAL, GB_INCEPTION_SPATIAL);
+}
+
+/* `genbench fid` and, with spatial, `genbench sfid`: the same command on another layer. */
+static gb_status fid_command(int argc, char **argv, int spatial) {
+    const char *cmd = spatial ? "sfid" : "fid";
     if (gb_cli_wants_help(argc, argv)) {
-        printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
-               "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
-               "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
-               "                        [--data DIR] [--dims 64|192|768|2048]\n"
-               "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
-               "                      " GB_CLI_IMAGE_INPUTS_HELP
-               "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
-               "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
-               "                      clean-fid (mu float32, sigma float64)\n"
-               "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
-               GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
-               "prints both inputs, then the FID as the last line\n");
+        if (spatial) sfid_help();
+        else fid_help();
         return GB_OK;
     }
     const char *paths[2] = {NULL, NULL}, *stats_out = NULL;
     gb_fid_layout layout = GB_FID_LAYOUT_PYTORCH_FID;
     gb_cli_network fn = GB_CLI_NETWORK_DEFAULTS;
+    if (spatial) {
+        fn.protocol = GB_FID_LEGACY_TF;
+        fn.dims = GB_INCEPTION_SPATIAL;
+    }
     int n_paths = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
+        if (spatial && strcmp(opt, "--dims") == 0)
+            return gb_fail(GB_USAGE, "sfid: --dims does not apply: sFID's features are mixed_6/conv's %d (use fid "
+                                     "--dims for pytorch-fid's smaller features)",
+                           GB_INCEPTION_SPATIAL);
         if (gb_cli_is_network_option(opt)) {
             if (i + 1 >= argc || !gb_cli_is_value(argv[i + 1]))
-                return gb_fail(GB_USAGE, "%s needs a value (see genbench fid --help)", opt);
+                return gb_fail(GB_USAGE, "%s needs a value (see genbench %s --help)", opt, cmd);
             GB_TRY(gb_cli_network_option(&fn, opt, argv[++i]));
             continue;
         }
@@ -170,29 +216,33 @@ gb_status gb_cmd_fid(int argc, char **argv) {
             else if (strcmp(v, "clean-fid") == 0) layout = GB_FID_LAYOUT_CLEAN_FID;
             else return gb_fail(GB_USAGE, "--layout: '%s' is neither pytorch-fid nor clean-fid", v);
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gb_fail(GB_USAGE, "unknown option '%s' (see genbench fid --help)", argv[i]);
+            return gb_fail(GB_USAGE, "unknown option '%s' (see genbench %s --help)", argv[i], cmd);
         } else if (n_paths < 2) {
             paths[n_paths++] = argv[i];
         } else {
-            return gb_fail(GB_USAGE, "fid takes exactly two inputs (got a third: '%s')", argv[i]);
+            return gb_fail(GB_USAGE, "%s takes exactly two inputs (got a third: '%s')", cmd, argv[i]);
         }
     }
-    if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout);
+    if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout, spatial);
     if (n_paths != 2)
-        return gb_fail(GB_USAGE, "fid needs two inputs A and B, or one with --stats-out FILE (see genbench fid --help)");
+        return gb_fail(GB_USAGE, "%s needs two inputs A and B, or one with --stats-out FILE (see genbench %s --help)",
+                       cmd, cmd);
     GB_TRY(gb_cli_check_network_options(&fn));
     /* both inputs read, and their dimensions compared, before any image goes through the network */
     fid_input in[2];
     memset(in, 0, sizeof in);
-    gb_status s = read_fid_input(&in[0], paths[0], &fn);
-    if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn);
-    if (s == GB_OK && fid_input_dim(&in[0], &fn) != fid_input_dim(&in[1], &fn))
+    gb_status s = read_fid_input(&in[0], paths[0], &fn, spatial);
+    if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn, spatial);
+    if (s == GB_OK && fid_input_dim(&in[0], &fn) != fid_input_dim(&in[1], &fn)) {
+        const int images = (!in[0].is_stats && gb_cli_input_holds_images(&in[0].in)) ||
+                           (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in));
         s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu%s", paths[0], fid_input_dim(&in[0], &fn),
                     paths[1], fid_input_dim(&in[1], &fn),
-                    (!in[0].is_stats && gb_cli_input_holds_images(&in[0].in)) ||
-                            (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in))
-                        ? " (images give the network's features, 2048-d unless --dims says otherwise)"
-                        : "");
+                    spatial ? " (sFID's features are mixed_6/conv's 2023; pool3 statistics are 2048-d: compare those "
+                              "with genbench fid)"
+                    : images ? " (images give the network's features, 2048-d unless --dims says otherwise)"
+                             : "");
+    }
     for (int k = 0; k < 2 && s == GB_OK; k++) /* the N-1 covariance needs 2 rows: found before the network */
         if (!in[k].is_stats && gb_cli_input_count(&in[k].in) < 2)
             s = gb_fail(GB_INPUT, "%s: %zu %s; FID statistics need at least 2", paths[k], gb_cli_input_count(&in[k].in),
@@ -216,6 +266,10 @@ gb_status gb_cmd_fid(int argc, char **argv) {
     gb_cli_network_close(&fn);
     return s;
 }
+
+gb_status gb_cmd_fid(int argc, char **argv) { return fid_command(argc, argv, 0); }
+
+gb_status gb_cmd_sfid(int argc, char **argv) { return fid_command(argc, argv, 1); }
 
 /* The two positional inputs of kid and prdc, and the remaining options for `opt`. */
 typedef gb_status (*option_fn)(void *ctx, const char *name, const char *value);

@@ -101,6 +101,8 @@ void gb_cli_describe_network(const gb_cli_network *net) {
     if (net->open)
         printf("inception: %s (sha256 %s), protocol %s, %d-d features%s, device %s\n", net->path, net->net.sha256,
                gb_fid_protocol_name(net->protocol), net->net.dims,
-               net->net.dims == GB_INCEPTION_FEATURES ? " (pool3)" : " (an earlier block's average, pytorch-fid --dims)",
+               net->net.dims == GB_INCEPTION_FEATURES  ? " (pool3)"
+               : net->net.dims == GB_INCEPTION_SPATIAL ? " (sFID: mixed_6/conv channels 0..6 at 17 x 17, h-w-c order)"
+                                                       : " (an earlier block's average, pytorch-fid --dims)",
                net->dev.name);
 }

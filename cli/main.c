@@ -20,6 +20,7 @@ static const char usage[] =
     "  bench [opts]             kernel and training-step benchmarks (ceilings, peers, --compare)\n"
     "  data <list|verify|fetch|inspect|synth>  datasets: presence, checksums, download, stand-ins\n"
     "  fid A B [opts]           FID between stats .npz, features .npy or images (folders, .zip, arrays, splits)\n"
+    "  sfid A B [opts]          sFID (OpenAI's evaluator: mixed_6/conv features), inputs as fid\n"
     "  kid GEN REF [opts]       KID on features .npy or images\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or images\n"
     "  isc GEN [opts]           Inception score of images or a logits .npy (torch-fidelity's protocol)\n"
@@ -54,7 +55,8 @@ int main(int argc, char **argv) {
         gb_status (*fn)(int, char **);
     } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
                     {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
-                    {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
+                    {"sfid", gb_cmd_sfid}, {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc},
+                    {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         gb_status s = commands[i].fn(argc - 1, argv + 1);

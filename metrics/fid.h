@@ -166,6 +166,11 @@ gb_status gb_fid_stats_save(const char *path, const gb_fid_stats *s, gb_fid_layo
  * PYTORCH_FID. The provenance members are read when present (out->n 0 and "" otherwise, as
  * for the peers' files); a malformed one is GB_INPUT naming it. */
 gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout);
+/* The same with other key names: OpenAI's guided-diffusion reference batches hold sFID's
+ * statistics as 'mu_s' and 'sigma_s' beside 'mu', 'sigma' and the images 'arr_0'. Errors name
+ * the keys asked for. */
+gb_status gb_fid_stats_load_keys(gb_fid_stats *out, const char *path, const char *mu_key, const char *sigma_key,
+                                 gb_fid_layout *layout);
 /* Warns when a and b (named by their labels) record different protocols or weights, which make
  * their FID incomparable; quiet where either does not say. Returns the number of warnings. */
 int gb_fid_stats_warn_mismatch(const gb_fid_stats *a, const char *label_a, const gb_fid_stats *b,

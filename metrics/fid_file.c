@@ -88,32 +88,38 @@ static gb_status read_provenance(gb_fid_stats *out, const gb_npz *z, const char 
 }
 
 gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *layout) {
+    return gb_fid_stats_load_keys(out, path, "mu", "sigma", layout);
+}
+
+gb_status gb_fid_stats_load_keys(gb_fid_stats *out, const char *path, const char *mu_key, const char *sigma_key,
+                                 gb_fid_layout *layout) {
     memset(out, 0, sizeof *out);
     gb_npz z;
     GB_TRY(gb_npz_load(&z, path));
-    const gb_npy_array *mu = gb_npz_find(&z, "mu"), *sg = gb_npz_find(&z, "sigma");
+    const gb_npy_array *mu = gb_npz_find(&z, mu_key), *sg = gb_npz_find(&z, sigma_key);
     gb_status st = GB_OK;
     if (!mu || !sg) {
-        st = gb_fail(GB_INPUT, "%s: FID stats need the keys 'mu' and 'sigma' (as written by np.savez_compressed(path, "
-                               "mu=mu, sigma=sigma)); '%s' is missing",
-                     path, mu ? "sigma" : "mu");
+        st = gb_fail(GB_INPUT, "%s: FID stats need the keys '%s' and '%s' (as written by np.savez_compressed(path, "
+                               "%s=mu, %s=sigma)); '%s' is missing",
+                     path, mu_key, sigma_key, mu_key, sigma_key, mu ? sigma_key : mu_key);
     } else if ((mu->dtype != GB_NPY_F32 && mu->dtype != GB_NPY_F64) ||
                (sg->dtype != GB_NPY_F32 && sg->dtype != GB_NPY_F64)) {
-        st = gb_fail(GB_INPUT, "%s: 'mu' and 'sigma' must be float32 or float64 (got %s and %s)", path,
+        st = gb_fail(GB_INPUT, "%s: '%s' and '%s' must be float32 or float64 (got %s and %s)", path, mu_key, sigma_key,
                      gb_npy_descr(mu->dtype), gb_npy_descr(sg->dtype));
     } else if (mu->ndim != 1 || mu->shape[0] == 0) {
-        st = gb_fail(GB_INPUT, "%s: 'mu' must have shape (d,) with d >= 1 (it has %d dimensions)", path, mu->ndim);
+        st = gb_fail(GB_INPUT, "%s: '%s' must have shape (d,) with d >= 1 (it has %d dimensions)", path, mu_key,
+                     mu->ndim);
     } else if (sg->ndim != 2 || sg->shape[0] != mu->shape[0] || sg->shape[1] != mu->shape[0]) {
-        st = gb_fail(GB_INPUT, "%s: 'sigma' must have shape (%zu, %zu) to match 'mu'", path, mu->shape[0],
-                     mu->shape[0]);
+        st = gb_fail(GB_INPUT, "%s: '%s' must have shape (%zu, %zu) to match '%s'", path, sigma_key, mu->shape[0],
+                     mu->shape[0], mu_key);
     } else {
         size_t d = mu->shape[0];
         st = gb_fid_stats_alloc(out, d);
         if (st == GB_OK) {
             gb_npy_to_f64(out->mu, mu);
             gb_npy_to_f64(out->sigma, sg);
-            st = gb_fid_check_finite(out->mu, d, "mu", 0);
-            if (st == GB_OK) st = gb_fid_check_finite(out->sigma, d * d, "sigma", d);
+            st = gb_fid_check_finite(out->mu, d, mu_key, 0);
+            if (st == GB_OK) st = gb_fid_check_finite(out->sigma, d * d, sigma_key, d);
             if (st != GB_OK) gb_fail_wrap(st, "%s", path);
         }
         if (st == GB_OK) st = read_provenance(out, &z, path);
@@ -127,8 +133,8 @@ gb_status gb_fid_stats_load(gb_fid_stats *out, const char *path, gb_fid_layout *
                     out->sigma[i * d + j] = out->sigma[j * d + i] = 0.5 * (a + b);
                 }
             if (asym > 1e-6 * big)
-                gb_warn("%s: 'sigma' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g); using (S + S^T) / 2",
-                        path, asym, big);
+                gb_warn("%s: '%s' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g); using (S + S^T) / 2",
+                        path, sigma_key, asym, big);
             if (layout) *layout = mu->dtype == GB_NPY_F32 ? GB_FID_LAYOUT_CLEAN_FID : GB_FID_LAYOUT_PYTORCH_FID;
         } else {
             gb_fid_stats_free(out);

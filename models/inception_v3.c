@@ -235,6 +235,7 @@ typedef struct {
     int *run_merged;
     size_t run_cap, run_count;
     int in_merge; /* walking a merged group's members */
+    int stop;     /* a tap inside a block took the features: the forward ends there */
 } fwd;
 
 static size_t plane(tens x) { return (size_t)x.h * (size_t)x.w; }
@@ -431,13 +432,35 @@ static tens block_b_fwd(fwd *f, tens x, int ob) {
     return out;
 }
 
-static tens block_c_fwd(fwd *f, tens x, int ob) {
+/* sFID's features: OpenAI's guided-diffusion evaluator reads the TF graph's "mixed_6/conv:0"
+ * (torch-fidelity's weight conversion maps mixed_6/conv to Mixed_6d.branch1x1; the tensor is
+ * its ReLU output) and keeps channels [..., :7] of the NHWC map, 7 x 17 x 17 = 2023 per image.
+ * Those are the first 7 channels of Mixed_6d's merged 1x1 output m after its ReLU: copied
+ * into net->pool [batch, 2023] channel-major, one contiguous run per image (gb_inception_forward
+ * reorders them to the evaluator's h, w, c on the host). Returns 1, and sets f->stop, when the
+ * forward ends here. */
+static int spatial_tap(fwd *f, tens m) {
+    gb_inception *net = f->net;
+    if (f->measuring || net->dims != GB_INCEPTION_SPATIAL) return 0;
+    const size_t bytes = GB_INCEPTION_SPATIAL * sizeof(float);
+    GB_ASSERT(m.cs == m.c && m.h == GB_INCEPTION_SPATIAL_SIZE && m.w == GB_INCEPTION_SPATIAL_SIZE &&
+                  (size_t)GB_INCEPTION_SPATIAL_CHANNELS * plane(m) == GB_INCEPTION_SPATIAL,
+              "sFID tap on a %d x %d x %d map", m.c, m.h, m.w);
+    gb_dev_copy_rows(net->dev, net->pool, bytes, m.p, (size_t)m.cs * plane(m) * sizeof(float), bytes,
+                     (size_t)f->batch);
+    f->stop = 1;
+    return 1;
+}
+
+/* spatial: 1 for Mixed_6d, where sFID's tap sits (the block is then left unfinished). */
+static tens block_c_fwd(fwd *f, tens x, int ob, int spatial) {
     const int c7 = f->net->convs[f->layer + 1].cout;
     tens out = take(f, ob, 768, x.h, x.w);
     tens m = conv_merged(f, T3, x, merge_c, 4);
     int off = 768 - 192; /* the pool branch first, from m before its ReLU */
     place(f, out, avg_pool_branch(f, slice(m, 192 + 2 * c7, 192)), &off);
     relu_all(f, m);
+    if (spatial && spatial_tap(f, m)) return out;
     off = 0;
     place(f, out, slice(m, 0, 192), &off);
     place(f, out, conv_k(f, T1, conv_k(f, T2, dense(f, T1, slice(m, 192, c7)), 2), 3), &off);
@@ -516,10 +539,11 @@ static void forward(fwd *f) {
     x = block_a_fwd(f, x, 288, PING);        /* 5c */
     x = block_a_fwd(f, x, 288, PONG);        /* 5d */
     x = block_b_fwd(f, x, PING);             /* 6a: 768 x 17 x 17 */
-    x = block_c_fwd(f, x, PONG);             /* 6b */
-    x = block_c_fwd(f, x, PING);             /* 6c */
-    x = block_c_fwd(f, x, PONG);             /* 6d */
-    x = block_c_fwd(f, x, PING);             /* 6e */
+    x = block_c_fwd(f, x, PONG, 0);          /* 6b */
+    x = block_c_fwd(f, x, PING, 0);          /* 6c */
+    x = block_c_fwd(f, x, PONG, 1);          /* 6d */
+    if (f->stop) return;                     /* sFID (its tap is inside 6d) */
+    x = block_c_fwd(f, x, PING, 0);          /* 6e */
     if (tap(f, x)) return;                   /* --dims 768 */
     x = block_d_fwd(f, x, PONG);             /* 7a: 1280 x 8 x 8 */
     x = block_e_fwd(f, x, POOL_AVG, PING);   /* 7b: 2048 x 8 x 8 */
@@ -683,17 +707,32 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     return GB_OK;
 }
 
+static int known_dims(int dims) {
+    return dims == 64 || dims == 192 || dims == 768 || dims == GB_INCEPTION_FEATURES || dims == GB_INCEPTION_SPATIAL;
+}
+
 gb_status gb_inception_set_dims(gb_inception *net, int dims) {
-    if (dims != 64 && dims != 192 && dims != 768 && dims != GB_INCEPTION_FEATURES)
+    if (!known_dims(dims))
         return gb_fail(GB_USAGE, "Inception features: %d dimensions is not one of 64, 192, 768, 2048 (pytorch-fid's "
-                                 "--dims)",
-                       dims);
+                                 "--dims) or %d (sFID's)",
+                       dims, GB_INCEPTION_SPATIAL);
     net->dims = dims;
     return GB_OK;
 }
 
+/* One image's sFID features from channel-major [7, 17, 17] to the evaluator's [17, 17, 7]
+ * (NHWC, flattened by reshape): covariance entries then pair up with OpenAI's reference
+ * batches' mu_s / sigma_s entry for entry. */
+static void spatial_to_hwc(float *v) {
+    float chw[GB_INCEPTION_SPATIAL];
+    memcpy(chw, v, sizeof chw);
+    const int c_n = GB_INCEPTION_SPATIAL_CHANNELS, hw = GB_INCEPTION_SPATIAL_SIZE * GB_INCEPTION_SPATIAL_SIZE;
+    for (int p = 0; p < hw; p++)
+        for (int c = 0; c < c_n; c++) v[p * c_n + c] = chw[c * hw + p];
+}
+
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n) {
-    GB_ASSERT(net->dims == 64 || net->dims == 192 || net->dims == 768 || net->dims == GB_INCEPTION_FEATURES,
+    GB_ASSERT(known_dims(net->dims),
               "Inception features of %d dimensions: gb_inception_load sets 2048, gb_inception_set_dims the others",
               net->dims);
     GB_ASSERT(!logits || net->dims == GB_INCEPTION_FEATURES, "Inception logits asked for with %d-d features",
@@ -705,6 +744,8 @@ void gb_inception_forward(gb_inception *net, float *pool, float *logits, const f
         fwd f = {.net = net, .batch = (int)b};
         forward(&f);
         gb_download(net->dev, pool + start * dims, net->pool, b * dims * sizeof(float));
+        if (net->dims == GB_INCEPTION_SPATIAL)
+            for (size_t i = 0; i < b; i++) spatial_to_hwc(pool + (start + i) * dims);
         if (logits)
             gb_download(net->dev, logits + start * GB_INCEPTION_CLASSES, net->logits,
                         b * GB_INCEPTION_CLASSES * sizeof(float));

@@ -45,6 +45,10 @@
 #define GB_INCEPTION_SIZE 299      /* input height and width */
 #define GB_INCEPTION_FEATURES 2048 /* pool3 */
 #define GB_INCEPTION_CLASSES 1008
+/* sFID's features: Mixed_6d.branch1x1's first 7 channels at 17 x 17 (gb_inception_set_dims) */
+#define GB_INCEPTION_SPATIAL_CHANNELS 7
+#define GB_INCEPTION_SPATIAL_SIZE 17
+#define GB_INCEPTION_SPATIAL (GB_INCEPTION_SPATIAL_CHANNELS * GB_INCEPTION_SPATIAL_SIZE * GB_INCEPTION_SPATIAL_SIZE)
 #define GB_INCEPTION_CONVS 94
 
 typedef struct {
@@ -70,7 +74,7 @@ typedef struct {
                                                  logits of OpenAI's and torch-fidelity's Inception score
                                                  ('logits_unbiased'; metrics/inception_score.h) */
     int dims;                                 /* features per image: 2048 after load (pool3); see
-                                                 gb_inception_set_dims */
+                                                 gb_inception_set_dims (2023: sFID's) */
 } gb_inception;
 
 /* Load and fold the weights at `path` for batches of up to max_batch images.
@@ -84,8 +88,11 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
 /* The features the forward returns, as pytorch-fid's --dims (InceptionV3 output blocks 0..3)
  * and torch-fidelity's feature names '64', '192', '768', '2048' choose them: the global
  * average of the activations after the stem's first max pool (64), after its second (192),
- * after Mixed_6e (768), or pool3 (2048). The forward stops at the chosen block, so the smaller
- * ones are also cheaper. Only 2048 has logits. GB_USAGE for any other value. */
+ * after Mixed_6e (768), or pool3 (2048). Or GB_INCEPTION_SPATIAL (2023), the spatial features
+ * of sFID (Nash et al. 2021) as OpenAI's guided-diffusion evaluator takes them: the TF graph's
+ * mixed_6/conv (Mixed_6d.branch1x1 after its ReLU), channels 0..6 of its 17 x 17 map,
+ * flattened in (h, w, c) order. The forward stops at the chosen block, so the smaller ones are
+ * also cheaper. Only 2048 has logits. GB_USAGE for any other value. */
 gb_status gb_inception_set_dims(gb_inception *net, int dims);
 
 /* images: host memory [n, 3, 299, 299], already preprocessed by a protocol

@@ -318,3 +318,100 @@ Test(cmd_fid, nonfinite_features_name_the_file) {
     unlink(good);
     unlink(bad);
 }
+
+/* Writes an .npz laid out as OpenAI's guided-diffusion reference batches: the images 'arr_0'
+ * (uint8 [n, h, w, 3]), FID's 'mu', 'sigma' and sFID's 'mu_s', 'sigma_s' (float64). */
+static void write_reference_batch(const char *path, const gb_fid_stats *pool, const gb_fid_stats *spatial) {
+    static uint8_t pixels[2 * 4 * 4 * 3];
+    for (size_t i = 0; i < sizeof pixels; i++) pixels[i] = (uint8_t)(37 * i);
+    size_t img_shape[4] = {2, 4, 4, 3}, dp[2] = {pool->dim, pool->dim}, ds[2] = {spatial->dim, spatial->dim};
+    const char *keys[5] = {"arr_0", "mu", "sigma", "mu_s", "sigma_s"};
+    gb_npy_array arrays[5] = {gb_npy_view(GB_NPY_U8, 4, img_shape, pixels), gb_npy_view(GB_NPY_F64, 1, dp, pool->mu),
+                              gb_npy_view(GB_NPY_F64, 2, dp, pool->sigma),
+                              gb_npy_view(GB_NPY_F64, 1, ds, spatial->mu),
+                              gb_npy_view(GB_NPY_F64, 2, ds, spatial->sigma)};
+    cr_assert_eq(gb_npz_save(path, keys, arrays, 5, GB_NPZ_DEFLATED), GB_OK, "%s", gb_last_error());
+}
+
+/* `genbench sfid`: the features are the network's sFID tap (tests/test_inception.c checks them
+ * against pytorch-fid's Mixed_6d.branch1x1), so the sFID of two images against the statistics
+ * of the peer's features of the same images is ~0; an OpenAI reference batch gives sfid its
+ * mu_s / sigma_s and fid its mu / sigma (each ~0 against the matching features, so a swap
+ * shows as a dimension error); --stats-out writes the 2023-d statistics; legacy-tf is the
+ * default protocol; pool3 statistics and --dims are refused. */
+Test(cmd_fid, sfid_images_and_reference_batches, .timeout = 180) {
+    const char *root = getenv("GB_FIXTURES");
+    cr_assert(root, "GB_FIXTURES is not set");
+    char dir[1024], w[1024], h[65], last[512], tmp[] = "/tmp/gb_cmdsfid_XXXXXX", batch[128], out[128], pool_npz[128];
+    snprintf(dir, sizeof dir, "%s/inception/images", root);
+    snprintf(w, sizeof w, "%s/inception/weights_zip.pth", root);
+    cr_assert_eq(gb_sha256_file(w, h), GB_OK, "run tests/peers/inception_ref.py first: %s", gb_last_error());
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(batch, sizeof batch, "%s/VIRTUAL_ref.npz", tmp);
+    snprintf(out, sizeof out, "%s/sfid_stats.npz", tmp);
+    snprintf(pool_npz, sizeof pool_npz, "%s/pool3.npz", tmp);
+    const size_t ds = GB_INCEPTION_SPATIAL;
+    float *pool = fixture_f32("inception/pt_pool.f32", 2 * 2048), *spatial = fixture_f32("inception/pt_spatial.f32", 2 * ds);
+    gb_fid_stats ps, ss;
+    cr_assert_eq(gb_fid_stats_from_features(&ps, pool, 2, 2048), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&ss, spatial, 2, ds), GB_OK, "%s", gb_last_error());
+    write_reference_batch(batch, &ps, &ss);
+    cr_assert_eq(gb_fid_stats_save(pool_npz, &ps, GB_FID_LAYOUT_PYTORCH_FID), GB_OK, "%s", gb_last_error());
+
+    char *sfid[] = {"sfid", dir, batch, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid",
+                    "--batch", "2", "--device", "cpu", "--stats-out", out};
+    cr_assert_eq(run_cmd(gb_cmd_sfid, sfid, 15, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect(fabs(atof(last)) < 1e-3, "sFID against the peer's statistics of the same images: %s", last);
+    cr_expect_not_null(strstr(captured, "OpenAI reference batch: mu_s, sigma_s"), "%s", captured);
+    cr_expect_not_null(strstr(captured, "2023-d features (sFID"), "%s", captured);
+    gb_fid_stats st;
+    cr_assert_eq(gb_fid_stats_load(&st, out, NULL), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(st.dim, ds);
+    cr_expect_str_eq(st.protocol, "pytorch-fid");
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < ds; i++) {
+        worst = fmax(worst, fabs(st.mu[i] - ss.mu[i]));
+        scale = fmax(scale, fabs(ss.mu[i]));
+    }
+    cr_expect(worst <= 1e-4 * scale, "sFID mu differs from the peer's features: %.3g (scale %.3g)", worst, scale);
+    gb_fid_stats_free(&st);
+
+    /* fid reads the same file's mu and sigma, not its images */
+    char *fid[] = {"fid", dir, batch, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid",
+                   "--batch", "2", "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, fid, 13, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect(fabs(atof(last)) < 1e-3, "FID against the batch's mu, sigma: %s", last);
+    cr_expect_not_null(strstr(captured, "OpenAI reference batch: mu, sigma"), "%s", captured);
+
+    /* two reference batches, statistics only: the Frechet distance of their mu_s / sigma_s */
+    char *both[] = {"sfid", batch, out};
+    cr_assert_eq(run_cmd(gb_cmd_sfid, both, 3, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect(fabs(atof(last)) < 1e-3, "sFID of the batch's mu_s against our statistics of the same images: %s", last);
+
+    /* the default protocol is legacy-tf (the evaluator's TF graph); the features differ from
+     * pytorch-fid's resize, so the sFID against the pytorch-fid statistics is no longer ~0 */
+    char *deflt[] = {"sfid", dir, out, "--weights", w, "--weights-sha256", h, "--batch", "2", "--device", "cpu"};
+    cr_assert_eq(run_cmd(gb_cmd_sfid, deflt, 11, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "protocol legacy-tf"), "%s", captured);
+    cr_expect(atof(last) > 1e-3, "legacy-tf features should differ from pytorch-fid's: sFID %s", last);
+
+    /* pool3 statistics are not sFID's: a dimension error before any image is read */
+    char *wrong[] = {"sfid", dir, pool_npz, "--weights", w, "--weights-sha256", h, "--device", "cpu"};
+    cr_expect_eq(run_cmd(gb_cmd_sfid, wrong, 9, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "mixed_6/conv's 2023"), "%s", gb_last_error());
+    char *dims[] = {"sfid", dir, batch, "--dims", "768"};
+    cr_expect_eq(run_cmd(gb_cmd_sfid, dims, 5, last, sizeof last), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "--dims does not apply"), "%s", gb_last_error());
+    /* a batch file without mu_s, read by sfid: its mu is pool3's, refused by dimension */
+    char *nomus[] = {"sfid", pool_npz, out};
+    cr_expect_eq(run_cmd(gb_cmd_sfid, nomus, 3, last, sizeof last), GB_INPUT);
+
+    gb_fid_stats_free(&ps);
+    gb_fid_stats_free(&ss);
+    free(pool);
+    free(spatial);
+    unlink(batch);
+    unlink(out);
+    unlink(pool_npz);
+    rmdir(tmp);
+}

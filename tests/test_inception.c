@@ -286,6 +286,41 @@ Test(inception, earlier_blocks_match_pytorch_fid_dims) {
     free(p);
 }
 
+/* sFID's features (OpenAI's evaluator: "mixed_6/conv:0"[..., :7], flattened NHWC) against a
+ * forward hook on Mixed_6d.branch1x1 of pytorch-fid's wrapper, same weights and inputs
+ * (tests/peers/inception_ref.py spatial_features): the pool3 bound. A tap before the ReLU, on
+ * another block, or in channel-major order fails it; so does writing past the rows. */
+Test(inception, spatial_features_match_mixed_6_conv) {
+    gb_device dev;
+    gb_inception net;
+    char h[65], *p = open_fixture_net(&dev, &net, "weights_zip.pth", 2, h);
+    float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
+    float *ref = fixture_f32("inception/pt_spatial.f32", 2 * (size_t)GB_INCEPTION_SPATIAL);
+    float got[2 * GB_INCEPTION_SPATIAL + 1];
+    got[2 * GB_INCEPTION_SPATIAL] = 12345.0f; /* a guard just past the rows */
+    cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_SPATIAL), GB_OK, "%s", gb_last_error());
+    gb_inception_forward(&net, got, NULL, in, 2);
+    double e = rel_max_err(got, ref, 2 * (size_t)GB_INCEPTION_SPATIAL);
+    size_t zeros = 0;
+    float biggest = 0.0f;
+    for (size_t i = 0; i < 2 * (size_t)GB_INCEPTION_SPATIAL; i++) {
+        zeros += ref[i] == 0.0f;
+        biggest = fmaxf(biggest, fabsf(ref[i]));
+    }
+    cr_log_info("sFID features: max rel err %.3g, %zu of %d exact zeros (ReLU)", e, zeros, 2 * GB_INCEPTION_SPATIAL);
+    cr_expect(zeros > 0 && zeros < 2 * (size_t)GB_INCEPTION_SPATIAL, "the reference should hold some ReLU zeros");
+    cr_expect(e <= 1e-4, "sFID features: max |diff| / max |ref| = %.3g > 1e-4", e);
+    /* unaveraged activations: an element's error scales with the map's largest value
+     * (tests/tolerances.md), not with pool3's averaged magnitudes */
+    expect_close("inception/pt_spatial.f32", got, ref, 2 * (size_t)GB_INCEPTION_SPATIAL, 3e-5 * biggest, 1e-4);
+    cr_expect_eq(got[2 * GB_INCEPTION_SPATIAL], 12345.0f, "sFID features wrote past their rows");
+    free(ref);
+    free(in);
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    free(p);
+}
+
 Test(inception, weights_gate) {
     gb_device dev;
     open_cpu(&dev);

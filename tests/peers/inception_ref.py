@@ -43,6 +43,7 @@ Writes OUTDIR/inception/:
   pt_pool{64,192,768}.f32   InceptionV3([0, 1, 2]) outputs, globally averaged as pytorch-fid's
                        get_activations does for --dims 64 / 192 / 768 [2, dims]
   pt_logits.f32        fid_inception_v3().fc(pool3) [2, 1008]
+  pt_spatial.f32       sFID's features of the same run (spatial_features below) [2, 2023]
   {pt,clean,tf}_in_{a,c}.f32   network inputs [3, 299, 299] of images a and c under the three
                        protocols: pytorch-fid (above); clean (clean-fid make_resizer("PIL",
                        False, "bicubic", (299, 299)) on the uint8 image, then (x - 128) / 128);
@@ -170,6 +171,26 @@ def run_blocks(net, x):
                  "Mixed_7a", "Mixed_7b", "Mixed_7c"):
         x = getattr(net, name)(x)
     return x.mean((2, 3))
+
+
+def spatial_features(wrapper, sd, x01, torch):
+    """sFID's features as OpenAI's guided-diffusion evaluator takes them: the TF graph's
+    "mixed_6/conv:0" (torch-fidelity's weight conversion maps mixed_6/conv to
+    Mixed_6d.branch1x1; BasicConv2d's output is after its ReLU), channels [..., :7] of the NHWC
+    map, reshaped to [n, 7 * 17 * 17]. The module is found in pytorch-fid's wrapper by its
+    weights, so a wrong block cannot be hooked silently."""
+    target = sd["Mixed_6d.branch1x1.conv.weight"]
+    hits = [m for m in wrapper.modules()
+            if hasattr(m, "conv") and hasattr(m, "bn") and m.conv.weight.shape == target.shape
+            and torch.equal(m.conv.weight, target)]
+    assert len(hits) == 1, "Mixed_6d.branch1x1 found %d times" % len(hits)
+    seen = []
+    handle = hits[0].register_forward_hook(lambda mod, inp, out: seen.append(out.detach().clone()))
+    with torch.no_grad():
+        wrapper(x01)
+    handle.remove()
+    assert len(seen) == 1 and tuple(seen[0].shape[1:]) == (192, 17, 17), [tuple(t.shape) for t in seen]
+    return seen[0][:, :7].permute(0, 2, 3, 1).reshape(seen[0].shape[0], -1).numpy()
 
 
 def save_f32(path, a):
@@ -394,6 +415,7 @@ def main():
         logits = fid.fc(pool)
     save_f32(os.path.join(d, "pt_pool.f32"), pool.numpy())
     save_f32(os.path.join(d, "pt_logits.f32"), logits.numpy())
+    save_f32(os.path.join(d, "pt_spatial.f32"), spatial_features(wrapper, sd, x01, torch))
     # --dims 64 / 192 / 768: pytorch-fid's output blocks 0..2, then get_activations' global
     # average (adaptive_avg_pool2d to 1 x 1 when the block's output is not 1 x 1 already)
     early = pfi.InceptionV3([0, 1, 2], resize_input=True, normalize_input=True)
