@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
 #include "../core/npy.h"
 #include "../core/status.h"
 #include "../metrics/fid.h"
@@ -125,12 +126,40 @@ static void describe_input(const char *label, const char *path, const char *kind
     printf("%s: %s (%s%s, d = %zu%s)\n", label, path, kind, origin, st->dim, count);
 }
 
+/* Both inputs' dimensions, checked before the network runs: equal for fid, and sFID's 2023 for
+ * sfid (so that two pool3 files are not reported as an sFID). fid of sFID-sized inputs is
+ * warned about: the distance is right, its name is not. */
+static gb_status check_spatial_dim(const fid_input *fi, const char *path, const gb_cli_network *fn) {
+    const size_t d = fid_input_dim(fi, fn);
+    if (d == GB_INCEPTION_SPATIAL) return GB_OK;
+    return gb_fail(GB_INPUT, "%s has %zu dimensions, not sFID's %d (mixed_6/conv's channels 0..6 at 17 x 17)%s", path, d,
+                   GB_INCEPTION_SPATIAL,
+                   d == GB_INCEPTION_FEATURES ? ": 2048-d statistics are pool3's, compared by genbench fid" : "");
+}
+
+static gb_status check_dims(const fid_input *in, const char *const *paths, const gb_cli_network *fn, int spatial) {
+    const size_t d0 = fid_input_dim(&in[0], fn), d1 = fid_input_dim(&in[1], fn);
+    for (int k = 0; spatial && k < 2; k++) GB_TRY(check_spatial_dim(&in[k], paths[k], fn));
+    if (d0 != d1) {
+        const int images = (!in[0].is_stats && gb_cli_input_holds_images(&in[0].in)) ||
+                           (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in));
+        return gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu%s", paths[0], d0, paths[1], d1,
+                       images ? " (images give the network's features, 2048-d unless --dims says otherwise)" : "");
+    }
+    if (!spatial && d0 == GB_INCEPTION_SPATIAL)
+        gb_warn("%s and %s have sFID's %d dimensions: if they are sFID statistics, this distance is the sFID "
+                "(genbench sfid computes it under that name)",
+                paths[0], paths[1], GB_INCEPTION_SPATIAL);
+    return GB_OK;
+}
+
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
 static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout,
                                  int spatial) {
     GB_TRY(gb_cli_check_network_options(fn));
     fid_input a;
     gb_status s = read_fid_input(&a, path, fn, spatial);
+    if (s == GB_OK && spatial) s = check_spatial_dim(&a, path, fn);
     if (s == GB_OK) s = fid_input_stats(&a, fn);
     if (s == GB_OK) s = gb_fid_stats_save(out, &a.stats, layout);
     if (s == GB_OK) {
@@ -233,16 +262,7 @@ static gb_status fid_command(int argc, char **argv, int spatial) {
     memset(in, 0, sizeof in);
     gb_status s = read_fid_input(&in[0], paths[0], &fn, spatial);
     if (s == GB_OK) s = read_fid_input(&in[1], paths[1], &fn, spatial);
-    if (s == GB_OK && fid_input_dim(&in[0], &fn) != fid_input_dim(&in[1], &fn)) {
-        const int images = (!in[0].is_stats && gb_cli_input_holds_images(&in[0].in)) ||
-                           (!in[1].is_stats && gb_cli_input_holds_images(&in[1].in));
-        s = gb_fail(GB_INPUT, "%s has %zu dimensions but %s has %zu%s", paths[0], fid_input_dim(&in[0], &fn),
-                    paths[1], fid_input_dim(&in[1], &fn),
-                    spatial ? " (sFID's features are mixed_6/conv's 2023; pool3 statistics are 2048-d: compare those "
-                              "with genbench fid)"
-                    : images ? " (images give the network's features, 2048-d unless --dims says otherwise)"
-                             : "");
-    }
+    if (s == GB_OK) s = check_dims(in, paths, &fn, spatial);
     for (int k = 0; k < 2 && s == GB_OK; k++) /* the N-1 covariance needs 2 rows: found before the network */
         if (!in[k].is_stats && gb_cli_input_count(&in[k].in) < 2)
             s = gb_fail(GB_INPUT, "%s: %zu %s; FID statistics need at least 2", paths[k], gb_cli_input_count(&in[k].in),

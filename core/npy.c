@@ -586,6 +586,27 @@ gb_status gb_npz_load(gb_npz *out, const char *path) {
     return s;
 }
 
+gb_status gb_npz_load_keys(gb_npz *out, const char *path, const char *const *keys, size_t n_keys) {
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0) return gb_fail(GB_INPUT, "%s: cannot read (%s)", path, strerror(errno));
+    zip_t *za;
+    GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez"));
+    gb_status s = GB_OK;
+    out->keys = calloc(n_keys ? n_keys : 1, sizeof *out->keys);
+    out->arrays = calloc(n_keys ? n_keys : 1, sizeof *out->arrays);
+    if (!out->keys || !out->arrays) s = gb_fail(GB_ENV, "%s: out of memory", path);
+    for (size_t k = 0; s == GB_OK && k < n_keys; k++) {
+        char name[256];
+        if (snprintf(name, sizeof name, "%s.npy", keys[k]) >= (int)sizeof name) continue; /* no such member */
+        zip_int64_t i = zip_name_locate(za, name, 0);
+        if (i >= 0) s = npz_member(out, za, (zip_uint64_t)i, path, (size_t)st.st_size);
+    }
+    zip_discard(za);
+    if (s != GB_OK) gb_npz_free(out);
+    return s;
+}
+
 gb_status gb_npz_save(const char *path, const char *const *keys, const gb_npy_array *arrays, size_t n,
                       gb_npz_compression compression) {
     for (size_t i = 0; i < n; i++) {

@@ -84,6 +84,10 @@ typedef struct {
 
 /* Read every member. Members must be named "<key>.npy" with a non-empty key. */
 gb_status gb_npz_load(gb_npz *out, const char *path);
+/* Only the members named by keys (those present; a missing one is simply absent from out),
+ * read straight from the file: an OpenAI reference batch's statistics without its gigabytes
+ * of images. Other members are not looked at. */
+gb_status gb_npz_load_keys(gb_npz *out, const char *path, const char *const *keys, size_t n_keys);
 /* The array stored under `key` ("mu" finds member "mu.npy"), or NULL. */
 const gb_npy_array *gb_npz_find(const gb_npz *z, const char *key);
 void gb_npz_free(gb_npz *z);

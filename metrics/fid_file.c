@@ -95,7 +95,9 @@ gb_status gb_fid_stats_load_keys(gb_fid_stats *out, const char *path, const char
                                  gb_fid_layout *layout) {
     memset(out, 0, sizeof *out);
     gb_npz z;
-    GB_TRY(gb_npz_load(&z, path));
+    /* only these members: a reference batch's images ('arr_0', gigabytes) are never read */
+    const char *const keys[] = {mu_key, sigma_key, KEY_N, KEY_PROTOCOL, KEY_WEIGHTS};
+    GB_TRY(gb_npz_load_keys(&z, path, keys, sizeof keys / sizeof keys[0]));
     const gb_npy_array *mu = gb_npz_find(&z, mu_key), *sg = gb_npz_find(&z, sigma_key);
     gb_status st = GB_OK;
     if (!mu || !sg) {

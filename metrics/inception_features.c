@@ -103,7 +103,7 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     /* the forward always writes the features (pool3 when logits are asked for); a caller that
      * wants only logits gets one batch's worth, overwritten batch by batch */
     size_t pool_rows = pool ? count : mb;
-    const size_t dims = (size_t)net->dims; /* pool3's 2048, or an earlier block's (gb_inception_set_dims) */
+    const size_t dims = (size_t)net->dims; /* pool3's 2048, an earlier block's or sFID's (gb_inception_set_dims) */
     if (logits && dims != GB_INCEPTION_FEATURES)
         return gb_fail(GB_USAGE, "%s: the Inception logits need the 2048-d pool3 features (not %zu)", src->name, dims);
     float *feats = malloc(pool_rows * dims * sizeof *feats);

@@ -25,7 +25,7 @@
 #include "models/inception_v3.h"
 
 /* pool3 features of every image of dir under protocol p -> malloc'd [*n, net->dims] (2048
- * unless gb_inception_set_dims chose an earlier block; logits need 2048: GB_USAGE). */
+ * unless gb_inception_set_dims chose an earlier block or sFID's tap; logits need 2048: GB_USAGE). */
 gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net, const char *dir, gb_fid_protocol p);
 /* The same with the logits too -> malloc'd [*n, 1008] (pool or logits may be NULL: not kept).
  * On a GPU the next batch is prepared on the host while the network runs (overlap). */

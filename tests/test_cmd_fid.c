@@ -330,15 +330,32 @@ static void write_reference_batch(const char *path, const gb_fid_stats *pool, co
                               gb_npy_view(GB_NPY_F64, 2, dp, pool->sigma),
                               gb_npy_view(GB_NPY_F64, 1, ds, spatial->mu),
                               gb_npy_view(GB_NPY_F64, 2, ds, spatial->sigma)};
-    cr_assert_eq(gb_npz_save(path, keys, arrays, 5, GB_NPZ_DEFLATED), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npz_save(path, keys, arrays, 5, GB_NPZ_STORED), GB_OK, "%s", gb_last_error());
+}
+
+/* Flips one byte of the stored 'arr_0' pixels in place (found by their pattern), so that reading
+ * that member fails its CRC-32 while every other member stays intact. */
+static void damage_images(const char *path) {
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f, "%s", path);
+    static unsigned char file[1 << 16];
+    size_t n = fread(file, 1, sizeof file, f);
+    const unsigned char pattern[4] = {37, 74, 111, 148}; /* pixels 1..4 of write_reference_batch */
+    size_t at = 0;
+    while (at + 4 <= n && memcmp(file + at, pattern, 4) != 0) at++;
+    cr_assert(at + 4 <= n, "the stored pixels were not found in %s", path);
+    fseek(f, (long)at, SEEK_SET);
+    fputc(file[at] ^ 0x5a, f);
+    fclose(f);
 }
 
 /* `genbench sfid`: the features are the network's sFID tap (tests/test_inception.c checks them
  * against pytorch-fid's Mixed_6d.branch1x1), so the sFID of two images against the statistics
  * of the peer's features of the same images is ~0; an OpenAI reference batch gives sfid its
  * mu_s / sigma_s and fid its mu / sigma (each ~0 against the matching features, so a swap
- * shows as a dimension error); --stats-out writes the 2023-d statistics; legacy-tf is the
- * default protocol; pool3 statistics and --dims are refused. */
+ * shows as a dimension error), without reading its images; --stats-out writes the 2023-d
+ * statistics; legacy-tf is the default protocol; inputs of any other width and --dims are
+ * refused. */
 Test(cmd_fid, sfid_images_and_reference_batches, .timeout = 180) {
     const char *root = getenv("GB_FIXTURES");
     cr_assert(root, "GB_FIXTURES is not set");
@@ -351,11 +368,18 @@ Test(cmd_fid, sfid_images_and_reference_batches, .timeout = 180) {
     snprintf(out, sizeof out, "%s/sfid_stats.npz", tmp);
     snprintf(pool_npz, sizeof pool_npz, "%s/pool3.npz", tmp);
     const size_t ds = GB_INCEPTION_SPATIAL;
-    float *pool = fixture_f32("inception/pt_pool.f32", 2 * 2048), *spatial = fixture_f32("inception/pt_spatial.f32", 2 * ds);
+    float *pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
+    float *spatial = fixture_f32("inception/pt_spatial.f32", 2 * ds);
     gb_fid_stats ps, ss;
     cr_assert_eq(gb_fid_stats_from_features(&ps, pool, 2, 2048), GB_OK, "%s", gb_last_error());
     cr_assert_eq(gb_fid_stats_from_features(&ss, spatial, 2, ds), GB_OK, "%s", gb_last_error());
     write_reference_batch(batch, &ps, &ss);
+    /* the statistics are read without the images: damaged pixels go unnoticed (a whole-file
+     * load finds them, so the damage is real) */
+    damage_images(batch);
+    gb_npz whole;
+    cr_expect_eq(gb_npz_load(&whole, batch), GB_INPUT, "the damaged arr_0 should fail its CRC");
+    gb_npz_free(&whole);
     cr_assert_eq(gb_fid_stats_save(pool_npz, &ps, GB_FID_LAYOUT_PYTORCH_FID), GB_OK, "%s", gb_last_error());
 
     char *sfid[] = {"sfid", dir, batch, "--weights", w, "--weights-sha256", h, "--protocol", "pytorch-fid",
@@ -398,7 +422,14 @@ Test(cmd_fid, sfid_images_and_reference_batches, .timeout = 180) {
     /* pool3 statistics are not sFID's: a dimension error before any image is read */
     char *wrong[] = {"sfid", dir, pool_npz, "--weights", w, "--weights-sha256", h, "--device", "cpu"};
     cr_expect_eq(run_cmd(gb_cmd_sfid, wrong, 9, last, sizeof last), GB_INPUT);
-    cr_expect_not_null(strstr(gb_last_error(), "mixed_6/conv's 2023"), "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "not sFID's 2023"), "%s", gb_last_error());
+    /* nor are two pool3 files of equal width an sFID; fid of two sFID-sized files is warned about */
+    char *pools[] = {"sfid", pool_npz, pool_npz};
+    cr_expect_eq(run_cmd(gb_cmd_sfid, pools, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "2048-d statistics are pool3's"), "%s", gb_last_error());
+    char *named[] = {"fid", out, out};
+    cr_expect_eq(run_cmd(gb_cmd_fid, named, 3, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured_err, "genbench sfid computes it under that name"), "%s", captured_err);
     char *dims[] = {"sfid", dir, batch, "--dims", "768"};
     cr_expect_eq(run_cmd(gb_cmd_sfid, dims, 5, last, sizeof last), GB_USAGE);
     cr_expect_not_null(strstr(gb_last_error(), "--dims does not apply"), "%s", gb_last_error());

@@ -314,6 +314,14 @@ Test(inception, spatial_features_match_mixed_6_conv) {
      * (tests/tolerances.md), not with pool3's averaged magnitudes */
     expect_close("inception/pt_spatial.f32", got, ref, 2 * (size_t)GB_INCEPTION_SPATIAL, 3e-5 * biggest, 1e-4);
     cr_expect_eq(got[2 * GB_INCEPTION_SPATIAL], 12345.0f, "sFID features wrote past their rows");
+    gb_inception_free(&net);
+    /* batch limit 1: two chunks, each reordered at its own offset */
+    static float chunked[2 * GB_INCEPTION_SPATIAL];
+    cr_assert_eq(gb_inception_load(&net, &dev, p, h, 1), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_SPATIAL), GB_OK, "%s", gb_last_error());
+    gb_inception_forward(&net, chunked, NULL, in, 2);
+    expect_blas_split_equal("sFID features, batch limit 1 vs 2", got, chunked, 2 * (size_t)GB_INCEPTION_SPATIAL,
+                            1e-5);
     free(ref);
     free(in);
     gb_inception_free(&net);

@@ -860,7 +860,17 @@ Test(weight_standardize, matches_pytorch, .init = open_cpu, .fini = close_cpu) {
  * devices with 1, 2 and 3 threads where the BLAS kernels are shape-invariant (else within
  * rounding: tests/blas_probe.h): per sample (32x32), batched samples (8x8), a stride-2 5x3
  * conv, and the transposed conv. */
+static void expect_conv_bits_with_threads(const gb_conv_shape *s, int transpose, int pin_blas);
+
+/* Both ways: OpenBLAS on the device's thread count (bitwise where it is shape-invariant), and
+ * pinned to one thread after the device opens, so that only our own pool's slicing (im2col,
+ * col2im, gathers) varies: bitwise on every CPU. */
 static void expect_conv_bits_independent_of_threads(const gb_conv_shape *s, int transpose) {
+    expect_conv_bits_with_threads(s, transpose, 0);
+    expect_conv_bits_with_threads(s, transpose, 1);
+}
+
+static void expect_conv_bits_with_threads(const gb_conv_shape *s, int transpose, int pin_blas) {
     size_t ni = (size_t)s->batch * s->in_channels * s->in_height * s->in_width;
     int oh = transpose ? gb_conv_transpose_out_h(s) : gb_conv_out_h(s);
     int ow = transpose ? gb_conv_transpose_out_w(s) : gb_conv_out_w(s);
@@ -874,6 +884,7 @@ static void expect_conv_bits_independent_of_threads(const gb_conv_shape *s, int 
     for (int t = 0; t < 3; t++) {
         gb_device d;
         cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "%s", gb_last_error());
+        if (pin_blas) openblas_set_num_threads(1);
         out[t] = gc_falloc(no), dx[t] = gc_falloc(ni), dw[t] = calloc(nw, sizeof(float));
         if (transpose) {
             gb_conv_transpose2d_forward(&d, out[t], x, w, b, s);
@@ -887,6 +898,15 @@ static void expect_conv_bits_independent_of_threads(const gb_conv_shape *s, int 
     for (int t = 1; t < 3; t++) {
         char what[96];
         const char *op = transpose ? "conv_transpose2d" : "conv2d";
+        if (pin_blas) {
+            cr_expect(memcmp(out[t], out[0], no * sizeof(float)) == 0, "%s %dx%d, BLAS pinned: forward with %d pool "
+                      "threads differs", op, s->in_height, s->in_width, t + 1);
+            cr_expect(memcmp(dx[t], dx[0], ni * sizeof(float)) == 0, "%s, BLAS pinned: dinp with %d threads differs",
+                      op, t + 1);
+            cr_expect(memcmp(dw[t], dw[0], nw * sizeof(float)) == 0, "%s, BLAS pinned: dweight with %d threads "
+                      "differs", op, t + 1);
+            continue;
+        }
         snprintf(what, sizeof what, "%s %dx%d forward, 1 vs %d threads", op, s->in_height, s->in_width, t + 1);
         expect_blas_split_equal(what, out[0], out[t], no, 1e-5);
         snprintf(what, sizeof what, "%s %dx%d dinp, 1 vs %d threads", op, s->in_height, s->in_width, t + 1);

@@ -457,7 +457,9 @@ Test(linear, parameter_grads_accumulate_input_grad_overwrites, .init = open_cpu,
     linear_case_free(&c);
 }
 
-Test(linear, results_do_not_depend_on_thread_count) {
+/* 1 and 2 threads; with pin_blas, OpenBLAS is held at one thread after the device opens, so
+ * only our own pool's slicing varies and every result must be the same bits on any CPU. */
+static void linear_thread_case(int pin_blas) {
     seed_rng(3100);
     linear_case c = linear_case_make(257, 128, 96);
     const size_t n = 257, in = 128, o = 96;
@@ -465,20 +467,30 @@ Test(linear, results_do_not_depend_on_thread_count) {
     for (int t = 0; t < 2; t++) {
         gb_device d;
         cr_assert_eq(gb_device_open(&d, "cpu", t + 1), GB_OK, "%s", gb_last_error());
+        if (pin_blas) openblas_set_num_threads(1);
         out[t] = falloc(n * o), dinp[t] = falloc(n * in), dw[t] = falloc(o * in), db[t] = falloc(o);
         gb_linear_forward(&d, out[t], c.inp, c.w, c.b, &c.s);
         gb_linear_backward(&d, dinp[t], dw[t], db[t], c.dout, c.inp, c.w, &c.s);
         gb_device_close(&d);
     }
-    /* out, dinp and dweight are sgemm products: bitwise where the BLAS is shape-invariant, else
-     * within rounding (tests/blas_probe.h); dbias is our own fixed-order double sum, bitwise
-     * everywhere */
-    expect_blas_split_equal("linear out, 1 vs 2 threads", out[0], out[1], n * o, 1e-5);
-    expect_blas_split_equal("linear dinp, 1 vs 2 threads", dinp[0], dinp[1], n * in, 1e-5);
-    expect_blas_split_equal("linear dweight, 1 vs 2 threads", dw[0], dw[1], o * in, 1e-5);
+    if (pin_blas) {
+        cr_expect_eq(memcmp(out[0], out[1], n * o * sizeof(float)), 0, "out differs between 1 and 2 pool threads");
+        cr_expect_eq(memcmp(dinp[0], dinp[1], n * in * sizeof(float)), 0, "dinp differs between 1 and 2 pool threads");
+        cr_expect_eq(memcmp(dw[0], dw[1], o * in * sizeof(float)), 0, "dweight differs between 1 and 2 pool threads");
+    } else { /* sgemm products: bitwise where the BLAS is shape-invariant, else within rounding */
+        expect_blas_split_equal("linear out, 1 vs 2 threads", out[0], out[1], n * o, 1e-5);
+        expect_blas_split_equal("linear dinp, 1 vs 2 threads", dinp[0], dinp[1], n * in, 1e-5);
+        expect_blas_split_equal("linear dweight, 1 vs 2 threads", dw[0], dw[1], o * in, 1e-5);
+    }
+    /* dbias is our own fixed-order double sum: bitwise everywhere */
     cr_expect_eq(memcmp(db[0], db[1], o * sizeof(float)), 0, "dbias differs between 1 and 2 threads");
     for (int t = 0; t < 2; t++) free(out[t]), free(dinp[t]), free(dw[t]), free(db[t]);
     linear_case_free(&c);
+}
+
+Test(linear, results_do_not_depend_on_thread_count) {
+    linear_thread_case(0);
+    linear_thread_case(1);
 }
 
 /* ---- softplus ------------------------------------------------------------ */
