@@ -556,6 +556,29 @@ static gb_status npz_member(gb_npz *z, zip_t *za, zip_uint64_t i, const char *pa
     return GB_OK;
 }
 
+/* Members of the open archive into out: every one (keys NULL), or those named by keys that
+ * are present. archive_bytes bounds their claimed sizes. On failure out is freed. */
+static gb_status npz_members(gb_npz *out, zip_t *za, const char *path, size_t archive_bytes, const char *const *keys,
+                             size_t n_keys) {
+    zip_int64_t m = zip_get_num_entries(za, 0);
+    size_t slots = keys ? n_keys : (m > 0 ? (size_t)m : 0);
+    gb_status s = GB_OK;
+    out->keys = calloc(slots ? slots : 1, sizeof *out->keys);
+    out->arrays = calloc(slots ? slots : 1, sizeof *out->arrays);
+    if (!out->keys || !out->arrays) s = gb_fail(GB_ENV, "%s: out of memory", path);
+    for (size_t k = 0; s == GB_OK && k < slots; k++) {
+        zip_int64_t i = (zip_int64_t)k;
+        if (keys) {
+            char name[256];
+            if (snprintf(name, sizeof name, "%s.npy", keys[k]) >= (int)sizeof name) continue; /* no such member */
+            if ((i = zip_name_locate(za, name, 0)) < 0) continue;
+        }
+        s = npz_member(out, za, (zip_uint64_t)i, path, archive_bytes);
+    }
+    if (s != GB_OK) gb_npz_free(out);
+    return s;
+}
+
 gb_status gb_npz_load(gb_npz *out, const char *path) {
     memset(out, 0, sizeof *out);
     unsigned char *buf;
@@ -574,15 +597,9 @@ gb_status gb_npz_load(gb_npz *out, const char *path) {
         return s;
     }
     zip_error_fini(&err);
-    gb_status s = GB_OK;
-    zip_int64_t m = zip_get_num_entries(za, 0);
-    out->keys = calloc(m > 0 ? (size_t)m : 1, sizeof *out->keys);
-    out->arrays = calloc(m > 0 ? (size_t)m : 1, sizeof *out->arrays);
-    if (!out->keys || !out->arrays) s = gb_fail(GB_ENV, "%s: out of memory", path);
-    for (zip_int64_t i = 0; s == GB_OK && i < m; i++) s = npz_member(out, za, (zip_uint64_t)i, path, n);
+    gb_status s = npz_members(out, za, path, n, NULL, 0);
     zip_discard(za); /* also frees src */
     free(buf);
-    if (s != GB_OK) gb_npz_free(out);
     return s;
 }
 
@@ -592,18 +609,8 @@ gb_status gb_npz_load_keys(gb_npz *out, const char *path, const char *const *key
     if (stat(path, &st) != 0) return gb_fail(GB_INPUT, "%s: cannot read (%s)", path, strerror(errno));
     zip_t *za;
     GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez"));
-    gb_status s = GB_OK;
-    out->keys = calloc(n_keys ? n_keys : 1, sizeof *out->keys);
-    out->arrays = calloc(n_keys ? n_keys : 1, sizeof *out->arrays);
-    if (!out->keys || !out->arrays) s = gb_fail(GB_ENV, "%s: out of memory", path);
-    for (size_t k = 0; s == GB_OK && k < n_keys; k++) {
-        char name[256];
-        if (snprintf(name, sizeof name, "%s.npy", keys[k]) >= (int)sizeof name) continue; /* no such member */
-        zip_int64_t i = zip_name_locate(za, name, 0);
-        if (i >= 0) s = npz_member(out, za, (zip_uint64_t)i, path, (size_t)st.st_size);
-    }
+    gb_status s = npz_members(out, za, path, (size_t)st.st_size, keys, n_keys);
     zip_discard(za);
-    if (s != GB_OK) gb_npz_free(out);
     return s;
 }
 
