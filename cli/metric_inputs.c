@@ -184,33 +184,47 @@ gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_netw
 
 /* ---- rows ------------------------------------------------------------------------------- */
 
-/* The images of a read input through the network; kind (kind_size bytes) says what they were. */
-static gb_status image_outputs(float **pool, float **logits, char *kind, size_t kind_size, gb_cli_input *in,
+/* The images of a read input through the network, in one pass; kind (kind_size bytes) says
+ * what they were. */
+static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kind_size, gb_cli_input *in,
                                gb_cli_network *net) {
     const char *protocol = gb_fid_protocol_name(net->protocol);
     if (in->kind == GB_CLI_FOLDER) {
-        GB_TRY(gb_fid_files_outputs(pool, logits, &net->net, in->files, in->n, net->protocol, in->arg));
+        GB_TRY(gb_fid_files_outputs(want, &net->net, in->files, in->n, net->protocol, in->arg));
         snprintf(kind, kind_size, "images, protocol %s", protocol);
     } else if (in->kind == GB_CLI_ARCHIVE) {
-        GB_TRY(gb_fid_archive_outputs(pool, logits, &net->net, in->archive, net->protocol, in->arg));
+        GB_TRY(gb_fid_archive_outputs(want, &net->net, in->archive, net->protocol, in->arg));
         snprintf(kind, kind_size, "images in a zip archive, protocol %s", protocol);
     } else if (in->kind == GB_CLI_SPLIT) {
         const gb_image_set *set = &in->set;
-        GB_TRY(gb_fid_images_outputs(pool, logits, &net->net, set->pixels, in->n, set->channels, set->height,
-                                     set->width, net->protocol, in->arg));
+        GB_TRY(gb_fid_images_outputs(want, &net->net, set->pixels, in->n, set->channels, set->height, set->width,
+                                     net->protocol, in->arg));
         snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
                  in->split_total, set->sha256[0] ? set->sha256 : "none", protocol);
     } else {
         uint8_t *pixels = NULL;
         GB_TRY(load_pixels(&pixels, in));
-        gb_status s = gb_fid_images_outputs(pool, logits, &net->net, pixels, in->n, in->c, in->h, in->w,
-                                            net->protocol, in->arg);
+        gb_status s = gb_fid_images_outputs(want, &net->net, pixels, in->n, in->c, in->h, in->w, net->protocol, in->arg);
         free(pixels);
         GB_TRY(s);
         snprintf(kind, kind_size, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",
                  protocol);
     }
     return GB_OK;
+}
+
+gb_status gb_cli_input_outputs(gb_cli_input *in, gb_cli_network *net, const gb_fid_wanted *want, char *kind,
+                               size_t kind_size) {
+    if (in->kind == GB_CLI_ROWS)
+        return gb_fail(GB_INPUT, "%s is a file of %s, not images: the network's outputs need images", in->arg,
+                       in->rows.kind);
+    GB_TRY(gb_cli_network_open(net));
+    gb_status s = image_outputs(want, kind, kind_size, in, net);
+    /* the images are not needed again: the other input may be as large */
+    gb_image_set_free(&in->set);
+    gb_image_archive_close(in->archive);
+    in->archive = NULL;
+    return s;
 }
 
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits) {
@@ -220,13 +234,8 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
         memset(&in->rows, 0, sizeof in->rows);
         return GB_OK;
     }
-    GB_TRY(gb_cli_network_open(net));
-    gb_status s = image_outputs(logits ? NULL : &f->x, logits ? &f->x : NULL, f->kind, sizeof f->kind, in, net);
-    /* the images are not needed again: the other input may be as large */
-    gb_image_set_free(&in->set);
-    gb_image_archive_close(in->archive);
-    in->archive = NULL;
-    GB_TRY(s);
+    const gb_fid_wanted want = {.pool = logits ? NULL : &f->x, .logits = logits ? &f->x : NULL};
+    GB_TRY(gb_cli_input_outputs(in, net, &want, f->kind, sizeof f->kind));
     f->n = in->n;
     f->d = logits ? GB_INCEPTION_CLASSES : (size_t)net->net.dims;
     f->from_images = 1;

@@ -78,6 +78,12 @@ static inline size_t gb_cli_input_count(const gb_cli_input *in) {
 /* The rows of a read input (f owns them; the input gives up its rows or images); f->kind says
  * what they are. */
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits);
+/* The outputs of a read input's images from one pass through the network (opened on first
+ * use): each member of want that is not NULL gets a malloc'd array of gb_cli_input_count rows
+ * (metrics/inception_features.h); kind (kind_size bytes) says what the images were. The images'
+ * memory is released afterwards. GB_INPUT, naming the argument, for an input of rows. */
+gb_status gb_cli_input_outputs(gb_cli_input *in, gb_cli_network *net, const gb_fid_wanted *want, char *kind,
+                               size_t kind_size);
 void gb_cli_input_free(gb_cli_input *in);
 
 #endif

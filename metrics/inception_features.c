@@ -96,24 +96,34 @@ static void *prepare_task_main(void *arg) {
     return NULL;
 }
 
-static gb_status source_outputs(float **pool, float **logits, gb_inception *net, const image_source *src,
-                                int overlap) {
+static void clear_wanted(const gb_fid_wanted *want) {
+    if (want->pool) *want->pool = NULL;
+    if (want->logits) *want->logits = NULL;
+    if (want->spatial) *want->spatial = NULL;
+}
+
+static gb_status source_outputs(const gb_fid_wanted *want, gb_inception *net, const image_source *src, int overlap) {
+    clear_wanted(want);
     const size_t count = src->count, in_floats = 3 * (size_t)S * S, mb = net->max_batch;
     overlap = overlap && count > mb; /* one batch has nothing to overlap with */
     /* the forward always writes the features (pool3 when logits are asked for); a caller that
      * wants only logits gets one batch's worth, overwritten batch by batch */
-    size_t pool_rows = pool ? count : mb;
+    const int keep_pool = want->pool != NULL;
+    size_t pool_rows = keep_pool ? count : mb;
     const size_t dims = (size_t)net->dims; /* pool3's 2048, an earlier block's or sFID's (gb_inception_set_dims) */
-    if (logits && dims != GB_INCEPTION_FEATURES)
-        return gb_fail(GB_USAGE, "%s: the Inception logits need the 2048-d pool3 features (not %zu)", src->name, dims);
+    if ((want->logits || want->spatial) && dims != GB_INCEPTION_FEATURES)
+        return gb_fail(GB_USAGE, "%s: the Inception logits and sFID's features beside them need the 2048-d pool3 "
+                                 "features (not %zu)",
+                       src->name, dims);
     float *feats = malloc(pool_rows * dims * sizeof *feats);
-    float *lg = logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
+    float *lg = want->logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
+    float *sp = want->spatial ? malloc(count * GB_INCEPTION_SPATIAL * sizeof *sp) : NULL;
     /* inputs and statuses: one batch, or two in turn when preparing overlaps the forward */
     const int slots = overlap ? 2 : 1;
     /* page-locked on a GPU: 536 MB per batch of 500 goes up at the bus's full rate */
     float *batch = gb_device_host_alloc(net->dev, slots * mb * in_floats * sizeof *batch);
     gb_status *image_status = malloc(slots * mb * sizeof *image_status);
-    gb_status s = feats && batch && image_status && (lg || !logits)
+    gb_status s = feats && batch && image_status && (lg || !want->logits) && (sp || !want->spatial)
                       ? GB_OK
                       : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", src->name, count);
     prepare_task next = {.net = net};
@@ -150,8 +160,9 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
             next.count = count - after < mb ? count - after : mb;
             next_running = pthread_create(&next.thread, NULL, prepare_task_main, &next) == 0;
         }
-        gb_inception_forward(net, feats + (pool ? start : 0) * dims,
-                             lg ? lg + start * GB_INCEPTION_CLASSES : NULL, inputs, b);
+        gb_inception_forward_taps(net, feats + (keep_pool ? start : 0) * dims,
+                                  lg ? lg + start * GB_INCEPTION_CLASSES : NULL,
+                                  sp ? sp + start * GB_INCEPTION_SPATIAL : NULL, inputs, b);
         if (report) {
             char note[48];
             snprintf(note, sizeof note, "%.1f images/s", (double)after / (gb_now_seconds() - prog.started));
@@ -163,23 +174,23 @@ static gb_status source_outputs(float **pool, float **logits, gb_inception *net,
     if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every task */
     gb_device_host_free(net->dev, batch);
     free(image_status);
-    if (s != GB_OK || !pool) free(feats);
+    if (s != GB_OK || !keep_pool) free(feats);
     if (s != GB_OK) {
         free(lg);
+        free(sp);
         return s;
     }
-    if (pool) *pool = feats;
-    if (logits) *logits = lg;
+    if (keep_pool) *want->pool = feats;
+    if (want->logits) *want->logits = lg;
+    if (want->spatial) *want->spatial = sp;
     return GB_OK;
 }
 
-static gb_status files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+static gb_status files_outputs(const gb_fid_wanted *want, gb_inception *net, char **paths, size_t count,
                                gb_fid_protocol p, const char *label, int overlap) {
-    if (pool) *pool = NULL;
-    if (logits) *logits = NULL;
     image_source src = {.count = count, .protocol = p, .prepare = prepare_file, .paths = paths, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);
-    return source_outputs(pool, logits, net, &src, overlap);
+    return source_outputs(want, net, &src, overlap);
 }
 
 gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
@@ -190,7 +201,7 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
     char **paths;
     size_t count;
     GB_TRY(gb_image_folder_list(&paths, &count, dir, p));
-    gb_status s = files_outputs(pool, logits, net, paths, count, p, dir, overlap);
+    gb_status s = files_outputs(&(gb_fid_wanted){.pool = pool, .logits = logits}, net, paths, count, p, dir, overlap);
     if (s == GB_OK) *n = count;
     gb_image_list_free(paths, count);
     return s;
@@ -200,9 +211,9 @@ gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n,
  * the same cores, so the batches alternate. */
 static int overlap_on(const gb_inception *net) { return strcmp(net->dev->ops->name, "cpu") != 0; }
 
-gb_status gb_fid_files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+gb_status gb_fid_files_outputs(const gb_fid_wanted *want, gb_inception *net, char **paths, size_t count,
                                gb_fid_protocol p, const char *label) {
-    return files_outputs(pool, logits, net, paths, count, p, label, overlap_on(net));
+    return files_outputs(want, net, paths, count, p, label, overlap_on(net));
 }
 
 gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
@@ -214,25 +225,22 @@ gb_status gb_fid_folder_features(float **features, size_t *n, gb_inception *net,
     return gb_fid_folder_outputs(features, NULL, n, net, dir, p);
 }
 
-gb_status gb_fid_archive_outputs(float **pool, float **logits, gb_inception *net, gb_image_archive *archive,
+gb_status gb_fid_archive_outputs(const gb_fid_wanted *want, gb_inception *net, gb_image_archive *archive,
                                  gb_fid_protocol p, const char *label) {
-    if (pool) *pool = NULL;
-    if (logits) *logits = NULL;
     image_source src = {.count = gb_image_archive_count(archive), .protocol = p, .prepare = prepare_member,
                         .archive = archive, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);
-    return source_outputs(pool, logits, net, &src, overlap_on(net));
+    return source_outputs(want, net, &src, overlap_on(net));
 }
 
-gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,
+gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
                                 int channels, int h, int w, gb_fid_protocol p, const char *label) {
-    if (pool) *pool = NULL;
-    if (logits) *logits = NULL;
+    clear_wanted(want);
     if (count == 0 || (channels != 1 && channels != 3) || h < 1 || w < 1)
         return gb_fail(GB_INPUT, "%s: %zu images of %d x %d x %d: expected at least one image of 1 or 3 channels",
                        label, count, channels, h, w);
     image_source src = {.count = count, .protocol = p, .prepare = prepare_pixels, .pixels = pixels,
                         .channels = channels, .h = h, .w = w, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);
-    return source_outputs(pool, logits, net, &src, overlap_on(net));
+    return source_outputs(want, net, &src, overlap_on(net));
 }

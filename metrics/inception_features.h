@@ -36,22 +36,31 @@ gb_status gb_fid_folder_outputs(float **pool, float **logits, size_t *n, gb_ince
 gb_status gb_fid_folder_outputs_overlap(float **pool, float **logits, size_t *n, gb_inception *net, const char *dir,
                                         gb_fid_protocol p, int overlap);
 
+/* What one pass over a set of images keeps: each member that is not NULL receives a malloc'd
+ * array, one row per image (the others are not kept; on failure all are NULL).
+ *   pool     [n, net->dims]: pool3's 2048 features, or the block gb_inception_set_dims chose
+ *   logits   [n, 1008] (pool3 only)
+ *   spatial  [n, 2023]: sFID's features from the same pass (pool3 only;
+ *            gb_inception_forward_taps), as OpenAI's evaluator takes both at once */
+typedef struct {
+    float **pool, **logits, **spatial;
+} gb_fid_wanted;
+
 /* The outputs of the image files paths[count] (listed by gb_image_folder_list, or otherwise),
  * decoded as a folder's are; label names them in the progress line (its last '/' component)
  * and in errors. */
-gb_status gb_fid_files_outputs(float **pool, float **logits, gb_inception *net, char **paths, size_t count,
+gb_status gb_fid_files_outputs(const gb_fid_wanted *want, gb_inception *net, char **paths, size_t count,
                                gb_fid_protocol p, const char *label);
 
 /* The outputs of the images of an open zip archive, in its order, decoded as a folder's files
  * are; label names them in the progress line. */
-gb_status gb_fid_archive_outputs(float **pool, float **logits, gb_inception *net, gb_image_archive *archive,
+gb_status gb_fid_archive_outputs(const gb_fid_wanted *want, gb_inception *net, gb_image_archive *archive,
                                  gb_fid_protocol p, const char *label);
 
 /* The outputs of count images in memory: uint8 pixels [count, channels, h, w] in [0, 255],
  * channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or 3.
- * label names the images in the progress line and in errors ("cifar10:train"). pool or logits
- * may be NULL (not kept); either result is malloc'd [count, net->dims] / [count, 1008]. */
-gb_status gb_fid_images_outputs(float **pool, float **logits, gb_inception *net, const uint8_t *pixels, size_t count,
+ * label names the images in the progress line and in errors ("cifar10:train"). */
+gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
                                 int channels, int h, int w, gb_fid_protocol p, const char *label);
 
 #endif

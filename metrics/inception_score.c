@@ -45,9 +45,15 @@ static gb_status row_distribution(double *lp, double *p, const float *z, size_t 
     return GB_OK;
 }
 
-/* Row i of the splits is row order[i] of x (order NULL: row i). */
+/* Row i of the splits is row order[i] of x (order NULL: row i). split_size 0: `splits` splits,
+ * split s rows [s n / splits, (s + 1) n / splits); else ceil(n / split_size) splits of
+ * split_size consecutive rows, the last holding the rest. */
 static gb_status score_rows(double *mean, double *std, const float *x, const size_t *order, size_t n, size_t classes,
-                            size_t splits, gb_is_input input) {
+                            size_t splits, size_t split_size, gb_is_input input) {
+    if (split_size) {
+        if (n == 0) return gb_fail(GB_USAGE, "inception score of no rows");
+        splits = (n + split_size - 1) / split_size;
+    }
     if (splits == 0 || splits > n)
         return gb_fail(GB_USAGE, "inception score: %zu splits for %zu rows (need 1 <= splits <= rows)", splits, n);
     if (classes < 2) return gb_fail(GB_INPUT, "inception score needs at least 2 classes (got %zu)", classes);
@@ -56,7 +62,9 @@ static gb_status score_rows(double *mean, double *std, const float *x, const siz
     gb_status st = GB_OK;
     if (!lp || !p || !py || !lpy || !scores) st = gb_fail(GB_ENV, "out of memory for the inception score");
     for (size_t s = 0; st == GB_OK && s < splits; s++) {
-        size_t lo = s * n / splits, hi = (s + 1) * n / splits, m = hi - lo;
+        size_t lo = s * n / splits, hi = (s + 1) * n / splits;
+        if (split_size) lo = s * split_size, hi = lo + split_size < n ? lo + split_size : n;
+        const size_t m = hi - lo;
         /* Pass 1: p(y) over the split. Pass 2: mean KL (rows recomputed: no n x classes buffer). */
         memset(py, 0, classes * sizeof *py);
         for (size_t i = lo; st == GB_OK && i < hi; i++) {
@@ -94,7 +102,13 @@ static gb_status score_rows(double *mean, double *std, const float *x, const siz
 
 gb_status gb_inception_score(double *mean, double *std, const float *x, size_t n, size_t classes, size_t splits,
                              gb_is_input input) {
-    return score_rows(mean, std, x, NULL, n, classes, splits, input);
+    return score_rows(mean, std, x, NULL, n, classes, splits, 0, input);
+}
+
+gb_status gb_inception_score_split_size(double *mean, double *std, const float *x, size_t n, size_t classes,
+                                        size_t split_size, gb_is_input input) {
+    if (split_size == 0) return gb_fail(GB_USAGE, "inception score: a split size of 0 rows");
+    return score_rows(mean, std, x, NULL, n, classes, 0, split_size, input);
 }
 
 gb_status gb_inception_score_shuffled(double *mean, double *std, const float *x, size_t n, size_t classes,
@@ -102,7 +116,7 @@ gb_status gb_inception_score_shuffled(double *mean, double *std, const float *x,
     size_t *perm = malloc((n ? n : 1) * sizeof *perm);
     if (!perm) return gb_fail(GB_ENV, "out of memory for the inception score's row order");
     gb_numpy_permutation(perm, n, seed);
-    gb_status s = score_rows(mean, std, x, perm, n, classes, splits, input);
+    gb_status s = score_rows(mean, std, x, perm, n, classes, splits, 0, input);
     free(perm);
     return s;
 }

@@ -34,6 +34,7 @@
 
 #define GB_IS_SPLITS 10
 #define GB_IS_SHUFFLE_SEED 2020 /* torch-fidelity's rng_seed */
+#define GB_IS_SPLIT_SIZE 5000   /* OpenAI's evaluator: rows per split */
 
 typedef enum { GB_IS_LOGITS, GB_IS_PROBABILITIES } gb_is_input;
 
@@ -48,5 +49,13 @@ gb_status gb_inception_score(double *mean, double *std, const float *x /* [n, cl
  * rows by their index in x. */
 gb_status gb_inception_score_shuffled(double *mean, double *std, const float *x, size_t n, size_t classes,
                                       size_t splits, gb_is_input input, uint32_t seed);
+
+/* OpenAI's guided-diffusion evaluator's form (evaluations/evaluator.py, compute_inception_score):
+ * the rows in the order given, in consecutive splits of split_size rows (GB_IS_SPLIT_SIZE there),
+ * the last holding the rest, so ceil(n / split_size) splits, which may end with a small one.
+ * The evaluator prints only the mean; std is the same population spread as above. GB_USAGE
+ * for split_size 0 or n 0; otherwise errors as gb_inception_score. */
+gb_status gb_inception_score_split_size(double *mean, double *std, const float *x, size_t n, size_t classes,
+                                        size_t split_size, gb_is_input input);
 
 #endif

@@ -236,6 +236,7 @@ typedef struct {
     size_t run_cap, run_count;
     int in_merge; /* walking a merged group's members */
     int stop;     /* a tap inside a block took the features: the forward ends there */
+    int spatial_too; /* with pool3: also copy sFID's features into net->spatial on the way */
 } fwd;
 
 static size_t plane(tens x) { return (size_t)x.h * (size_t)x.w; }
@@ -438,18 +439,21 @@ static tens block_b_fwd(fwd *f, tens x, int ob) {
  * Those are the first 7 channels of Mixed_6d's merged 1x1 output m after its ReLU: copied
  * into net->pool [batch, 2023] channel-major, one contiguous run per image (gb_inception_forward
  * reorders them to the evaluator's h, w, c on the host). Returns 1, and sets f->stop, when the
- * forward ends here. */
+ * forward ends here. When pool3 is wanted too (f->spatial_too, the evaluator's one pass), the
+ * copy goes to net->spatial and the forward goes on: the map is read, not changed, so pool3 and
+ * the logits are the bits of a forward without the tap. */
 static int spatial_tap(fwd *f, tens m) {
     gb_inception *net = f->net;
-    if (f->measuring || net->dims != GB_INCEPTION_SPATIAL) return 0;
+    const int alone = net->dims == GB_INCEPTION_SPATIAL;
+    if (f->measuring || !(alone || f->spatial_too)) return 0;
     const size_t bytes = GB_INCEPTION_SPATIAL * sizeof(float);
     GB_ASSERT(m.cs == m.c && m.h == GB_INCEPTION_SPATIAL_SIZE && m.w == GB_INCEPTION_SPATIAL_SIZE &&
                   (size_t)GB_INCEPTION_SPATIAL_CHANNELS * plane(m) == GB_INCEPTION_SPATIAL,
               "sFID tap on a %d x %d x %d map", m.c, m.h, m.w);
-    gb_dev_copy_rows(net->dev, net->pool, bytes, m.p, (size_t)m.cs * plane(m) * sizeof(float), bytes,
-                     (size_t)f->batch);
-    f->stop = 1;
-    return 1;
+    gb_dev_copy_rows(net->dev, alone ? net->pool : net->spatial, bytes, m.p, (size_t)m.cs * plane(m) * sizeof(float),
+                     bytes, (size_t)f->batch);
+    f->stop = alone;
+    return alone;
 }
 
 /* spatial: 1 for Mixed_6d, where sFID's tap sits (the block is then left unfinished). */
@@ -643,6 +647,7 @@ static void layout(gb_inception *net) {
     for (int i = 0; i < NBUF; i++) net->buf[i] = gb_arena_floats(&net->arena, net->max_batch * net->buf_floats[i]);
     net->pool = gb_arena_floats(&net->arena, net->max_batch * GB_INCEPTION_FEATURES);
     net->logits = gb_arena_floats(&net->arena, net->max_batch * GB_INCEPTION_CLASSES);
+    net->spatial = gb_arena_floats(&net->arena, net->max_batch * GB_INCEPTION_SPATIAL);
 }
 
 gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path, const char *expected_sha256,
@@ -731,17 +736,20 @@ static void spatial_to_hwc(float *v) {
         for (int c = 0; c < c_n; c++) v[p * c_n + c] = chw[c * hw + p];
 }
 
-void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n) {
+void gb_inception_forward_taps(gb_inception *net, float *pool, float *logits, float *spatial, const float *images,
+                               size_t n) {
     GB_ASSERT(known_dims(net->dims),
               "Inception features of %d dimensions: gb_inception_load sets 2048, gb_inception_set_dims the others",
               net->dims);
     GB_ASSERT(!logits || net->dims == GB_INCEPTION_FEATURES, "Inception logits asked for with %d-d features",
               net->dims);
+    GB_ASSERT(!spatial || net->dims == GB_INCEPTION_FEATURES, "sFID features beside %d-d features, not pool3",
+              net->dims);
     const size_t in_floats = 3 * (size_t)GB_INCEPTION_SIZE * GB_INCEPTION_SIZE, dims = (size_t)net->dims;
     for (size_t start = 0; start < n; start += net->max_batch) {
         size_t b = n - start < net->max_batch ? n - start : net->max_batch;
         gb_upload(net->dev, net->buf[PONG], images + start * in_floats, b * in_floats * sizeof(float));
-        fwd f = {.net = net, .batch = (int)b};
+        fwd f = {.net = net, .batch = (int)b, .spatial_too = spatial != NULL};
         forward(&f);
         gb_download(net->dev, pool + start * dims, net->pool, b * dims * sizeof(float));
         if (net->dims == GB_INCEPTION_SPATIAL)
@@ -749,7 +757,16 @@ void gb_inception_forward(gb_inception *net, float *pool, float *logits, const f
         if (logits)
             gb_download(net->dev, logits + start * GB_INCEPTION_CLASSES, net->logits,
                         b * GB_INCEPTION_CLASSES * sizeof(float));
+        if (spatial) {
+            float *rows = spatial + start * GB_INCEPTION_SPATIAL;
+            gb_download(net->dev, rows, net->spatial, b * GB_INCEPTION_SPATIAL * sizeof(float));
+            for (size_t i = 0; i < b; i++) spatial_to_hwc(rows + i * GB_INCEPTION_SPATIAL);
+        }
     }
+}
+
+void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n) {
+    gb_inception_forward_taps(net, pool, logits, NULL, images, n);
 }
 
 void gb_inception_free(gb_inception *net) {

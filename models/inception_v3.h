@@ -69,6 +69,8 @@ typedef struct {
     float *buf[5];                            /* [max_batch * buf_floats[i]] each: two ping-pong, three branch temporaries */
     float *pool;                              /* [max_batch, 2048] */
     float *logits;                            /* [max_batch, 1008] */
+    float *spatial;                           /* [max_batch, 2023]: sFID's features beside pool3
+                                                 (gb_inception_forward_taps) */
     int separate_1x1;                         /* 0 after load; tests set 1 to run each merged 1x1 conv on its own */
     int logits_without_bias;                  /* 0 after load; 1: logits = pool3 fc.weight^T without fc.bias, the
                                                  logits of OpenAI's and torch-fidelity's Inception score
@@ -100,6 +102,14 @@ gb_status gb_inception_set_dims(gb_inception *net, int dims);
  * [n, 1008] or NULL (with or without fc.bias as net->logits_without_bias says; only with dims
  * 2048). Any n: chunks of max_batch run through the arena. */
 void gb_inception_forward(gb_inception *net, float *pool, float *logits, const float *images, size_t n);
+
+/* The same, and with spatial not NULL (dims 2048 only) also sFID's 2023 features of each image,
+ * host [n, 2023] in (h, w, c) order, from the same pass: OpenAI's guided-diffusion evaluator
+ * takes pool_3 and mixed_6/conv in one run of its graph. The tap only reads Mixed_6d's map, so
+ * pool and logits are the bits gb_inception_forward gives, and spatial the bits of a forward
+ * with dims 2023 (tests/test_inception.c compares both). */
+void gb_inception_forward_taps(gb_inception *net, float *pool, float *logits, float *spatial, const float *images,
+                               size_t n);
 
 void gb_inception_free(gb_inception *net);
 

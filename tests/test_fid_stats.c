@@ -746,6 +746,27 @@ Test(inception_score, matches_numpy_and_probabilities) {
     free(probs);
 }
 
+/* OpenAI's guided-diffusion evaluator: consecutive splits of a fixed size, the last holding the
+ * rest (1000 rows in splits of 300: 300, 300, 300, 100), and one split when the size exceeds
+ * the rows; against a numpy transcription of compute_inception_score. */
+Test(inception_score, split_size_matches_openai_evaluator) {
+    size_t n, c;
+    float *logits = fid_features("is_logits.npy", &n, &c);
+    double m, s;
+    cr_assert_eq(gb_inception_score_split_size(&m, &s, logits, n, c, 300, GB_IS_LOGITS), GB_OK, "%s", gb_last_error());
+    expect_rel(m, fid_reference("is_openai300_mean"), TOL_IS, "IS mean, splits of 300");
+    expect_rel(s, fid_reference("is_openai300_std"), 1e-10, "IS std, splits of 300");
+    double m4, s4; /* 4 even splits of 250 are not the same partition */
+    cr_assert_eq(gb_inception_score(&m4, &s4, logits, n, c, 4, GB_IS_LOGITS), GB_OK);
+    cr_expect(fabs(m4 - m) > 1e-6, "splits of 300 and 4 even splits should differ: %.10g", m);
+    cr_assert_eq(gb_inception_score_split_size(&m, &s, logits, n, c, GB_IS_SPLIT_SIZE, GB_IS_LOGITS), GB_OK);
+    expect_rel(m, fid_reference("is_openai5000_mean"), TOL_IS, "IS mean, one split of all rows");
+    cr_expect_eq(s, 0.0, "one split has no spread");
+    cr_expect_eq(gb_inception_score_split_size(&m, &s, logits, n, c, 0, GB_IS_LOGITS), GB_USAGE);
+    cr_expect_eq(gb_inception_score_split_size(&m, &s, logits, 0, c, 300, GB_IS_LOGITS), GB_USAGE);
+    free(logits);
+}
+
 /* torch-fidelity's isc_features_to_metric as shipped, its RandomState(2020) shuffle included:
  * the same float64 formula on the same rows in the same splits, so only summation order
  * separates the two (torch's softmax and mean against our loops). */

@@ -329,6 +329,45 @@ Test(inception, spatial_features_match_mixed_6_conv) {
     free(p);
 }
 
+/* OpenAI's evaluator takes pool_3 and mixed_6/conv from one run of its graph; so does
+ * gb_inception_forward_taps. The tap only reads Mixed_6d's map, and every op up to it runs on
+ * the same shapes as the dims-2023 forward, so all three outputs are the bits of the separate
+ * forwards: pool3 and logits of the plain one, the spatial rows of the sFID one (order h, w, c
+ * included). Two chunks (batch limit 1) place each image's rows at its own offset. */
+Test(inception, one_pass_gives_pool3_logits_and_spatial) {
+    gb_device dev;
+    gb_inception net;
+    char h[65], *p = open_fixture_net(&dev, &net, "weights_zip.pth", 2, h);
+    float *in = fixture_f32("inception/pt_input.f32", 2 * IMG_FLOATS);
+    static float pool[2 * 2048], logits[2 * GB_INCEPTION_CLASSES], spatial[2 * GB_INCEPTION_SPATIAL];
+    static float pool1[2 * 2048], logits1[2 * GB_INCEPTION_CLASSES], spatial1[2 * GB_INCEPTION_SPATIAL + 1];
+    gb_inception_forward(&net, pool, logits, in, 2);
+    cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_SPATIAL), GB_OK, "%s", gb_last_error());
+    gb_inception_forward(&net, spatial, NULL, in, 2);
+    cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_FEATURES), GB_OK, "%s", gb_last_error());
+    for (size_t limit = 2; limit >= 1; limit--) {
+        if (limit == 1) {
+            gb_inception_free(&net);
+            cr_assert_eq(gb_inception_load(&net, &dev, p, h, 1), GB_OK, "%s", gb_last_error());
+            gb_inception_forward(&net, pool, logits, in, 2); /* the separate forwards again, in chunks of 1 */
+            cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_SPATIAL), GB_OK, "%s", gb_last_error());
+            gb_inception_forward(&net, spatial, NULL, in, 2);
+            cr_assert_eq(gb_inception_set_dims(&net, GB_INCEPTION_FEATURES), GB_OK, "%s", gb_last_error());
+        }
+        spatial1[2 * GB_INCEPTION_SPATIAL] = 12345.0f; /* a guard just past the rows */
+        gb_inception_forward_taps(&net, pool1, logits1, spatial1, in, 2);
+        cr_expect_eq(memcmp(pool1, pool, sizeof pool), 0, "batch limit %zu: pool3 differs from the plain forward's", limit);
+        cr_expect_eq(memcmp(logits1, logits, sizeof logits), 0, "batch limit %zu: logits differ", limit);
+        cr_expect_eq(memcmp(spatial1, spatial, sizeof spatial), 0,
+                     "batch limit %zu: spatial rows differ from the dims-2023 forward's", limit);
+        cr_expect_eq(spatial1[2 * GB_INCEPTION_SPATIAL], 12345.0f, "spatial rows written past their end");
+    }
+    free(in);
+    gb_inception_free(&net);
+    gb_device_close(&dev);
+    free(p);
+}
+
 Test(inception, weights_gate) {
     gb_device dev;
     open_cpu(&dev);

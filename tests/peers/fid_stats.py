@@ -31,7 +31,8 @@ Writes OUTDIR/fid_stats/:
   prdc_radii3.f64        squared 3-NN radii of prdc_real, float64 [600]
   is_logits.npy          float32 [1000, 1008];  is_probs.npy: their softmax, float32
                          (reference.txt is_tf_*: torch-fidelity's isc_features_to_metric on
-                         them, shuffled as it ships, and on the first 997 rows in 7 splits)
+                         them, shuffled as it ships, and on the first 997 rows in 7 splits;
+                         is_openai*: OpenAI's evaluator's splits of 300 and 5000 rows)
   perm_SEED_N.npy        int64 numpy.random.RandomState(SEED).permutation(N) (PERMUTATIONS)
   randint_99_{32,40}.npy int64 RandomState(99).randint(0, MAX + 1, 500) for MAX = 1000 and
                          2^40 + 4 (numpy's masked rejection on 32-bit and on 64-bit words)
@@ -219,6 +220,22 @@ def inception_score(logits, splits=10):
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def openai_inception_score(logits, split_size):
+    """Transcription of OpenAI guided-diffusion's Evaluator.compute_inception_score, in float64:
+    softmax rows, consecutive splits of split_size rows (the last holds the rest),
+    KL = p (log p - log mean p), the mean over splits of exp(mean KL). (np.std of the split
+    scores too; the evaluator prints only the mean.)"""
+    z = logits.astype(np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    preds = e / e.sum(axis=1, keepdims=True)
+    scores = []
+    for i in range(0, len(preds), split_size):
+        part = preds[i:i + split_size]
+        kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+        scores.append(np.exp(np.mean(np.sum(kl, 1))))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
 # (seed, n) of the permutation fixtures: trivial sizes, torch-fidelity's seed, the largest
 # seed, and sizes just past a power of two (the rejection mask changes there).
 PERMUTATIONS = ((0, 1), (0, 2), (7, 3), (2020, 1000), (2020, 50000), (4294967295, 17), (12345, 65537))
@@ -341,6 +358,8 @@ def main():
     probs = np.exp(z - z.max(1, keepdims=True))
     np.save(os.path.join(d, "is_probs.npy"), (probs / probs.sum(1, keepdims=True)).astype(np.float32))
     ref["is_mean"], ref["is_std"] = inception_score(logits, 10)
+    for size in (300, 5000):  # splits of 300, 300, 300, 100; one split of all 1000
+        ref["is_openai%d_mean" % size], ref["is_openai%d_std" % size] = openai_inception_score(logits, size)
     write_torch_fidelity_is(d, ref, pydeps, logits)
 
     path = os.path.join(d, "reference.txt")
