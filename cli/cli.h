@@ -14,6 +14,7 @@ gb_status gb_cmd_fid(int argc, char **argv);
 gb_status gb_cmd_sfid(int argc, char **argv);
 gb_status gb_cmd_kid(int argc, char **argv);
 gb_status gb_cmd_prdc(int argc, char **argv);
+gb_status gb_cmd_evaluate(int argc, char **argv);
 
 gb_status gb_cmd_isc(int argc, char **argv);
 gb_status gb_cmd_spectrum(int argc, char **argv);

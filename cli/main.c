@@ -24,6 +24,7 @@ static const char usage[] =
     "  kid GEN REF [opts]       KID on features .npy or images\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or images\n"
     "  isc GEN [opts]           Inception score of images or a logits .npy (torch-fidelity's protocol)\n"
+    "  evaluate REF SAMPLE      IS, FID, sFID, precision, recall as OpenAI's guided-diffusion evaluator\n"
     "  spectrum A B [opts]      RMS log-spectral distance (dB) between two image sets (folders, .zip, .npy, splits)\n"
     "  version                  version, commit and build flags\n"
     "\n"
@@ -56,7 +57,7 @@ int main(int argc, char **argv) {
     } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
                     {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
                     {"sfid", gb_cmd_sfid}, {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc},
-                    {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
+                    {"evaluate", gb_cmd_evaluate}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         gb_status s = commands[i].fn(argc - 1, argv + 1);

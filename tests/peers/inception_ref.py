@@ -193,6 +193,112 @@ def spatial_features(wrapper, sd, x01, torch):
     return seen[0][:, :7].permute(0, 2, 3, 1).reshape(seen[0].shape[0], -1).numpy()
 
 
+def evaluator_batches(rng):
+    """Two small batches as np.savez writes OpenAI's: uint8 [n, 24, 20, 3] NHWC, smooth random
+    waves plus noise. The sample set holds noisy copies of four reference images and six of a
+    pattern of its own, so that its recall is below 1 (measured: precision 1, recall 0.8)."""
+    yy, xx = np.mgrid[0:24, 0:20] / 24.0
+
+    def waves():
+        f, ph, amp = rng.uniform(2, 12, (3, 2)), rng.uniform(0, 6, 3), rng.uniform(30, 100, 3)
+        return np.stack([amp[c] * np.sin(f[c, 0] * xx + f[c, 1] * yy + ph[c]) for c in range(3)], -1) + 128
+
+    def noisy(img, spread):
+        return np.clip(img + rng.randint(-spread, spread + 1, img.shape), 0, 255)
+
+    ref = np.stack([noisy(waves(), 8) for _ in range(10)])
+    other = waves()
+    sample = np.stack([noisy(ref[i], 12) for i in range(4)] + [noisy(other, 12) for _ in range(6)])
+    return ref.astype(np.uint8), sample.astype(np.uint8)
+
+
+def evaluator_frechet(mu1, sigma1, mu2, sigma2):
+    """FIDStatistics.frechet_distance of OpenAI's evaluator (TTUR's): scipy sqrtm of the product,
+    the eps retry when it is not finite, the real part."""
+    from scipy import linalg
+    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    if not np.isfinite(covmean).all():
+        off = np.eye(sigma1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((sigma1 + off).dot(sigma2 + off))
+    covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def evaluator_pr(ref, sample, k=3):
+    """ManifoldEstimator's precision and recall in float64 (the evaluator's DistanceBlock rounds
+    to float16 when it can; genbench does not), and the smallest relative margin of any
+    comparison, so that a fixture on a float32 knife edge is refused here."""
+    def d2(a, b):
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        return np.maximum((a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None, :], 0.0)
+    r_ref = np.partition(d2(ref, ref), k, axis=1)[:, k]
+    r_sample = np.partition(d2(sample, sample), k, axis=1)[:, k]
+    d = d2(ref, sample)
+    precision = (d <= r_ref[:, None]).any(axis=0).mean()
+    recall = (d <= r_sample[None, :]).any(axis=1).mean()
+    margin = min(np.abs(d / r_ref[:, None] - 1).min(), np.abs(d / r_sample[None, :] - 1).min())
+    return float(precision), float(recall), float(margin)
+
+
+def write_evaluator(d, net, tfi, torch):
+    """OpenAI guided-diffusion evaluator's numbers on two small batches (inception/evaluator/):
+    ref.npz, sample.npz (arr_0 only; 10 images each), ref_stats.npz (arr_0 of ref.npz plus mu, sigma, mu_s,
+    sigma_s of its first 5 images' features, float64: a reference batch's stored statistics),
+    reference.txt: is, fid, sfid, precision, recall (statistics computed from the features),
+    fid_stored, sfid_stored (ref_stats.npz's), margin. Features: the legacy-tf input
+    (torch-fidelity's TF1 bilinear resize, (x - 128) / 128) through pytorch-fid's network with a
+    hook on Mixed_6d.branch1x1 (sFID's tap), logits = pool3 fc.weight^T without the bias. The
+    evaluator's arithmetic is transcribed: float32 mean, np.cov, IS over splits of 5000 rows."""
+    out = os.path.join(d, "evaluator")
+    os.makedirs(out, exist_ok=True)
+    ref_u8, sample_u8 = evaluator_batches(np.random.RandomState(SEED + 1))
+    np.savez(os.path.join(out, "ref.npz"), ref_u8)
+    np.savez(os.path.join(out, "sample.npz"), sample_u8)
+
+    def acts(u8):
+        t255 = torch.from_numpy(u8.astype(np.float32)).permute(0, 3, 1, 2)
+        x = (tfi.interpolate_bilinear_2d_like_tensorflow1x(t255, size=(299, 299), align_corners=False) - 128) / 128
+        seen = []
+        handle = net.Mixed_6d.branch1x1.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone()))
+        with torch.no_grad():
+            pool = run_blocks(net, x)
+            logits = pool @ net.fc.weight.T
+        handle.remove()
+        spatial = seen[0][:, :7].permute(0, 2, 3, 1).reshape(len(u8), -1)
+        return pool.numpy(), spatial.numpy(), logits.numpy()
+
+    ref_pool, ref_spatial, _ = acts(ref_u8)
+    sample_pool, sample_spatial, sample_logits = acts(sample_u8)
+
+    def stats(a):
+        return np.mean(a, axis=0), np.cov(a, rowvar=False)
+
+    z = sample_logits.astype(np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    preds = e / e.sum(axis=1, keepdims=True)
+    scores = []
+    for i in range(0, len(preds), 5000):
+        part = preds[i:i + 5000]
+        kl = part * (np.log(part) - np.log(np.mean(part, 0, keepdims=True)))
+        scores.append(np.exp(np.mean(np.sum(kl, 1))))
+    ref_vals = {"is": float(np.mean(scores))}
+    ref_vals["fid"] = evaluator_frechet(*stats(sample_pool), *stats(ref_pool))
+    ref_vals["sfid"] = evaluator_frechet(*stats(sample_spatial), *stats(ref_spatial))
+    mu, sigma = stats(ref_pool[:5])
+    mu_s, sigma_s = stats(ref_spatial[:5])
+    np.savez(os.path.join(out, "ref_stats.npz"), ref_u8, mu=mu.astype(np.float64), sigma=sigma, mu_s=mu_s.astype(np.float64),
+             sigma_s=sigma_s)
+    ref_vals["fid_stored"] = evaluator_frechet(*stats(sample_pool), mu.astype(np.float64), sigma)
+    ref_vals["sfid_stored"] = evaluator_frechet(*stats(sample_spatial), mu_s.astype(np.float64), sigma_s)
+    ref_vals["precision"], ref_vals["recall"], ref_vals["margin"] = evaluator_pr(ref_pool, sample_pool)
+    assert ref_vals["margin"] > 1e-3, "evaluator fixture: a distance within %.2g of a radius" % ref_vals["margin"]
+    assert ref_vals["precision"] != ref_vals["recall"], ref_vals
+    with open(os.path.join(out, "reference.txt"), "w") as f:
+        for k, v in ref_vals.items():
+            f.write("%s %r\n" % (k, v))
+
+
 def save_f32(path, a):
     np.ascontiguousarray(a, dtype="<f4").tofile(path)
 
@@ -424,6 +530,8 @@ def main():
         for block, dims in zip(early(x01), (64, 192, 768)):
             feats = F.adaptive_avg_pool2d(block, output_size=(1, 1)).reshape(2, dims)
             save_f32(os.path.join(d, "pt_pool%d.f32" % dims), feats.numpy())
+
+    write_evaluator(d, fid, tfi, torch)
 
     clean = cfr.make_resizer("PIL", False, "bicubic", (299, 299))
     for name, path in (("a", "images/a.png"), ("c", "resize/c.png")):
