@@ -1,4 +1,4 @@
-/* cli/inception_inputs.h - what the Inception metric commands (fid, kid, prdc, isc) share: the
+/* cli/inception_inputs.h - what the Inception metric commands (fid, sfid, kid, prdc, isc, evaluate) share: the
  * rows they compute on, and the FID Inception network that turns their images into features or
  * logits, with its command-line options (the inputs themselves: cli/metric_inputs.h).
  *
@@ -12,7 +12,8 @@
  * GB_ENV (exit 5) naming the file, where it was looked for and `genbench data fetch
  * inception-weights`. Network options given when no input held images are reported with a
  * warning when the command describes the network (after its inputs were read). Tested through
- * the commands by tests/test_cmd_fid.c, tests/test_cmd_fid_images.c and tests/test_cmd_isc.c.
+ * the commands by tests/test_cmd_fid.c, tests/test_cmd_fid_images.c, tests/test_cmd_isc.c and
+ * tests/test_cmd_evaluate.c.
  */
 #ifndef GB_CLI_INCEPTION_INPUTS_H
 #define GB_CLI_INCEPTION_INPUTS_H

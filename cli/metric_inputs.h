@@ -1,4 +1,4 @@
-/* cli/metric_inputs.h - one input of the Inception metric commands (fid, kid, prdc, isc): what
+/* cli/metric_inputs.h - one input of the Inception metric commands (fid, sfid, kid, prdc, isc, evaluate): what
  * the argument names, read in two steps so that everything that can be checked without the
  * network is checked before any image goes through it (a 10,000-image set is 20 minutes on two
  * CPU cores).

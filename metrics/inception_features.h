@@ -1,5 +1,6 @@
 /* metrics/inception_features.h - a set of images through the FID Inception network: the
- * pool3 features and logits of every image of a folder or a zip archive
+ * pool3 features, logits and sFID features (any of them, from one pass) of every image of a
+ * folder or a zip archive
  * (metrics/image_archive.h), or of images already in memory (a dataset split loaded by
  * datasets/image_splits.h).
  *
