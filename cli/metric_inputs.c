@@ -92,34 +92,26 @@ static gb_status image_layout(gb_cli_input *in, const gb_npy_array *a, const cha
     return GB_OK;
 }
 
-/* The array's pixels, planar [n, c, h, w] (malloc'd), loaded now. */
+/* The array's pixels as stored, [n, c, h, w] or [n, h, w, c] (malloc'd), loaded now; of an .npz
+ * only the member (a reference batch's statistics stay on disk). */
 static gb_status load_pixels(uint8_t **pixels, const gb_cli_input *in) {
     gb_npy_array a;
     gb_npz z = {0};
     gb_npy_array *arr = &a;
     if (in->array_key) {
-        GB_TRY(gb_npz_load(&z, in->arg));
+        GB_TRY(gb_npz_load_keys(&z, in->arg, &in->array_key, 1));
         arr = (gb_npy_array *)gb_npz_find(&z, in->array_key);
-        GB_ASSERT(arr, "%s: member %s vanished between reads", in->arg, in->array_key);
     } else {
         GB_TRY(gb_npy_load(&a, in->arg));
     }
     gb_status s = GB_OK;
-    if (!is_image_array(arr) || memcmp(arr->shape, in->shape, sizeof in->shape) != 0) /* rewritten since read */
+    if (!arr || !is_image_array(arr) || memcmp(arr->shape, in->shape, sizeof in->shape) != 0) /* rewritten since */
         s = gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, %zu, %zu, %zu] its header showed when it was "
                               "read: was the file rewritten meanwhile?",
                     in->arg, in->shape[0], in->shape[1], in->shape[2], in->shape[3]);
-    else if (!in->channels_last) { /* already planar: take the loaded block */
+    else { /* taken as it is: an [n, h, w, c] array is made planar image by image as it goes through */
         *pixels = arr->data;
         arr->data = NULL;
-    } else if (!(*pixels = malloc(arr->count))) {
-        s = gb_fail(GB_ENV, "%s: out of memory for %zu bytes", in->arg, arr->count);
-    } else { /* [n, h, w, c] to planar, as the network's preprocessing reads images */
-        const uint8_t *src = arr->data;
-        const size_t plane = (size_t)in->h * in->w, c = (size_t)in->c;
-        for (size_t i = 0; i < in->n; i++)
-            for (size_t p = 0; p < plane; p++)
-                for (size_t k = 0; k < c; k++) (*pixels)[(i * c + k) * plane + p] = src[(i * plane + p) * c + k];
     }
     if (in->array_key) gb_npz_free(&z);
     else gb_npy_free(&a);
@@ -197,14 +189,15 @@ static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kin
         snprintf(kind, kind_size, "images in a zip archive, protocol %s", protocol);
     } else if (in->kind == GB_CLI_SPLIT) {
         const gb_image_set *set = &in->set;
-        GB_TRY(gb_fid_images_outputs(want, &net->net, set->pixels, in->n, set->channels, set->height, set->width,
+        GB_TRY(gb_fid_images_outputs(want, &net->net, set->pixels, in->n, set->channels, set->height, set->width, 0,
                                      net->protocol, in->arg));
         snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
                  in->split_total, set->sha256[0] ? set->sha256 : "none", protocol);
     } else {
         uint8_t *pixels = NULL;
         GB_TRY(load_pixels(&pixels, in));
-        gb_status s = gb_fid_images_outputs(want, &net->net, pixels, in->n, in->c, in->h, in->w, net->protocol, in->arg);
+        gb_status s = gb_fid_images_outputs(want, &net->net, pixels, in->n, in->c, in->h, in->w, in->channels_last,
+                                            net->protocol, in->arg);
         free(pixels);
         GB_TRY(s);
         snprintf(kind, kind_size, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",

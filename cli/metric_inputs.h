@@ -18,8 +18,8 @@
  *                            batches of OpenAI's evaluation suite): only its header is read
  *                            (core/npy.h gb_npy_peek), so the two inputs' arrays are never in
  *                            memory together; the pixels are loaded when the network needs
- *                            them (an [n, h, w, c] array briefly twice, for the reordering),
- *                            and a damaged member body (CRC, deflate) or a file rewritten in
+ *                            them (once, and of an .npz only that member; an [n, h, w, c]
+ *                            array is made planar image by image), and a damaged member body (CRC, deflate) or a file rewritten in
  *                            between is found then;
  *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
  *       images; datasets/image_splits.h): loaded (a 32x32 set is small), so a count beyond the

@@ -58,10 +58,11 @@ gb_status gb_fid_files_outputs(const gb_fid_wanted *want, gb_inception *net, cha
 gb_status gb_fid_archive_outputs(const gb_fid_wanted *want, gb_inception *net, gb_image_archive *archive,
                                  gb_fid_protocol p, const char *label);
 
-/* The outputs of count images in memory: uint8 pixels [count, channels, h, w] in [0, 255],
- * channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or 3.
- * label names the images in the progress line and in errors ("cifar10:train"). */
+/* The outputs of count images in memory: uint8 pixels in [0, 255], [count, channels, h, w], or
+ * with channels_last [count, h, w, channels] (np.savez'd sample batches; reordered image by
+ * image), channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or
+ * 3. label names the images in the progress line and in errors ("cifar10:train"). */
 gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
-                                int channels, int h, int w, gb_fid_protocol p, const char *label);
+                                int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label);
 
 #endif
