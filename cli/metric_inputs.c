@@ -92,8 +92,15 @@ static gb_status image_layout(gb_cli_input *in, const gb_npy_array *a, const cha
     return GB_OK;
 }
 
-/* The array's pixels as stored, [n, c, h, w] or [n, h, w, c] (malloc'd), loaded now; of an .npz
- * only the member (a reference batch's statistics stay on disk). */
+/* The message when an array's header no longer shows what it showed when it was read. */
+static gb_status rewritten(const gb_cli_input *in) {
+    return gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, %zu, %zu, %zu] its header showed when it was "
+                             "read: was the file rewritten meanwhile?",
+                   in->arg, in->shape[0], in->shape[1], in->shape[2], in->shape[3]);
+}
+
+/* A Fortran-order array's pixels (its bytes are not images one after another), loaded whole
+ * and reordered to C order by the loader (malloc'd). */
 static gb_status load_pixels(uint8_t **pixels, const gb_cli_input *in) {
     gb_npy_array a;
     gb_npz z = {0};
@@ -105,16 +112,36 @@ static gb_status load_pixels(uint8_t **pixels, const gb_cli_input *in) {
         GB_TRY(gb_npy_load(&a, in->arg));
     }
     gb_status s = GB_OK;
-    if (!arr || !is_image_array(arr) || memcmp(arr->shape, in->shape, sizeof in->shape) != 0) /* rewritten since */
-        s = gb_fail(GB_INPUT, "%s: the array is no longer the uint8 [%zu, %zu, %zu, %zu] its header showed when it was "
-                              "read: was the file rewritten meanwhile?",
-                    in->arg, in->shape[0], in->shape[1], in->shape[2], in->shape[3]);
-    else { /* taken as it is: an [n, h, w, c] array is made planar image by image as it goes through */
+    if (!arr || !is_image_array(arr) || memcmp(arr->shape, in->shape, sizeof in->shape) != 0) s = rewritten(in);
+    else {
         *pixels = arr->data;
         arr->data = NULL;
     }
     if (in->array_key) gb_npz_free(&z);
     else gb_npy_free(&a);
+    return s;
+}
+
+/* An image array through the network: read front to back, a batch at a time (a 50,000-image
+ * 256 x 256 batch is 9.8 GB), as stored ([n, h, w, c] made planar image by image); of an .npz
+ * only its member. */
+static gb_status array_outputs(const gb_fid_wanted *want, gb_cli_input *in, gb_cli_network *net) {
+    gb_npy_stream *st;
+    gb_npy_array header;
+    int fortran = 0;
+    GB_TRY(gb_npy_stream_open(&st, &header, &fortran, in->arg, in->array_key));
+    gb_status s = GB_OK;
+    if (!is_image_array(&header) || memcmp(header.shape, in->shape, sizeof in->shape) != 0) s = rewritten(in);
+    else if (!fortran)
+        s = gb_fid_stream_outputs(want, &net->net, st, in->n, in->c, in->h, in->w, in->channels_last, net->protocol,
+                                  in->arg);
+    gb_npy_stream_close(st);
+    if (s != GB_OK || !fortran) return s;
+    uint8_t *pixels = NULL;
+    GB_TRY(load_pixels(&pixels, in));
+    s = gb_fid_images_outputs(want, &net->net, pixels, in->n, in->c, in->h, in->w, in->channels_last, net->protocol,
+                              in->arg);
+    free(pixels);
     return s;
 }
 
@@ -194,12 +221,7 @@ static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kin
         snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
                  in->split_total, set->sha256[0] ? set->sha256 : "none", protocol);
     } else {
-        uint8_t *pixels = NULL;
-        GB_TRY(load_pixels(&pixels, in));
-        gb_status s = gb_fid_images_outputs(want, &net->net, pixels, in->n, in->c, in->h, in->w, in->channels_last,
-                                            net->protocol, in->arg);
-        free(pixels);
-        GB_TRY(s);
+        GB_TRY(array_outputs(want, in, net));
         snprintf(kind, kind_size, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",
                  protocol);
     }

@@ -360,8 +360,10 @@ static int read_exact(byte_source *src, unsigned char *buf, size_t n) {
     return zip_fread(src->zf, buf, n) == (zip_int64_t)n;
 }
 
-/* The header of an image of `total` bytes read from src, into out (data NULL). */
-static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, const char *where) {
+/* The header of an image of `total` bytes read from src: *h and the element count; src is left
+ * at the first byte of the data. (The first read takes 12 bytes, which stay inside the header:
+ * the shortest dict the parser accepts is far longer than the 2 bytes that would reach past.) */
+static gb_status read_header(npy_header *h, size_t *count, byte_source *src, size_t total, const char *where) {
     unsigned char prefix[12];
     size_t got = total < sizeof prefix ? total : sizeof prefix;
     if (!read_exact(src, prefix, got)) return gb_fail(GB_INPUT, "%s: cannot read the .npy header", where);
@@ -370,7 +372,6 @@ static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, 
     if (hlen > total - hstart)
         return gb_fail(GB_INPUT, "%s: byte 8: header length %zu runs past the end of the file (%zu bytes): truncated?",
                        where, hlen, total);
-    /* a version 1.0 header with a short text can end inside the 12 bytes already read */
     const size_t need = hstart + hlen, have = need > got ? need : got;
     unsigned char *buf = malloc(have);
     if (!buf) return gb_fail(GB_ENV, "%s: out of memory for a %zu-byte header", where, hlen);
@@ -378,50 +379,156 @@ static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, 
     gb_status s = need <= got || read_exact(src, buf + got, need - got)
                       ? GB_OK
                       : gb_fail(GB_INPUT, "%s: cannot read the .npy header", where);
-    npy_header h;
-    size_t data_at = 0, count = 0;
-    if (s == GB_OK) s = decode_header(&h, &data_at, &count, buf, have, total, where);
+    size_t data_at = 0;
+    if (s == GB_OK) s = decode_header(h, &data_at, count, buf, have, total, where);
+    GB_ASSERT(s != GB_OK || data_at >= got, "%s: a %zu-byte .npy header", where, data_at);
     free(buf);
-    if (s == GB_OK) describe(out, &h, count);
     return s;
 }
 
-gb_status gb_npy_peek(gb_npy_array *out, const char *path) {
-    memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return gb_fail(GB_INPUT, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    gb_status s = fstat(fileno(fp), &st) == 0 ? GB_OK : gb_fail(GB_INPUT, "%s: cannot stat: %s", path, strerror(errno));
-    byte_source src = {.fp = fp};
-    if (s == GB_OK) s = peek_header(out, &src, (size_t)st.st_size, path);
-    fclose(fp);
-    return s;
+/* The header of an image of `total` bytes read from src, into out (data NULL). */
+static gb_status peek_header(gb_npy_array *out, byte_source *src, size_t total, const char *where) {
+    npy_header h;
+    size_t count = 0;
+    GB_TRY(read_header(&h, &count, src, total, where));
+    describe(out, &h, count);
+    return GB_OK;
 }
 
-gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) {
-    memset(out, 0, sizeof *out);
-    zip_t *za;
+/* A .npy file, or an .npz member "<key>.npy" (key not NULL), opened at its first byte: src, its
+ * size, and its name for messages (where[where_size]). On failure nothing is left open. */
+static gb_status open_source(byte_source *src, zip_t **za, size_t *total, char *where, size_t where_size,
+                             const char *path, const char *key) {
+    memset(src, 0, sizeof *src);
+    *za = NULL;
+    if (!key) {
+        snprintf(where, where_size, "%s", path);
+        FILE *fp = fopen(path, "rb");
+        if (!fp) return gb_fail(GB_INPUT, "%s: cannot open: %s", path, strerror(errno));
+        struct stat st;
+        if (fstat(fileno(fp), &st) != 0) {
+            fclose(fp);
+            return gb_fail(GB_INPUT, "%s: cannot stat: %s", path, strerror(errno));
+        }
+        src->fp = fp;
+        *total = (size_t)st.st_size;
+        return GB_OK;
+    }
     /* opened with the checks gb_npz_load makes */
-    GB_TRY(gb_zip_open(&za, path, ".npz/ZIP archive", "write it with numpy.savez"));
-    char name[256], where[1300];
+    GB_TRY(gb_zip_open(za, path, ".npz/ZIP archive", "write it with numpy.savez"));
+    char name[256];
     if (snprintf(name, sizeof name, "%s.npy", key) >= (int)sizeof name) {
-        zip_discard(za);
+        zip_discard(*za);
+        *za = NULL;
         return gb_fail(GB_INPUT, "%s: no member %.240s.npy (the name is too long)", path, key);
     }
-    snprintf(where, sizeof where, "%s:%s", path, name);
+    snprintf(where, where_size, "%s:%s", path, name);
     zip_stat_t zs;
     zip_stat_init(&zs);
     gb_status s = GB_OK;
-    zip_file_t *zf = NULL;
-    if (zip_stat(za, name, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
+    if (zip_stat(*za, name, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
         s = gb_fail(GB_INPUT, "%s: no member %s", path, name);
-    else if (!(zf = zip_fopen(za, name, 0)))
-        s = gb_fail(GB_INPUT, "%s: cannot open the member (%s)", where, zip_strerror(za));
-    byte_source src = {.zf = zf};
-    if (s == GB_OK) s = peek_header(out, &src, (size_t)zs.size, where);
-    if (zf) zip_fclose(zf);
-    zip_discard(za);
+    else if (!(src->zf = zip_fopen(*za, name, 0)))
+        s = gb_fail(GB_INPUT, "%s: cannot open the member (%s)", where, zip_strerror(*za));
+    if (s != GB_OK) {
+        zip_discard(*za);
+        *za = NULL;
+        return s;
+    }
+    *total = (size_t)zs.size;
+    return GB_OK;
+}
+
+static void close_source(byte_source *src, zip_t *za) {
+    if (src->fp) fclose(src->fp);
+    if (src->zf) zip_fclose(src->zf);
+    if (za) zip_discard(za);
+    memset(src, 0, sizeof *src);
+}
+
+static gb_status peek(gb_npy_array *out, const char *path, const char *key) {
+    memset(out, 0, sizeof *out);
+    byte_source src;
+    zip_t *za;
+    size_t total = 0;
+    char where[1300];
+    GB_TRY(open_source(&src, &za, &total, where, sizeof where, path, key));
+    gb_status s = peek_header(out, &src, total, where);
+    close_source(&src, za);
     return s;
+}
+
+gb_status gb_npy_peek(gb_npy_array *out, const char *path) { return peek(out, path, NULL); }
+
+gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key) { return peek(out, path, key); }
+
+/* ---- array data, front to back ---------------------------------------------------------- */
+
+struct gb_npy_stream {
+    byte_source src;
+    zip_t *za;
+    char where[1300];
+    size_t itemsize, remaining; /* data bytes not yet read */
+    int big_endian;
+};
+
+gb_status gb_npy_stream_open(gb_npy_stream **out, gb_npy_array *header, int *fortran, const char *path,
+                             const char *key) {
+    *out = NULL;
+    memset(header, 0, sizeof *header);
+    gb_npy_stream *st = calloc(1, sizeof *st);
+    if (!st) return gb_fail(GB_ENV, "%s: out of memory", path);
+    size_t total = 0, count = 0;
+    gb_status s = open_source(&st->src, &st->za, &total, st->where, sizeof st->where, path, key);
+    if (s != GB_OK) {
+        free(st);
+        return s;
+    }
+    npy_header h;
+    s = read_header(&h, &count, &st->src, total, st->where);
+    if (s != GB_OK) {
+        gb_npy_stream_close(st);
+        return s;
+    }
+    describe(header, &h, count);
+    *fortran = h.fortran && h.ndim > 1;
+    st->itemsize = gb_npy_itemsize(h.dtype);
+    st->remaining = count * st->itemsize;
+    st->big_endian = h.big_endian;
+    *out = st;
+    return GB_OK;
+}
+
+gb_status gb_npy_stream_read(gb_npy_stream *st, void *dst, size_t bytes) {
+    GB_ASSERT(bytes <= st->remaining && bytes % st->itemsize == 0, "%s: read of %zu bytes with %zu left", st->where,
+              bytes, st->remaining);
+    if (bytes && !read_exact(&st->src, dst, bytes))
+        return gb_fail(GB_INPUT, "%s: the array data is damaged or truncated (a read with %zu bytes left failed%s%s)",
+                       st->where, st->remaining, st->src.zf ? ": " : "",
+                       st->src.zf ? zip_file_strerror(st->src.zf) : "");
+    st->remaining -= bytes;
+    if (st->big_endian) swap_bytes(dst, bytes / st->itemsize, st->itemsize);
+    return GB_OK;
+}
+
+gb_status gb_npy_stream_finish(gb_npy_stream *st) {
+    GB_ASSERT(st->remaining == 0, "%s: finished with %zu bytes unread", st->where, st->remaining);
+    unsigned char extra;
+    if (st->src.zf) { /* one more read must hit the end: that is where libzip checks the CRC-32 */
+        zip_int64_t more = zip_fread(st->src.zf, &extra, 1);
+        if (more != 0)
+            return gb_fail(GB_INPUT, "%s: data is damaged (%s); write it with numpy.savez", st->where,
+                           more < 0 ? zip_file_strerror(st->src.zf) : "longer than the central directory says");
+    } else if (fread(&extra, 1, 1, st->src.fp) != 0) {
+        return gb_fail(GB_INPUT, "%s: the file grew while it was read (was it rewritten meanwhile?)", st->where);
+    }
+    return GB_OK;
+}
+
+void gb_npy_stream_close(gb_npy_stream *st) {
+    if (!st) return;
+    close_source(&st->src, st->za);
+    free(st);
 }
 
 gb_status gb_npy_encode(unsigned char **buf, size_t *n, const gb_npy_array *a) {

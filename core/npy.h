@@ -63,6 +63,28 @@ gb_status gb_npy_decode(gb_npy_array *out, const unsigned char *buf, size_t n, c
  * GB_INPUT naming the file (and member) as the loaders do, or a missing member. */
 gb_status gb_npy_peek(gb_npy_array *out, const char *path);
 gb_status gb_npz_peek(gb_npy_array *out, const char *path, const char *key);
+/* A .npy file's or an .npz member's data read front to back, a piece at a time, so that a
+ * 10 GB image array is never in memory whole (OpenAI's evaluator streams its batches so).
+ *   open    key NULL: the .npy file at path; else the member "<key>.npy" of the .npz at path.
+ *           header gets dtype, ndim, shape and count after the checks gb_npy_peek makes;
+ *           *fortran is 1 for a Fortran-order array of more than one dimension, whose bytes are
+ *           not rows (the caller loads it whole instead).
+ *   read    the next `bytes` of data (a whole number of elements, at most what is left), in
+ *           host byte order. GB_INPUT naming the file when they cannot be read (truncated or
+ *           damaged deflate data).
+ *   finish  after all data was read: GB_INPUT when an .npz member fails its CRC-32 (libzip
+ *           checks it at the member's end) or a .npy file grew since it was opened.
+ * Tested by tests/test_npy.c (numpy's .npy files of every dtype, big-endian, versions 2 and 3,
+ * stored and deflated members, read in uneven pieces against the loaders; Fortran order
+ * reported; a flipped byte in either kind of member, a truncated file) and through the image
+ * arrays of tests/test_cmd_fid_images.c. */
+typedef struct gb_npy_stream gb_npy_stream;
+gb_status gb_npy_stream_open(gb_npy_stream **st, gb_npy_array *header, int *fortran, const char *path,
+                             const char *key);
+gb_status gb_npy_stream_read(gb_npy_stream *st, void *dst, size_t bytes);
+gb_status gb_npy_stream_finish(gb_npy_stream *st);
+void gb_npy_stream_close(gb_npy_stream *st);
+
 /* Serialize like np.save into a malloc'd buffer. */
 gb_status gb_npy_encode(unsigned char **buf, size_t *n, const gb_npy_array *a);
 

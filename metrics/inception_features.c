@@ -19,17 +19,20 @@ typedef struct image_source {
     size_t count;
     char label[256]; /* the progress line's (a path's last component) */
     gb_fid_protocol protocol;
-    /* image i -> its network input [3, 299, 299]; called on worker threads */
-    gb_status (*prepare)(const struct image_source *src, size_t i, float *input);
+    /* image i -> its network input [3, 299, 299]; called on worker threads. raw: a streamed
+     * source's bytes of image i (read in order before its batch is prepared), else NULL */
+    gb_status (*prepare)(const struct image_source *src, size_t i, const uint8_t *raw, float *input);
     char **paths; /* a folder's files */
     gb_image_archive *archive; /* a zip archive's images */
     const uint8_t *pixels; /* in memory: [count, channels, h, w], or [count, h, w, channels] */
+    gb_npy_stream *stream; /* or read from an array file, batch by batch, in the same layouts */
     int channels, h, w, channels_last;
     const char *name; /* names the images in errors: the folder, or the caller's label */
 } image_source;
 
 /* One image file -> its network input (decode, then the protocol's resize and scaling). */
-static gb_status prepare_file(const image_source *src, size_t i, float *input) {
+static gb_status prepare_file(const image_source *src, size_t i, const uint8_t *raw, float *input) {
+    (void)raw;
     uint8_t *img;
     int h, w;
     GB_TRY(gb_image_load_rgb(&img, &h, &w, src->paths[i]));
@@ -39,7 +42,8 @@ static gb_status prepare_file(const image_source *src, size_t i, float *input) {
 }
 
 /* One image of a zip archive -> its network input, as a file's. */
-static gb_status prepare_member(const image_source *src, size_t i, float *input) {
+static gb_status prepare_member(const image_source *src, size_t i, const uint8_t *raw, float *input) {
+    (void)raw;
     uint8_t *img;
     int h, w;
     GB_TRY(gb_image_archive_load_rgb(src->archive, i, &img, &h, &w));
@@ -48,12 +52,11 @@ static gb_status prepare_member(const image_source *src, size_t i, float *input)
     return s;
 }
 
-/* One image in memory -> its network input. An [h, w, c] image is made planar and grey is
- * repeated into three planes first, one image at a time: a 50,000-image array of 256 x 256
- * (9.8 GB) is never copied whole. */
-static gb_status prepare_pixels(const image_source *src, size_t i, float *input) {
+/* One uint8 image (image i of its source) -> its network input. An [h, w, c] image is made
+ * planar and grey is repeated into three planes first, one image at a time: a 50,000-image
+ * array of 256 x 256 (9.8 GB) is never copied whole. */
+static gb_status prepare_u8(const image_source *src, size_t i, const uint8_t *img, float *input) {
     const size_t plane = (size_t)src->h * src->w, c_n = (size_t)src->channels;
-    const uint8_t *img = src->pixels + i * plane * c_n;
     uint8_t *rgb = NULL;
     if (src->channels == 1 || src->channels_last) {
         if (!(rgb = malloc(3 * plane))) return gb_fail(GB_ENV, "out of memory preparing %s image %zu", src->name, i);
@@ -70,6 +73,19 @@ static gb_status prepare_pixels(const image_source *src, size_t i, float *input)
     return s == GB_OK ? s : gb_fail_wrap(s, "%s image %zu", src->name, i);
 }
 
+static size_t image_bytes(const image_source *src) { return (size_t)src->h * src->w * (size_t)src->channels; }
+
+/* An image of an array in memory. */
+static gb_status prepare_pixels(const image_source *src, size_t i, const uint8_t *raw, float *input) {
+    (void)raw;
+    return prepare_u8(src, i, src->pixels + i * image_bytes(src), input);
+}
+
+/* An image of a streamed array: its bytes were read with its batch. */
+static gb_status prepare_streamed(const image_source *src, size_t i, const uint8_t *raw, float *input) {
+    return prepare_u8(src, i, raw, input);
+}
+
 /* A batch's images prepared in parallel: decoding costs about 0.6 ms an image on the host
  * (clean protocol, 32x32 PNGs), 30 s for 50,000 images on one core, more than the GPU's whole
  * forward. Each image has its own input slot and status, so the result does not depend on the
@@ -79,13 +95,29 @@ typedef struct {
     size_t first;
     float *inputs; /* [batch, 3, 299, 299] */
     gb_status *status;
+    uint8_t *raw;  /* a streamed source's batch of images as read, else NULL */
 } prepare_job;
+
+/* The raw bytes of image `at` of a job's batch (NULL unless streamed). */
+static const uint8_t *job_raw(const prepare_job *j, size_t at) {
+    return j->raw ? j->raw + at * image_bytes(j->src) : NULL;
+}
 
 static void prepare_slice(void *ctx, size_t begin, size_t end, int slice) {
     (void)slice;
     const prepare_job *j = ctx;
     const size_t in_floats = 3 * (size_t)S * S;
-    for (size_t i = begin; i < end; i++) j->status[i] = j->src->prepare(j->src, j->first + i, j->inputs + i * in_floats);
+    for (size_t i = begin; i < end; i++)
+        j->status[i] = j->src->prepare(j->src, j->first + i, job_raw(j, i), j->inputs + i * in_floats);
+}
+
+/* A batch of count images: a streamed source's bytes read (in order: batches are read one
+ * after another), then every image prepared on the device's threads. GB_OK, or the read's
+ * error; the images' own statuses are in j->status. */
+static gb_status prepare_batch(gb_inception *net, const prepare_job *j, size_t count) {
+    if (j->raw) GB_TRY(gb_npy_stream_read(j->src->stream, j->raw, count * image_bytes(j->src)));
+    gb_parallel_for(net->dev, count, 1, prepare_slice, (void *)j);
+    return GB_OK;
 }
 
 /* One batch prepared on its own thread, while the caller runs the network on the previous
@@ -95,11 +127,14 @@ typedef struct {
     prepare_job job;
     size_t count;
     pthread_t thread;
+    gb_status read_status; /* prepare_batch's */
+    char read_error[2048]; /* its message: the error text is per thread */
 } prepare_task;
 
 static void *prepare_task_main(void *arg) {
     prepare_task *t = arg;
-    gb_parallel_for(t->net->dev, t->count, 1, prepare_slice, &t->job);
+    t->read_status = prepare_batch(t->net, &t->job, t->count);
+    if (t->read_status != GB_OK) snprintf(t->read_error, sizeof t->read_error, "%s", gb_last_error());
     return NULL;
 }
 
@@ -130,7 +165,10 @@ static gb_status source_outputs(const gb_fid_wanted *want, gb_inception *net, co
     /* page-locked on a GPU: 536 MB per batch of 500 goes up at the bus's full rate */
     float *batch = gb_device_host_alloc(net->dev, slots * mb * in_floats * sizeof *batch);
     gb_status *image_status = malloc(slots * mb * sizeof *image_status);
-    gb_status s = feats && batch && image_status && (lg || !want->logits) && (sp || !want->spatial)
+    /* a streamed source's raw images: one batch per slot */
+    uint8_t *raw = src->stream ? malloc(slots * mb * image_bytes(src)) : NULL;
+    gb_status s = feats && batch && image_status && (lg || !want->logits) && (sp || !want->spatial) &&
+                          (raw || !src->stream)
                       ? GB_OK
                       : gb_fail(GB_ENV, "%s: out of memory for %zu images' outputs", src->name, count);
     prepare_task next = {.net = net};
@@ -147,29 +185,30 @@ static gb_status source_outputs(const gb_fid_wanted *want, gb_inception *net, co
     }
     for (size_t start = 0; start < count && s == GB_OK; start += mb) {
         const size_t b = count - start < mb ? count - start : mb, slot = (start / mb) % (size_t)slots;
-        float *inputs = batch + slot * mb * in_floats;
-        gb_status *status = image_status + slot * mb;
+        const prepare_job job = {src, start, batch + slot * mb * in_floats, image_status + slot * mb,
+                                 raw ? raw + slot * mb * image_bytes(src) : NULL};
         if (next_running) { /* this batch was prepared during the previous forward */
             pthread_join(next.thread, NULL);
             next_running = 0;
+            if ((s = next.read_status) != GB_OK) gb_fail(s, "%s", next.read_error);
         } else {
-            prepare_job job = {src, start, inputs, status};
-            gb_parallel_for(net->dev, b, 1, prepare_slice, &job);
+            s = prepare_batch(net, &job, b);
         }
         for (size_t i = 0; i < b && s == GB_OK; i++)
-            if (status[i] != GB_OK) /* the earliest bad image; its message was set on a worker */
-                s = src->prepare(src, start + i, inputs + i * in_floats);
+            if (job.status[i] != GB_OK) /* the earliest bad image; its message was set on a worker */
+                s = src->prepare(src, start + i, job_raw(&job, i), job.inputs + i * in_floats);
         if (s != GB_OK) break;
         const size_t after = start + b;
         if (overlap && after < count) {
             const size_t other = (slot + 1) % 2;
-            next.job = (prepare_job){src, after, batch + other * mb * in_floats, image_status + other * mb};
+            next.job = (prepare_job){src, after, batch + other * mb * in_floats, image_status + other * mb,
+                                     raw ? raw + other * mb * image_bytes(src) : NULL};
             next.count = count - after < mb ? count - after : mb;
             next_running = pthread_create(&next.thread, NULL, prepare_task_main, &next) == 0;
         }
         gb_inception_forward_taps(net, feats + (keep_pool ? start : 0) * dims,
                                   lg ? lg + start * GB_INCEPTION_CLASSES : NULL,
-                                  sp ? sp + start * GB_INCEPTION_SPATIAL : NULL, inputs, b);
+                                  sp ? sp + start * GB_INCEPTION_SPATIAL : NULL, job.inputs, b);
         if (report) {
             char note[48];
             snprintf(note, sizeof note, "%.1f images/s", (double)after / (gb_now_seconds() - prog.started));
@@ -181,6 +220,7 @@ static gb_status source_outputs(const gb_fid_wanted *want, gb_inception *net, co
     if (next_running) pthread_join(next.thread, NULL); /* defensive: the next iteration joins every task */
     gb_device_host_free(net->dev, batch);
     free(image_status);
+    free(raw);
     if (s != GB_OK || !keep_pool) free(feats);
     if (s != GB_OK) {
         free(lg);
@@ -250,4 +290,26 @@ gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, co
                         .channels = channels, .h = h, .w = w, .channels_last = channels_last, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);
     return source_outputs(want, net, &src, overlap_on(net));
+}
+
+gb_status gb_fid_stream_outputs(const gb_fid_wanted *want, gb_inception *net, gb_npy_stream *stream, size_t count,
+                                int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label) {
+    clear_wanted(want);
+    if (count == 0 || (channels != 1 && channels != 3) || h < 1 || w < 1)
+        return gb_fail(GB_INPUT, "%s: %zu images of %d x %d x %d: expected at least one image of 1 or 3 channels",
+                       label, count, channels, h, w);
+    image_source src = {.count = count, .protocol = p, .prepare = prepare_streamed, .stream = stream,
+                        .channels = channels, .h = h, .w = w, .channels_last = channels_last, .name = label};
+    snprintf(src.label, sizeof src.label, "%s", label);
+    GB_TRY(source_outputs(want, net, &src, overlap_on(net)));
+    gb_status s = gb_npy_stream_finish(stream); /* every image read: the member's CRC-32 is checked now */
+    if (s != GB_OK) {
+        float **kept[3] = {want->pool, want->logits, want->spatial};
+        for (int k = 0; k < 3; k++)
+            if (kept[k]) {
+                free(*kept[k]);
+                *kept[k] = NULL;
+            }
+    }
+    return s;
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/npy.h"
 #include "core/status.h"
 #include "metrics/fid_protocol.h"
 #include "metrics/image_archive.h"
@@ -63,6 +64,14 @@ gb_status gb_fid_archive_outputs(const gb_fid_wanted *want, gb_inception *net, g
  * image), channels 1 (repeated into R, G, B, as Pillow's convert("RGB") does for grey files) or
  * 3. label names the images in the progress line and in errors ("cifar10:train"). */
 gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
+                                int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label);
+
+/* The same for the images of an array file read front to back from stream (core/npy.h; opened,
+ * nothing read yet), count images in the layouts above: only a batch of them is in memory at a
+ * time (two while the next is prepared on a GPU), as OpenAI's evaluator streams its batches.
+ * After the last image the stream's finish check runs, so a member that fails its CRC-32 is an
+ * error (and no output is kept) even though every image could be read. */
+gb_status gb_fid_stream_outputs(const gb_fid_wanted *want, gb_inception *net, gb_npy_stream *stream, size_t count,
                                 int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label);
 
 #endif

@@ -487,6 +487,87 @@ Test(cmd_fid_images, array_rewritten_after_its_header_was_read) {
     unlink(path);
 }
 
+/* pool3 features of one array input through gb_cli_input_read / gb_cli_input_rows; the status. */
+static gb_status array_features(gb_cli_features *f, const char *path) {
+    gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
+    char w[1024], h[65];
+    weights(w, sizeof w, h);
+    net.weights = w;
+    net.weights_sha256 = h;
+    net.device = "cpu";
+    net.batch = 2; /* three images: two batches, the stream read in two pieces */
+    gb_cli_input in;
+    cr_assert_eq(gb_cli_input_read(&in, path, &net, "features"), GB_OK, "%s", gb_last_error());
+    gb_status s = gb_cli_input_rows(f, &in, &net, 0);
+    gb_cli_input_free(&in);
+    gb_cli_network_close(&net);
+    return s;
+}
+
+/* Arrays are streamed a batch at a time; a Fortran-order .npy (its bytes are not images one
+ * after another) is loaded whole instead, with the same features; a stored arr_0 member with a
+ * flipped pixel byte reads to its end and then fails its CRC-32: an error naming the member,
+ * no features. */
+Test(cmd_fid_images, streamed_arrays_fortran_order_and_damage, .timeout = 300) {
+    char dir[] = "/tmp/gb_stream_XXXXXX", npz[128], fortran[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(npz, sizeof npz, "%s/batch.npz", dir);
+    snprintf(fortran, sizeof fortran, "%s/fortran.npy", dir);
+    enum { N = 3, H = 8, W = 9, C = 3 };
+    static uint8_t px[N * H * W * C], fpx[N * H * W * C];
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 29 + i / 7);
+    size_t shape[4] = {N, H, W, C};
+    gb_npy_array a = gb_npy_view(GB_NPY_U8, 4, shape, px);
+    const char *key = "arr_0";
+    cr_assert_eq(gb_npz_save(npz, &key, &a, 1, GB_NPZ_STORED), GB_OK, "%s", gb_last_error());
+    /* the same array as numpy writes it in Fortran order: first index fastest */
+    for (size_t n = 0; n < N; n++)
+        for (size_t y = 0; y < H; y++)
+            for (size_t x = 0; x < W; x++)
+                for (size_t c = 0; c < C; c++)
+                    fpx[n + N * (y + H * (x + W * c))] = px[((n * H + y) * W + x) * C + c];
+    unsigned char *bytes;
+    size_t len;
+    cr_assert_eq(gb_npy_encode(&bytes, &len, &a), GB_OK, "%s", gb_last_error());
+    char *flag = strstr((char *)bytes + 10, "'fortran_order': False");
+    cr_assert_not_null(flag);
+    memcpy(flag, "'fortran_order': True ", 22); /* same length: the header stays aligned */
+    memcpy(bytes + len - sizeof fpx, fpx, sizeof fpx);
+    FILE *fp = fopen(fortran, "wb");
+    cr_assert_not_null(fp);
+    cr_assert_eq(fwrite(bytes, 1, len, fp), len);
+    fclose(fp);
+    free(bytes);
+
+    gb_cli_features streamed, whole;
+    cr_assert_eq(array_features(&streamed, npz), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(array_features(&whole, fortran), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(streamed.n, N);
+    cr_expect_eq(memcmp(streamed.x, whole.x, N * streamed.d * sizeof(float)), 0,
+                 "a Fortran-order array should give the C-order array's features");
+    free(streamed.x);
+    free(whole.x);
+
+    /* flip a pixel byte inside the stored member: px[100..103] is a run found nowhere else */
+    FILE *f = fopen(npz, "r+b");
+    cr_assert_not_null(f);
+    static unsigned char file[1 << 14];
+    size_t n = fread(file, 1, sizeof file, f), at = 0;
+    while (at + 4 <= n && memcmp(file + at, px + 100, 4) != 0) at++;
+    cr_assert(at + 4 <= n, "the stored pixels were not found");
+    fseek(f, (long)at, SEEK_SET);
+    fputc(file[at] ^ 0x21, f);
+    fclose(f);
+    gb_cli_features damaged;
+    cr_expect_eq(array_features(&damaged, npz), GB_INPUT, "a damaged member must fail once read");
+    cr_expect_not_null(strstr(gb_last_error(), "batch.npz:arr_0.npy"), "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "damaged"), "%s", gb_last_error());
+    cr_expect_null(damaged.x);
+    unlink(npz);
+    unlink(fortran);
+    rmdir(dir);
+}
+
 /* Each metric's row-count rule is applied to the counts known after reading, before the network
  * (the weights below do not exist: reaching the network would be exit 5). */
 Test(cmd_fid_images, row_counts_checked_before_the_network) {

@@ -7,7 +7,8 @@
  * Our files: round trips for every dtype and rank, the exact header bytes and 64-byte
  * alignment, deterministic .npz bytes, and numpy (/usr/bin/python3) loading our .npy and both
  * kinds of .npz. Corrupt input: a catalogue of bad headers, each GB_INPUT with the byte offset
- * in the message; a flipped CRC-protected byte and a truncated archive.
+ * in the message; a flipped CRC-protected byte and a truncated archive. Streams (data read front
+ * to back) against the loaders, and the damage they must find.
  * All comparisons are exact: no arithmetic happens between the files and the values.
  */
 #include <criterion/criterion.h>
@@ -363,6 +364,126 @@ Test(npy_corrupt, header_catalogue) {
     /* a version 2.0 header length far beyond any numpy header: refused before allocating */
     static unsigned char huge[64] = "\x93NUMPY\x02\x00\x00\x00\x00\x01";
     expect_bad(huge, sizeof huge, "is over", "16 MiB header length");
+}
+
+/* ---- streams ---------------------------------------------------------------------------------- */
+
+/* The stream of a .npy file (key NULL) or an .npz member read in pieces of 1, 2, 3, ... elements
+ * gives the loader's bytes, and finishes cleanly. */
+static void expect_stream_like(const char *path, const char *key, const gb_npy_array *loaded, int want_fortran) {
+    gb_npy_stream *st;
+    gb_npy_array h;
+    int fortran = -1;
+    cr_assert_eq(gb_npy_stream_open(&st, &h, &fortran, path, key), GB_OK, "%s %s: %s", path, key ? key : "",
+                 gb_last_error());
+    expect_peek_like(&h, loaded, path);
+    cr_expect_eq(fortran, want_fortran, "%s: fortran %d", path, fortran);
+    const size_t item = gb_npy_itemsize(h.dtype), total = h.count * item;
+    unsigned char *got = malloc(total + 1);
+    for (size_t at = 0, piece = 1; at < h.count; at += piece, piece++) {
+        const size_t n = piece < h.count - at ? piece : h.count - at;
+        cr_assert_eq(gb_npy_stream_read(st, got + at * item, n * item), GB_OK, "%s", gb_last_error());
+        if (n < piece) break;
+    }
+    if (!want_fortran) /* a Fortran-order file's bytes are its columns: the loader transposes them */
+        cr_expect_eq(memcmp(got, loaded->data, total), 0, "%s %s: streamed bytes differ from the loader's", path,
+                     key ? key : "");
+    cr_expect_eq(gb_npy_stream_finish(st), GB_OK, "%s", gb_last_error());
+    gb_npy_stream_close(st);
+    free(got);
+}
+
+Test(npy_stream, numpy_files_in_pieces) {
+    const char *files[] = {"npy_f4.npy",    "npy_f8.npy",    "npy_i4.npy", "npy_i8.npy", "npy_u1.npy",  "npy_be_f8.npy",
+                           "npy_be_i4.npy", "npy_scalar.npy", "npy_empty.npy", "npy_v2.npy", "npy_v3.npy",
+                           "npy_fortran.npy"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char path[1024];
+        gb_npy_array a;
+        cr_assert_eq(gb_npy_load(&a, fid_fixture(path, sizeof path, files[k])), GB_OK, "%s", gb_last_error());
+        expect_stream_like(path, NULL, &a, strcmp(files[k], "npy_fortran.npy") == 0);
+        gb_npy_free(&a);
+    }
+    const char *archives[] = {"npz_stored.npz", "npz_deflated.npz"}, *keys[] = {"mu", "sigma", "labels"};
+    for (size_t k = 0; k < 2; k++) {
+        char path[1024];
+        gb_npz z;
+        cr_assert_eq(gb_npz_load(&z, fid_fixture(path, sizeof path, archives[k])), GB_OK, "%s", gb_last_error());
+        for (size_t m = 0; m < 3; m++) expect_stream_like(path, keys[m], gb_npz_find(&z, keys[m]), 0);
+        gb_npz_free(&z);
+    }
+}
+
+/* Streams everything of key in path; the first failing status (open, read or finish). */
+static gb_status stream_all(const char *path, const char *key) {
+    gb_npy_stream *st;
+    gb_npy_array h;
+    int fortran;
+    gb_status s = gb_npy_stream_open(&st, &h, &fortran, path, key);
+    if (s != GB_OK) return s;
+    unsigned char *buf = malloc(h.count * gb_npy_itemsize(h.dtype) + 1);
+    s = gb_npy_stream_read(st, buf, h.count * gb_npy_itemsize(h.dtype));
+    if (s == GB_OK) s = gb_npy_stream_finish(st);
+    free(buf);
+    gb_npy_stream_close(st);
+    return s;
+}
+
+/* A flipped byte in a stored member reads fine and fails at finish (the CRC-32 is compared at
+ * the member's end); in a deflated one, the read or the finish fails; a truncated .npy is
+ * refused at open (its size is checked against the shape). Every message names the file. */
+Test(npy_stream, damage_is_found) {
+    char path[1024], tmp[] = "/tmp/gb_npys_XXXXXX", bad[128];
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(bad, sizeof bad, "%s/bad.npz", tmp);
+    const char *archives[] = {"npz_stored.npz", "npz_deflated.npz"};
+    for (int k = 0; k < 2; k++) {
+        size_t n;
+        unsigned char *b = slurp(fid_fixture(path, sizeof path, archives[k]), &n);
+        cr_assert_eq(stream_all(path, "sigma"), GB_OK, "%s", gb_last_error());
+        /* the middle of the sigma member's data: after its local header ("PK\3\4", 30 bytes,
+         * then the name and the extra field), half its compressed size in */
+        int err;
+        zip_t *za = zip_open(path, ZIP_RDONLY, &err);
+        cr_assert_not_null(za);
+        zip_stat_t zs;
+        cr_assert_eq(zip_stat(za, "sigma.npy", 0, &zs), 0);
+        zip_close(za);
+        size_t local = n;
+        for (size_t i = 0; i + 30 + 9 < n && local == n; i++)
+            if (memcmp(b + i, "PK\3\4", 4) == 0 && memcmp(b + i + 30, "sigma.npy", 9) == 0) local = i;
+        cr_assert(local < n, "no local header of sigma.npy in %s", path);
+        const size_t name_len = b[local + 26] | (size_t)b[local + 27] << 8;
+        const size_t extra_len = b[local + 28] | (size_t)b[local + 29] << 8;
+        const size_t data = local + 30 + name_len + extra_len;
+        b[data + (size_t)zs.comp_size / 2] ^= 0x10;
+        cr_assert_eq(gb_atomic_write(bad, b, n), GB_OK);
+        cr_expect_eq(stream_all(bad, "sigma"), GB_INPUT, "%s: a flipped byte must be found", archives[k]);
+        cr_expect_not_null(strstr(gb_last_error(), "bad.npz:sigma.npy"), "%s", gb_last_error());
+        if (k == 0) { /* stored: every byte is readable, the CRC-32 is what finds it */
+            gb_npy_stream *st;
+            gb_npy_array h;
+            int fortran;
+            cr_assert_eq(gb_npy_stream_open(&st, &h, &fortran, bad, "sigma"), GB_OK, "%s", gb_last_error());
+            double *v = malloc(h.count * sizeof *v);
+            cr_expect_eq(gb_npy_stream_read(st, v, h.count * sizeof *v), GB_OK, "%s", gb_last_error());
+            cr_expect_eq(gb_npy_stream_finish(st), GB_INPUT, "the CRC-32 must be compared at the end");
+            free(v);
+            gb_npy_stream_close(st);
+        }
+        free(b);
+    }
+    size_t n;
+    unsigned char *b = slurp(fid_fixture(path, sizeof path, "npy_f8.npy"), &n);
+    snprintf(bad, sizeof bad, "%s/short.npy", tmp);
+    cr_assert_eq(gb_atomic_write(bad, b, n - 8), GB_OK);
+    cr_expect_eq(stream_all(bad, NULL), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "short.npy"), "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "truncated"), "%s", gb_last_error());
+    free(b);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    cr_expect_eq(system(cmd), 0);
 }
 
 Test(npz_corrupt, crc_truncation_and_member_names) {
