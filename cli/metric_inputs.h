@@ -17,9 +17,10 @@
  *                            .npz holding it under 'arr_0' (np.savez(path, images): the sample
  *                            batches of OpenAI's evaluation suite): only its header is read
  *                            (core/npy.h gb_npy_peek), so the two inputs' arrays are never in
- *                            memory together; the pixels are loaded when the network needs
- *                            them (once, and of an .npz only that member; an [n, h, w, c]
- *                            array is made planar image by image), and a damaged member body (CRC, deflate) or a file rewritten in
+ *                            memory together; the pixels are streamed through the network a
+ *                            batch at a time (core/npy.h gb_npy_stream; of an .npz only that
+ *                            member; an [n, h, w, c] array made planar image by image; a
+ *                            Fortran-order array is loaded whole), and a damaged member body (CRC, deflate) or a file rewritten in
  *                            between is found then;
  *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
  *       images; datasets/image_splits.h): loaded (a 32x32 set is small), so a count beyond the
