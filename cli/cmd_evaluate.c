@@ -7,7 +7,7 @@
  *       'arr_0' (the evaluator's only input: reference batches such as
  *       VIRTUAL_imagenet256_labeled.npz and sample batches written by np.savez), a .npy image
  *       array, a folder of PNG/JPEG images, a .zip of them, or a dataset split.
- *   Prints both inputs and the network, then the evaluator's own lines:
+ *   Prints both inputs, the network and a "settings:" line, then the evaluator's own lines:
  *       Inception Score: X      of SAMPLE
  *       FID: X                  SAMPLE against REF (pool3)
  *       sFID: X                 SAMPLE against REF (mixed_6/conv, 2023-d)
@@ -83,8 +83,8 @@ static gb_status read_batch(eval_batch *b, const char *path, const gb_cli_networ
     GB_TRY(gb_cli_input_read(&b->in, path, net, "features"));
     if (!gb_cli_input_holds_images(&b->in))
         return gb_fail(GB_INPUT, "%s holds feature rows, not images: evaluate runs the network on both batches "
-                                 "(precision and recall need every image's pool3 features); genbench fid, sfid, prdc "
-                                 "and isc take features",
+                                 "(precision and recall need every image's pool3 features); genbench fid, sfid and "
+                                 "prdc take feature rows, isc logit rows",
                        path);
     b->n = gb_cli_input_count(&b->in);
     if (b->n < MIN_IMAGES)
@@ -108,14 +108,16 @@ static gb_status stats_of(gb_fid_stats *st, const float *x, size_t n, size_t dim
                           const char *path) {
     gb_status s = gb_fid_stats_from_features(st, x, n, dim);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
-    snprintf(st->protocol, sizeof st->protocol, "%s", gb_fid_protocol_name(net->protocol));
-    snprintf(st->weights_sha256, sizeof st->weights_sha256, "%s", net->net.sha256);
+    gb_cli_network_stamp(st, net);
     return GB_OK;
 }
 
-/* The batch through the network (logits for the sample only), then its statistics. */
+/* The batch through the network (logits for the sample only; sFID's rows only when no stored
+ * statistics replace them), then its statistics. */
 static gb_status run_batch(eval_batch *b, gb_cli_network *net, int want_logits) {
-    const gb_fid_wanted want = {.pool = &b->pool, .logits = want_logits ? &b->logits : NULL, .spatial = &b->spatial};
+    const gb_fid_wanted want = {.pool = &b->pool,
+                                .logits = want_logits ? &b->logits : NULL,
+                                .spatial = b->stored_stats ? NULL : &b->spatial};
     GB_TRY(gb_cli_input_outputs(&b->in, net, &want, b->kind, sizeof b->kind));
     if (!b->stored_stats) {
         GB_TRY(stats_of(&b->stats, b->pool, b->n, GB_INCEPTION_FEATURES, net, b->path));
@@ -202,8 +204,13 @@ gb_status gb_cmd_evaluate(int argc, char **argv) {
             return gb_fail(GB_USAGE, "evaluate takes two inputs, REF and SAMPLE (got a third: '%s')", opt);
         }
     }
-    if (n_paths != 2) return gb_fail(GB_USAGE, "evaluate needs two inputs, REF and SAMPLE (see genbench evaluate --help)");
+    if (n_paths != 2)
+        return gb_fail(GB_USAGE, "evaluate needs two inputs, REF and SAMPLE (see genbench evaluate --help)");
     GB_TRY(gb_cli_check_network_options(&net));
+    if (net.protocol != GB_FID_LEGACY_TF) /* allowed (a study of the resize), but not the evaluator's numbers */
+        gb_warn("evaluate: --protocol %s is not the evaluator's: its TF graph resizes as legacy-tf does, and these "
+                "numbers will not match its",
+                gb_fid_protocol_name(net.protocol));
     /* both read and checked before the network runs: the evaluator's order after that */
     eval_batch ref, sample;
     gb_status s = read_batch(&ref, paths[0], &net);
@@ -211,13 +218,14 @@ gb_status gb_cmd_evaluate(int argc, char **argv) {
     else memset(&sample, 0, sizeof sample);
     if (s == GB_OK) s = run_batch(&ref, &net, 0);
     if (s == GB_OK) s = run_batch(&sample, &net, 1);
-    evaluation e;
+    evaluation e = {0};
     if (s == GB_OK) s = compute(&e, &ref, &sample, &net);
     if (s == GB_OK) {
         describe_batch("REF", &ref);
         describe_batch("SAMPLE", &sample);
         gb_cli_describe_network(&net);
-        printf("Inception Score over splits of %d rows (logits without fc.bias); precision and recall with k = %zu, "
+        /* not starting "Inception Score": scripts that grep the evaluator's lines must find one */
+        printf("settings: IS over splits of %d rows (logits without fc.bias); precision and recall with k = %zu, "
                "distance <= radius, float64 distances\n",
                GB_IS_SPLIT_SIZE, e.pr.protocol.k);
         printf("Inception Score: %.10g\nFID: %.10g\nsFID: %.10g\nPrecision: %.10g\nRecall: %.10g\n", e.is, e.fid,

@@ -102,8 +102,7 @@ static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
     if (s != GB_OK) return gb_fail_wrap(s, "%s", fi->in.arg);
     snprintf(fi->kind, sizeof fi->kind, "%s", f.kind);
     if (f.from_images) { /* the provenance --stats-out records and a later comparison checks */
-        snprintf(fi->stats.protocol, sizeof fi->stats.protocol, "%s", gb_fid_protocol_name(fn->protocol));
-        snprintf(fi->stats.weights_sha256, sizeof fi->stats.weights_sha256, "%s", fn->net.sha256);
+        gb_cli_network_stamp(&fi->stats, fn);
     }
     return GB_OK;
 }

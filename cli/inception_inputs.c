@@ -106,3 +106,8 @@ void gb_cli_describe_network(const gb_cli_network *net) {
                                                        : " (an earlier block's average, pytorch-fid --dims)",
                net->dev.name);
 }
+
+void gb_cli_network_stamp(gb_fid_stats *st, const gb_cli_network *net) {
+    snprintf(st->protocol, sizeof st->protocol, "%s", gb_fid_protocol_name(net->protocol));
+    snprintf(st->weights_sha256, sizeof st->weights_sha256, "%s", net->net.sha256);
+}

@@ -22,6 +22,7 @@
 
 #include "../core/status.h"
 #include "../kernels/kernels.h"
+#include "../metrics/fid.h"
 #include "../metrics/fid_protocol.h"
 #include "../metrics/inception_features.h"
 #include "../models/inception_v3.h"
@@ -77,6 +78,10 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
 
 /* The features per image the network gives (--dims, else 2048). */
 static inline size_t gb_cli_network_dims(const gb_cli_network *net) { return net->dims ? (size_t)net->dims : 2048; }
+
+/* Records in st the protocol and the weights' hash of the open network that computed its
+ * features: what --stats-out writes and gb_fid_stats_warn_mismatch compares. */
+void gb_cli_network_stamp(gb_fid_stats *st, const gb_cli_network *net);
 
 /* GB_USAGE for network options that contradict each other or are out of range. */
 gb_status gb_cli_check_network_options(const gb_cli_network *net);

@@ -24,7 +24,7 @@ static const char usage[] =
     "  kid GEN REF [opts]       KID on features .npy or images\n"
     "  prdc GEN REAL [opts]     precision, recall, density, coverage on features .npy or images\n"
     "  isc GEN [opts]           Inception score of images or a logits .npy (torch-fidelity's protocol)\n"
-    "  evaluate REF SAMPLE      IS, FID, sFID, precision, recall as OpenAI's guided-diffusion evaluator\n"
+    "  evaluate REF SAMPLE [opts]  IS, FID, sFID, precision, recall as OpenAI's guided-diffusion evaluator\n"
     "  spectrum A B [opts]      RMS log-spectral distance (dB) between two image sets (folders, .zip, .npy, splits)\n"
     "  version                  version, commit and build flags\n"
     "\n"

@@ -230,6 +230,9 @@ static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kin
 
 gb_status gb_cli_input_outputs(gb_cli_input *in, gb_cli_network *net, const gb_fid_wanted *want, char *kind,
                                size_t kind_size) {
+    float **kept[3] = {want->pool, want->logits, want->spatial};
+    for (int k = 0; k < 3; k++) /* NULL on every failure, as the image sources promise */
+        if (kept[k]) *kept[k] = NULL;
     if (in->kind == GB_CLI_ROWS)
         return gb_fail(GB_INPUT, "%s is a file of %s, not images: the network's outputs need images", in->arg,
                        in->rows.kind);

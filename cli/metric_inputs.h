@@ -20,8 +20,8 @@
  *                            memory together; the pixels are streamed through the network a
  *                            batch at a time (core/npy.h gb_npy_stream; of an .npz only that
  *                            member; an [n, h, w, c] array made planar image by image; a
- *                            Fortran-order array is loaded whole), and a damaged member body (CRC, deflate) or a file rewritten in
- *                            between is found then;
+ *                            Fortran-order array is loaded whole), and a damaged member body
+ *                            (CRC, deflate) or a file rewritten in between is found then;
  *     otherwise NAME:SPLIT[:N] with NAME an image dataset is a dataset split (its first N
  *       images; datasets/image_splits.h): loaded (a 32x32 set is small), so a count beyond the
  *       split or a damaged file is found now.

@@ -148,15 +148,14 @@ static gb_status source_outputs(const gb_fid_wanted *want, gb_inception *net, co
     clear_wanted(want);
     const size_t count = src->count, in_floats = 3 * (size_t)S * S, mb = net->max_batch;
     overlap = overlap && count > mb; /* one batch has nothing to overlap with */
-    /* the forward always writes the features (pool3 when logits are asked for); a caller that
-     * wants only logits gets one batch's worth, overwritten batch by batch */
+    /* the forward always writes the features (pool3 when logits or sFID's rows are asked for);
+     * a caller that does not keep them gets one batch's worth, overwritten batch by batch */
     const int keep_pool = want->pool != NULL;
     size_t pool_rows = keep_pool ? count : mb;
     const size_t dims = (size_t)net->dims; /* pool3's 2048, an earlier block's or sFID's (gb_inception_set_dims) */
     if ((want->logits || want->spatial) && dims != GB_INCEPTION_FEATURES)
-        return gb_fail(GB_USAGE, "%s: the Inception logits and sFID's features beside them need the 2048-d pool3 "
-                                 "features (not %zu)",
-                       src->name, dims);
+        return gb_fail(GB_USAGE, "%s: %s needs the 2048-d pool3 features (not %zu)", src->name,
+                       want->logits ? "the Inception logits" : "sFID's features beside pool3", dims);
     float *feats = malloc(pool_rows * dims * sizeof *feats);
     float *lg = want->logits ? malloc(count * GB_INCEPTION_CLASSES * sizeof *lg) : NULL;
     float *sp = want->spatial ? malloc(count * GB_INCEPTION_SPATIAL * sizeof *sp) : NULL;
@@ -280,12 +279,18 @@ gb_status gb_fid_archive_outputs(const gb_fid_wanted *want, gb_inception *net, g
     return source_outputs(want, net, &src, overlap_on(net));
 }
 
-gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
-                                int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label) {
-    clear_wanted(want);
+/* GB_INPUT unless there is at least one image of 1 or 3 channels. */
+static gb_status check_images(size_t count, int channels, int h, int w, const char *label) {
     if (count == 0 || (channels != 1 && channels != 3) || h < 1 || w < 1)
         return gb_fail(GB_INPUT, "%s: %zu images of %d x %d x %d: expected at least one image of 1 or 3 channels",
                        label, count, channels, h, w);
+    return GB_OK;
+}
+
+gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, const uint8_t *pixels, size_t count,
+                                int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label) {
+    clear_wanted(want);
+    GB_TRY(check_images(count, channels, h, w, label));
     image_source src = {.count = count, .protocol = p, .prepare = prepare_pixels, .pixels = pixels,
                         .channels = channels, .h = h, .w = w, .channels_last = channels_last, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);
@@ -295,9 +300,7 @@ gb_status gb_fid_images_outputs(const gb_fid_wanted *want, gb_inception *net, co
 gb_status gb_fid_stream_outputs(const gb_fid_wanted *want, gb_inception *net, gb_npy_stream *stream, size_t count,
                                 int channels, int h, int w, int channels_last, gb_fid_protocol p, const char *label) {
     clear_wanted(want);
-    if (count == 0 || (channels != 1 && channels != 3) || h < 1 || w < 1)
-        return gb_fail(GB_INPUT, "%s: %zu images of %d x %d x %d: expected at least one image of 1 or 3 channels",
-                       label, count, channels, h, w);
+    GB_TRY(check_images(count, channels, h, w, label));
     image_source src = {.count = count, .protocol = p, .prepare = prepare_streamed, .stream = stream,
                         .channels = channels, .h = h, .w = w, .channels_last = channels_last, .name = label};
     snprintf(src.label, sizeof src.label, "%s", label);

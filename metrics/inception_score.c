@@ -52,7 +52,7 @@ static gb_status score_rows(double *mean, double *std, const float *x, const siz
                             size_t splits, size_t split_size, gb_is_input input) {
     if (split_size) {
         if (n == 0) return gb_fail(GB_USAGE, "inception score of no rows");
-        splits = (n + split_size - 1) / split_size;
+        splits = n / split_size + (n % split_size != 0); /* ceil, without overflow */
     }
     if (splits == 0 || splits > n)
         return gb_fail(GB_USAGE, "inception score: %zu splits for %zu rows (need 1 <= splits <= rows)", splits, n);
@@ -62,8 +62,14 @@ static gb_status score_rows(double *mean, double *std, const float *x, const siz
     gb_status st = GB_OK;
     if (!lp || !p || !py || !lpy || !scores) st = gb_fail(GB_ENV, "out of memory for the inception score");
     for (size_t s = 0; st == GB_OK && s < splits; s++) {
-        size_t lo = s * n / splits, hi = (s + 1) * n / splits;
-        if (split_size) lo = s * split_size, hi = lo + split_size < n ? lo + split_size : n;
+        size_t lo, hi;
+        if (split_size) {
+            lo = s * split_size;
+            hi = n - lo > split_size ? lo + split_size : n;
+        } else {
+            lo = s * n / splits;
+            hi = (s + 1) * n / splits;
+        }
         const size_t m = hi - lo;
         /* Pass 1: p(y) over the split. Pass 2: mean KL (rows recomputed: no n x classes buffer). */
         memset(py, 0, classes * sizeof *py);

@@ -437,7 +437,7 @@ static tens block_b_fwd(fwd *f, tens x, int ob) {
  * (torch-fidelity's weight conversion maps mixed_6/conv to Mixed_6d.branch1x1; the tensor is
  * its ReLU output) and keeps channels [..., :7] of the NHWC map, 7 x 17 x 17 = 2023 per image.
  * Those are the first 7 channels of Mixed_6d's merged 1x1 output m after its ReLU: copied
- * into net->pool [batch, 2023] channel-major, one contiguous run per image (gb_inception_forward
+ * into net->pool [batch, 2023] channel-major, one contiguous run per image (gb_inception_forward_taps
  * reorders them to the evaluator's h, w, c on the host). Returns 1, and sets f->stop, when the
  * forward ends here. When pool3 is wanted too (f->spatial_too, the evaluator's one pass), the
  * copy goes to net->spatial and the forward goes on: the map is read, not changed, so pool3 and
@@ -456,7 +456,8 @@ static int spatial_tap(fwd *f, tens m) {
     return alone;
 }
 
-/* spatial: 1 for Mixed_6d, where sFID's tap sits (the block is then left unfinished). */
+/* spatial: 1 for Mixed_6d, where sFID's tap sits (with dims 2023 the block is then left
+ * unfinished; beside pool3 it completes). */
 static tens block_c_fwd(fwd *f, tens x, int ob, int spatial) {
     const int c7 = f->net->convs[f->layer + 1].cout;
     tens out = take(f, ob, 768, x.h, x.w);

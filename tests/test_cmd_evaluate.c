@@ -99,6 +99,9 @@ Test(cmd_evaluate, matches_the_evaluator_transcribed_on_peer_features, .timeout 
     cr_log_info("evaluate: IS %.10g FID %.10g sFID %.10g P %.3g R %.3g", e.is, e.fid, e.sfid, e.precision, e.recall);
     cr_expect_not_null(strstr(captured, "protocol legacy-tf"), "the evaluator's resize is the default: %s", captured);
     cr_expect_not_null(strstr(captured, "computed from its images"), "%s", captured);
+    /* one line starts "Inception Score" (scripts grep the evaluator's lines), the settings apart */
+    cr_expect_null(strstr(strstr(captured, "\nInception Score: ") + 1, "\nInception Score"), "%s", captured);
+    cr_expect_not_null(strstr(captured, "\nsettings: IS over splits of 5000 rows"), "%s", captured);
     expect_rel(e.is, evaluator_reference("is"), TOL_IS, "Inception Score");
     expect_rel(e.fid, evaluator_reference("fid"), TOL_FID, "FID");
     expect_rel(e.sfid, evaluator_reference("sfid"), TOL_FID, "sFID");
@@ -153,7 +156,8 @@ Test(cmd_evaluate, equals_the_single_metric_commands, .timeout = 300) {
 }
 
 /* A uint8 NHWC batch of n images of 8 x 8 as np.savez writes it (arr_0), with extra members. */
-static void write_batch(const char *path, size_t n, const char *const *keys, const gb_npy_array *extra, size_t n_extra) {
+static void write_batch(const char *path, size_t n, const char *const *keys, const gb_npy_array *extra,
+                        size_t n_extra) {
     cr_assert(n_extra <= 4);
     static uint8_t pixels[6 * 8 * 8 * 3];
     for (size_t i = 0; i < sizeof pixels; i++) pixels[i] = (uint8_t)(i * 7 + i / 17);
@@ -181,7 +185,8 @@ Test(cmd_evaluate, bad_inputs_stop_before_the_network) {
     const char *only_mu[2] = {"mu", "sigma"}, *four[4] = {"mu", "sigma", "mu_s", "sigma_s"};
     gb_npy_array pool[2] = {gb_npy_view(GB_NPY_F64, 1, d1, mu), gb_npy_view(GB_NPY_F64, 2, d2, sigma)};
     write_batch(nomus, 6, only_mu, pool, 2);
-    gb_npy_array all[4] = {pool[0], pool[1], gb_npy_view(GB_NPY_F64, 1, s1, mu_s), gb_npy_view(GB_NPY_F64, 2, s2, sigma_s)};
+    gb_npy_array all[4] = {pool[0], pool[1], gb_npy_view(GB_NPY_F64, 1, s1, mu_s),
+                           gb_npy_view(GB_NPY_F64, 2, s2, sigma_s)};
     write_batch(badmu, 6, four, all, 4);
     static float rows[6 * 4];
     size_t fshape[2] = {6, 4};
@@ -189,7 +194,7 @@ Test(cmd_evaluate, bad_inputs_stop_before_the_network) {
     cr_assert_eq(gb_npy_save(feats, &f), GB_OK, "%s", gb_last_error());
 
     const char *absent = "/nonexistent/inception.pth";
-    const struct {
+    const struct { /* the file named is the bad one: ref unless the sample is */
         const char *ref, *sample;
         gb_status want;
         const char *says;
@@ -206,6 +211,8 @@ Test(cmd_evaluate, bad_inputs_stop_before_the_network) {
         cr_expect_eq(run_cmd(gb_cmd_evaluate, argv, 7, last, sizeof last), cases[c].want, "case %zu: %s", c,
                      gb_last_error());
         cr_expect_not_null(strstr(gb_last_error(), cases[c].says), "case %zu: %s", c, gb_last_error());
+        const char *bad = cases[c].ref == good ? cases[c].sample : cases[c].ref;
+        cr_expect_not_null(strstr(gb_last_error(), bad), "case %zu names %s: %s", c, bad, gb_last_error());
     }
     /* the network is reached with good inputs: the missing weights are then the error (exit 5) */
     char *reach[] = {"evaluate", good, good, "--weights", (char *)absent};

@@ -460,6 +460,15 @@ Test(cmd_fid_images, stats_files_record_their_protocol, .timeout = 300) {
 /* An image array rewritten between the read step and the network (another input's network pass
  * can take minutes): the load finds a shape other than the header's and refuses it, instead of
  * reordering into a buffer of the old size. */
+/* The network options of the fixture weights on the CPU (w and h hold the path and hash). */
+static void fixture_network(gb_cli_network *net, char w[1024], char h[65]) {
+    *net = (gb_cli_network)GB_CLI_NETWORK_DEFAULTS;
+    weights(w, 1024, h);
+    net->weights = w;
+    net->weights_sha256 = h;
+    net->device = "cpu";
+}
+
 Test(cmd_fid_images, array_rewritten_after_its_header_was_read) {
     char path[] = "/tmp/gb_rewrite_XXXXXX.npy";
     int fd = mkstemps(path, 4);
@@ -469,12 +478,9 @@ Test(cmd_fid_images, array_rewritten_after_its_header_was_read) {
     size_t big_shape[4] = {2, 32, 32, 3}, small_shape[4] = {2, 8, 8, 3};
     gb_npy_array a = gb_npy_view(GB_NPY_U8, 4, big_shape, big), b = gb_npy_view(GB_NPY_U8, 4, small_shape, small);
     cr_assert_eq(gb_npy_save(path, &a), GB_OK);
-    gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
+    gb_cli_network net;
     char w[1024], h[65];
-    weights(w, sizeof w, h);
-    net.weights = w;
-    net.weights_sha256 = h;
-    net.device = "cpu";
+    fixture_network(&net, w, h);
     gb_cli_input in;
     cr_assert_eq(gb_cli_input_read(&in, path, &net, "features"), GB_OK, "%s", gb_last_error());
     cr_assert_eq(gb_npy_save(path, &b), GB_OK);
@@ -489,12 +495,9 @@ Test(cmd_fid_images, array_rewritten_after_its_header_was_read) {
 
 /* pool3 features of one array input through gb_cli_input_read / gb_cli_input_rows; the status. */
 static gb_status array_features(gb_cli_features *f, const char *path) {
-    gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
+    gb_cli_network net;
     char w[1024], h[65];
-    weights(w, sizeof w, h);
-    net.weights = w;
-    net.weights_sha256 = h;
-    net.device = "cpu";
+    fixture_network(&net, w, h);
     net.batch = 2; /* three images: two batches, the stream read in two pieces */
     gb_cli_input in;
     cr_assert_eq(gb_cli_input_read(&in, path, &net, "features"), GB_OK, "%s", gb_last_error());

@@ -170,9 +170,11 @@ Test(image_archive, same_bits_as_a_folder) {
     for (int k = 0; k < 5; k++) /* the same order as the folder's */
         cr_assert_str_eq(gb_image_archive_member(a, (size_t)k), strrchr(paths[k], '/') + 1);
     float *pool[2], *logits[2];
-    cr_assert_eq(gb_fid_files_outputs(&(gb_fid_wanted){&pool[0], &logits[0], NULL}, &net, paths, n, GB_FID_CLEAN, dir), GB_OK, "%s",
+    cr_assert_eq(gb_fid_files_outputs(&(gb_fid_wanted){.pool = &pool[0], .logits = &logits[0]}, &net,
+                                      paths, n, GB_FID_CLEAN, dir), GB_OK, "%s",
                  gb_last_error());
-    cr_assert_eq(gb_fid_archive_outputs(&(gb_fid_wanted){&pool[1], &logits[1], NULL}, &net, a, GB_FID_CLEAN, zip), GB_OK, "%s",
+    cr_assert_eq(gb_fid_archive_outputs(&(gb_fid_wanted){.pool = &pool[1], .logits = &logits[1]}, &net,
+                                        a, GB_FID_CLEAN, zip), GB_OK, "%s",
                  gb_last_error());
     cr_expect_eq(memcmp(pool[0], pool[1], 5 * GB_INCEPTION_FEATURES * sizeof(float)), 0, "pool3 differs");
     cr_expect_eq(memcmp(logits[0], logits[1], 5 * GB_INCEPTION_CLASSES * sizeof(float)), 0, "logits differ");

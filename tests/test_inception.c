@@ -356,7 +356,8 @@ Test(inception, one_pass_gives_pool3_logits_and_spatial) {
         }
         spatial1[2 * GB_INCEPTION_SPATIAL] = 12345.0f; /* a guard just past the rows */
         gb_inception_forward_taps(&net, pool1, logits1, spatial1, in, 2);
-        cr_expect_eq(memcmp(pool1, pool, sizeof pool), 0, "batch limit %zu: pool3 differs from the plain forward's", limit);
+        cr_expect_eq(memcmp(pool1, pool, sizeof pool), 0, "batch limit %zu: pool3 differs from the plain forward's",
+                     limit);
         cr_expect_eq(memcmp(logits1, logits, sizeof logits), 0, "batch limit %zu: logits differ", limit);
         cr_expect_eq(memcmp(spatial1, spatial, sizeof spatial), 0,
                      "batch limit %zu: spatial rows differ from the dims-2023 forward's", limit);
