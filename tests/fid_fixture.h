@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/npy.h"
+#include "tests/fixture.h"
 
 #define FID_PEER "/usr/bin/python3 tests/peers/fid_stats.py $GB_FIXTURES"
 
@@ -28,17 +29,7 @@ static inline const char *fid_fixture(char *buf, size_t size, const char *name) 
 /* Value of `key` in fid_stats/reference.txt. */
 static inline double fid_reference(const char *key) {
     char path[1024];
-    FILE *fp = fopen(fid_fixture(path, sizeof path, "reference.txt"), "r");
-    char k[128];
-    double v;
-    while (fp && fscanf(fp, "%127s %lf", k, &v) == 2)
-        if (strcmp(k, key) == 0) {
-            fclose(fp);
-            return v;
-        }
-    if (fp) fclose(fp);
-    cr_assert_fail("%s has no key %s: re-run " FID_PEER, path, key);
-    return NAN;
+    return fixture_value(fid_fixture(path, sizeof path, "reference.txt"), key, FID_PEER);
 }
 
 /* A 2-D .npy fixture as float32 [n, d] (malloc'd). */

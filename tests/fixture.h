@@ -40,6 +40,22 @@ static inline float *fixture_f32(const char *rel, size_t count) {
     return data;
 }
 
+/* The value of `key` in a peer's "key value" reference file at path (one pair per line); a
+ * missing file or key fails the test, naming `peer`, the command that writes it. */
+static inline double fixture_value(const char *path, const char *key, const char *peer) {
+    FILE *fp = fopen(path, "r");
+    char k[128];
+    double v;
+    while (fp && fscanf(fp, "%127s %lf", k, &v) == 2)
+        if (strcmp(k, key) == 0) {
+            fclose(fp);
+            return v;
+        }
+    if (fp) fclose(fp);
+    cr_assert_fail("%s has no key %s: run %s", path, key, peer);
+    return NAN;
+}
+
 /* |got - ref| <= atol + rtol |ref| elementwise; prints the first mismatches with their indices. */
 static inline void expect_close(const char *label, const float *got, const float *ref, size_t n, double atol,
                                 double rtol) {

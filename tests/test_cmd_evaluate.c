@@ -51,18 +51,9 @@ static void evaluator_file(char *buf, size_t size, const char *name) {
 
 /* The peer's value of key in inception/evaluator/reference.txt. */
 static double evaluator_reference(const char *key) {
-    char path[1024], k[64];
+    char path[1024];
     evaluator_file(path, sizeof path, "reference.txt");
-    FILE *fp = fopen(path, "r");
-    double v;
-    while (fp && fscanf(fp, "%63s %lf", k, &v) == 2)
-        if (strcmp(k, key) == 0) {
-            fclose(fp);
-            return v;
-        }
-    if (fp) fclose(fp);
-    cr_assert_fail("%s has no key %s: run " PEER, path, key);
-    return NAN;
+    return fixture_value(path, key, PEER);
 }
 
 /* The random weights and their hash. */
