@@ -105,8 +105,10 @@ static gb_status read_batch(eval_batch *b, const char *path, const gb_cli_networ
 
 /* Statistics of features computed here, with the provenance a stored file may be checked against. */
 static gb_status stats_of(gb_fid_stats *st, const float *x, size_t n, size_t dim, const gb_cli_network *net,
-                          const char *path) {
-    gb_status s = gb_fid_stats_from_features(st, x, n, dim);
+                          const char *path, const char *features) {
+    char label[192];
+    snprintf(label, sizeof label, "%.120s (%s)", path, features);
+    gb_status s = gb_fid_stats_from_features(st, x, n, dim, label);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
     gb_cli_network_stamp(st, net);
     return GB_OK;
@@ -120,8 +122,9 @@ static gb_status run_batch(eval_batch *b, gb_cli_network *net, int want_logits) 
                                 .spatial = b->stored_stats ? NULL : &b->spatial};
     GB_TRY(gb_cli_input_outputs(&b->in, net, &want, b->kind, sizeof b->kind));
     if (!b->stored_stats) {
-        GB_TRY(stats_of(&b->stats, b->pool, b->n, GB_INCEPTION_FEATURES, net, b->path));
-        GB_TRY(stats_of(&b->stats_spatial, b->spatial, b->n, GB_INCEPTION_SPATIAL, net, b->path));
+        GB_TRY(stats_of(&b->stats, b->pool, b->n, GB_INCEPTION_FEATURES, net, b->path, "pool3"));
+        GB_TRY(stats_of(&b->stats_spatial, b->spatial, b->n, GB_INCEPTION_SPATIAL, net, b->path,
+                        "sFID's spatial features"));
     }
     free(b->spatial); /* only its statistics are needed */
     b->spatial = NULL;

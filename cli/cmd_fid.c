@@ -97,7 +97,7 @@ static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
     if (fi->is_stats) return GB_OK;
     gb_cli_features f;
     GB_TRY(gb_cli_input_rows(&f, &fi->in, fn, 0));
-    gb_status s = gb_fid_stats_from_features(&fi->stats, f.x, f.n, f.d);
+    gb_status s = gb_fid_stats_from_features(&fi->stats, f.x, f.n, f.d, fi->in.arg);
     free(f.x);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", fi->in.arg);
     snprintf(fi->kind, sizeof fi->kind, "%s", f.kind);

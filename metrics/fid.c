@@ -7,6 +7,7 @@
 #include <float.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -134,18 +135,20 @@ gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out) {
         }
     }
     out->n = n;
+    if (a->label) snprintf(out->label, sizeof out->label, "%s", a->label);
     /* N rows have an N - 1 dimensional span about their mean. */
     if (n <= dim)
-        gb_warn("FID statistics from %llu samples in %zu dimensions: the covariance is singular (rank at most "
+        gb_warn("FID statistics%s%s from %llu samples in %zu dimensions: the covariance is singular (rank at most "
                 "%llu) and FID is strongly biased; use more than %zu samples",
-                (unsigned long long)n, dim, (unsigned long long)n - 1, dim);
+                out->label[0] ? " of " : "", out->label, (unsigned long long)n, dim, (unsigned long long)n - 1, dim);
     return GB_OK;
 }
 
-gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n, size_t dim) {
+gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n, size_t dim, const char *label) {
     memset(out, 0, sizeof *out);
     gb_fid_accum a;
     GB_TRY(gb_fid_accum_init(&a, dim));
+    a.label = label;
     gb_status s = gb_fid_accum_add(&a, x, n);
     if (s == GB_OK) s = gb_fid_accum_finish(&a, out);
     gb_fid_accum_free(&a);
@@ -188,11 +191,22 @@ static gb_status symmetric_eigen(gb_device *dev, char jobz, size_t n, double *a,
 /* A covariance with eigenvalues at zero (within rounding) gives a biased FID: say so, with how
  * many. A sample covariance of N rows has rank at most N - 1; dependent features (duplicated
  * rows, constant or collinear features) lower it further. */
-static void warn_rank_deficient(const char *which, size_t zeros, size_t order) {
+static void warn_rank_deficient(const char *which, const char *where, size_t zeros, size_t order) {
     if (zeros)
-        gb_warn("Frechet distance: %s is rank-deficient (%zu of its %zu eigenvalues are zero within rounding): "
+        gb_warn("Frechet distance: %s%s is rank-deficient (%zu of its %zu eigenvalues are zero within rounding): "
                 "fewer independent samples than dimensions, or dependent features; the FID is biased",
-                which, zeros, order);
+                which, where, zeros, order);
+}
+
+/* The names the warnings give the two covariances: "sigma1" and "sigma2", or "the covariance
+ * of LABEL" for labelled statistics. */
+typedef struct {
+    char s1[224], s2[224];
+} sigma_names;
+
+static void name_sigma(char *out, size_t size, const char *label, const char *fallback) {
+    if (label && label[0]) snprintf(out, size, "the covariance of %s", label);
+    else snprintf(out, size, "%s", fallback);
 }
 
 /* Eigenvalues of the symmetric r x r matrix m (lower triangle read, overwritten), clamped at 0,
@@ -218,9 +232,12 @@ static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, doub
 
 /* tr sqrt(L^T S2 L) with S1 = L L^T; returns 1 (and nothing else) when S1 is not positive
  * definite. Column-major throughout: a symmetric matrix reads the same in either order.
- * L^T S2 L has S2's rank, so its zero eigenvalues are S2's (named s2_name in the warning). */
+ * L^T S2 L has S2's rank, so its zero eigenvalues are S2's (named s2_name in the warning), or
+ * S1's when S1 is singular to working precision and still passed Cholesky: the warning then
+ * names s1_name as the other possibility. s1_name is NULL when S2's own factorisation failed,
+ * which settles that the zeros are S2's. */
 static int cholesky_path(gb_device *dev, gb_status *st, double *out, const double *s1, const double *s2,
-                         const char *s2_name, size_t d, double *l, double *t, double *w) {
+                         const char *s2_name, const char *s1_name, size_t d, double *l, double *t, double *w) {
     memcpy(l, s1, d * d * sizeof *l);
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, l, (lapack_int)d);
     if (info > 0) return 1;
@@ -236,13 +253,15 @@ static int cholesky_path(gb_device *dev, gb_status *st, double *out, const doubl
     gb_congruence_lower(d, t, d, l, d, t + d * d);
     size_t zeros;
     *st = trace_sqrt_sym(dev, out, &zeros, t, d, w);
-    if (*st == GB_OK) warn_rank_deficient(s2_name, zeros, d);
+    char where[256] = "";
+    if (s1_name) snprintf(where, sizeof where, " (or %.200s, nearly singular)", s1_name);
+    if (*st == GB_OK) warn_rank_deficient(s2_name, where, zeros, d);
     return 0;
 }
 
 /* tr sqrt(B^T S2 B) with B = V diag(sqrt(l)) over the eigenvalues l > 0 of S1. */
 static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const double *s2, size_t d, double *v,
-                            double *t, double *w) {
+                            double *t, double *w, const sigma_names *names) {
     memcpy(v, s1, d * d * sizeof *v);
     GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
     double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
@@ -254,7 +273,7 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
      * are zero up to rounding), scaled by sqrt(l). */
     size_t first = 0;
     while (first < d && !(w[first] > floor)) first++;
-    warn_rank_deficient("sigma1", first, d);
+    warn_rank_deficient(names->s1, "", first, d);
     size_t r = d - first;
     if (r == 0) {
         *out = 0.0;
@@ -272,7 +291,9 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
                 (int)r);
     size_t zeros;
     GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w));
-    warn_rank_deficient("sigma2 (on the range of sigma1)", zeros, r);
+    char where[256];
+    snprintf(where, sizeof where, " (on the range of %.200s)", names->s1);
+    warn_rank_deficient(names->s2, where, zeros, r);
     return GB_OK;
 }
 
@@ -297,8 +318,8 @@ gb_status gb_frechet_distance(double *out, const double *mu1, const double *s1, 
     return gb_frechet_distance_on(NULL, out, mu1, s1, mu2, s2, dim, method);
 }
 
-gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
-                                 const double *s2, size_t dim, gb_frechet_method method) {
+static gb_status frechet(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
+                         const double *s2, size_t dim, gb_frechet_method method, const sigma_names *names) {
     if (dim == 0) return gb_fail(GB_INPUT, "Frechet distance of 0-dimensional statistics");
     GB_TRY(gb_fid_check_finite(mu1, dim, "mu1", 0));
     GB_TRY(gb_fid_check_finite(mu2, dim, "mu2", 0));
@@ -320,14 +341,11 @@ gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1,
     } else {
         int need_eigen = 1;
         if (method == GB_FRECHET_AUTO) {
-            /* L^T S2 L's zero eigenvalues are S2's, or S1's when S1 is singular to working
-             * precision and still passed Cholesky: the warning names the likelier one */
-            need_eigen =
-                cholesky_path(dev, &st, &trsq, s1, s2, "sigma2 (or a nearly singular sigma1)", dim, fac, t, w);
+            need_eigen = cholesky_path(dev, &st, &trsq, s1, s2, names->s2, names->s1, dim, fac, t, w);
             /* tr sqrt(S1 S2) = tr sqrt(S2 S1): factor whichever is positive definite. */
-            if (need_eigen) need_eigen = cholesky_path(dev, &st, &trsq, s2, s1, "sigma1", dim, fac, t, w);
+            if (need_eigen) need_eigen = cholesky_path(dev, &st, &trsq, s2, s1, names->s1, NULL, dim, fac, t, w);
         }
-        if (need_eigen && st == GB_OK) st = eigen_path(dev, &trsq, s1, s2, dim, fac, t, w);
+        if (need_eigen && st == GB_OK) st = eigen_path(dev, &trsq, s1, s2, dim, fac, t, w, names);
     }
     free(fac);
     free(t);
@@ -337,6 +355,12 @@ gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1,
     return GB_OK;
 }
 
+gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
+                                 const double *s2, size_t dim, gb_frechet_method method) {
+    sigma_names names = {"sigma1", "sigma2"};
+    return frechet(dev, out, mu1, s1, mu2, s2, dim, method, &names);
+}
+
 gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b) {
     return gb_fid_from_stats_on(NULL, out, a, b);
 }
@@ -344,5 +368,8 @@ gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_sta
 gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *a, const gb_fid_stats *b) {
     if (a->dim != b->dim)
         return gb_fail(GB_INPUT, "FID: the statistics have different feature dimensions (%zu and %zu)", a->dim, b->dim);
-    return gb_frechet_distance_on(dev, out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO);
+    sigma_names names;
+    name_sigma(names.s1, sizeof names.s1, a->label, "sigma1");
+    name_sigma(names.s2, sizeof names.s2, b->label, "sigma2");
+    return frechet(dev, out, a->mu, a->sigma, b->mu, b->sigma, a->dim, GB_FRECHET_AUTO, &names);
 }

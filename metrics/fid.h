@@ -99,6 +99,10 @@ typedef struct {
      * Inception weights' SHA-256. Stats files carry them (and n) as extra members. */
     char protocol[16];
     char weights_sha256[65];
+    /* What the statistics describe, for warnings ("" when unnamed): the input's path, or
+     * "generated samples"; set from the accumulator's label, by the stats-file loader, or by
+     * the caller. Not stored in stats files. */
+    char label[192];
 } gb_fid_stats;
 
 /* mu and sigma allocated for dim features (everything else zero). GB_ENV when memory runs out. */
@@ -116,6 +120,7 @@ typedef struct {
     double *chunk;  /* [GB_FID_CHUNK, dim] rows waiting for a full chunk */
     double *tmp;    /* [2 * dim] scratch */
     size_t pending; /* rows in chunk */
+    const char *label; /* NULL, or what the rows describe (caller-owned): copied into the stats */
 } gb_fid_accum;
 
 /* GB_USAGE for dim 0; GB_ENV when memory runs out (d^2 doubles: 32 MiB at d = 2048). */
@@ -123,13 +128,15 @@ gb_status gb_fid_accum_init(gb_fid_accum *a, size_t dim);
 /* Add rows [rows, dim]. A non-finite value is GB_INPUT naming the row (counted from the first
  * row ever added) and the column; the rows of that call are then not added. */
 gb_status gb_fid_accum_add(gb_fid_accum *a, const float *x /* [rows, dim] */, size_t rows);
-/* Mean and N-1 covariance of every row added so far (the accumulator stays usable).
- * GB_INPUT with fewer than 2 rows; warns when N < dim (the covariance is then singular). */
+/* Mean and N-1 covariance of every row added so far (the accumulator stays usable), labelled
+ * with a->label. GB_INPUT with fewer than 2 rows; warns, naming the label, when N <= dim (the
+ * covariance is then singular). */
 gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out);
 void gb_fid_accum_free(gb_fid_accum *a);
 
-/* One call: init, add, finish, free. */
-gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, dim] */, size_t n, size_t dim);
+/* One call: init, add, finish, free; label as the accumulator's (NULL for none). */
+gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, dim] */, size_t n, size_t dim,
+                                     const char *label);
 
 typedef enum { GB_FRECHET_AUTO, GB_FRECHET_EIGEN } gb_frechet_method;
 
@@ -145,7 +152,8 @@ gb_status gb_frechet_distance(double *out, const double *mu1 /* [dim] */, const 
  * agree to rounding (tests/test_cuda_linalg.c). */
 gb_status gb_frechet_distance_on(gb_device *dev, double *out, const double *mu1, const double *s1, const double *mu2,
                                  const double *s2, size_t dim, gb_frechet_method method);
-/* GB_INPUT when the dimensions differ. */
+/* GB_INPUT when the dimensions differ. A rank-deficiency warning names the statistics by their
+ * labels ("sigma1" / "sigma2" for unlabelled ones). */
 gb_status gb_fid_from_stats(double *out, const gb_fid_stats *a, const gb_fid_stats *b);
 gb_status gb_fid_from_stats_on(gb_device *dev, double *out, const gb_fid_stats *a, const gb_fid_stats *b);
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,8 @@ gb_status gb_fid_stats_load_keys(gb_fid_stats *out, const char *path, const char
         }
         if (st == GB_OK) st = read_provenance(out, &z, path);
         if (st == GB_OK) {
+            if (strcmp(mu_key, "mu") == 0) snprintf(out->label, sizeof out->label, "%s", path);
+            else snprintf(out->label, sizeof out->label, "%s ('%s')", path, sigma_key);
             double asym = 0.0, big = 0.0;
             for (size_t i = 0; i < d; i++)
                 for (size_t j = i; j < d; j++) {

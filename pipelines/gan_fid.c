@@ -56,10 +56,11 @@ static void get_image(void *self, size_t i, float *rgb) {
     }
 }
 
-static gb_status stats_of(gan_fid *f, gb_fid_stats *out, size_t n, int h, int w, source *src, float *keep,
-                          size_t n_keep, float *logits) {
+static gb_status stats_of(gan_fid *f, gb_fid_stats *out, const char *label, size_t n, int h, int w, source *src,
+                          float *keep, size_t n_keep, float *logits) {
     gb_fid_accum acc;
     GB_TRY(gb_fid_accum_init(&acc, GB_INCEPTION_FEATURES));
+    acc.label = label;
     gb_status s = accumulate(f, &acc, n, h, w, get_image, src, keep, n_keep, logits);
     if (s == GB_OK) s = gb_fid_accum_finish(&acc, out);
     gb_fid_accum_free(&acc);
@@ -96,7 +97,8 @@ gb_status gan_fid_open(gan_fid *f, gan_run *r, gb_fid_protocol protocol, size_t 
     gb_info("FID: %s protocol, weights sha256 %.16s..., statistics of %zu training images", gb_fid_protocol_name(protocol),
             f->net.sha256, f->n_ref);
     source src = {.u8 = r->data.pixels, .c = r->c, .plane = (size_t)r->h * (size_t)r->w};
-    gb_status s = stats_of(f, &f->real, f->n_ref, r->h, r->w, &src, f->real_feat, f->n_real_feat, NULL);
+    gb_status s =
+        stats_of(f, &f->real, "the training images", f->n_ref, r->h, r->w, &src, f->real_feat, f->n_real_feat, NULL);
     if (s != GB_OK) {
         gan_fid_free(f);
         return s;
@@ -109,7 +111,7 @@ gb_status gan_fid_images(gan_fid *f, const float *imgs, size_t n, int c, int h, 
     GB_ASSERT(f->ready, "FID is not ready");
     source src = {.f01 = imgs, .c = c, .plane = (size_t)h * (size_t)w};
     gb_fid_stats gen = {0};
-    gb_status s = stats_of(f, &gen, n, h, w, &src, NULL, 0, NULL);
+    gb_status s = stats_of(f, &gen, "the generated samples", n, h, w, &src, NULL, 0, NULL);
     if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, fid, &gen, &f->real);
     gb_fid_stats_free(&gen);
     return s;
@@ -129,7 +131,7 @@ gb_status gan_fid_final(gan_fid *f, const float *imgs, size_t n, int c, int h, i
         return gb_fail(GB_ENV, "out of memory for %zu generated samples' features and logits", n);
     }
     gb_fid_stats gen = {0};
-    gb_status s = stats_of(f, &gen, n, h, w, &src, gen_feat, out->n_gen_feat, gen_logits);
+    gb_status s = stats_of(f, &gen, "the generated samples", n, h, w, &src, gen_feat, out->n_gen_feat, gen_logits);
     if (s == GB_OK) s = gb_fid_from_stats_on(f->net.dev, &out->fid, &gen, &f->real);
     out->is_splits = n < GB_IS_SPLITS ? n : GB_IS_SPLITS;
     if (s == GB_OK)

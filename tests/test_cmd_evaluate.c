@@ -99,6 +99,12 @@ Test(cmd_evaluate, matches_the_evaluator_transcribed_on_peer_features, .timeout 
     /* no distance lies within 1e-3 of a radius (the peer checks): the same points are in */
     cr_expect_eq(e.precision, evaluator_reference("precision"), "Precision %.10g", e.precision);
     cr_expect_eq(e.recall, evaluator_reference("recall"), "Recall %.10g", e.recall);
+    /* 10 images: the rank warnings say which batch and which features (four covariances) */
+    char want[1200];
+    snprintf(want, sizeof want, "FID statistics of %s (sFID's spatial features) from 10 samples", sample);
+    cr_expect_not_null(strstr(captured_err, want), "%s", captured_err);
+    snprintf(want, sizeof want, "the covariance of %s (pool3) is rank-deficient", sample);
+    cr_expect_not_null(strstr(captured_err, want), "%s", captured_err);
 
     /* a reference batch with stored statistics: FID and sFID against them, P/R from its images */
     char stored[1024];

@@ -161,7 +161,7 @@ Test(cmd_fid, image_folders, .timeout = 120) {
     close(fd);
     float *ref = fixture_f32("inception/pt_pool.f32", 2 * 2048);
     gb_fid_stats rs;
-    cr_assert_eq(gb_fid_stats_from_features(&rs, ref, 2, 2048), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&rs, ref, 2, 2048, NULL), GB_OK, "%s", gb_last_error());
     cr_assert_eq(gb_fid_stats_save(ref_npz, &rs, GB_FID_LAYOUT_PYTORCH_FID), GB_OK, "%s", gb_last_error());
     gb_fid_stats_free(&rs);
     char last[512];
@@ -171,6 +171,13 @@ Test(cmd_fid, image_folders, .timeout = 120) {
     /* features within 3e-6 relative of the reference; tr(sigma) is ~1e3 here, and the trace of
      * the square root of two nearly equal rank-1 covariances carries sqrt(rounding) noise */
     cr_expect(fabs(atof(last)) < 1e-3, "FID against the peer's statistics of the same images: %s", last);
+    /* two images in 2048 dimensions: the warnings name the folder (A, whose null space the
+     * Frechet distance's eigen path drops; B is then full rank on what is left) */
+    char want[1200];
+    snprintf(want, sizeof want, "FID statistics of %s from 2 samples in 2048 dimensions", dir);
+    cr_expect_not_null(strstr(captured_err, want), "%s", captured_err);
+    snprintf(want, sizeof want, "the covariance of %s is rank-deficient (2047 of its 2048 eigenvalues", dir);
+    cr_expect_not_null(strstr(captured_err, want), "%s", captured_err);
     gb_fid_stats st;
     cr_assert_eq(gb_fid_stats_load(&st, out, NULL), GB_OK, "%s", gb_last_error());
     double worst = 0, scale = 0;
@@ -371,8 +378,8 @@ Test(cmd_fid, sfid_images_and_reference_batches, .timeout = 180) {
     float *pool = fixture_f32("inception/pt_pool.f32", 2 * 2048);
     float *spatial = fixture_f32("inception/pt_spatial.f32", 2 * ds);
     gb_fid_stats ps, ss;
-    cr_assert_eq(gb_fid_stats_from_features(&ps, pool, 2, 2048), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(gb_fid_stats_from_features(&ss, spatial, 2, ds), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&ps, pool, 2, 2048, NULL), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&ss, spatial, 2, ds, NULL), GB_OK, "%s", gb_last_error());
     write_reference_batch(batch, &ps, &ss);
     /* the statistics are read without the images: damaged pixels go unnoticed (a whole-file
      * load finds them, so the damage is real) */

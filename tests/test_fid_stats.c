@@ -54,7 +54,7 @@ static gb_fid_stats stats_of(const char *name) {
     size_t n, d;
     float *x = fid_features(name, &n, &d);
     gb_fid_stats s;
-    cr_assert_eq(gb_fid_stats_from_features(&s, x, n, d), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&s, x, n, d, NULL), GB_OK, "%s", gb_last_error());
     free(x);
     return s;
 }
@@ -77,7 +77,7 @@ Test(fid_stats, exact_small_case) {
     /* Rows (0,0), (4,2), (0,2), (4,0): mean (2, 1), covariance diag(16/3, 4/3), exactly. */
     const float x[] = {0, 0, 4, 2, 0, 2, 4, 0};
     gb_fid_stats s;
-    cr_assert_eq(gb_fid_stats_from_features(&s, x, 4, 2), GB_OK);
+    cr_assert_eq(gb_fid_stats_from_features(&s, x, 4, 2, NULL), GB_OK);
     double want[4] = {16.0 / 3, 0.0, 0.0, 4.0 / 3};
     cr_expect_eq(s.mu[0], 2.0);
     cr_expect_eq(s.mu[1], 1.0);
@@ -92,7 +92,7 @@ Test(fid_stats, batch_split_invariant) {
     float *x = malloc(n * d * sizeof *x);
     for (size_t i = 0; i < n * d; i++) x[i] = (float)(rng_unif(&seed) * 3.0 + 1.0);
     gb_fid_stats all;
-    cr_assert_eq(gb_fid_stats_from_features(&all, x, n, d), GB_OK);
+    cr_assert_eq(gb_fid_stats_from_features(&all, x, n, d, NULL), GB_OK);
     const size_t batches[] = {1, 7, 511, 512, 513, 1299};
     for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
         gb_fid_accum a;
@@ -125,7 +125,7 @@ Test(fid_stats, large_offset_no_cancellation) {
         for (size_t j = 0; j < d; j++)
             for (size_t k = 0; k < d; k++) c[j * d + k] += (x[i * d + j] - mu[j]) * (x[i * d + k] - mu[k]);
     gb_fid_stats s;
-    cr_assert_eq(gb_fid_stats_from_features(&s, x, n, d), GB_OK);
+    cr_assert_eq(gb_fid_stats_from_features(&s, x, n, d, NULL), GB_OK);
     for (size_t j = 0; j < d * d; j++) expect_rel(s.sigma[j], c[j] / (double)(n - 1), 1e-11, "sigma (offset 1000)");
     gb_fid_stats_free(&s);
     free(x);
@@ -134,9 +134,9 @@ Test(fid_stats, large_offset_no_cancellation) {
 Test(fid_stats, rejects_nonfinite_and_too_few_rows) {
     float x[6] = {1, 2, 3, NAN, 5, 6};
     gb_fid_stats s;
-    cr_expect_eq(gb_fid_stats_from_features(&s, x, 3, 2), GB_INPUT);
+    cr_expect_eq(gb_fid_stats_from_features(&s, x, 3, 2, NULL), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "row 1, column 1"), "%s", gb_last_error());
-    cr_expect_eq(gb_fid_stats_from_features(&s, x, 1, 2), GB_INPUT);
+    cr_expect_eq(gb_fid_stats_from_features(&s, x, 1, 2, NULL), GB_INPUT);
 }
 
 /* ---- Frechet distance: closed forms ------------------------------------------------------- */
@@ -212,13 +212,26 @@ typedef struct {
     size_t n, d;
     const double *s1, *s2;
     gb_frechet_method method;
+    const char *label1, *label2; /* the statistics' labels (NULL: unlabelled) */
 } warn_case;
 
 static void stats_call(void *ctx) {
     warn_case *c = ctx;
     gb_fid_stats s;
-    cr_assert_eq(gb_fid_stats_from_features(&s, c->x, c->n, c->d), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_from_features(&s, c->x, c->n, c->d, c->label1), GB_OK, "%s", gb_last_error());
+    if (c->label1) cr_expect_str_eq(s.label, c->label1);
     gb_fid_stats_free(&s);
+}
+
+/* gb_fid_from_stats on statistics with s1, s2 as covariances and the case's labels. */
+static void labelled_call(void *ctx) {
+    warn_case *c = ctx;
+    double mu[8] = {0}, v;
+    gb_fid_stats a = {.dim = c->d, .mu = mu, .sigma = (double *)c->s1}, b = {.dim = c->d, .mu = mu,
+                                                                            .sigma = (double *)c->s2};
+    snprintf(a.label, sizeof a.label, "%s", c->label1);
+    snprintf(b.label, sizeof b.label, "%s", c->label2);
+    cr_assert_eq(gb_fid_from_stats(&v, &a, &b), GB_OK, "%s", gb_last_error());
 }
 
 static void frechet_call(void *ctx) {
@@ -254,18 +267,18 @@ Test(fid_frechet, warns_about_rank_deficient_covariances) {
     double *s_full = with_eigenvalues(q, full, d), *s_sing = with_eigenvalues(q, two_zero, d);
     c = (warn_case){.d = d, .s1 = s_full, .s2 = s_sing, .method = GB_FRECHET_AUTO};
     log = stderr_of(frechet_call, &c);
-    cr_expect_not_null(strstr(log, "sigma2 (or a nearly singular sigma1) is rank-deficient (2 of its 8 eigenvalues"),
+    cr_expect_not_null(strstr(log, "sigma2 (or sigma1, nearly singular) is rank-deficient (2 of its 8 eigenvalues"),
                        "'%s'", log);
     cr_expect_null(strstr(log, "sigma1 is"), "'%s'", log);
     free(log);
     /* sigma1 singular: dpotrf refuses it and the Cholesky path factors sigma2 instead, or (as
      * LAPACK's rounding falls: it does with OpenBLAS's Zen kernels) it passes with two
-     * pivots of rounding size, and L^T S2 L's two zero eigenvalues are named as sigma2's "or a
-     * nearly singular sigma1": either way the warning names sigma1 and the count */
+     * pivots of rounding size, and L^T S2 L's two zero eigenvalues are named as sigma2's "or
+     * sigma1, nearly singular": either way the warning names sigma1 and the count */
     c.s1 = s_sing, c.s2 = s_full;
     log = stderr_of(frechet_call, &c);
     cr_expect(strstr(log, "sigma1 is rank-deficient (2 of its 8 eigenvalues") ||
-                  strstr(log, "(or a nearly singular sigma1) is rank-deficient (2 of its 8 eigenvalues"),
+                  strstr(log, "(or sigma1, nearly singular) is rank-deficient (2 of its 8 eigenvalues"),
               "'%s'", log);
     free(log);
     c.method = GB_FRECHET_EIGEN;
@@ -275,6 +288,26 @@ Test(fid_frechet, warns_about_rank_deficient_covariances) {
     c.s1 = s_full, c.method = GB_FRECHET_AUTO;
     log = stderr_of(frechet_call, &c);
     cr_expect_eq(log[0], 0, "full-rank covariances warn nothing: '%s'", log);
+    free(log);
+
+    /* Labelled statistics (what `genbench fid` and `evaluate` compute or load) are named by
+     * their labels: the user sees which input is short of samples. */
+    c.label1 = "ref.npz", c.label2 = "samples/";
+    c.s1 = s_full, c.s2 = s_sing;
+    log = stderr_of(labelled_call, &c);
+    cr_expect_not_null(strstr(log, "the covariance of samples/ (or the covariance of ref.npz, nearly singular) is "
+                                   "rank-deficient (2 of its 8 eigenvalues"),
+                       "'%s'", log);
+    free(log);
+    c.s1 = s_sing, c.s2 = s_full;
+    log = stderr_of(labelled_call, &c);
+    cr_expect(strstr(log, "the covariance of ref.npz is rank-deficient (2 of its 8") ||
+                  strstr(log, "(or the covariance of ref.npz, nearly singular) is rank-deficient (2 of its 8"),
+              "'%s'", log);
+    free(log);
+    c.x = x, c.n = 8, c.d = 8;
+    log = stderr_of(stats_call, &c);
+    cr_expect_not_null(strstr(log, "FID statistics of ref.npz from 8 samples in 8 dimensions"), "'%s'", log);
     free(log);
     free(q), free(s_full), free(s_sing);
 }

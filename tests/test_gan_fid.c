@@ -103,8 +103,8 @@ Test(gan_fid, final_scores_equal_the_pieces, .timeout = 300) {
     float *fr = features(&f, real255, N_REF, NULL), *fg = features(&f, gen255, N_GEN, logits);
     cr_expect_eq(memcmp(fr, f.real_feat, N_REF * FEAT * sizeof(float)), 0, "kept real features differ");
     gb_fid_stats sr, sg;
-    cr_assert_eq(gb_fid_stats_from_features(&sr, fr, N_REF, FEAT), GB_OK);
-    cr_assert_eq(gb_fid_stats_from_features(&sg, fg, N_GEN, FEAT), GB_OK);
+    cr_assert_eq(gb_fid_stats_from_features(&sr, fr, N_REF, FEAT, NULL), GB_OK);
+    cr_assert_eq(gb_fid_stats_from_features(&sg, fg, N_GEN, FEAT, NULL), GB_OK);
     double fid;
     cr_assert_eq(gb_fid_from_stats(&fid, &sg, &sr), GB_OK, "%s", gb_last_error());
     /* same features, float64 statistics by two summation orders: 1e-9 relative */
