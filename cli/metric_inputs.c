@@ -152,7 +152,15 @@ static gb_status read_file(gb_cli_input *in, const char *path, const char *what)
     const int npz = gb_cli_has_suffix(path, ".npz");
     const char *key = NULL;
     if (npz) {
-        key = gb_npz_has(path, "feats") ? "feats" : gb_npz_has(path, "arr_0") ? "arr_0" : NULL;
+        const int feats = gb_npz_has(path, "feats"), arr_0 = gb_npz_has(path, "arr_0");
+        /* clean-fid reads 'feats', the OpenAI evaluator 'arr_0': with both, either guess would
+         * silently measure something other than what one of them measures */
+        if (feats && arr_0)
+            return gb_fail(GB_INPUT, "%s holds both 'feats' (feature rows, as clean-fid reads) and 'arr_0' (images, as "
+                                     "the OpenAI evaluator reads): genbench will not guess which one is meant; save "
+                                     "them in separate files",
+                           path);
+        key = feats ? "feats" : arr_0 ? "arr_0" : NULL;
         if (!key) { /* also when the archive cannot be read: the loader says why */
             gb_npz z;
             GB_TRY(gb_npz_load(&z, path));

@@ -129,6 +129,19 @@ Test(cmd_fid, error_statuses) {
     fid_fixture(f, sizeof f, "npy_i4.npy");
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", f, a}, 3, last, sizeof last), GB_INPUT);
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", "--help"}, 2, last, sizeof last), GB_OK);
+    /* features and images in one .npz: refused, not guessed (clean-fid and the evaluator read
+     * different members) */
+    char both[1100];
+    snprintf(both, sizeof both, "%s/both.npz", dir);
+    float rows[2 * 4] = {0, 1, 2, 3, 4, 5, 6, 7};
+    uint8_t pixels[2 * 8 * 8 * 3] = {0};
+    size_t rshape[2] = {2, 4}, ishape[4] = {2, 8, 8, 3};
+    gb_npy_array members[2] = {gb_npy_view(GB_NPY_F32, 2, rshape, rows), gb_npy_view(GB_NPY_U8, 4, ishape, pixels)};
+    const char *keys[2] = {"feats", "arr_0"};
+    cr_assert_eq(gb_npz_save(both, keys, members, 2, GB_NPZ_STORED), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", both, both}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "both.npz holds both 'feats'"), "%s", gb_last_error());
+    unlink(both);
     /* 64-d statistics beside a folder (2048-d pool features): found before the network is
      * needed, so without weights it is still a bad input, not a missing environment */
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_INPUT);
