@@ -9,8 +9,9 @@ functions used here are taken out of the installed source files with `ast` and r
 numpy/scipy/torch alone: pytorch_fid.fid_score.calculate_frechet_distance,
 cleanfid.fid.frechet_distance, cleanfid.fid.kernel_distance and
 torch_fidelity.metric_isc.isc_features_to_metric, byte for byte as shipped), and numpy's own
-RandomState for the permutations torch-fidelity shuffles with. Everything else is a numpy transcription
-written from the papers / metrics.md. Fixed seeds throughout.
+RandomState for the permutations torch-fidelity shuffles with. Everything else is a numpy
+transcription written from the papers / metrics.md (here, and in metric_transcriptions.py, shared
+with inception_ref.py). Fixed seeds throughout.
 
 Writes OUTDIR/fid_stats/:
   npy_*.npy, npz_*.npz   arrays written by numpy (np.save, np.lib.format.write_array with
@@ -48,6 +49,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import philox_ref  # noqa: E402  (the independent Philox transcription of tests/peers)
+from metric_transcriptions import (inception_score, kynkaanniemi, openai_inception_score,  # noqa: E402
+                                   prdc_naeem)
 
 KID_SEED, KID_SUBSETS, KID_SIZE = 7, 10, 200
 KID_STAT_SUBSETS = 100
@@ -170,70 +173,6 @@ def mmd2_unbiased(x, y):
     kyy = (y @ y.T / d + 1) ** 3
     kxy = (x @ y.T / d + 1) ** 3
     return ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.sum() / m ** 2
-
-
-def sqdist(a, b):
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
-
-
-def kynkaanniemi(real, fake, k=3):
-    """Transcription of Kynkaanniemi et al.'s ManifoldEstimator: squared distances, radius =
-    k-th smallest distance including self (np.partition kth=k), inclusion `<=`."""
-    def radii(x):
-        return np.partition(sqdist(x, x), k, axis=1)[:, k]
-    rr, rf = radii(real), radii(fake)
-    d_rf = sqdist(real, fake)
-    precision = (d_rf <= rr[:, None]).any(axis=0).mean()
-    recall = (d_rf.T <= rf[:, None]).any(axis=0).mean()
-    density = (d_rf <= rr[:, None]).sum(axis=0).mean() / k
-    coverage = (d_rf <= rr[:, None]).any(axis=1).mean()
-    return rr, precision, recall, density, coverage
-
-
-def prdc_naeem(real, fake, k=5):
-    """Transcription of prdc.compute_prdc: Euclidean distances, k-th nearest via
-    np.partition(..., k)[:, k] (self included at 0), strict `<` everywhere."""
-    def nnd(x):
-        return np.partition(np.sqrt(sqdist(x, x)), k, axis=-1)[:, k]
-    rr, rf = nnd(real), nnd(fake)
-    d = np.sqrt(sqdist(real, fake))
-    precision = (d < rr[:, None]).any(axis=0).mean()
-    recall = (d < rf[None, :]).any(axis=1).mean()
-    density = (1.0 / k) * (d < rr[:, None]).sum(axis=0).mean()
-    coverage = (d.min(axis=1) < rr).mean()
-    return precision, recall, density, coverage
-
-
-def inception_score(logits, splits=10):
-    """torch-fidelity's isc_features_to_metric without the shuffle, in float64 numpy."""
-    z = logits.astype(np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    p = np.exp(log_p)
-    n = len(p)
-    scores = []
-    for i in range(splits):
-        pc, lc = p[i * n // splits:(i + 1) * n // splits], log_p[i * n // splits:(i + 1) * n // splits]
-        py = pc.mean(axis=0, keepdims=True)
-        scores.append(np.exp((pc * (lc - np.log(py))).sum(axis=1).mean()))
-    return float(np.mean(scores)), float(np.std(scores))
-
-
-def openai_inception_score(logits, split_size):
-    """Transcription of OpenAI guided-diffusion's Evaluator.compute_inception_score, in float64:
-    softmax rows, consecutive splits of split_size rows (the last holds the rest),
-    KL = p (log p - log mean p), the mean over splits of exp(mean KL). (np.std of the split
-    scores too; the evaluator prints only the mean.)"""
-    z = logits.astype(np.float64)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    preds = e / e.sum(axis=1, keepdims=True)
-    scores = []
-    for i in range(0, len(preds), split_size):
-        part = preds[i:i + split_size]
-        kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
-        scores.append(np.exp(np.mean(np.sum(kl, 1))))
-    return float(np.mean(scores)), float(np.std(scores))
 
 
 # (seed, n) of the permutation fixtures: trivial sizes, torch-fidelity's seed, the largest

@@ -59,6 +59,8 @@ import types
 
 import numpy as np
 
+from metric_transcriptions import kynkaanniemi, openai_inception_score, sqdist  # beside this script
+
 SEED = 20240607
 
 
@@ -230,16 +232,12 @@ def evaluator_frechet(mu1, sigma1, mu2, sigma2):
 
 def evaluator_pr(ref, sample, k=3):
     """ManifoldEstimator's precision and recall in float64 (the evaluator's DistanceBlock rounds
-    to float16 when it can; genbench does not), and the smallest relative margin of any
-    comparison, so that a fixture on a float32 knife edge is refused here."""
-    def d2(a, b):
-        a, b = a.astype(np.float64), b.astype(np.float64)
-        return np.maximum((a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None, :], 0.0)
-    r_ref = np.partition(d2(ref, ref), k, axis=1)[:, k]
-    r_sample = np.partition(d2(sample, sample), k, axis=1)[:, k]
-    d = d2(ref, sample)
-    precision = (d <= r_ref[:, None]).any(axis=0).mean()
-    recall = (d <= r_sample[None, :]).any(axis=1).mean()
+    to float16 when it can; genbench does not): the shared Kynkaanniemi transcription, and the
+    smallest relative margin of any comparison, so that a fixture on a float32 knife edge is
+    refused here."""
+    r_ref, precision, recall, _, _ = kynkaanniemi(ref, sample, k)
+    r_sample = np.partition(sqdist(sample, sample), k, axis=1)[:, k]
+    d = sqdist(ref, sample)
     margin = min(np.abs(d / r_ref[:, None] - 1).min(), np.abs(d / r_sample[None, :] - 1).min())
     return float(precision), float(recall), float(margin)
 
@@ -277,15 +275,7 @@ def write_evaluator(d, net, tfi, torch):
     def stats(a):
         return np.mean(a, axis=0), np.cov(a, rowvar=False)
 
-    z = sample_logits.astype(np.float64)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    preds = e / e.sum(axis=1, keepdims=True)
-    scores = []
-    for i in range(0, len(preds), 5000):
-        part = preds[i:i + 5000]
-        kl = part * (np.log(part) - np.log(np.mean(part, 0, keepdims=True)))
-        scores.append(np.exp(np.mean(np.sum(kl, 1))))
-    ref_vals = {"is": float(np.mean(scores))}
+    ref_vals = {"is": openai_inception_score(sample_logits, 5000)[0]}
     ref_vals["fid"] = evaluator_frechet(*stats(sample_pool), *stats(ref_pool))
     ref_vals["sfid"] = evaluator_frechet(*stats(sample_spatial), *stats(ref_spatial))
     mu, sigma = stats(ref_pool[:5])
