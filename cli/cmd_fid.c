@@ -13,6 +13,8 @@
  *       default, with their provenance: metrics/fid.h); with A alone that is all the command
  *       does (reference statistics computed once, as pytorch-fid's --save-stats), and the last
  *       line is FILE. Inputs computed under different protocols or weights are warned about.
+ *       A dataset split's statistics are cached under <data root>/cache/fid-stats/ (keyed by
+ *       everything that decides their bits: cli/stats_cache.h); --no-cache computes them anyway.
  *   genbench sfid A B | A --stats-out FILE   [the same options, without --dims]
  *       sFID: fid on the spatial features of OpenAI's guided-diffusion evaluator (mixed_6/conv,
  *       channels 0..6, 17 x 17, in (h, w, c) order: models/inception_v3.h), legacy-tf by default
@@ -57,6 +59,7 @@
 #include "cli.h"
 #include "inception_inputs.h"
 #include "metric_inputs.h"
+#include "stats_cache.h"
 
 /* One input of fid: FID statistics read at once from a stats .npz, or an input whose pool
  * features give them (read first, through the network later: cli/metric_inputs.h). */
@@ -93,8 +96,31 @@ static size_t fid_input_dim(const fid_input *fi, const gb_cli_network *fn) {
     return gb_cli_input_holds_images(&fi->in) ? gb_cli_network_dims(fn) : fi->in.rows.d;
 }
 
-static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
+/* A split's statistics from the cache (cli/stats_cache.h): 1 on a hit (its images released);
+ * 0 with *cache_path naming the file to write once they are computed. */
+static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn, char *cache_path, size_t size) {
+    *hit = 0;
+    GB_TRY(gb_stats_cache_locate(cache_path, size, &fi->in, fn));
+    if (!gb_stats_cache_load(&fi->stats, cache_path, fi->in.n, fn)) return GB_OK;
+    *hit = 1;
+    char split[200];
+    gb_cli_split_kind(split, sizeof split, &fi->in, fn->protocol);
+    snprintf(fi->kind, sizeof fi->kind, "%.200s; statistics from the cache", split);
+    snprintf(fi->stats.label, sizeof fi->stats.label, "%s", fi->in.arg);
+    gb_info("%s: statistics from the cache %s", fi->in.arg, cache_path);
+    gb_image_set_free(&fi->in.set); /* not needed: as after a pass through the network */
+    return GB_OK;
+}
+
+/* use_cache: a dataset split's statistics are read from (or written to) the cache. */
+static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn, int use_cache) {
     if (fi->is_stats) return GB_OK;
+    char cache_path[1200] = "";
+    if (use_cache && fi->in.kind == GB_CLI_SPLIT) {
+        int hit;
+        GB_TRY(cached_split_stats(&hit, fi, fn, cache_path, sizeof cache_path));
+        if (hit) return GB_OK;
+    }
     gb_cli_features f;
     GB_TRY(gb_cli_input_rows(&f, &fi->in, fn, 0));
     gb_status s = gb_fid_stats_from_features(&fi->stats, f.x, f.n, f.d, fi->in.arg);
@@ -104,6 +130,7 @@ static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn) {
     if (f.from_images) { /* the provenance --stats-out records and a later comparison checks */
         gb_cli_network_stamp(&fi->stats, fn);
     }
+    if (cache_path[0]) gb_stats_cache_store(cache_path, &fi->stats);
     return GB_OK;
 }
 
@@ -154,12 +181,12 @@ static gb_status check_dims(const fid_input *in, const char *const *paths, const
 
 /* `genbench fid A --stats-out FILE`: the statistics of A alone, written. */
 static gb_status save_stats_only(gb_cli_network *fn, const char *path, const char *out, gb_fid_layout layout,
-                                 int spatial) {
+                                 int spatial, int use_cache) {
     GB_TRY(gb_cli_check_network_options(fn));
     fid_input a;
     gb_status s = read_fid_input(&a, path, fn, spatial);
     if (s == GB_OK && spatial) s = check_spatial_dim(&a, path, fn);
-    if (s == GB_OK) s = fid_input_stats(&a, fn);
+    if (s == GB_OK) s = fid_input_stats(&a, fn, use_cache);
     if (s == GB_OK) s = gb_fid_stats_save(out, &a.stats, layout);
     if (s == GB_OK) {
         describe_input("A", path, a.kind, &a.stats, a.is_stats);
@@ -171,8 +198,13 @@ static gb_status save_stats_only(gb_cli_network *fn, const char *path, const cha
     return s;
 }
 
+/* The help lines of --no-cache (cli/stats_cache.h). */
+#define GB_CACHE_HELP                                                                                          \
+    "  --no-cache          compute a dataset split's statistics even when <data root>/cache/fid-stats/\n"  \
+    "                      holds them (they are cached, keyed by everything that decides their bits)\n"
+
 static void fid_help(void) {
-    printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+    printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache] [--protocol P]\n"
            "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
            "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
            "                        [--data DIR] [--dims 64|192|768|2048]\n"
@@ -181,13 +213,14 @@ static void fid_help(void) {
            "  --stats-out FILE    also write the statistics of A to FILE (.npz); with A alone, only that\n"
            "  --layout NAME       layout of --stats-out: pytorch-fid (mu, sigma float64; default) or\n"
            "                      clean-fid (mu float32, sigma float64)\n"
+           GB_CACHE_HELP
            "images go through the FID Inception network to its pool features (2048-d, or --dims):\n"
            GB_CLI_NETWORK_HELP("clean") GB_CLI_DIMS_HELP
            "prints both inputs, then the FID as the last line\n");
 }
 
 static void sfid_help(void) {
-    printf("usage: genbench sfid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--protocol P]\n"
+    printf("usage: genbench sfid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache] [--protocol P]\n"
            "       genbench sfid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
            "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
            "                        [--data DIR]\n"
@@ -199,6 +232,7 @@ static void sfid_help(void) {
            "                      " GB_CLI_IMAGE_INPUTS_HELP
            "  --stats-out FILE    also write the sFID statistics of A to FILE (.npz, as mu and sigma)\n"
            "  --layout NAME       layout of --stats-out, as for fid\n"
+           GB_CACHE_HELP
            "images go through the FID Inception network to mixed_6/conv:\n"
            GB_CLI_NETWORK_HELP("legacy-tf: the resize of the evaluator's TF graph")
            "prints both inputs, then the sFID as the last line\n",
@@ -220,9 +254,13 @@ static gb_status fid_command(int argc, char **argv, int spatial) {
         fn.protocol = GB_FID_LEGACY_TF;
         fn.dims = GB_INCEPTION_SPATIAL;
     }
-    int n_paths = 0;
+    int n_paths = 0, use_cache = 1;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
+        if (strcmp(opt, "--no-cache") == 0) {
+            use_cache = 0;
+            continue;
+        }
         if (spatial && strcmp(opt, "--dims") == 0)
             return gb_fail(GB_USAGE, "sfid: --dims does not apply: sFID's features are mixed_6/conv's %d (use fid "
                                      "--dims for pytorch-fid's smaller features)",
@@ -251,7 +289,7 @@ static gb_status fid_command(int argc, char **argv, int spatial) {
             return gb_fail(GB_USAGE, "%s takes exactly two inputs (got a third: '%s')", cmd, argv[i]);
         }
     }
-    if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout, spatial);
+    if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout, spatial, use_cache);
     if (n_paths != 2)
         return gb_fail(GB_USAGE, "%s needs two inputs A and B, or one with --stats-out FILE (see genbench %s --help)",
                        cmd, cmd);
@@ -266,7 +304,7 @@ static gb_status fid_command(int argc, char **argv, int spatial) {
         if (!in[k].is_stats && gb_cli_input_count(&in[k].in) < 2)
             s = gb_fail(GB_INPUT, "%s: %zu %s; FID statistics need at least 2", paths[k], gb_cli_input_count(&in[k].in),
                         gb_cli_input_holds_images(&in[k].in) ? "images" : "feature rows");
-    for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn);
+    for (int k = 0; k < 2 && s == GB_OK; k++) s = fid_input_stats(&in[k], &fn, use_cache);
     const gb_fid_stats *a = &in[0].stats, *b = &in[1].stats;
     if (s == GB_OK) gb_fid_stats_warn_mismatch(a, paths[0], b, paths[1]);
     double fid = 0.0;

@@ -211,6 +211,12 @@ gb_status gb_cli_input_read(gb_cli_input *in, const char *arg, const gb_cli_netw
 
 /* ---- rows ------------------------------------------------------------------------------- */
 
+void gb_cli_split_kind(char *kind, size_t kind_size, const gb_cli_input *in, gb_fid_protocol protocol) {
+    const gb_image_set *set = &in->set;
+    snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
+             in->split_total, set->sha256[0] ? set->sha256 : "none", gb_fid_protocol_name(protocol));
+}
+
 /* The images of a read input through the network, in one pass; kind (kind_size bytes) says
  * what they were. */
 static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kind_size, gb_cli_input *in,
@@ -226,8 +232,7 @@ static gb_status image_outputs(const gb_fid_wanted *want, char *kind, size_t kin
         const gb_image_set *set = &in->set;
         GB_TRY(gb_fid_images_outputs(want, &net->net, set->pixels, in->n, set->channels, set->height, set->width, 0,
                                      net->protocol, in->arg));
-        snprintf(kind, kind_size, "%s, the first %zu of %zu images, sha256 %s, protocol %s", set->identity, in->n,
-                 in->split_total, set->sha256[0] ? set->sha256 : "none", protocol);
+        gb_cli_split_kind(kind, kind_size, in, net->protocol);
     } else {
         GB_TRY(array_outputs(want, in, net));
         snprintf(kind, kind_size, "uint8 images [n, %s], protocol %s", in->channels_last ? "h, w, c" : "c, h, w",

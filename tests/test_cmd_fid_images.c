@@ -13,11 +13,13 @@
  */
 #include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
+#include "../cli/stats_cache.c"
 #include "../cli/cmd_isc.c"
 #include "../cli/inception_inputs.c"
 #include "../cli/metric_inputs.c"
 
 #include <criterion/criterion.h>
+#include <glob.h>
 #include <unistd.h>
 
 #include "core/npy.h"
@@ -126,6 +128,102 @@ Test(cmd_fid_images, split_equals_a_folder_of_its_pngs, .timeout = 300) {
         remove_tree(folder);
         strcpy(folder, "/tmp/gb_splits_png_XXXXXX");
     }
+    remove_tree(root);
+}
+
+/* `fid SPLIT --stats-out FILE` on the cpu with the given protocol, batch and, when no_cache, --no-cache:
+ * the statistics written, and stderr's and stdout's text in captured_err / captured. */
+static void cached_stats_of(gb_fid_stats *st, const char *root, const char *protocol, const char *batch,
+                            int no_cache) {
+    char w[1024], h[65], out[] = "/tmp/gb_cache_stats_XXXXXX", last[512];
+    weights(w, sizeof w, h);
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char *argv[] = {"fid",      "cifar10:train:3", "--stats-out", out,   "--data",     (char *)root,
+                    "--weights", w,                "--weights-sha256", h, "--protocol", (char *)protocol,
+                    "--batch",  (char *)batch,     "--device",    "cpu", "--no-cache"};
+    int argc = (int)(sizeof argv / sizeof argv[0]) - (no_cache ? 0 : 1);
+    cr_assert_eq(run_cmd(gb_cmd_fid, argv, argc, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_fid_stats_load(st, out, NULL), GB_OK, "%s", gb_last_error());
+    unlink(out);
+}
+
+/* The number of files in root's statistics cache, and the one path when there is one. */
+static size_t cache_files(const char *root, char *one, size_t size) {
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "%s/cache/fid-stats/*", root);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0) return 0;
+    size_t n = g.gl_pathc;
+    if (n == 1 && one) snprintf(one, size, "%s", g.gl_pathv[0]);
+    globfree(&g);
+    return n;
+}
+
+/* A split's statistics are cached under the data root (cli/stats_cache.h): the second run
+ * reads the file its first run wrote and gives the same bits; --no-cache and another protocol
+ * or batch size compute them again (the latter two under new names); an entry that cannot be
+ * read, or records other provenance than its name stands for, is warned about, recomputed and
+ * rewritten; a cache that cannot be written is a warning, not a failed measurement. */
+Test(cmd_fid_images, split_statistics_cache, .timeout = 300) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", entry[1024];
+    make_root(root);
+    gb_fid_stats first, again;
+    cached_stats_of(&first, root, "clean", "2", 0);
+    cr_expect_null(strstr(captured, "statistics from the cache"), "%s", captured);
+    cr_assert_eq(cache_files(root, entry, sizeof entry), 1);
+    cr_expect_not_null(strstr(entry, "/cache/fid-stats/cifar10-train-3-clean-"), "%s", entry);
+
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured, "A: cifar10:train:3 (cifar10:train, the first 3 of 20 images, sha256 "),
+                       "%s", captured);
+    cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048, n = 3)"), "%s", captured);
+    expect_same_stats(&again, &first, "from the cache");
+    gb_fid_stats_free(&again);
+    cached_stats_of(&again, root, "clean", "2", 1);
+    cr_expect_null(strstr(captured, "statistics from the cache"), "--no-cache: %s", captured);
+    expect_same_stats(&again, &first, "--no-cache");
+    gb_fid_stats_free(&again);
+    cr_expect_eq(cache_files(root, NULL, 0), 1, "--no-cache writes nothing");
+
+    cached_stats_of(&again, root, "pytorch-fid", "2", 0);
+    gb_fid_stats_free(&again);
+    cr_expect_eq(cache_files(root, NULL, 0), 2, "another protocol, another entry");
+    cached_stats_of(&again, root, "clean", "3", 0);
+    cr_expect_null(strstr(captured, "statistics from the cache"), "another batch size: %s", captured);
+    gb_fid_stats_free(&again);
+    cr_expect_eq(cache_files(root, NULL, 0), 3, "another batch size, another entry");
+
+    /* a damaged entry (cut short): warned about, recomputed, rewritten */
+    cr_assert_eq(truncate(entry, 100), 0);
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured_err, "cannot be used"), "%s", captured_err);
+    cr_expect_null(strstr(captured, "statistics from the cache"), "%s", captured);
+    expect_same_stats(&again, &first, "after a damaged entry");
+    gb_fid_stats_free(&again);
+    gb_fid_stats reread;
+    cr_expect_eq(gb_fid_stats_load(&reread, entry, NULL), GB_OK, "rewritten: %s", gb_last_error());
+    gb_fid_stats_free(&reread);
+
+    /* an entry recording other provenance than its name: not used */
+    gb_fid_stats other = first;
+    other.n = 99;
+    cr_assert_eq(gb_fid_stats_save(entry, &other, GB_FID_LAYOUT_PYTORCH_FID), GB_OK, "%s", gb_last_error());
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured_err, "records n = 99"), "%s", captured_err);
+    expect_same_stats(&again, &first, "after a mismatching entry");
+    gb_fid_stats_free(&again);
+
+    /* no cache folder can be made: a warning, and the statistics all the same */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' && touch '%s/cache'", root, root);
+    cr_assert_eq(system(cmd), 0);
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured_err, "statistics cache: not written"), "%s", captured_err);
+    expect_same_stats(&again, &first, "without a cache");
+    gb_fid_stats_free(&again);
+    gb_fid_stats_free(&first);
     remove_tree(root);
 }
 

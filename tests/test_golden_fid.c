@@ -14,6 +14,7 @@
  */
 #include "../cli/cli_common.c"
 #include "../cli/cmd_fid.c"
+#include "../cli/stats_cache.c"
 #include "../cli/inception_inputs.c"
 #include "../cli/metric_inputs.c"
 
