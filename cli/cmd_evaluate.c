@@ -107,7 +107,7 @@ static gb_status read_batch(eval_batch *b, const char *path, const gb_cli_networ
 static gb_status stats_of(gb_fid_stats *st, const float *x, size_t n, size_t dim, const gb_cli_network *net,
                           const char *path, const char *features) {
     char label[192];
-    snprintf(label, sizeof label, "%.120s (%s)", path, features);
+    snprintf(label, sizeof label, "%.160s (%s)", path, features);
     gb_status s = gb_fid_stats_from_features(st, x, n, dim, label);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", path);
     gb_cli_network_stamp(st, net);

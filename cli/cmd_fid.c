@@ -96,18 +96,20 @@ static size_t fid_input_dim(const fid_input *fi, const gb_cli_network *fn) {
     return gb_cli_input_holds_images(&fi->in) ? gb_cli_network_dims(fn) : fi->in.rows.d;
 }
 
-/* A split's statistics from the cache (cli/stats_cache.h): 1 on a hit (its images released);
- * 0 with *cache_path naming the file to write once they are computed. */
+/* A split's statistics from the cache (cli/stats_cache.h): *hit 1 when they were there (the
+ * split's images then released); else *hit 0 and cache_path names the file to write once they
+ * are computed ("" when there is none). */
 static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn, char *cache_path, size_t size) {
     *hit = 0;
     GB_TRY(gb_stats_cache_locate(cache_path, size, &fi->in, fn));
-    if (!gb_stats_cache_load(&fi->stats, cache_path, fi->in.n, fn)) return GB_OK;
+    if (!cache_path[0] || !gb_stats_cache_load(&fi->stats, cache_path, fi->in.n, fn)) return GB_OK;
     *hit = 1;
-    char split[200];
-    gb_cli_split_kind(split, sizeof split, &fi->in, fn->protocol);
-    snprintf(fi->kind, sizeof fi->kind, "%.200s; statistics from the cache", split);
+    gb_cli_split_kind(fi->kind, sizeof fi->kind, &fi->in, fn->protocol);
+    size_t used = strlen(fi->kind);
+    snprintf(fi->kind + used, sizeof fi->kind - used, "; statistics from the cache");
     snprintf(fi->stats.label, sizeof fi->stats.label, "%s", fi->in.arg);
     gb_info("%s: statistics from the cache %s", fi->in.arg, cache_path);
+    gb_fid_stats_warn_few_samples(&fi->stats); /* as a fresh computation warns */
     gb_image_set_free(&fi->in.set); /* not needed: as after a pass through the network */
     return GB_OK;
 }
@@ -201,11 +203,11 @@ static gb_status save_stats_only(gb_cli_network *fn, const char *path, const cha
 /* The help lines of --no-cache (cli/stats_cache.h). */
 #define GB_CACHE_HELP                                                                                          \
     "  --no-cache          compute a dataset split's statistics even when <data root>/cache/fid-stats/\n"  \
-    "                      holds them (they are cached, keyed by everything that decides their bits)\n"
+    "                      holds them (they are cached, keyed by what decides their bits)\n"
 
 static void fid_help(void) {
-    printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache] [--protocol P]\n"
-           "       genbench fid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
+    printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache]\n"
+           "       genbench fid A --stats-out FILE [--layout ...] [--no-cache] [--protocol P] ...\n"
            "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
            "                        [--data DIR] [--dims 64|192|768|2048]\n"
            "  A, B                FID stats .npz (pytorch-fid or clean-fid layout), features .npy [n, d],\n"
@@ -220,7 +222,7 @@ static void fid_help(void) {
 }
 
 static void sfid_help(void) {
-    printf("usage: genbench sfid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache] [--protocol P]\n"
+    printf("usage: genbench sfid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache]\n"
            "       genbench sfid A --stats-out FILE [--layout ...] [--protocol P] ...\n"
            "                        [--weights FILE [--weights-sha256 HEX]] [--batch N] [--device D] [--threads N]\n"
            "                        [--data DIR]\n"

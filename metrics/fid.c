@@ -136,12 +136,16 @@ gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out) {
     }
     out->n = n;
     if (a->label) snprintf(out->label, sizeof out->label, "%s", a->label);
+    return GB_OK;
+}
+
+void gb_fid_stats_warn_few_samples(const gb_fid_stats *s) {
     /* N rows have an N - 1 dimensional span about their mean. */
-    if (n <= dim)
+    if (s->n && s->n <= s->dim)
         gb_warn("FID statistics%s%s from %llu samples in %zu dimensions: the covariance is singular (rank at most "
                 "%llu) and FID is strongly biased; use more than %zu samples",
-                out->label[0] ? " of " : "", out->label, (unsigned long long)n, dim, (unsigned long long)n - 1, dim);
-    return GB_OK;
+                s->label[0] ? " of " : "", s->label, (unsigned long long)s->n, s->dim, (unsigned long long)s->n - 1,
+                s->dim);
 }
 
 gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n, size_t dim, const char *label) {
@@ -152,6 +156,7 @@ gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x, size_t n
     gb_status s = gb_fid_accum_add(&a, x, n);
     if (s == GB_OK) s = gb_fid_accum_finish(&a, out);
     gb_fid_accum_free(&a);
+    if (s == GB_OK) gb_fid_stats_warn_few_samples(out);
     return s;
 }
 

@@ -100,7 +100,7 @@ typedef struct {
     char protocol[16];
     char weights_sha256[65];
     /* What the statistics describe, for warnings ("" when unnamed): the input's path, or
-     * "generated samples"; set from the accumulator's label, by the stats-file loader, or by
+     * "the generated samples"; set from the accumulator's label, by the stats-file loader, or by
      * the caller. Not stored in stats files. */
     char label[192];
 } gb_fid_stats;
@@ -129,12 +129,16 @@ gb_status gb_fid_accum_init(gb_fid_accum *a, size_t dim);
  * row ever added) and the column; the rows of that call are then not added. */
 gb_status gb_fid_accum_add(gb_fid_accum *a, const float *x /* [rows, dim] */, size_t rows);
 /* Mean and N-1 covariance of every row added so far (the accumulator stays usable), labelled
- * with a->label. GB_INPUT with fewer than 2 rows; warns, naming the label, when N <= dim (the
- * covariance is then singular). */
+ * with a->label. GB_INPUT with fewer than 2 rows. Quiet: the caller decides whether to warn
+ * about too few samples (gb_fid_stats_warn_few_samples). */
 gb_status gb_fid_accum_finish(gb_fid_accum *a, gb_fid_stats *out);
 void gb_fid_accum_free(gb_fid_accum *a);
 
-/* One call: init, add, finish, free; label as the accumulator's (NULL for none). */
+/* Warns, naming s->label, when s comes from N <= dim samples (its covariance is then singular
+ * and the FID strongly biased); quiet when N is unknown (0). */
+void gb_fid_stats_warn_few_samples(const gb_fid_stats *s);
+/* One call: init, add, finish, free, and the few-samples warning; label as the accumulator's
+ * (NULL for none). */
 gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, dim] */, size_t n, size_t dim,
                                      const char *label);
 

@@ -64,6 +64,7 @@ static gb_status stats_of(gan_fid *f, gb_fid_stats *out, const char *label, size
     gb_status s = accumulate(f, &acc, n, h, w, get_image, src, keep, n_keep, logits);
     if (s == GB_OK) s = gb_fid_accum_finish(&acc, out);
     gb_fid_accum_free(&acc);
+    if (s == GB_OK) gb_fid_stats_warn_few_samples(out);
     return s;
 }
 

@@ -125,7 +125,8 @@ Test(cmd_evaluate, matches_the_evaluator_transcribed_on_peer_features, .timeout 
      * the same whether or not their file holds statistics. */
     evaluation_lines swapped = evaluate(sample, ref), swapped_stored = evaluate(sample, stored);
     cr_expect_not_null(strstr(captured, "mu, sigma, mu_s, sigma_s as stored in the file"), "%s", captured);
-    expect_rel(swapped_stored.fid, evaluator_reference("fid_stored"), TOL_FID, "FID with the sample's stored mu, sigma");
+    expect_rel(swapped_stored.fid, evaluator_reference("fid_stored"), TOL_FID,
+               "FID with the sample's stored mu, sigma");
     expect_rel(swapped_stored.sfid, evaluator_reference("sfid_stored"), TOL_FID, "sFID with the stored mu_s, sigma_s");
     expect_rel(swapped.fid, e.fid, 1e-9, "FID is symmetric");
     cr_expect_eq(swapped_stored.is, swapped.is);

@@ -161,6 +161,28 @@ static size_t cache_files(const char *root, char *one, size_t size) {
     return n;
 }
 
+/* The cache key holds the probe: the same split (same files' SHA-256) whose first image the
+ * running build sees differently gets another file name. */
+Test(cmd_fid_images, cache_key_holds_the_probe, .timeout = 120) {
+    char root[] = "/tmp/gb_splits_root_XXXXXX", w[1024], h[65], first[1200], second[1200];
+    make_root(root);
+    weights(w, sizeof w, h);
+    gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
+    net.weights = w, net.weights_sha256 = h, net.device = "cpu", net.batch = 2, net.data_root = root;
+    gb_cli_input in;
+    cr_assert_eq(gb_cli_input_read(&in, "cifar10:train:3", &net, "features"), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_stats_cache_locate(first, sizeof first, &in, &net), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_stats_cache_locate(second, sizeof second, &in, &net), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(first, second, "the key is a function of its inputs");
+    in.set.pixels[0] ^= 0x40;
+    cr_assert_eq(gb_stats_cache_locate(second, sizeof second, &in, &net), GB_OK, "%s", gb_last_error());
+    cr_expect_str_neq(first, second, "the probe's features are part of the key");
+    cr_expect_eq(strncmp(first, second, strlen(first) - strlen("0123456789abcdef.npz")), 0, "%s / %s", first, second);
+    gb_cli_input_free(&in);
+    gb_cli_network_close(&net);
+    remove_tree(root);
+}
+
 /* A split's statistics are cached under the data root (cli/stats_cache.h): the second run
  * reads the file its first run wrote and gives the same bits; --no-cache and another protocol
  * or batch size compute them again (the latter two under new names); an entry that cannot be
@@ -179,6 +201,8 @@ Test(cmd_fid_images, split_statistics_cache, .timeout = 300) {
     cr_expect_not_null(strstr(captured, "A: cifar10:train:3 (cifar10:train, the first 3 of 20 images, sha256 "),
                        "%s", captured);
     cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048, n = 3)"), "%s", captured);
+    cr_expect_not_null(strstr(captured_err, "FID statistics of cifar10:train:3 from 3 samples in 2048 dimensions"),
+                       "a cached entry warns about too few samples as a fresh one does: %s", captured_err);
     expect_same_stats(&again, &first, "from the cache");
     gb_fid_stats_free(&again);
     cached_stats_of(&again, root, "clean", "2", 1);
@@ -214,6 +238,29 @@ Test(cmd_fid_images, split_statistics_cache, .timeout = 300) {
     cr_expect_not_null(strstr(captured_err, "records n = 99"), "%s", captured_err);
     expect_same_stats(&again, &first, "after a mismatching entry");
     gb_fid_stats_free(&again);
+
+    /* two inputs, one from the cache: the FID line of a fresh computation */
+    char w[1024], h[65], last[512], cached_line[512];
+    weights(w, sizeof w, h);
+    char *two[] = {"fid", "cifar10:test", "cifar10:train:3", "--data", root, "--weights", w, "--weights-sha256", h,
+                   "--batch", "2", "--device", "cpu", "--no-cache"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, two, 13, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(run_cmd(gb_cmd_fid, two, 13, cached_line, sizeof cached_line), GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(captured, "B: cifar10:train:3 (cifar10:train, the first 3 of 20 images, sha256 "),
+                       "%s", captured);
+    cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048"), "%s", captured);
+    char fresh_line[512];
+    cr_assert_eq(run_cmd(gb_cmd_fid, two, 14, fresh_line, sizeof fresh_line), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(cached_line, fresh_line);
+
+    /* sFID's features (2023-d) have entries of their own, also under fid's protocol */
+    size_t before = cache_files(root, NULL, 0);
+    char *legacy[] = {"fid", "cifar10:train:3", "--stats-out", "/dev/null", "--data", root, "--weights", w,
+                      "--weights-sha256", h, "--batch", "2", "--device", "cpu", "--protocol", "legacy-tf"};
+    cr_assert_eq(run_cmd(gb_cmd_fid, legacy, 16, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(run_cmd(gb_cmd_sfid, legacy, 16, last, sizeof last), GB_OK, "%s", gb_last_error());
+    cr_expect_null(strstr(captured, "statistics from the cache"), "sfid must not read fid's entry: %s", captured);
+    cr_expect_eq(cache_files(root, NULL, 0), before + 2);
 
     /* no cache folder can be made: a warning, and the statistics all the same */
     char cmd[512];

@@ -57,8 +57,9 @@ Test(golden_fid, torch_fidelity_cifar10_train_vs_test, .timeout = 3600) {
         cr_skip_test("SKIPPED: the golden FID needs the real CIFAR-10 and Inception weights: %s", why);
     }
     char last[512];
+    /* --no-cache: every image through the network, not statistics cached by an earlier run */
     char *argv[] = {"fid", "cifar10:train:5000", "cifar10:test:5000", "--protocol", "legacy-tf", "--data",
-                    (char *)root, "--batch", "50"};
+                    (char *)root, "--batch", "50", "--no-cache"};
     cr_assert_eq(run_cmd(gb_cmd_fid, argv, (int)(sizeof argv / sizeof argv[0]), last, sizeof last), GB_OK, "%s",
                  gb_last_error());
     double fid = strtod(last, NULL);

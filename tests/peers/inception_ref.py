@@ -59,7 +59,8 @@ import types
 
 import numpy as np
 
-from metric_transcriptions import kynkaanniemi, openai_inception_score, sqdist  # beside this script
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metric_transcriptions import kynkaanniemi, openai_inception_score, sqdist  # noqa: E402  (beside this script)
 
 SEED = 20240607
 
