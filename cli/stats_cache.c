@@ -9,6 +9,7 @@
 
 #include "../core/atomic_file.h"
 #include "../core/log.h"
+#include "../core/philox.h"
 #include "../core/sha256.h"
 #include "../datasets/registry.h"
 
@@ -17,18 +18,14 @@
 #define PROBE_ROWS (GB_FID_CHUNK + 3) /* one whole chunk of the accumulator and a partial one */
 
 /* The statistics half of the probe: mean and covariance of a fixed block of PROBE_ROWS x dims
- * rows (a splitmix64 pattern in [-1, 1)), summed by the BLAS as the real statistics are, into
- * c. A BLAS of another version, CPU kernel or thread count changes these bits. */
+ * rows (uniform in (0, 1) from a fixed Philox stream), summed by the BLAS as the real
+ * statistics are, into c. A BLAS of another version, CPU kernel or thread count changes these
+ * bits. */
 static gb_status hash_statistics_probe(gb_sha256_ctx *c, size_t dims) {
     float *rows = malloc((size_t)PROBE_ROWS * dims * sizeof *rows);
     if (!rows) return gb_fail(GB_ENV, "out of memory for the statistics cache's probe");
-    uint64_t z = 0x5eed0fca7e5ULL;
-    for (size_t i = 0; i < (size_t)PROBE_ROWS * dims; i++) {
-        uint64_t v = (z += 0x9e3779b97f4a7c15ULL);
-        v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
-        rows[i] = (float)((double)((v ^ (v >> 31)) >> 40) * 0x1p-23 - 1.0);
-    }
+    gb_stream stream = gb_stream_open(0, "stats-cache/probe-rows");
+    gb_stream_uniform(&stream, rows, (size_t)PROBE_ROWS * dims);
     gb_fid_accum acc;
     gb_fid_stats st = {0};
     gb_status s = gb_fid_accum_init(&acc, dims);
