@@ -13,8 +13,9 @@
  *       default, with their provenance: metrics/fid.h); with A alone that is all the command
  *       does (reference statistics computed once, as pytorch-fid's --save-stats), and the last
  *       line is FILE. Inputs computed under different protocols or weights are warned about.
- *       A dataset split's statistics are cached under <data root>/cache/fid-stats/ (keyed by
- *       everything that decides their bits: cli/stats_cache.h); --no-cache computes them anyway.
+ *       A dataset split's statistics are cached under <data root>/cache/fid-stats/ (or the
+ *       user's cache when the data root cannot be written; keyed by everything that decides
+ *       their bits: cli/stats_cache.h); --no-cache computes them anyway.
  *   genbench sfid A B | A --stats-out FILE   [the same options, without --dims]
  *       sFID: fid on the spatial features of OpenAI's guided-diffusion evaluator (mixed_6/conv,
  *       channels 0..6, 17 x 17, in (h, w, c) order: models/inception_v3.h), legacy-tf by default
@@ -97,18 +98,18 @@ static size_t fid_input_dim(const fid_input *fi, const gb_cli_network *fn) {
 }
 
 /* A split's statistics from the cache (cli/stats_cache.h): *hit 1 when they were there (the
- * split's images then released); else *hit 0 and cache_path names the file to write once they
- * are computed ("" when there is none). */
-static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn, char *cache_path, size_t size) {
+ * split's images then released); else *hit 0 and entry names the files to write once they are
+ * computed. */
+static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn, gb_stats_cache_entry *entry) {
     *hit = 0;
-    GB_TRY(gb_stats_cache_locate(cache_path, size, &fi->in, fn));
-    if (!cache_path[0] || !gb_stats_cache_load(&fi->stats, cache_path, fi->in.n, fn)) return GB_OK;
+    GB_TRY(gb_stats_cache_locate(entry, &fi->in, fn));
+    if (!gb_stats_cache_load(&fi->stats, entry, fi->in.n, fn)) return GB_OK;
     *hit = 1;
     gb_cli_split_kind(fi->kind, sizeof fi->kind, &fi->in, fn->protocol);
     size_t used = strlen(fi->kind);
     snprintf(fi->kind + used, sizeof fi->kind - used, "; statistics from the cache");
     snprintf(fi->stats.label, sizeof fi->stats.label, "%s", fi->in.arg);
-    gb_info("%s: statistics from the cache %s", fi->in.arg, cache_path);
+    gb_info("%s: statistics from the cache %s", fi->in.arg, entry->found);
     gb_fid_stats_warn_few_samples(&fi->stats); /* as a fresh computation warns */
     gb_image_set_free(&fi->in.set); /* not needed: as after a pass through the network */
     return GB_OK;
@@ -117,10 +118,11 @@ static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn,
 /* use_cache: a dataset split's statistics are read from (or written to) the cache. */
 static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn, int use_cache) {
     if (fi->is_stats) return GB_OK;
-    char cache_path[1200] = "";
-    if (use_cache && fi->in.kind == GB_CLI_SPLIT) {
+    gb_stats_cache_entry entry = {.found = NULL};
+    const int cached = use_cache && fi->in.kind == GB_CLI_SPLIT;
+    if (cached) {
         int hit;
-        GB_TRY(cached_split_stats(&hit, fi, fn, cache_path, sizeof cache_path));
+        GB_TRY(cached_split_stats(&hit, fi, fn, &entry));
         if (hit) return GB_OK;
     }
     gb_cli_features f;
@@ -132,7 +134,7 @@ static gb_status fid_input_stats(fid_input *fi, gb_cli_network *fn, int use_cach
     if (f.from_images) { /* the provenance --stats-out records and a later comparison checks */
         gb_cli_network_stamp(&fi->stats, fn);
     }
-    if (cache_path[0]) gb_stats_cache_store(cache_path, &fi->stats);
+    if (cached) gb_stats_cache_store(&entry, &fi->stats);
     return GB_OK;
 }
 
@@ -201,9 +203,10 @@ static gb_status save_stats_only(gb_cli_network *fn, const char *path, const cha
 }
 
 /* The help lines of --no-cache (cli/stats_cache.h). */
-#define GB_CACHE_HELP                                                                                          \
-    "  --no-cache          compute a dataset split's statistics even when <data root>/cache/fid-stats/\n"  \
-    "                      holds them (they are cached, keyed by what decides their bits)\n"
+#define GB_CACHE_HELP                                                                                     \
+    "  --no-cache          compute a dataset split's statistics even when <data root>/cache/fid-stats/\n"   \
+    "                      (or ~/.cache/genbench/fid-stats/) holds them (they are cached, keyed by what\n" \
+    "                      decides their bits)\n"
 
 static void fid_help(void) {
     printf("usage: genbench fid A B [--stats-out FILE] [--layout pytorch-fid|clean-fid] [--no-cache]\n"

@@ -47,8 +47,25 @@ static void file_part(char *out, size_t size, const char *identity) {
         if (*c == ':' || *c == '/') *c = '-';
 }
 
-gb_status gb_stats_cache_locate(char *path, size_t size, const gb_cli_input *in, gb_cli_network *net) {
+/* The user's cache folder for the statistics ("" without $XDG_CACHE_HOME or $HOME), as the
+ * XDG base-directory convention places it. */
+static void per_user_folder(char *out, size_t size) {
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int len = -1;
+    if (xdg && xdg[0] == '/') len = snprintf(out, size, "%s/genbench/fid-stats", xdg);
+    else if (home && home[0]) len = snprintf(out, size, "%s/.cache/genbench/fid-stats", home);
+    if (len < 0 || (size_t)len >= size) out[0] = '\0';
+}
+
+/* folder/name into path, or "" when it does not fit (or there is no folder). */
+static void join(char *path, size_t size, const char *folder, const char *name) {
+    int len = folder[0] ? snprintf(path, size, "%s/%s", folder, name) : -1;
+    if (len < 0 || (size_t)len >= size) path[0] = '\0';
+}
+
+gb_status gb_stats_cache_locate(gb_stats_cache_entry *e, const gb_cli_input *in, gb_cli_network *net) {
     GB_ASSERT(in->kind == GB_CLI_SPLIT && in->set.pixels, "the statistics cache is for loaded dataset splits");
+    memset(e, 0, sizeof *e);
     GB_TRY(gb_cli_network_open(net));
     const gb_image_set *set = &in->set;
     const size_t probe_n = in->n < PROBE_IMAGES ? in->n : PROBE_IMAGES, dims = (size_t)net->net.dims;
@@ -72,24 +89,27 @@ gb_status gb_stats_cache_locate(char *path, size_t size, const gb_cli_input *in,
     free(probe);
     GB_TRY(hash_statistics_probe(&c, dims));
     uint8_t digest[32];
-    char hex[65], name[64];
+    char hex[65], part[64], name[160], folder[1100];
     gb_sha256_final(&c, digest);
     gb_sha256_hex(digest, hex);
-    file_part(name, sizeof name, set->identity);
+    file_part(part, sizeof part, set->identity);
+    snprintf(name, sizeof name, "%s-%zu-%s-%.16s.npz", part, in->n, gb_fid_protocol_name(net->protocol), hex);
     const char *root = gb_data_root(net->data_root);
-    int len = snprintf(path, size, "%s/cache/fid-stats/%s-%zu-%s-%.16s.npz", root, name, in->n,
-                       gb_fid_protocol_name(net->protocol), hex);
-    if (len < 0 || (size_t)len >= size) { /* the cache is a convenience: computed without it */
-        gb_warn("statistics cache: the data root %.200s is too long a path for it; computing without the cache",
+    int len = snprintf(folder, sizeof folder, "%s/cache/fid-stats", root);
+    if (len > 0 && (size_t)len < sizeof folder) join(e->in_data_root, sizeof e->in_data_root, folder, name);
+    per_user_folder(folder, sizeof folder);
+    join(e->per_user, sizeof e->per_user, folder, name);
+    if (!e->in_data_root[0] && !e->per_user[0]) /* the cache is a convenience: computed without it */
+        gb_warn("statistics cache: neither the data root %.200s nor $XDG_CACHE_HOME / $HOME can hold it; computing "
+                "without the cache",
                 root);
-        path[0] = '\0';
-    }
     return GB_OK;
 }
 
-int gb_stats_cache_load(gb_fid_stats *out, const char *path, uint64_t n, const gb_cli_network *net) {
+/* 1 when path holds the statistics e stands for (see gb_stats_cache_load). */
+static int load_one(gb_fid_stats *out, const char *path, uint64_t n, const gb_cli_network *net) {
     memset(out, 0, sizeof *out);
-    if (access(path, F_OK) != 0) return 0;
+    if (!path[0] || access(path, F_OK) != 0) return 0;
     if (gb_fid_stats_load(out, path, NULL) != GB_OK) {
         gb_warn("statistics cache: %s cannot be used (%s); recomputing it", path, gb_last_error());
         return 0;
@@ -107,13 +127,33 @@ int gb_stats_cache_load(gb_fid_stats *out, const char *path, uint64_t n, const g
     return 1;
 }
 
-void gb_stats_cache_store(const char *path, const gb_fid_stats *st) {
+int gb_stats_cache_load(gb_fid_stats *out, gb_stats_cache_entry *e, uint64_t n, const gb_cli_network *net) {
+    e->found = NULL;
+    if (load_one(out, e->in_data_root, n, net)) e->found = e->in_data_root;
+    else if (load_one(out, e->per_user, n, net)) e->found = e->per_user;
+    return e->found != NULL;
+}
+
+/* Writes st to path, creating its folder; GB_OK or the failure (nothing reported). */
+static gb_status store_one(const char *path, const gb_fid_stats *st) {
+    if (!path[0]) return gb_fail(GB_ENV, "no path for it");
     char dir[1200];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
-    if ((slash && gb_mkdirs(dir) != GB_OK) || gb_fid_stats_save(path, st, GB_FID_LAYOUT_PYTORCH_FID) != GB_OK)
-        gb_warn("statistics cache: not written (%s); the next run computes them again (--no-cache skips the "
-                "cache)",
-                gb_last_error());
+    if (slash) GB_TRY(gb_mkdirs(dir));
+    return gb_fid_stats_save(path, st, GB_FID_LAYOUT_PYTORCH_FID);
+}
+
+void gb_stats_cache_store(const gb_stats_cache_entry *e, const gb_fid_stats *st) {
+    if (store_one(e->in_data_root, st) == GB_OK) return;
+    char first[512];
+    snprintf(first, sizeof first, "%s", gb_last_error());
+    if (store_one(e->per_user, st) == GB_OK) {
+        gb_info("statistics cache: not under the data root (%s); wrote %s", first, e->per_user);
+        return;
+    }
+    gb_warn("statistics cache: not written (under the data root: %s; in the user's cache: %s); the next run computes "
+            "them again (--no-cache skips the cache)",
+            first, gb_last_error());
 }

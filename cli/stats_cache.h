@@ -16,10 +16,14 @@
  *   shows only on other images or batch positions would go unseen (--no-cache rules it out).
  * Layout: <data root>/cache/fid-stats/<dataset>-<split>-<n>-<protocol>-<key 16 hex>.npz, an
  * ordinary stats file (metrics/fid.h: pytorch-fid layout with genbench's provenance members),
- * usable by `genbench fid` directly. Stale entries are never read again; delete the folder to
- * reclaim the space. A cache file that cannot be read or does not match its name's provenance
- * is warned about and recomputed (and rewritten); a cache that cannot be written is a warning,
- * never a failed measurement. Tested by tests/test_cmd_fid_images.c.
+ * usable by `genbench fid` directly. A data root that cannot be written (a shared, read-only
+ * dataset volume) is still read, and new entries go to the user's cache instead,
+ * $XDG_CACHE_HOME/genbench/fid-stats/ (else ~/.cache/genbench/fid-stats/), which is read second:
+ * the same name means the same bits wherever the file lies. Stale entries are never read again;
+ * delete the folders to reclaim the space. A cache file that cannot be read or does not match
+ * its name's provenance is warned about and recomputed (and rewritten); a cache that cannot be
+ * written in either place is a warning, never a failed measurement. Tested by
+ * tests/test_cmd_fid_images.c.
  */
 #ifndef GB_CLI_STATS_CACHE_H
 #define GB_CLI_STATS_CACHE_H
@@ -31,16 +35,26 @@
 #include "inception_inputs.h"
 #include "metric_inputs.h"
 
-/* The cache file for the statistics of the split input `in` (GB_CLI_SPLIT, images still
- * loaded) as net computes them now; opens the network for the probe. path is "" (with a
- * warning) when the data root is too long a path for one: computed without the cache. */
-gb_status gb_stats_cache_locate(char *path, size_t size, const gb_cli_input *in, gb_cli_network *net);
+/* Where one split's statistics may lie: under the data root, then in the user's cache. A path
+ * is "" where there is none (no $XDG_CACHE_HOME or $HOME; a path too long). */
+typedef struct {
+    char in_data_root[1200];
+    char per_user[1200];
+    const char *found; /* after a hit: the one of the two it was read from */
+} gb_stats_cache_entry;
 
-/* 1 with *out filled when path holds statistics of n samples under net's protocol and weights;
- * 0 when there is no such file, or (with a warning naming it) when it cannot be used. */
-int gb_stats_cache_load(gb_fid_stats *out, const char *path, uint64_t n, const gb_cli_network *net);
+/* The cache entry for the statistics of the split input `in` (GB_CLI_SPLIT, images still
+ * loaded) as net computes them now; opens the network for the probe. Both paths "" (with a
+ * warning) when neither place can hold one: computed without the cache. */
+gb_status gb_stats_cache_locate(gb_stats_cache_entry *e, const gb_cli_input *in, gb_cli_network *net);
 
-/* Writes st to path (atomically, creating the folders); a failure is a warning. */
-void gb_stats_cache_store(const char *path, const gb_fid_stats *st);
+/* 1 with *out filled (and e->found set) when one of e's files holds statistics of n samples
+ * under net's protocol and weights; 0 when there is no such file, or (with a warning naming
+ * it) when it cannot be used. */
+int gb_stats_cache_load(gb_fid_stats *out, gb_stats_cache_entry *e, uint64_t n, const gb_cli_network *net);
+
+/* Writes st to e's file under the data root (atomically, creating the folders), else to the
+ * user's cache; a failure in both is a warning. */
+void gb_stats_cache_store(const gb_stats_cache_entry *e, const gb_fid_stats *st);
 
 #endif

@@ -149,10 +149,10 @@ static void cached_stats_of(gb_fid_stats *st, const char *root, const char *prot
     unlink(out);
 }
 
-/* The number of files in root's statistics cache, and the one path when there is one. */
-static size_t cache_files(const char *root, char *one, size_t size) {
-    char pattern[256];
-    snprintf(pattern, sizeof pattern, "%s/cache/fid-stats/*", root);
+/* The number of files in the statistics cache folder `entries`, and the one path when there is one. */
+static size_t files_in(const char *entries, char *one, size_t size) {
+    char pattern[1300];
+    snprintf(pattern, sizeof pattern, "%s/*", entries);
     glob_t g;
     if (glob(pattern, 0, NULL, &g) != 0) return 0;
     size_t n = g.gl_pathc;
@@ -161,23 +161,35 @@ static size_t cache_files(const char *root, char *one, size_t size) {
     return n;
 }
 
+/* The number of files in the data root's statistics cache, and the one path when there is one. */
+static size_t cache_files(const char *root, char *one, size_t size) {
+    char entries[256];
+    snprintf(entries, sizeof entries, "%s/cache/fid-stats", root);
+    return files_in(entries, one, size);
+}
+
 /* The cache key holds the probe: the same split (same files' SHA-256) whose first image the
  * running build sees differently gets another file name. */
 Test(cmd_fid_images, cache_key_holds_the_probe, .timeout = 120) {
-    char root[] = "/tmp/gb_splits_root_XXXXXX", w[1024], h[65], first[1200], second[1200];
+    char root[] = "/tmp/gb_splits_root_XXXXXX", w[1024], h[65];
+    gb_stats_cache_entry first, second;
     make_root(root);
     weights(w, sizeof w, h);
     gb_cli_network net = GB_CLI_NETWORK_DEFAULTS;
     net.weights = w, net.weights_sha256 = h, net.device = "cpu", net.batch = 2, net.data_root = root;
     gb_cli_input in;
     cr_assert_eq(gb_cli_input_read(&in, "cifar10:train:3", &net, "features"), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(gb_stats_cache_locate(first, sizeof first, &in, &net), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(gb_stats_cache_locate(second, sizeof second, &in, &net), GB_OK, "%s", gb_last_error());
-    cr_expect_str_eq(first, second, "the key is a function of its inputs");
+    cr_assert_eq(gb_stats_cache_locate(&first, &in, &net), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_stats_cache_locate(&second, &in, &net), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(first.in_data_root, second.in_data_root, "the key is a function of its inputs");
+    cr_expect_str_eq(first.per_user, second.per_user);
     in.set.pixels[0] ^= 0x40;
-    cr_assert_eq(gb_stats_cache_locate(second, sizeof second, &in, &net), GB_OK, "%s", gb_last_error());
-    cr_expect_str_neq(first, second, "the probe's features are part of the key");
-    cr_expect_eq(strncmp(first, second, strlen(first) - strlen("0123456789abcdef.npz")), 0, "%s / %s", first, second);
+    cr_assert_eq(gb_stats_cache_locate(&second, &in, &net), GB_OK, "%s", gb_last_error());
+    const char *a = first.in_data_root, *b = second.in_data_root;
+    cr_expect_str_neq(a, b, "the probe's features are part of the key");
+    cr_expect_eq(strncmp(a, b, strlen(a) - strlen("0123456789abcdef.npz")), 0, "%s / %s", a, b);
+    /* the user's cache holds the same name */
+    cr_expect_str_eq(strrchr(first.per_user, '/'), strrchr(a, '/'), "%s / %s", first.per_user, a);
     gb_cli_input_free(&in);
     gb_cli_network_close(&net);
     remove_tree(root);
@@ -262,14 +274,38 @@ Test(cmd_fid_images, split_statistics_cache, .timeout = 300) {
     cr_expect_null(strstr(captured, "statistics from the cache"), "sfid must not read fid's entry: %s", captured);
     cr_expect_eq(cache_files(root, NULL, 0), before + 2);
 
-    /* no cache folder can be made: a warning, and the statistics all the same */
-    char cmd[512];
+    /* no cache folder can be made under the data root: the entry goes to the user's cache
+     * ($XDG_CACHE_HOME here) and is read from there */
+    char cmd[512], user[] = "/tmp/gb_user_cache_XXXXXX", user_entry[1200];
+    cr_assert_not_null(mkdtemp(user));
+    cr_assert_eq(setenv("XDG_CACHE_HOME", user, 1), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' && touch '%s/cache'", root, root);
     cr_assert_eq(system(cmd), 0);
     cached_stats_of(&again, root, "clean", "2", 0);
-    cr_expect_not_null(strstr(captured_err, "statistics cache: not written"), "%s", captured_err);
+    cr_expect_null(strstr(captured_err, "statistics cache: not written"), "%s", captured_err);
+    expect_same_stats(&again, &first, "written to the user's cache");
+    gb_fid_stats_free(&again);
+    snprintf(cmd, sizeof cmd, "%s/genbench/fid-stats", user);
+    cr_assert_eq(files_in(cmd, user_entry, sizeof user_entry), 1, "one entry in %s", cmd);
+    cr_expect_not_null(strstr(user_entry, "/genbench/fid-stats/cifar10-train-3-clean-"), "%s", user_entry);
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048"), "%s", captured);
+    expect_same_stats(&again, &first, "read from the user's cache");
+    gb_fid_stats_free(&again);
+
+    /* neither place can be written: a warning, and the statistics all the same */
+    snprintf(cmd, sizeof cmd, "%s/not-a-folder", user);
+    FILE *file = fopen(cmd, "w");
+    cr_assert_not_null(file);
+    fclose(file);
+    cr_assert_eq(setenv("XDG_CACHE_HOME", cmd, 1), 0);
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured_err, "statistics cache: not written (under the data root: "), "%s",
+                       captured_err);
     expect_same_stats(&again, &first, "without a cache");
     gb_fid_stats_free(&again);
+    unsetenv("XDG_CACHE_HOME");
+    remove_tree(user);
     gb_fid_stats_free(&first);
     remove_tree(root);
 }
