@@ -55,9 +55,14 @@ typedef struct {
     size_t n;
     size_t nfev;
     size_t max_nfev;
+    /* the last non-finite value f gave (nonfinite_t NAN when none yet), for the messages */
+    double nonfinite, nonfinite_t;
+    size_t nonfinite_at;
 } rhs_ctx;
 
-/* One counted evaluation with the failure checks of ode.h. */
+/* One counted evaluation. A non-finite value is not a failure here: inside a step it makes the
+ * error norm non-finite, which rejects the attempt (as in scipy); it is remembered for the
+ * message should the step then underflow. */
 static gb_status eval(rhs_ctx *c, double t, const double *y, double *dydt) {
     if (c->max_nfev && c->nfev >= c->max_nfev)
         return gb_fail(GB_NUMERIC,
@@ -68,12 +73,19 @@ static gb_status eval(rhs_ctx *c, double t, const double *y, double *dydt) {
     gb_status s = c->f(c->user, t, y, dydt, c->n);
     if (s != GB_OK) return gb_fail_wrap(s, "ode: right-hand side at t = %.17g", t);
     for (size_t i = 0; i < c->n; i++)
-        if (!isfinite(dydt[i]))
-            return gb_fail(GB_NUMERIC,
-                           "ode: right-hand side is %g at t = %.17g, component %zu of %zu; the "
-                           "model diverged or the state left its valid range",
-                           dydt[i], t, i, c->n);
+        if (!isfinite(dydt[i])) {
+            c->nonfinite = dydt[i], c->nonfinite_t = t, c->nonfinite_at = i;
+            break;
+        }
     return GB_OK;
+}
+
+/* GB_NUMERIC naming what was non-finite, where: `what` at time t, component i of n. */
+static gb_status fail_nonfinite(const char *what, double value, double t, size_t i, size_t n) {
+    return gb_fail(GB_NUMERIC,
+                   "ode: %s is %g at t = %.17g, component %zu of %zu; the model diverged or the state "
+                   "left its valid range",
+                   what, value, t, i, n);
 }
 
 /* scipy's select_initial_step for error-estimator order 4. Uses `tmp` as scratch for y1 and
@@ -142,6 +154,9 @@ static gb_status check_args(const double *y, size_t n, double t0, double t1,
                        o->first_step, o->max_step);
     if (!isfinite(t0) || !isfinite(t1))
         return gb_fail(GB_USAGE, "ode: the time span [%g, %g] must be finite", t0, t1);
+    if (o->first_step > fabs(t1 - t0))
+        return gb_fail(GB_USAGE, "ode: first_step %g exceeds the time span [%g, %g] (scipy refuses it too)",
+                       o->first_step, t0, t1);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(y[i]))
             return gb_fail(GB_INPUT, "ode: initial state component %zu of %zu is %g", i, n, y[i]);
@@ -163,12 +178,14 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
     for (int j = 0; j < 7; j++) K[j] = mem + (size_t)j * n;
     double *y_new = mem + 7 * n, *ytmp = mem + 8 * n, *tmp = mem + 9 * n;
 
-    rhs_ctx c = {f, user, n, 0, opts->max_nfev};
+    rhs_ctx c = {f, user, n, 0, opts->max_nfev, 0.0, NAN, 0};
     double rtol = opts->rtol, atol = opts->atol;
     double max_step = opts->max_step > 0 ? opts->max_step : INFINITY;
     double dir = t1 != t0 ? (t1 > t0 ? 1.0 : -1.0) : 1.0;
     double t = t0, h_abs = 0.0;
     gb_status s = eval(&c, t, y, K[0]);
+    if (s == GB_OK && !isnan(c.nonfinite_t)) /* no step can start from there */
+        s = fail_nonfinite("the right-hand side at the initial state", c.nonfinite, t, c.nonfinite_at, n);
     if (s == GB_OK) {
         if (opts->first_step > 0) h_abs = opts->first_step;
         else s = initial_step(&h_abs, &c, t, y, K[0], dir, rtol, atol, tmp, ytmp);
@@ -180,13 +197,17 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
         else if (h_abs < min_step) h_abs = min_step;
         int rejected = 0;
         double t_new = t, err;
+        c.nonfinite_t = NAN;
         for (;;) {
             if (h_abs < min_step) {
+                char why[200] = "the solution is not smooth there or the tolerances are too tight";
+                if (!isnan(c.nonfinite_t))
+                    snprintf(why, sizeof why, "every smaller step met a non-finite right-hand side (last %g at "
+                             "t = %.17g, component %zu of %zu)", c.nonfinite, c.nonfinite_t, c.nonfinite_at, n);
                 s = gb_fail(GB_NUMERIC,
                             "ode: step size underflow at t = %.17g (|h| %.3g below 10 ulps of t) "
-                            "after %zu accepted and %zu rejected steps; the solution is not "
-                            "smooth there or the tolerances are too tight",
-                            t, h_abs, st.n_accepted, st.n_rejected);
+                            "after %zu accepted and %zu rejected steps; %s",
+                            t, h_abs, st.n_accepted, st.n_rejected, why);
                 break;
             }
             double h = h_abs * dir;
@@ -196,12 +217,9 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
             h_abs = fabs(h);
             s = dp_attempt(&c, t, h, y, K, ytmp, y_new);
             if (s != GB_OK) break;
+            /* a non-finite stage gives a NaN or infinite norm: rejected with the smallest
+             * factor below (fmax drops the NaN as Python's max(0.2, nan) does) */
             err = error_norm(K, h, y, y_new, n, rtol, atol, tmp);
-            if (!isfinite(err)) {
-                s = gb_fail(GB_NUMERIC, "ode: error estimate is %g at t = %.17g, h = %.3g", err,
-                            t, h);
-                break;
-            }
             if (err < 1) {
                 double factor = err == 0 ? MAX_FACTOR
                                          : fmin(MAX_FACTOR, SAFETY * pow(err, ERROR_EXPONENT));
@@ -213,6 +231,12 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
             rejected = 1;
             st.n_rejected++;
         }
+        if (s == GB_OK) /* an accepted state that overflowed (its scale made the error 0) */
+            for (size_t i = 0; i < n; i++)
+                if (!isfinite(y_new[i])) {
+                    s = fail_nonfinite("the state", y_new[i], t_new, i, n);
+                    break;
+                }
         if (s != GB_OK) break;
         st.n_accepted++;
         t = t_new;

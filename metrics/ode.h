@@ -28,16 +28,27 @@
  * results differ by a few ulps per step, which changes an accept/reject decision only when an
  * error norm lies within ~1e-15 of 1 (not seen on the test problems; see tests/test_ode.c).
  *
+ * Non-finite values, as scipy treats them: a stage with a NaN or infinite component makes the
+ * error norm non-finite, so the attempt is rejected and retried with |h| * 0.2 (Python's
+ * max(0.2, nan) is 0.2, as C's fmax); a step too large for the model (an overflow) is so
+ * recovered from, and a right-hand side that stays non-finite ends in the step-size underflow
+ * below, whose message then names the last non-finite value. Unlike scipy (which goes on with
+ * NaN steps), a non-finite f(t0, y0) and an accepted state that overflowed are failures.
+ *
  * Failures: f returning a non-OK status (passed through, with the time added to the message);
- * f producing a non-finite value, or a non-finite error norm -> GB_NUMERIC naming t and the
- * component; step-size underflow -> GB_NUMERIC naming t; more than max_nfev evaluations ->
- * GB_NUMERIC. Non-finite y0, t0, t1 or bad tolerances -> GB_USAGE / GB_INPUT. Memory: 10
- * vectors of n doubles, allocated per call (GB_ENV when that fails).
+ * f(t0, y0) non-finite or an accepted state non-finite -> GB_NUMERIC naming t and the component;
+ * step-size underflow -> GB_NUMERIC naming t (scipy's "Required step size is less than spacing
+ * between numbers"); more than max_nfev evaluations -> GB_NUMERIC. Non-finite y0, t0, t1, bad
+ * tolerances, or a first_step longer than the span (scipy's "`first_step` exceeds bounds") ->
+ * GB_USAGE / GB_INPUT. Memory: 10 vectors of n doubles, allocated per call (GB_ENV when that
+ * fails).
  *
  * Tested by tests/test_ode.c: closed-form solutions (exponential decay forward and backward in
  * time, a harmonic oscillator, a scalar time-dependent equation), the nfev identity, failure
  * paths, and parity with scipy's solve_ivp (solution, nfev, accepted-step count and every
- * accepted time) through fixtures from tests/peers/metrics_misc.py.
+ * accepted time) through fixtures from tests/peers/metrics_misc.py, including a first step that
+ * overflows (rejected and recovered from) and a blow-up that ends in step-size underflow at
+ * scipy's time.
  */
 #ifndef GB_ODE_H
 #define GB_ODE_H

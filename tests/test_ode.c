@@ -76,6 +76,19 @@ static gb_status rhs_ve(void *u, double t, const double *y, double *f, size_t n)
     return GB_OK;
 }
 
+/* f = y^2, y(0) = 1: y = 1/(1 - t) blows up at t = 1. */
+static gb_status rhs_blowup(void *u, double t, const double *y, double *f, size_t n) {
+    (void)u, (void)t, (void)n;
+    f[0] = y[0] * y[0];
+    return GB_OK;
+}
+/* f = -y^3: from a first step of 1000 the stages overflow to inf and nan, which scipy rejects. */
+static gb_status rhs_cubic(void *u, double t, const double *y, double *f, size_t n) {
+    (void)u, (void)t, (void)n;
+    f[0] = -(y[0] * y[0] * y[0]);
+    return GB_OK;
+}
+
 typedef struct {
     const char *name;
     gb_ode_rhs f;
@@ -83,15 +96,19 @@ typedef struct {
     double y0[4];
     size_t n;
     double rtol, atol;
+    double first_step; /* 0: scipy's choice */
+    int underflows;    /* scipy stops: "Required step size is less than spacing between numbers" */
 } ode_case;
 
 static const ode_case CASES[] = {
-    {"decay", rhs_decay, 0.0, 5.0, {1.0, -2.0, 0.5, 3.0}, 4, 1e-5, 1e-5},
-    {"decay_back", rhs_decay, 5.0, 0.0, {1.0, 1.0, 1.0, 1.0}, 4, 1e-6, 1e-9},
-    {"osc", rhs_osc, 0.0, 10.0, {1.0, 0.0}, 2, 1e-3, 1e-6},
-    {"vdp", rhs_vdp, 0.0, 10.0, {2.0, 0.0}, 2, 1e-5, 1e-8},
-    {"cos", rhs_cos, 0.0, 8.0, {1.0}, 1, 1e-8, 1e-10},
-    {"ve", rhs_ve, 1e-5, 1.0, {0.3, -1.2, 2.0}, 3, 1e-5, 1e-5},
+    {"decay", rhs_decay, 0.0, 5.0, {1.0, -2.0, 0.5, 3.0}, 4, 1e-5, 1e-5, 0, 0},
+    {"decay_back", rhs_decay, 5.0, 0.0, {1.0, 1.0, 1.0, 1.0}, 4, 1e-6, 1e-9, 0, 0},
+    {"osc", rhs_osc, 0.0, 10.0, {1.0, 0.0}, 2, 1e-3, 1e-6, 0, 0},
+    {"vdp", rhs_vdp, 0.0, 10.0, {2.0, 0.0}, 2, 1e-5, 1e-8, 0, 0},
+    {"cos", rhs_cos, 0.0, 8.0, {1.0}, 1, 1e-8, 1e-10, 0, 0},
+    {"ve", rhs_ve, 1e-5, 1.0, {0.3, -1.2, 2.0}, 3, 1e-5, 1e-5, 0, 0},
+    {"cubic_overflow", rhs_cubic, 0.0, 2000.0, {1.0}, 1, 1e-3, 1e-6, 1000.0, 0},
+    {"blowup", rhs_blowup, 0.0, 2.0, {1.0}, 1, 1e-3, 1e-6, 0, 1},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
@@ -113,6 +130,7 @@ static gb_status solve(const ode_case *c, double *y, gb_ode_stats *st, trace *tr
     gb_ode_opts o = gb_ode_opts_default();
     o.rtol = c->rtol;
     o.atol = c->atol;
+    o.first_step = c->first_step;
     if (tr) {
         tr->n = 0;
         o.observer = record;
@@ -128,7 +146,14 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
         char name[128];
         double y[4];
         gb_ode_stats st;
-        cr_assert_eq(solve(c, y, &st, &tr), GB_OK, "%s: %s", c->name, gb_last_error());
+        gb_status s = solve(c, y, &st, &tr);
+        if (c->underflows) {
+            cr_assert_eq(s, GB_NUMERIC, "%s: status %d", c->name, s);
+            cr_expect_not_null(strstr(gb_last_error(), "step size underflow"), "%s", gb_last_error());
+        } else {
+            cr_assert_eq(s, GB_OK, "%s: %s", c->name, gb_last_error());
+        }
+        const double t_end = c->underflows ? tr.t[tr.n - 1] : c->t1;
 
         snprintf(name, sizeof name, "ode_%s_counts", c->name);
         double *counts = mm_read_f64(name, 3, NULL);
@@ -147,7 +172,7 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
         if (tr.n + 1 == nt) {
             snprintf(name, sizeof name, "%s accepted times", c->name);
             mm_expect_close(name, tr.t, t + 1, tr.n, TOL_TIME, 1e-3);
-            cr_expect_eq(tr.t[tr.n - 1], c->t1, "%s: the last step lands on t1 exactly", c->name);
+            if (!c->underflows) cr_expect_eq(tr.t[tr.n - 1], c->t1, "%s: the last step lands on t1 exactly", c->name);
         }
         free(t);
 
@@ -155,7 +180,7 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
         double *yref = mm_read_f64(name, c->n, NULL);
         snprintf(name, sizeof name, "%s final state", c->name);
         mm_expect_close(name, y, yref, c->n, TOL_Y, 1e-6);
-        cr_expect_eq(st.t, c->t1, "%s: stats.t", c->name);
+        cr_expect_eq(st.t, t_end, "%s: stats.t", c->name);
         free(yref);
     }
 }
@@ -225,23 +250,6 @@ Test(ode, max_step_bounds_every_step) {
     cr_expect_eq(a.nfev, 2 + 6 * (a.n_accepted + a.n_rejected));
 }
 
-/* f = y^2, y(0) = 1: y = 1/(1 - t) blows up at t = 1. */
-static gb_status rhs_blowup(void *u, double t, const double *y, double *f, size_t n) {
-    (void)u, (void)t, (void)n;
-    f[0] = y[0] * y[0];
-    return GB_OK;
-}
-
-Test(ode, blow_up_fails_numeric_before_the_singularity) {
-    double y[1] = {1.0};
-    gb_ode_stats st;
-    gb_ode_opts o = gb_ode_opts_default();
-    gb_status s = gb_ode_rk45(y, 1, 0.0, 2.0, rhs_blowup, NULL, &o, &st);
-    cr_expect_eq(s, GB_NUMERIC, "status %d: %s", s, gb_last_error());
-    cr_expect(st.t < 1.0 && st.t > 0.9, "stopped at t = %.17g", st.t);
-    cr_expect(strstr(gb_last_error(), "t = ") != NULL, "message names t: %s", gb_last_error());
-    cr_expect(isfinite(y[0]) && y[0] > 10, "y holds the last accepted state, %g", y[0]);
-}
 
 /* A right-hand side that turns NaN past t = 0.5 and one that reports an error. */
 static gb_status rhs_nan(void *u, double t, const double *y, double *f, size_t n) {
@@ -259,11 +267,20 @@ Test(ode, failures_carry_status_and_time) {
     double y[1] = {1.0};
     gb_ode_stats st;
     gb_ode_opts o = gb_ode_opts_default();
+    /* NaN past 0.5: every attempt across it is rejected until the step underflows there */
     cr_expect_eq(gb_ode_rk45(y, 1, 0.0, 1.0, rhs_nan, NULL, &o, &st), GB_NUMERIC);
-    cr_expect(strstr(gb_last_error(), "right-hand side is nan at t = ") != NULL, "%s",
+    cr_expect(strstr(gb_last_error(), "step size underflow at t = ") != NULL, "%s", gb_last_error());
+    cr_expect(strstr(gb_last_error(), "non-finite right-hand side (last nan at t = ") != NULL, "%s",
               gb_last_error());
-    cr_expect(st.t <= 0.5, "last accepted time %.17g", st.t);
+    cr_expect(st.t <= 0.5 && st.t > 0.5 - 1e-12, "last accepted time %.17g", st.t);
     cr_expect(fabs(y[0] - exp(-st.t)) < 1e-4, "state at the last accepted time");
+    cr_expect_eq(st.nfev, 2 + 6 * (st.n_accepted + st.n_rejected), "the rejected attempts are counted");
+
+    /* NaN at the start: no step can be taken */
+    y[0] = 1.0;
+    cr_expect_eq(gb_ode_rk45(y, 1, 0.75, 1.0, rhs_nan, NULL, &o, &st), GB_NUMERIC);
+    cr_expect(strstr(gb_last_error(), "right-hand side at the initial state is nan at t = 0.75") != NULL, "%s",
+              gb_last_error());
 
     y[0] = 1.0;
     cr_expect_eq(gb_ode_rk45(y, 1, 0.0, 1.0, rhs_fails, NULL, &o, &st), GB_INPUT);
@@ -283,4 +300,7 @@ Test(ode, failures_carry_status_and_time) {
     cr_expect_eq(gb_ode_rk45(y, 1, 0.0, 1.0, rhs_decay, NULL, &o, NULL), GB_INPUT);
     y[0] = 1.0;
     cr_expect_eq(gb_ode_rk45(y, 1, 0.0, INFINITY, rhs_decay, NULL, &o, NULL), GB_USAGE);
+    o.first_step = 2.0; /* longer than the span: scipy raises "`first_step` exceeds bounds" */
+    cr_expect_eq(gb_ode_rk45(y, 1, 0.0, 1.0, rhs_decay, NULL, &o, NULL), GB_USAGE);
+    cr_expect(strstr(gb_last_error(), "first_step 2 exceeds the time span") != NULL, "%s", gb_last_error());
 }

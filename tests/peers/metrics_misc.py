@@ -9,7 +9,11 @@ too, so the C tests run on exactly the same numbers.
 ODE (scipy.integrate.solve_ivp, method='RK45', scipy's own code path):
   ode_<case>_t.f64       the accepted times sol.t (t0 first)
   ode_<case>_y.f64       the state at the end sol.y[:, -1]
-  ode_<case>_counts.f64  [nfev, accepted steps = len(sol.t) - 1, rejected = (nfev-2)/6 - accepted]
+  ode_<case>_counts.f64  [nfev, accepted steps = len(sol.t) - 1, rejected = (nfev-2)/6 - accepted
+                         (nfev-1 when the case gives first_step)]
+  The cases include a first step so large that its stages overflow (scipy rejects the attempts
+  and recovers) and a blow-up where scipy stops with "Required step size is less than spacing
+  between numbers" (t and y are then the last accepted ones).
   The right-hand sides are written with Python's math module on scalars (glibc libm, as the C
   side), in the same order of operations as tests/test_ode.c, so both see the same f.
 
@@ -61,6 +65,17 @@ def rhs_cos(t, y):
     return np.array([math.cos(t) * y[0]])
 
 
+def rhs_cubic(t, y):
+    # y' = -y^3; from first_step = 1000 the stages overflow to inf / nan
+    with np.errstate(over='ignore', invalid='ignore'):
+        return np.array([-(y[0] * y[0] * y[0])])
+
+
+def rhs_blowup(t, y):
+    # y' = y^2, y(0) = 1: y = 1 / (1 - t), singular at t = 1
+    return np.array([y[0] * y[0]])
+
+
 def rhs_ve(t, y):
     # dx/dt = 1/2 g(t)^2 x / (s0^2 + sigma_t^2): the exact VE probability-flow drift of N(0, s0^2)
     g2 = math.pow(VE_SIGMA, 2.0 * t)
@@ -69,24 +84,29 @@ def rhs_ve(t, y):
 
 
 ODE_CASES = [
-    # name, rhs, t0, t1, y0, rtol, atol
-    ('decay', rhs_decay, 0.0, 5.0, [1.0, -2.0, 0.5, 3.0], 1e-5, 1e-5),
-    ('decay_back', rhs_decay, 5.0, 0.0, [1.0, 1.0, 1.0, 1.0], 1e-6, 1e-9),
-    ('osc', rhs_osc, 0.0, 10.0, [1.0, 0.0], 1e-3, 1e-6),
-    ('vdp', rhs_vdp, 0.0, 10.0, [2.0, 0.0], 1e-5, 1e-8),
-    ('cos', rhs_cos, 0.0, 8.0, [1.0], 1e-8, 1e-10),
-    ('ve', rhs_ve, 1e-5, 1.0, [0.3, -1.2, 2.0], 1e-5, 1e-5),
+    # name, rhs, t0, t1, y0, rtol, atol, first_step (None: scipy's choice), scipy succeeds
+    ('decay', rhs_decay, 0.0, 5.0, [1.0, -2.0, 0.5, 3.0], 1e-5, 1e-5, None, True),
+    ('decay_back', rhs_decay, 5.0, 0.0, [1.0, 1.0, 1.0, 1.0], 1e-6, 1e-9, None, True),
+    ('osc', rhs_osc, 0.0, 10.0, [1.0, 0.0], 1e-3, 1e-6, None, True),
+    ('vdp', rhs_vdp, 0.0, 10.0, [2.0, 0.0], 1e-5, 1e-8, None, True),
+    ('cos', rhs_cos, 0.0, 8.0, [1.0], 1e-8, 1e-10, None, True),
+    ('ve', rhs_ve, 1e-5, 1.0, [0.3, -1.2, 2.0], 1e-5, 1e-5, None, True),
+    ('cubic_overflow', rhs_cubic, 0.0, 2000.0, [1.0], 1e-3, 1e-6, 1000.0, True),
+    ('blowup', rhs_blowup, 0.0, 2.0, [1.0], 1e-3, 1e-6, None, False),
 ]
 
 
 def write_ode(outdir):
-    for name, rhs, t0, t1, y0, rtol, atol in ODE_CASES:
-        sol = solve_ivp(rhs, (t0, t1), np.array(y0, dtype=np.float64), method='RK45',
-                        rtol=rtol, atol=atol)
-        assert sol.success, (name, sol.message)
+    for name, rhs, t0, t1, y0, rtol, atol, first_step, succeeds in ODE_CASES:
+        with np.errstate(over='ignore', invalid='ignore'):  # cubic_overflow's rejected stages
+            sol = solve_ivp(rhs, (t0, t1), np.array(y0, dtype=np.float64), method='RK45',
+                            rtol=rtol, atol=atol, first_step=first_step)
+        assert sol.success == succeeds, (name, sol.message)
+        assert succeeds or 'step size is less than spacing' in sol.message, (name, sol.message)
         acc = len(sol.t) - 1
-        assert (sol.nfev - 2) % 6 == 0, (name, sol.nfev)
-        rej = (sol.nfev - 2) // 6 - acc
+        start = 2 if first_step is None else 1  # f(t0, y0), and select_initial_step's f
+        assert (sol.nfev - start) % 6 == 0, (name, sol.nfev)
+        rej = (sol.nfev - start) // 6 - acc
         save(outdir, 'ode_%s_t' % name, sol.t)
         save(outdir, 'ode_%s_y' % name, sol.y[:, -1])
         save(outdir, 'ode_%s_counts' % name, [sol.nfev, acc, rej])
