@@ -177,6 +177,45 @@ gb_status gb_fid_check_finite(const double *v, size_t n, const char *what, size_
  * eigenvalues, whose noise would otherwise dominate the error of the trace. */
 static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
 
+/* A negative eigenvalue beyond this fraction of the largest is not rounding: a covariance stored
+ * in float32 (TTUR's statistics files) moves its eigenvalues by at most d * 2^-24 of the largest
+ * (1.2e-4 at d = 2048, ~3e-6 in practice), and one accumulated in float64 by ~1e-13. Between
+ * 1e-6 and this, the eigenvalue is clamped with a warning. */
+#define NOT_PSD_FRACTION 1e-3
+
+/* GB_INPUT unless the eigenvalues w[0..r) (ascending, top the largest magnitude) are those of a
+ * positive semi-definite matrix within NOT_PSD_FRACTION; `which` names the offending covariance
+ * and `how` says where the eigenvalue came from. */
+static gb_status check_psd(const double *w, size_t r, double top, const char *which, const char *how) {
+    if (r && w[0] < -NOT_PSD_FRACTION * top)
+        return gb_fail(GB_INPUT,
+                       "Frechet distance: %s is not positive semi-definite (%s has eigenvalue %.6g, the largest "
+                       "magnitude is %.6g): it is not a covariance matrix",
+                       which, how, w[0], top);
+    return GB_OK;
+}
+
+/* GB_INPUT unless the d x d matrix s is symmetric within 1e-6 of its largest diagonal entry
+ * (np.cov's product rounds its two triangles alike to ~1e-16) and its diagonal is >= 0. */
+static gb_status check_covariance(const double *s, size_t d, const char *which) {
+    double top = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        if (s[i * d + i] < 0)
+            return gb_fail(GB_INPUT, "Frechet distance: %s has a negative variance, [%zu, %zu] = %.6g: it is not a "
+                                     "covariance matrix",
+                           which, i, i, s[i * d + i]);
+        top = fmax(top, s[i * d + i]);
+    }
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++)
+            if (fabs(s[i * d + j] - s[j * d + i]) > 1e-6 * top)
+                return gb_fail(GB_INPUT,
+                               "Frechet distance: %s is not symmetric ([%zu, %zu] = %.9g, [%zu, %zu] = %.9g): it is "
+                               "not a covariance matrix",
+                               which, i, j, s[i * d + j], j, i, s[j * d + i]);
+    return GB_OK;
+}
+
 /* dsyevd (jobz 'N' or 'V', lower triangle of the column-major n x n a): cuSOLVER when dev is
  * a CUDA device (kernels/cuda/cuda_linalg.h, in CUDA builds), else LAPACK. `what` names the
  * matrix in the error. With jobz 'N' a is left undefined. */
@@ -216,12 +255,16 @@ static void name_sigma(char *out, size_t size, const char *label, const char *fa
 
 /* Eigenvalues of the symmetric r x r matrix m (lower triangle read, overwritten), clamped at 0,
  * square-rooted and summed in ascending order (w: r doubles of scratch); *zeros counts those at
- * or below the noise floor. */
-static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, double *m, size_t r, double *w) {
+ * or below the noise floor. m is a congruence B^T S B of the covariance `suspect` with a
+ * full-rank B (Sylvester's law of inertia: m has a negative eigenvalue only when S has one):
+ * a clearly negative one is S's defect, GB_INPUT naming it. */
+static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, double *m, size_t r, double *w,
+                                const char *suspect) {
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
     GB_TRY(symmetric_eigen(dev, 'N', r, m, w, "the product"));
     double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
+    GB_TRY(check_psd(w, r, top, suspect, "its congruence with the other's square root"));
     if (r && w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
                 "covariances are not positive semi-definite",
@@ -257,7 +300,7 @@ static int cholesky_path(gb_device *dev, gb_status *st, double *out, const doubl
     GB_ASSERT(gb_congruence_work(d) <= d * d, "congruence scratch for order %zu exceeds the free half of t", d);
     gb_congruence_lower(d, t, d, l, d, t + d * d);
     size_t zeros;
-    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w);
+    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w, s2_name);
     char where[256] = "";
     if (s1_name) snprintf(where, sizeof where, " (or %.200s, nearly singular)", s1_name);
     if (*st == GB_OK) warn_rank_deficient(s2_name, where, zeros, d);
@@ -270,10 +313,11 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     memcpy(v, s1, d * d * sizeof *v);
     GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
     double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
+    GB_TRY(check_psd(w, d, top, names->s1, "it"));
     if (w[0] < -1e-6 * top)
-        gb_warn("Frechet distance: eigenvalue %.3g of S1 (largest %.3g) clamped to 0: S1 is not positive "
-                "semi-definite",
-                w[0], top);
+        gb_warn("Frechet distance: eigenvalue %.3g of %s (largest %.3g) clamped to 0: it is not quite positive "
+                "semi-definite (a covariance stored in float32?)",
+                w[0], names->s1, top);
     /* Ascending eigenvalues: keep the trailing columns with l above the noise floor (the rest
      * are zero up to rounding), scaled by sqrt(l). */
     size_t first = 0;
@@ -295,7 +339,7 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
                 (int)r);
     size_t zeros;
-    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w));
+    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w, names->s2));
     char where[256];
     snprintf(where, sizeof where, " (on the range of %.200s)", names->s1);
     warn_rank_deficient(names->s2, where, zeros, r);
@@ -330,6 +374,8 @@ static gb_status frechet(gb_device *dev, double *out, const double *mu1, const d
     GB_TRY(gb_fid_check_finite(mu2, dim, "mu2", 0));
     GB_TRY(gb_fid_check_finite(s1, dim * dim, "sigma1", dim));
     GB_TRY(gb_fid_check_finite(s2, dim * dim, "sigma2", dim));
+    GB_TRY(check_covariance(s1, dim, names->s1));
+    GB_TRY(check_covariance(s2, dim, names->s2));
     double diff2 = 0.0, tr1 = 0.0, tr2 = 0.0;
     for (size_t i = 0; i < dim; i++) {
         double dlt = mu1[i] - mu2[i];
@@ -357,6 +403,11 @@ static gb_status frechet(gb_device *dev, double *out, const double *mu1, const d
     free(w);
     if (st != GB_OK) return st;
     *out = diff2 + tr1 + tr2 - 2.0 * trsq;
+    if (!isfinite(*out)) /* finite statistics whose squares overflow (|mu| ~ 1e155 and beyond) */
+        return gb_fail(GB_NUMERIC,
+                       "Frechet distance is %g (|mu1 - mu2|^2 %g, tr sigma1 %g, tr sigma2 %g): the statistics' size "
+                       "overflows double",
+                       *out, diff2, tr1, tr2);
     return GB_OK;
 }
 

@@ -54,8 +54,11 @@
  * before the square root. This changes the trace by at most sqrt(floor) per eigenvalue, the
  * same size as the noise it removes, and makes singular covariances (N < d: d - N + 1 exactly
  * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
- * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one means
- * the input was not a covariance, which is logged as a warning. So is a rank-deficient
+ * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one is
+ * more than float64 rounding (a covariance stored in float32 moves them by up to ~1e-4): a
+ * warning; one below -1e-3 times the largest, a negative variance or a matrix that is not
+ * symmetric within 1e-6 of its largest variance is no covariance at all: GB_INPUT naming it
+ * (a negative eigenvalue of B^T S2 B is S2's, by Sylvester's law of inertia). So is a rank-deficient
  * covariance, named with its count of zero eigenvalues (sigma1's from its Cholesky failing or
  * its eigenvalues; sigma2's from those of B^T S2 B, which has S2's rank when S1 is definite):
  * the statistics of N <= d rows (also warned when they are accumulated) or of dependent
@@ -145,7 +148,8 @@ gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, di
 typedef enum { GB_FRECHET_AUTO, GB_FRECHET_EIGEN } gb_frechet_method;
 
 /* The Frechet distance (see the header). Inputs must be finite (GB_INPUT naming the first bad
- * entry otherwise); the covariances are read in full and assumed symmetric. GB_NUMERIC when
+ * entry otherwise) and the covariances symmetric, with no clearly negative eigenvalue (GB_INPUT
+ * naming the matrix: see "Clamping" in the header). GB_NUMERIC when
  * LAPACK fails to converge; GB_ENV when memory runs out (about 3 d^2 doubles). */
 gb_status gb_frechet_distance(double *out, const double *mu1 /* [dim] */, const double *s1 /* [dim, dim] */,
                               const double *mu2 /* [dim] */, const double *s2 /* [dim, dim] */, size_t dim,

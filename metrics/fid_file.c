@@ -137,9 +137,18 @@ gb_status gb_fid_stats_load_keys(gb_fid_stats *out, const char *path, const char
                     if (fabs(a) > big) big = fabs(a);
                     out->sigma[i * d + j] = out->sigma[j * d + i] = 0.5 * (a + b);
                 }
-            if (asym > 1e-6 * big)
+            /* rounding-size asymmetry (a covariance formed in float32) is averaged away with a
+             * warning; more than 1e-3 of the largest entry is no covariance */
+            if (asym > 1e-3 * big)
+                st = gb_fail(GB_INPUT,
+                             "%s: '%s' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g): not a covariance "
+                             "matrix",
+                             path, sigma_key, asym, big);
+            else if (asym > 1e-6 * big)
                 gb_warn("%s: '%s' is not symmetric (largest |S - S^T| %.3g, largest |S| %.3g); using (S + S^T) / 2",
                         path, sigma_key, asym, big);
+        }
+        if (st == GB_OK) {
             if (layout) *layout = mu->dtype == GB_NPY_F32 ? GB_FID_LAYOUT_CLEAN_FID : GB_FID_LAYOUT_PYTORCH_FID;
         } else {
             gb_fid_stats_free(out);

@@ -113,15 +113,20 @@ gb_status gb_kid(gb_kid_result *out, double *per_subset, const float *gen, size_
         }
         vals[s] = (sxx + syy) / (md * (md - 1.0)) - 2.0 * sxy / (md * md);
     }
-    double mean = 0.0, var = 0.0;
+    double mean = 0.0, var = 0.0, spread = 0.0;
     for (size_t s = 0; s < subsets; s++) mean += vals[s];
     mean /= (double)subsets;
-    for (size_t s = 0; s < subsets; s++) var += (vals[s] - mean) * (vals[s] - mean);
+    /* deviations scaled by the largest before squaring: features near FLT_MAX give subset
+     * values near 1e230, whose squares would overflow to an infinite spread */
+    for (size_t s = 0; s < subsets; s++) spread = fmax(spread, fabs(vals[s] - mean));
+    for (size_t s = 0; s < subsets && spread > 0; s++) var += ((vals[s] - mean) / spread) * ((vals[s] - mean) / spread);
     out->mean = mean;
-    out->std = sqrt(var / (double)subsets);
+    out->std = spread * sqrt(var / (double)subsets);
     out->subsets = subsets;
     out->subset_size = m;
     if (per_subset) memcpy(per_subset, vals, subsets * sizeof *vals);
     free(x), free(y), free(g), free(vals), free(ix), free(iy);
+    if (!isfinite(out->mean) || !isfinite(out->std)) /* a guard: float features stay below ~1e231 */
+        return gb_fail(GB_NUMERIC, "KID is %g (spread %g): not finite", out->mean, out->std);
     return GB_OK;
 }

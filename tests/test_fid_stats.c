@@ -386,6 +386,60 @@ Test(fid_frechet, rejects_nonfinite) {
     double m[2] = {0, NAN}, s[4] = {1, 0, 0, 1}, got;
     cr_expect_eq(gb_frechet_distance(&got, m, s, (double[]){0, 0}, s, 2, GB_FRECHET_AUTO), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "mu1[1]"), "%s", gb_last_error());
+    /* finite statistics whose distance overflows: a numerical failure, never an "inf" FID */
+    double big[2] = {1e200, 0};
+    cr_expect_eq(gb_frechet_distance(&got, big, s, (double[]){0, 0}, s, 2, GB_FRECHET_AUTO), GB_NUMERIC);
+    cr_expect_not_null(strstr(gb_last_error(), "overflows double"), "%s", gb_last_error());
+}
+
+/* Matrices that are no covariance are refused naming the matrix, whichever route meets the
+ * defect: a negative variance, asymmetry, a clearly negative eigenvalue of S1 (the eigen route)
+ * or of S2 (seen in L^T S2 L, Sylvester's law of inertia); a covariance rounded to float32 (as
+ * TTUR's statistics files store it) still passes. */
+Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
+    size_t d = 8;
+    uint64_t seed = TEST_SEED + 91;
+    double *q = random_orthogonal(d, &seed), full[8], one_negative[8], mu[8] = {0}, got;
+    for (size_t k = 0; k < d; k++) {
+        full[k] = 0.5 + rng_unif(&seed);
+        one_negative[k] = k == 0 ? -0.2 : full[k];
+    }
+    double *good = with_eigenvalues(q, full, d), *bad = with_eigenvalues(q, one_negative, d);
+    gb_fid_stats a = {.dim = d, .mu = mu, .sigma = good}, b = {.dim = d, .mu = mu, .sigma = bad};
+    snprintf(a.label, sizeof a.label, "ref.npz");
+    snprintf(b.label, sizeof b.label, "negative.npz");
+    cr_expect_eq(gb_fid_from_stats(&got, &a, &b), GB_INPUT, "S2 indefinite, S1 factored");
+    cr_expect_not_null(strstr(gb_last_error(), "the covariance of negative.npz is not positive semi-definite"), "%s",
+                       gb_last_error());
+    cr_expect_eq(gb_fid_from_stats(&got, &b, &a), GB_INPUT, "S1 indefinite, S2 factored");
+    cr_expect_not_null(strstr(gb_last_error(), "the covariance of negative.npz is not positive semi-definite"), "%s",
+                       gb_last_error());
+    cr_expect_eq(gb_frechet_distance(&got, mu, bad, mu, good, d, GB_FRECHET_EIGEN), GB_INPUT, "the eigen route");
+    cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -0.2"), "%s",
+                       gb_last_error());
+    cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, bad, d, GB_FRECHET_EIGEN), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "sigma2 is not positive semi-definite"), "%s", gb_last_error());
+
+    /* -I against -I: both Cholesky factorisations fail; the eigen route names sigma1 */
+    double minus_i[64] = {0};
+    for (size_t k = 0; k < d; k++) minus_i[k * d + k] = -1.0;
+    cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, minus_i, d, GB_FRECHET_AUTO), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "sigma2 has a negative variance, [0, 0] = -1"), "%s", gb_last_error());
+
+    double *asym = with_eigenvalues(q, full, d);
+    asym[1 * d + 3] += 1e-3;
+    cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, asym, d, GB_FRECHET_AUTO), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "sigma2 is not symmetric ([3, 1] = 0.0102"), "%s", gb_last_error());
+
+    /* rounded to float32 entry by entry (symmetric still), a covariance with a tiny eigenvalue
+     * keeps its FID: at most a warning */
+    double tiny[8], rounded[64];
+    for (size_t k = 0; k < d; k++) tiny[k] = k == 0 ? 1e-9 : full[k];
+    double *near_singular = with_eigenvalues(q, tiny, d);
+    for (size_t i = 0; i < d * d; i++) rounded[i] = (float)near_singular[i];
+    cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, rounded, d, GB_FRECHET_AUTO), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(gb_frechet_distance(&got, mu, rounded, mu, good, d, GB_FRECHET_EIGEN), GB_OK, "%s", gb_last_error());
+    free(q), free(good), free(bad), free(asym), free(near_singular);
 }
 
 /* ---- Frechet distance: peers ---------------------------------------------------------------- */
@@ -548,6 +602,9 @@ Test(fid_files, rejects_bad_stats) {
     expect_bad_stats(dir, "nan", k2, (gb_npy_array[]){ok_mu, gb_npy_view(GB_NPY_F64, 2, sh, nan_sg)}, 2,
                      "sigma[1, 1]");
     expect_bad_stats(dir, "int", k2, (gb_npy_array[]){gb_npy_view(GB_NPY_I32, 1, &d, imu), ok_sg}, 2, "float32 or");
+    double asym_sg[9] = {1, 0.5, 0, 0, 1, 0, 0, 0, 1}; /* [0, 1] 0.5, [1, 0] 0: no covariance */
+    expect_bad_stats(dir, "asym", k2, (gb_npy_array[]){ok_mu, gb_npy_view(GB_NPY_F64, 2, sh, asym_sg)}, 2,
+                     "'sigma' is not symmetric (largest |S - S^T| 0.5, largest |S| 1): not a covariance matrix");
     /* malformed provenance members */
     const char *k3n[3] = {"mu", "sigma", "genbench_n"}, *k3p[3] = {"mu", "sigma", "genbench_protocol"},
                *k3w[3] = {"mu", "sigma", "genbench_weights_sha256"};
@@ -683,6 +740,16 @@ Test(kid, hand_computed_whole_sets) {
     expect_rel(k.mean, want, 1e-14, "KID of whole 3-point sets");
     cr_expect(k.std <= 1e-12 * fabs(want), "every subset is the whole set: std %.3g", k.std);
     cr_expect_eq(gb_kid(&k, NULL, x, 3, y, 3, 2, 0, 1000, 1), GB_USAGE);
+    /* features near FLT_MAX: subset values near 1e230, whose squared deviations would overflow;
+     * the spread is that of the per-subset values, computed here on scaled copies */
+    const float huge[] = {3e38f, 3e38f, -3e38f, 3e38f, 3e38f, -2e38f};
+    double per[4];
+    cr_assert_eq(gb_kid(&k, per, huge, 3, y, 3, 2, 4, 2, 1), GB_OK, "%s", gb_last_error());
+    cr_expect(isfinite(k.std) && k.std > 0, "spread %g", k.std);
+    double m = 0, v = 0;
+    for (int s = 0; s < 4; s++) m += per[s] / 4;
+    for (int s = 0; s < 4; s++) v += (per[s] / 1e200 - m / 1e200) * (per[s] / 1e200 - m / 1e200) / 4;
+    expect_rel(k.std, sqrt(v) * 1e200, 1e-12, "the spread of huge subset values");
 }
 
 /* ---- precision / recall / density / coverage ------------------------------------------------- */
