@@ -5,9 +5,10 @@
  *       A, B: a folder of PNG/JPEG images (clean-fid's recursive listing, metrics/image_folder.h;
  *       decoded as Pillow's convert("RGB") does, metrics/fid_protocol.h: 3 planes of 0..255),
  *       a .zip archive of them (metrics/image_archive.h, read the same way),
- *       a .npy image array [n, c, h, w] of uint8 (0..255), float32 or float64 (floats taken
- *       as they are, float64 rounded to float32, the spectrum's input type; non-finite values
- *       are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data
+ *       a .npy image array [n, c, h, w] or [n, h, w, c] of uint8 (0..255), float32 or float64
+ *       (channels last when axis 3, and not axis 1, has 1 or 3 entries, as OpenAI's sample
+ *       batches; floats taken as they are, float64 rounded to float32, the spectrum's input
+ *       type; non-finite values are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data
  *       root (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
  *       existing path of that name wins, as for the Inception metric commands). Every image
  *       of both sets must have one size and both sets one channel count: the spectrum is
@@ -82,6 +83,7 @@ typedef struct {
     gb_image_archive *archive; /* archive: open, its images listed in clean-fid's order */
     char first[2048];   /* folder, archive: the first image ("dir/file", "archive:member") */
     gb_npy_array arr;   /* npy: the array as loaded */
+    int channels_last;  /* npy: stored [n, h, w, c] */
     gb_image_set split; /* split: its first n images, uint8 [n, c, h, w] */
     size_t split_total; /* split: its size */
     double lo, hi;      /* the values' range: 0..255 for 8-bit data, else the array's */
@@ -106,6 +108,10 @@ static const char *set_kind_name(const image_set *s) {
     if (s->kind == SET_FOLDER) return "folder";
     if (s->kind == SET_ARCHIVE) return "zip archive";
     if (s->kind == SET_SPLIT) return s->split.identity;
+    if (s->channels_last)
+        return s->arr.dtype == GB_NPY_U8    ? "npy uint8 [n, h, w, c]"
+               : s->arr.dtype == GB_NPY_F32 ? "npy float32 [n, h, w, c]"
+                                            : "npy float64 [n, h, w, c]";
     return s->arr.dtype == GB_NPY_U8 ? "npy uint8" : s->arr.dtype == GB_NPY_F32 ? "npy float32" : "npy float64";
 }
 
@@ -142,7 +148,7 @@ static gb_status open_files(image_set *s) {
  * recorded for the description and the scale warning. */
 static gb_status scan_float_values(image_set *s) {
     const gb_npy_array *a = &s->arr;
-    size_t chw = s->c * s->h * s->w, hw = s->h * s->w;
+    const size_t *sh = a->shape, per_image = sh[1] * sh[2] * sh[3], per_row = sh[2] * sh[3];
     s->lo = INFINITY;
     s->hi = -INFINITY;
     for (size_t i = 0; i < a->count; i++) {
@@ -150,7 +156,7 @@ static gb_status scan_float_values(image_set *s) {
         if (!isfinite((float)v))
             return gb_fail(GB_INPUT, "%s: element [%zu, %zu, %zu, %zu] is %g: image values must be finite (and fit "
                                      "float32)",
-                           s->path, i / chw, i % chw / hw, i % hw / s->w, i % s->w, v);
+                           s->path, i / per_image, i % per_image / per_row, i % per_row / sh[3], i % sh[3], v);
         if (v < s->lo) s->lo = v;
         if (v > s->hi) s->hi = v;
     }
@@ -161,17 +167,22 @@ static gb_status open_npy(image_set *s) {
     GB_TRY(gb_npy_load(&s->arr, s->path));
     const gb_npy_array *a = &s->arr;
     if (a->ndim != 4)
-        return gb_fail(GB_INPUT, "%s: an image array must be 4-D [n, c, h, w] (got %d dimensions)", s->path, a->ndim);
+        return gb_fail(GB_INPUT, "%s: an image array must be 4-D, [n, c, h, w] or [n, h, w, c] (got %d dimensions)",
+                       s->path, a->ndim);
     if (a->dtype != GB_NPY_U8 && a->dtype != GB_NPY_F32 && a->dtype != GB_NPY_F64)
         return gb_fail(GB_INPUT, "%s: image arrays must be uint8 (0..255), float32 or float64 (got %s)", s->path,
                        gb_npy_descr(a->dtype));
     if (a->count == 0)
         return gb_fail(GB_INPUT, "%s: the image array [%zu, %zu, %zu, %zu] is empty", s->path, a->shape[0], a->shape[1],
                        a->shape[2], a->shape[3]);
-    s->n = a->shape[0];
-    s->c = a->shape[1];
-    s->h = a->shape[2];
-    s->w = a->shape[3];
+    /* the channel axis: axis 3 when it, and not axis 1, holds 1 or 3 (the Inception commands'
+     * rule, cli/metric_inputs.c); else axis 1, with any channel count */
+    const size_t *sh = a->shape;
+    s->channels_last = (sh[3] == 1 || sh[3] == 3) && !(sh[1] == 1 || sh[1] == 3);
+    s->n = sh[0];
+    s->c = s->channels_last ? sh[3] : sh[1];
+    s->h = s->channels_last ? sh[1] : sh[2];
+    s->w = s->channels_last ? sh[2] : sh[3];
     return a->dtype == GB_NPY_U8 ? GB_OK : scan_float_values(s);
 }
 
@@ -203,7 +214,8 @@ static gb_status open_set(image_set *s, const char *path, const char *data_root,
     }
     if (!gb_cli_has_suffix(path, ".npy"))
         return gb_fail(GB_INPUT,
-                       "%s: expected a folder of PNG/JPEG images, a .zip of them or a .npy image array [n, c, h, w]",
+                       "%s: expected a folder of PNG/JPEG images, a .zip of them or a .npy image array [n, c, h, w] "
+                       "or [n, h, w, c]",
                        path);
     s->kind = SET_NPY;
     return open_npy(s);
@@ -236,7 +248,16 @@ static gb_status load_image(const image_set *s, size_t i, float *out, const imag
     }
     if (s->kind == SET_NPY) {
         const gb_npy_array *a = &s->arr;
-        if (a->dtype == GB_NPY_U8)
+        if (s->channels_last) { /* planar out[ch, y, x] from stored [y, x, ch] */
+            const size_t hw = s->h * s->w;
+            for (size_t p = 0; p < hw; p++)
+                for (size_t ch = 0; ch < s->c; ch++) {
+                    size_t at = i * chw + p * s->c + ch;
+                    out[ch * hw + p] = a->dtype == GB_NPY_U8    ? ((const uint8_t *)a->data)[at]
+                                       : a->dtype == GB_NPY_F32 ? ((const float *)a->data)[at]
+                                                                : (float)((const double *)a->data)[at];
+                }
+        } else if (a->dtype == GB_NPY_U8)
             for (size_t j = 0; j < chw; j++) out[j] = ((const uint8_t *)a->data)[i * chw + j];
         else if (a->dtype == GB_NPY_F32)
             memcpy(out, (const float *)a->data + i * chw, chw * sizeof *out);
@@ -391,7 +412,7 @@ static gb_status set_spectrum_cuda(gb_device *dev, double *spec, const image_set
                                "--device cpu", s->n, s->path, bytes / 1e9, free_bytes / 1e9);
     float *d = gb_dev_alloc(dev, bytes);
     gb_status st = GB_OK;
-    if (s->kind == SET_NPY && s->arr.dtype == GB_NPY_F32) {
+    if (s->kind == SET_NPY && s->arr.dtype == GB_NPY_F32 && !s->channels_last) {
         gb_upload(dev, d, s->arr.data, s->n * chw * sizeof *d);
     } else {
         int slices = gb_parallel_slices(dev, block, 1);
@@ -508,7 +529,8 @@ static void print_help(void) {
     printf("usage: genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]\n"
            "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255)\n"
            "                      or a .zip archive of them,\n"
-           "                      a .npy image array [n, c, h, w]: uint8 (0..255), float32 or float64\n"
+           "                      a .npy image array [n, c, h, w] or [n, h, w, c] (axis 3 of 1 or 3): uint8\n"
+           "                      (0..255), float32 or float64\n"
            "                      (floats taken as they are), or a dataset split NAME:SPLIT[:N] (its first\n"
            "                      N images, uint8 with the dataset's own channels) of\n"
            "                      " GB_IMAGE_SPLIT_NAMES ";\n"

@@ -277,6 +277,63 @@ Test(cmd_spectrum, folder_and_npy_same_bits) {
     remove_tree(dir);
 }
 
+/* [n, h, w, c] arrays (OpenAI's sample batches; axis 3 of 3) are the same images: the same
+ * table as their [n, c, h, w] original, uint8 and float32 alike; a bad element is named by its
+ * index in the stored order. */
+Test(cmd_spectrum, channels_last_arrays_same_bits) {
+    char au8[1024], bu8[1024], dir[64], last_u8[160], last_f32[160], ref_csv[160], csv[160];
+    fixture_path(au8, sizeof au8, "a_u8.npy");
+    fixture_path(bu8, sizeof bu8, "b_u8.npy");
+    temp_dir(dir);
+    gb_npy_array a;
+    cr_assert_eq(gb_npy_load(&a, au8), GB_OK, "%s", gb_last_error());
+    cr_assert(a.ndim == 4 && a.shape[1] == 3 && a.dtype == GB_NPY_U8);
+    const size_t n = a.shape[0], c = a.shape[1], hw = a.shape[2] * a.shape[3];
+    const size_t nhwc[4] = {n, a.shape[2], a.shape[3], c};
+    uint8_t *u8 = malloc(a.count);
+    float *f32 = malloc(a.count * sizeof *f32);
+    cr_assert(u8 && f32);
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++)
+            for (size_t p = 0; p < hw; p++) {
+                uint8_t v = ((const uint8_t *)a.data)[(i * c + ch) * hw + p];
+                u8[(i * hw + p) * c + ch] = v;
+                f32[(i * hw + p) * c + ch] = v;
+            }
+    snprintf(last_u8, sizeof last_u8, "%s/a_nhwc_u8.npy", dir);
+    snprintf(last_f32, sizeof last_f32, "%s/a_nhwc_f32.npy", dir);
+    gb_npy_array v = gb_npy_view(GB_NPY_U8, 4, nhwc, u8);
+    cr_assert_eq(gb_npy_save(last_u8, &v), GB_OK, "%s", gb_last_error());
+    v = gb_npy_view(GB_NPY_F32, 4, nhwc, f32);
+    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
+
+    cmd_result r, ref;
+    snprintf(ref_csv, sizeof ref_csv, "%s/ref.csv", dir);
+    RUN(&ref, au8, bu8, "--csv", ref_csv);
+    cr_assert_eq(ref.status, GB_OK, "%s", gb_last_error());
+    snprintf(csv, sizeof csv, "%s/u8.csv", dir);
+    RUN(&r, last_u8, bu8, "--csv", csv);
+    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
+    cr_expect(files_equal(csv, ref_csv), "[n, h, w, c] uint8 differs from [n, c, h, w]");
+    cr_expect_str_eq(r.last, ref.last);
+    cr_expect_not_null(strstr(r.out, "(npy uint8 [n, h, w, c], n = 6, c = 3, h = 20, w = 24, values 0..255)"), "%s",
+                       r.out);
+    snprintf(csv, sizeof csv, "%s/f32.csv", dir);
+    RUN(&r, last_f32, bu8, "--csv", csv);
+    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
+    cr_expect(files_equal(csv, ref_csv), "[n, h, w, c] float32 differs from [n, c, h, w] uint8");
+
+    f32[((1 * a.shape[2] + 2) * a.shape[3] + 3) * c + 2] = NAN; /* stored element [1, 2, 3, 2] */
+    v = gb_npy_view(GB_NPY_F32, 4, nhwc, f32);
+    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
+    char want[300];
+    snprintf(want, sizeof want, "%s: element [1, 2, 3, 2] is nan", last_f32);
+    EXPECT_FAIL(&r, GB_INPUT, want, last_f32, bu8);
+    free(u8), free(f32);
+    gb_npy_free(&a);
+    remove_tree(dir);
+}
+
 /* The command sums block by block, slice by slice; one gb_spectrum_mean over the whole array
  * must give the same bits (%.17g reads back exactly), with 1 or 3 threads, and across blocks:
  * 600 images are three blocks of at most SPEC_BLOCK = 256. */
@@ -446,7 +503,7 @@ Test(cmd_spectrum, bad_arrays) {
     uint64_t seed = SEED_SPEC;
     const size_t flat[2] = {6, 3 * SPEC_H * SPEC_W};
     write_npy(path, sizeof path, dir, "flat.npy", GB_NPY_F32, flat, 2, fill_random_u8, &seed);
-    EXPECT_FAIL(&r, GB_INPUT, "must be 4-D [n, c, h, w] (got 2 dimensions)", path, a);
+    EXPECT_FAIL(&r, GB_INPUT, "must be 4-D, [n, c, h, w] or [n, h, w, c] (got 2 dimensions)", path, a);
     const size_t shape[4] = {2, 3, SPEC_H, SPEC_W};
     write_npy(path, sizeof path, dir, "int.npy", GB_NPY_I32, shape, 4, fill_random_u8, &seed);
     EXPECT_FAIL(&r, GB_INPUT, "uint8 (0..255), float32 or float64 (got <i4)", path, a);
