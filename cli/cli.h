@@ -41,6 +41,10 @@ int gb_cli_has_suffix(const char *s, const char *suffix);
 gb_status gb_cli_check_input(const char *path);
 /* 1 when path is a folder (following links). */
 int gb_cli_is_folder(const char *path);
+/* GB_USAGE when the output file `out` (the value of `option`) is one of the n inputs (the same
+ * device and inode, however spelt): writing it would replace an input. An output that does not
+ * exist yet is none of them. */
+gb_status gb_cli_check_output_not_input(const char *option, const char *out, const char *const *inputs, int n);
 /* 1 when path is a file whose name ends in .zip, any case, as EDM's dataset loader tells an
  * archive from a folder (metrics/image_archive.h). */
 int gb_cli_names_image_archive(const char *path);

@@ -52,6 +52,16 @@ gb_status gb_cli_check_input(const char *path) {
     return GB_OK;
 }
 
+gb_status gb_cli_check_output_not_input(const char *option, const char *out, const char *const *inputs, int n) {
+    struct stat o, in;
+    if (!out || stat(out, &o) != 0) return GB_OK;
+    for (int k = 0; k < n; k++)
+        if (inputs[k] && stat(inputs[k], &in) == 0 && in.st_dev == o.st_dev && in.st_ino == o.st_ino)
+            return gb_fail(GB_USAGE, "%s %s is input %c (%s): writing it would replace that input; name another file",
+                           option, out, 'A' + k, inputs[k]);
+    return GB_OK;
+}
+
 int gb_cli_is_folder(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -294,6 +294,7 @@ static gb_status fid_command(int argc, char **argv, int spatial) {
             return gb_fail(GB_USAGE, "%s takes exactly two inputs (got a third: '%s')", cmd, argv[i]);
         }
     }
+    GB_TRY(gb_cli_check_output_not_input("--stats-out", stats_out, paths, n_paths));
     if (n_paths == 1 && stats_out) return save_stats_only(&fn, paths[0], stats_out, layout, spatial, use_cache);
     if (n_paths != 2)
         return gb_fail(GB_USAGE, "%s needs two inputs A and B, or one with --stats-out FILE (see genbench %s --help)",

@@ -519,6 +519,7 @@ static gb_status parse_options(spec_opts *o, int argc, char **argv) {
         else GB_TRY(gb_cli_parse_u64(opt, v, &o->threads));
     }
     if (n_paths != 2) return gb_fail(GB_USAGE, "spectrum needs two inputs A and B (see genbench spectrum --help)");
+    GB_TRY(gb_cli_check_output_not_input("--csv", o->csv, o->paths, 2));
     if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0 && strcmp(o->device, "auto") != 0)
         return gb_fail(GB_USAGE, "--device: '%s' is not cpu, cuda or auto", o->device);
     if (o->threads == 0 || o->threads > 1024) return gb_fail(GB_USAGE, "--threads must be 1..1024");

@@ -26,8 +26,16 @@ static gb_status read_rows(gb_cli_features *f, const gb_npy_array *arr, const ch
         s = gb_fail(GB_INPUT, "%s: a 4-D array is read as images only when it is uint8 (got %s): store the images as "
                               "0..255 uint8",
                     path, gb_npy_descr(arr->dtype));
-    else if (arr->ndim != 2 || arr->shape[0] == 0 || arr->shape[1] == 0)
-        s = gb_fail(GB_INPUT, "%s: %s must be a 2-D array [n, d] (got %d dimensions)", path, what, arr->ndim);
+    else if (arr->ndim == 3 && arr->dtype == GB_NPY_U8) /* greyscale images without their channel axis */
+        s = gb_fail(GB_INPUT, "%s: a 3-D uint8 array [%zu, %zu, %zu] is neither %s [n, d] nor images: give greyscale "
+                              "images their channel axis, [n, h, w, 1] (np.expand_dims(x, -1)) or [n, 1, h, w]",
+                    path, arr->shape[0], arr->shape[1], arr->shape[2], what);
+    else if (arr->ndim != 2)
+        s = gb_fail(GB_INPUT, "%s: %s must be a 2-D array [n, d] (got %d dimensions; images are 4-D uint8)", path,
+                    what, arr->ndim);
+    else if (arr->shape[0] == 0 || arr->shape[1] == 0)
+        s = gb_fail(GB_INPUT, "%s: %s [%zu, %zu] hold no values (%s)", path, what, arr->shape[0], arr->shape[1],
+                    arr->shape[0] == 0 ? "0 rows" : "0 columns");
     else if (arr->dtype != GB_NPY_F32 && arr->dtype != GB_NPY_F64)
         s = gb_fail(GB_INPUT, "%s: %s must be float32 or float64 (got %s)", path, what, gb_npy_descr(arr->dtype));
     else if (!(f->x = malloc(arr->count * sizeof *f->x)))

@@ -691,6 +691,10 @@ gb_status gb_npz_load(gb_npz *out, const char *path) {
     unsigned char *buf;
     size_t n;
     GB_TRY(gb_read_file(path, &buf, &n));
+    if (n == 0) { /* libzip would open an empty buffer as an archive without members */
+        free(buf);
+        return gb_fail(GB_INPUT, "%s: an empty file (0 bytes), not an .npz archive; write it with numpy.savez", path);
+    }
     zip_error_t err;
     zip_error_init(&err);
     zip_source_t *src = zip_source_buffer_create(buf, n, 0, &err);

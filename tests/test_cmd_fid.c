@@ -68,6 +68,22 @@ Test(cmd_fid, features_and_stats_out) {
     cr_expect_eq(run_cmd(gb_cmd_fid, one, 2, last, sizeof last), GB_USAGE);
     cr_expect_not_null(strstr(gb_last_error(), "or one with --stats-out"), "%s", gb_last_error());
 
+    /* --stats-out naming an input (here B, the reference statistics, by another spelling):
+     * refused before anything is written, the input intact */
+    char copy[160], cmd_cp[2400], respelt[200];
+    snprintf(copy, sizeof copy, "%s/ref.npz", out);
+    snprintf(cmd_cp, sizeof cmd_cp, "cp '%s' '%s'", peer, copy);
+    cr_assert_eq(system(cmd_cp), 0);
+    snprintf(respelt, sizeof respelt, "%s/./ref.npz", out);
+    char *over_b[] = {"fid", a, copy, "--stats-out", respelt};
+    cr_expect_eq(run_cmd(gb_cmd_fid, over_b, 5, last, sizeof last), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "is input B"), "%s", gb_last_error());
+    char *over_a[] = {"fid", copy, "--stats-out", copy};
+    cr_expect_eq(run_cmd(gb_cmd_fid, over_a, 4, last, sizeof last), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "is input A"), "%s", gb_last_error());
+    snprintf(cmd_cp, sizeof cmd_cp, "cmp -s '%s' '%s'", peer, copy);
+    cr_expect_eq(system(cmd_cp), 0, "the input was left as it was");
+
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);
     cr_expect_eq(system(cmd), 0);
@@ -143,6 +159,29 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", both, both}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "both.npz holds both 'feats'"), "%s", gb_last_error());
     unlink(both);
+    /* messages that name the actual problem: no rows, an empty file, greyscale images without
+     * their channel axis */
+    char bad[1100];
+    snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+    size_t no_rows[2] = {0, 4}, grey[3] = {2, 8, 8};
+    gb_npy_array empty_rows = gb_npy_view(GB_NPY_F32, 2, no_rows, rows);
+    cr_assert_eq(gb_npy_save(bad, &empty_rows), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", bad, f}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "features [0, 4] hold no values (0 rows)"), "%s", gb_last_error());
+    gb_npy_array grey_images = gb_npy_view(GB_NPY_U8, 3, grey, pixels);
+    cr_assert_eq(gb_npz_save(both, (const char *[]){"arr_0"}, &grey_images, 1, GB_NPZ_STORED), GB_OK, "%s",
+                 gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", both, a}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "a 3-D uint8 array [2, 8, 8] is neither"), "%s", gb_last_error());
+    cr_expect_not_null(strstr(gb_last_error(), "[n, h, w, 1]"), "%s", gb_last_error());
+    FILE *zero = fopen(both, "w");
+    cr_assert_not_null(zero);
+    fclose(zero);
+    cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", both, f}, 3, last, sizeof last), GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "both.npz: an empty file (0 bytes), not an .npz archive"), "%s",
+                       gb_last_error());
+    unlink(both);
+    unlink(bad);
     /* 64-d statistics beside a folder (2048-d pool features): found before the network is
      * needed, so without weights it is still a bad input, not a missing environment */
     cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", dir, a}, 3, last, sizeof last), GB_INPUT);

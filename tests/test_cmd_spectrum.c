@@ -418,6 +418,8 @@ Test(cmd_spectrum, usage_errors) {
     EXPECT_FAIL(&r, GB_USAGE, "'2x'", a, b, "--threads", "2x");
     EXPECT_FAIL(&r, GB_USAGE, "1..1024", a, b, "--threads", "0");
     EXPECT_FAIL(&r, GB_USAGE, "'gpu' is not cpu, cuda or auto", a, b, "--device", "gpu");
+    EXPECT_FAIL(&r, GB_USAGE, "--csv", a, b, "--csv", b); /* the table would replace input B */
+    cr_expect_not_null(strstr(gb_last_error(), "is input B"), "%s", gb_last_error());
     /* usage is judged before the inputs: a missing file does not hide it */
     EXPECT_FAIL(&r, GB_USAGE, NULL, "/nonexistent/a.npy", b, "--bogus");
     RUN(&r, "--help");
