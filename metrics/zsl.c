@@ -496,6 +496,8 @@ gb_status gb_zsl_gbu_evaluate(gb_zsl_gbu_result *out, const float *test_seen,
     if (n_seen == 0 || n_unseen == 0 || per_class == 0 || n_seen + n_unseen > INT32_MAX)
         return gb_fail(GB_USAGE, "%s: %zu seen + %zu unseen classes, %zu generated per class",
                        fn, n_seen, n_unseen, per_class);
+    if (n_s == 0 || n_u == 0) /* u, s, H and the seen-unseen curve each need both */
+        return gb_fail(GB_INPUT, "%s: %zu seen and %zu unseen test samples; the GBU protocol needs both", fn, n_s, n_u);
     GB_TRY(check_labels(fn, "seen test", labels_seen, n_s, 0, (int32_t)n_seen));
     GB_TRY(check_labels(fn, "unseen test", labels_unseen, n_u, 0, (int32_t)n_unseen));
     size_t nmax = n_s > n_u ? n_s : n_u;
@@ -512,8 +514,7 @@ gb_status gb_zsl_gbu_evaluate(gb_zsl_gbu_result *out, const float *test_seen,
     if (s == GB_OK) s = knn_core(pred, test_unseen, n_u, unseen_first, 2, NULL, per_class, dim, k);
     if (s == GB_OK) s = gb_zsl_accuracy(&r.u, pred, labels_unseen, n_u, GB_ZSL_CLASS_MEAN);
     free(pred);
-    r.ausuc = NAN;
-    if (s == GB_OK && n_s && n_u)
+    if (s == GB_OK)
         s = gbu_ausuc(&r.ausuc, test_seen, labels_seen, n_s, test_unseen, labels_unseen, n_u, gen_seen, n_seen,
                       gen_unseen, n_unseen, per_class, dim);
     if (s != GB_OK) return gb_fail_wrap(s, "%s", fn);

@@ -147,14 +147,15 @@ typedef struct {
     double u;      /* MCA (percent) of unseen test vs all classes */
     double s;      /* MCA (percent) of seen test vs all classes */
     double h;      /* 2us/(u+s) */
-    double ausuc;  /* percent; NAN without seen or unseen test samples */
+    double ausuc;  /* percent */
 } gb_zsl_gbu_result;
 
 /* The GBU protocol of train_GBU.py (header). Labels: seen test 0..n_seen-1, unseen test
  * 0..n_unseen-1. gen_seen: per_class rows per seen class; gen_unseen: per unseen class.
  * AUSUC (metrics.md: "Also report AUSUC ... for GBU"; the k-NN vote gives no scores to sweep)
  * calibrates the text protocol's scores: cosine of each test feature to the class prototypes
- * (the means of each class's generated features), per-class accuracies, gb_zsl_ausuc. */
+ * (the means of each class's generated features), per-class accuracies, gb_zsl_ausuc.
+ * GB_INPUT without seen or without unseen test samples (u, s, H and the curve need both). */
 gb_status gb_zsl_gbu_evaluate(gb_zsl_gbu_result *out,
                               const float *test_seen /* [n_s,dim] */,
                               const int32_t *labels_seen /* [n_s] */, size_t n_s,

@@ -334,6 +334,10 @@ Test(zsl, gbu_matches_numpy) {
     double *ausuc = mm_read_f64("zsl_gbu_ausuc", 1, NULL);
     expect_rel(r.ausuc, ausuc[0], TOL_MEAN, "GBU AUSUC (prototype scores, per-class accuracies)");
     cr_expect(r.ausuc > 0.0 && r.ausuc < 100.0, "GBU AUSUC %g", r.ausuc);
+    cr_expect_eq(gb_zsl_gbu_evaluate(&r, z.test_seen, z.lab_test_seen, 0, z.test_unseen, z.lab_test_unseen, z.n_tu,
+                                     z.gen_seen, NS, z.gen_unseen, NU, PER, DIM, GB_ZSL_KNN),
+                 GB_INPUT, "no seen test samples");
+    cr_expect_not_null(strstr(gb_last_error(), "0 seen and"), "%s", gb_last_error());
     free(ausuc);
     free(ref);
     unload(&z);
