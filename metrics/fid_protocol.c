@@ -30,7 +30,9 @@ gb_status gb_fid_protocol_by_name(gb_fid_protocol *out, const char *name) {
 /* ---- resizers ------------------------------------------------------------------------- */
 
 /* PyTorch's upsample_bilinear2d (align_corners=False) source index and weights for one
- * axis, in float as its CPU kernel computes them (area_pixel_compute_source_index). */
+ * axis, in float as its CUDA kernel computes them (area_pixel_compute_source_index on float:
+ * pytorch-fid on a GPU). PyTorch 1.13's CPU kernel forms the weights in double instead; the two
+ * part by the float index's rounding, which grows with the input size (tests/tolerances.md). */
 static void torch_axis(int *i0, int *i1, float *l0, float *l1, int out_size, int in_size) {
     float scale = (float)in_size / (float)out_size;
     for (int o = 0; o < out_size; o++) {

@@ -15,9 +15,11 @@
  *                source = dst * in/out, no half-pixel shift, no antialias) of the float image
  *                unless already 299x299, then (x - 128) / 128: the TF graph TTUR ran (its
  *                ResizeBilinear, Sub 128, Mul 1/128), as torch-fidelity emulates it.
- * The bilinear resizers follow the peers' operation order in float (PyTorch's CPU kernel:
- * weights l0 = 1 - l1, rows blended after columns; TF1: a + (b - a) * t), so with
- * -ffp-contract=off they agree with them to the last bit or nearly (tests/tolerances.md).
+ * The bilinear resizers follow the peers' operation order in float (PyTorch's CUDA kernel:
+ * source index and weights l0 = 1 - l1 in float, rows blended after columns; TF1: a + (b - a)
+ * * t), so with -ffp-contract=off they agree with them to the last bit or nearly; PyTorch
+ * 1.13's CPU kernel, the peer the tests can run, forms its weights in double and differs by up
+ * to ~1e-5 of the range, more for larger inputs (tests/tolerances.md).
  *
  * Image folders (`genbench fid DIR`): the files the protocol's peer would read, in its order
  * (metrics/image_folder.h: clean-fid's recursive walk, pytorch-fid's and torch-fidelity's

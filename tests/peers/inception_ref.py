@@ -28,6 +28,8 @@ Writes OUTDIR/inception/:
   badshape.pth         Conv2d_1a_3x3.* with conv.weight reshaped to [32, 3, 1, 9]
   images/a.png, images/b.jpg   two 37x45 RGB images (the folder for `genbench fid DIR`)
   resize/c.png         a 310x320 (h x w) greyscale PNG (downscaling; grey -> RGB)
+  resize/d.png         a 768x1024 RGB PNG (a large downscale: where float and double resize
+                       weights part, see tests/tolerances.md)
   png_modes/NAME.png, NAME.rgb   small PNGs of every colour type / depth / transparency
                        combination a folder may hold (PNG_MODES below) and Pillow's
                        Image.open(p).convert("RGB") of each as raw uint8 [h, w, 3]
@@ -323,6 +325,10 @@ def write_images(d):
     yy, xx = np.mgrid[0:310, 0:320]
     c = (np.sin(xx / 7.0) * 60 + np.cos(yy / 5.0) * 60 + 128 + rng.randint(-20, 20, (310, 320)))
     Image.fromarray(np.clip(c, 0, 255).astype(np.uint8), mode="L").save(os.path.join(d, "resize/c.png"))
+    yy, xx = np.mgrid[0:768, 0:1024]
+    big = np.stack([np.sin(xx / 11.0) * 70 + yy * 0.1, np.cos(yy / 9.0) * 70 + xx * 0.1, (xx + yy) * 0.12], -1)
+    big = big + 80 + rng.randint(-25, 25, (768, 1024, 3))
+    Image.fromarray(np.clip(big, 0, 255).astype(np.uint8)).save(os.path.join(d, "resize/d.png"))
 
 
 def write_png_raw(path, w, h, color_type, depth, pixels):
@@ -528,7 +534,7 @@ def main():
     write_evaluator(d, fid, tfi, torch)
 
     clean = cfr.make_resizer("PIL", False, "bicubic", (299, 299))
-    for name, path in (("a", "images/a.png"), ("c", "resize/c.png")):
+    for name, path in (("a", "images/a.png"), ("c", "resize/c.png"), ("d", "resize/d.png")):
         u8 = rgb(os.path.join(d, path))
         t01 = torch.from_numpy(u8.copy()).permute(2, 0, 1).float().div(255)[None]
         pt = 2 * F.interpolate(t01, size=(299, 299), mode="bilinear", align_corners=False) - 1
