@@ -89,8 +89,10 @@ gb_status gb_cli_network_option(gb_cli_network *net, const char *opt, const char
 gb_status gb_cli_check_network_options(const gb_cli_network *net) {
     if (net->weights_sha256 && !net->weights)
         return gb_fail(GB_USAGE, "--weights-sha256 vouches for a file given with --weights FILE; pass both");
-    if (net->batch == 0 || net->batch > 4096 || net->threads > 1024) /* threads 0: not given */
-        return gb_fail(GB_USAGE, "--batch must be 1..4096 and --threads 1..1024");
+    if (net->batch == 0 || net->batch > 4096)
+        return gb_fail(GB_USAGE, "--batch %llu: expected 1..4096", net->batch);
+    if (net->threads > 1024) /* threads 0: not given */
+        return gb_fail(GB_USAGE, "--threads %llu: expected 1..1024", net->threads);
     return GB_OK;
 }
 
