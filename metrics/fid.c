@@ -177,22 +177,30 @@ gb_status gb_fid_check_finite(const double *v, size_t n, const char *what, size_
  * eigenvalues, whose noise would otherwise dominate the error of the trace. */
 static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
 
-/* A negative eigenvalue beyond this fraction of the largest is not rounding: a covariance stored
- * in float32 (TTUR's statistics files) moves its eigenvalues by at most d * 2^-24 of the largest
- * (1.2e-4 at d = 2048, ~3e-6 in practice), and one accumulated in float64 by ~1e-13. Between
- * 1e-6 and this, the eigenvalue is clamped with a warning. */
+/* A negative eigenvalue beyond this fraction of the matrix's size is not rounding: a covariance
+ * stored in float32 (TTUR's statistics files) moves its eigenvalues by at most d * 2^-24 of the
+ * largest (1.2e-4 at d = 2048, ~1e-6 in practice), and one accumulated in float64 by ~1e-13.
+ * Between 1e-6 of the largest and this, the eigenvalue is clamped with a warning. */
 #define NOT_PSD_FRACTION 1e-3
 
-/* GB_INPUT unless the eigenvalues w[0..r) (ascending, top the largest magnitude) are those of a
- * positive semi-definite matrix within NOT_PSD_FRACTION; `which` names the offending covariance
- * and `how` says where the eigenvalue came from. */
-static gb_status check_psd(const double *w, size_t r, double top, const char *which, const char *how) {
-    if (r && w[0] < -NOT_PSD_FRACTION * top)
+/* GB_INPUT naming `which` when `lowest`, an eigenvalue of it or of a congruence with it (`how`),
+ * lies below -NOT_PSD_FRACTION * scale. For the covariance's own eigenvalues scale is the largest
+ * magnitude. For a congruence B^T S B, lowest >= lambda_min(S) ||B||^2, so with scale = ||B||^2
+ * tr(S) a refusal proves lambda_min(S) < -NOT_PSD_FRACTION tr(S): never a covariance's rounding,
+ * however differently the two covariances spread over the directions. */
+static gb_status check_psd(double lowest, double scale, const char *which, const char *how) {
+    if (lowest < -NOT_PSD_FRACTION * scale)
         return gb_fail(GB_INPUT,
-                       "Frechet distance: %s is not positive semi-definite (%s has eigenvalue %.6g, the largest "
-                       "magnitude is %.6g): it is not a covariance matrix",
-                       which, how, w[0], top);
+                       "Frechet distance: %s is not positive semi-definite (%s has eigenvalue %.6g, below -%g times "
+                       "%.6g): it is not a covariance matrix",
+                       which, how, lowest, NOT_PSD_FRACTION, scale);
     return GB_OK;
+}
+
+static double trace(const double *s, size_t d) {
+    double t = 0.0;
+    for (size_t i = 0; i < d; i++) t += s[i * d + i];
+    return t;
 }
 
 /* GB_INPUT unless the d x d matrix s is symmetric within 1e-6 of its largest diagonal entry
@@ -257,14 +265,15 @@ static void name_sigma(char *out, size_t size, const char *label, const char *fa
  * square-rooted and summed in ascending order (w: r doubles of scratch); *zeros counts those at
  * or below the noise floor. m is a congruence B^T S B of the covariance `suspect` with a
  * full-rank B (Sylvester's law of inertia: m has a negative eigenvalue only when S has one):
- * a clearly negative one is S's defect, GB_INPUT naming it. */
+ * a clearly negative one is S's defect, GB_INPUT naming it (psd_scale: ||B||^2 tr(S), or an
+ * upper bound of it; see check_psd). */
 static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, double *m, size_t r, double *w,
-                                const char *suspect) {
+                                const char *suspect, double psd_scale) {
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
     GB_TRY(symmetric_eigen(dev, 'N', r, m, w, "the product"));
     double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
-    GB_TRY(check_psd(w, r, top, suspect, "its congruence with the other's square root"));
+    if (r) GB_TRY(check_psd(w[0], psd_scale, suspect, "its congruence with the other's square root"));
     if (r && w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
                 "covariances are not positive semi-definite",
@@ -300,7 +309,8 @@ static int cholesky_path(gb_device *dev, gb_status *st, double *out, const doubl
     GB_ASSERT(gb_congruence_work(d) <= d * d, "congruence scratch for order %zu exceeds the free half of t", d);
     gb_congruence_lower(d, t, d, l, d, t + d * d);
     size_t zeros;
-    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w, s2_name);
+    /* ||L||^2 = ||S1|| <= tr S1 (S1 is positive definite here) */
+    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w, s2_name, trace(s1, d) * trace(s2, d));
     char where[256] = "";
     if (s1_name) snprintf(where, sizeof where, " (or %.200s, nearly singular)", s1_name);
     if (*st == GB_OK) warn_rank_deficient(s2_name, where, zeros, d);
@@ -313,7 +323,7 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     memcpy(v, s1, d * d * sizeof *v);
     GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
     double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
-    GB_TRY(check_psd(w, d, top, names->s1, "it"));
+    GB_TRY(check_psd(w[0], top, names->s1, "it"));
     if (w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of %s (largest %.3g) clamped to 0: it is not quite positive "
                 "semi-definite (a covariance stored in float32?)",
@@ -339,7 +349,8 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
                 (int)r);
     size_t zeros;
-    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w, names->s2));
+    /* ||B||^2 is S1's largest eigenvalue */
+    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w, names->s2, w[d - 1] * trace(s2, d)));
     char where[256];
     snprintf(where, sizeof where, " (on the range of %.200s)", names->s1);
     warn_rank_deficient(names->s2, where, zeros, r);

@@ -56,9 +56,11 @@
  * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
  * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one is
  * more than float64 rounding (a covariance stored in float32 moves them by up to ~1e-4): a
- * warning; one below -1e-3 times the largest, a negative variance or a matrix that is not
- * symmetric within 1e-6 of its largest variance is no covariance at all: GB_INPUT naming it
- * (a negative eigenvalue of B^T S2 B is S2's, by Sylvester's law of inertia). So is a rank-deficient
+ * warning. No covariance at all, GB_INPUT naming it: a negative variance, a matrix not
+ * symmetric within 1e-6 of its largest variance, an eigenvalue of S1 below -1e-3 of its
+ * largest, or one of B^T S2 B below -1e-3 ||B||^2 tr(S2), which proves S2 has one below
+ * -1e-3 tr(S2) (Sylvester's law of inertia; judged so, two covariances that spread over
+ * different directions never turn S2's rounding into a refusal). So is a rank-deficient
  * covariance, named with its count of zero eigenvalues (sigma1's from its Cholesky failing or
  * its eigenvalues; sigma2's from those of B^T S2 B, which has S2's rank when S1 is definite):
  * the statistics of N <= d rows (also warned when they are accumulated) or of dependent

@@ -402,7 +402,7 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
     double *q = random_orthogonal(d, &seed), full[8], one_negative[8], mu[8] = {0}, got;
     for (size_t k = 0; k < d; k++) {
         full[k] = 0.5 + rng_unif(&seed);
-        one_negative[k] = k == 0 ? -0.2 : full[k];
+        one_negative[k] = k == 0 ? -1.0 : full[k];
     }
     double *good = with_eigenvalues(q, full, d), *bad = with_eigenvalues(q, one_negative, d);
     gb_fid_stats a = {.dim = d, .mu = mu, .sigma = good}, b = {.dim = d, .mu = mu, .sigma = bad};
@@ -415,7 +415,7 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
     cr_expect_not_null(strstr(gb_last_error(), "the covariance of negative.npz is not positive semi-definite"), "%s",
                        gb_last_error());
     cr_expect_eq(gb_frechet_distance(&got, mu, bad, mu, good, d, GB_FRECHET_EIGEN), GB_INPUT, "the eigen route");
-    cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -0.2"), "%s",
+    cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -1"), "%s",
                        gb_last_error());
     cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, bad, d, GB_FRECHET_EIGEN), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "sigma2 is not positive semi-definite"), "%s", gb_last_error());
@@ -439,7 +439,20 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
     for (size_t i = 0; i < d * d; i++) rounded[i] = (float)near_singular[i];
     cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, rounded, d, GB_FRECHET_AUTO), GB_OK, "%s", gb_last_error());
     cr_expect_eq(gb_frechet_distance(&got, mu, rounded, mu, good, d, GB_FRECHET_EIGEN), GB_OK, "%s", gb_last_error());
-    free(q), free(good), free(bad), free(asym), free(near_singular);
+
+    /* two covariances spread over different directions: S1 large only along q0, S2 with a
+     * rounding-size negative eigenvalue (-2e-6 of its largest) just there. The congruence's
+     * lowest eigenvalue is then 2e-3 of its largest, yet S2 is a covariance up to rounding: the
+     * refusal is judged against ||L||^2 tr(S2), not the congruence's own largest eigenvalue */
+    double s1_spread[8], s2_spread[8];
+    for (size_t k = 0; k < d; k++) {
+        s1_spread[k] = k == 0 ? 1.0 : 1e-3;
+        s2_spread[k] = k == 0 ? -2e-6 : 1.0;
+    }
+    double *a_dir = with_eigenvalues(q, s1_spread, d), *b_dir = with_eigenvalues(q, s2_spread, d);
+    cr_expect_eq(gb_frechet_distance(&got, mu, a_dir, mu, b_dir, d, GB_FRECHET_AUTO), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(gb_frechet_distance(&got, mu, a_dir, mu, b_dir, d, GB_FRECHET_EIGEN), GB_OK, "%s", gb_last_error());
+    free(q), free(good), free(bad), free(asym), free(near_singular), free(a_dir), free(b_dir);
 }
 
 /* ---- Frechet distance: peers ---------------------------------------------------------------- */
