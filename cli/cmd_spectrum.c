@@ -7,7 +7,7 @@
  *       a .zip archive of them (metrics/image_archive.h, read the same way),
  *       a .npy image array [n, c, h, w] or [n, h, w, c] of uint8 (0..255), float32 or float64
  *       (channels last when axis 3, and not axis 1, has 1 or 3 entries, as OpenAI's sample
- *       batches; floats taken as they are, float64 rounded to float32, the spectrum's input
+ *       batches, or axis 3 at most 4 and axis 1 more; floats taken as they are, float64 rounded to float32, the spectrum's input
  *       type; non-finite values are refused naming the element), or a dataset split NAME:SPLIT[:N] from the data
  *       root (datasets/image_splits.h; uint8 planes with the dataset's own channel count; an
  *       existing path of that name wins, as for the Inception metric commands). Every image
@@ -176,9 +176,10 @@ static gb_status open_npy(image_set *s) {
         return gb_fail(GB_INPUT, "%s: the image array [%zu, %zu, %zu, %zu] is empty", s->path, a->shape[0], a->shape[1],
                        a->shape[2], a->shape[3]);
     /* the channel axis: axis 3 when it, and not axis 1, holds 1 or 3 (the Inception commands'
-     * rule, cli/metric_inputs.c); else axis 1, with any channel count */
+     * rule, cli/metric_inputs.c), or when it holds at most 4 (RGBA) and axis 1 more; else
+     * axis 1, with any channel count (the spectrum takes any) */
     const size_t *sh = a->shape;
-    s->channels_last = (sh[3] == 1 || sh[3] == 3) && !(sh[1] == 1 || sh[1] == 3);
+    s->channels_last = ((sh[3] == 1 || sh[3] == 3) && !(sh[1] == 1 || sh[1] == 3)) || (sh[3] <= 4 && sh[1] > 4);
     s->n = sh[0];
     s->c = s->channels_last ? sh[3] : sh[1];
     s->h = s->channels_last ? sh[1] : sh[2];
@@ -530,7 +531,8 @@ static void print_help(void) {
     printf("usage: genbench spectrum A B [--csv FILE] [--device cpu|cuda|auto] [--threads N] [--data DIR]\n"
            "  A, B                a folder of PNG/JPEG images (recursive, as clean-fid lists it; RGB 0..255)\n"
            "                      or a .zip archive of them,\n"
-           "                      a .npy image array [n, c, h, w] or [n, h, w, c] (axis 3 of 1 or 3): uint8\n"
+           "                      a .npy image array [n, c, h, w] or [n, h, w, c] (axis 3 of 1 or 3, or of at\n"
+           "                      most 4 under a larger axis 1): uint8\n"
            "                      (0..255), float32 or float64\n"
            "                      (floats taken as they are), or a dataset split NAME:SPLIT[:N] (its first\n"
            "                      N images, uint8 with the dataset's own channels) of\n"

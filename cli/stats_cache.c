@@ -127,14 +127,22 @@ static int load_one(gb_fid_stats *out, const char *path, uint64_t n, const gb_cl
     return 1;
 }
 
+/* Writes st to path, creating its folder; GB_OK or the failure (nothing reported). */
+static gb_status store_one(const char *path, const gb_fid_stats *st);
+
 int gb_stats_cache_load(gb_fid_stats *out, gb_stats_cache_entry *e, uint64_t n, const gb_cli_network *net) {
     e->found = NULL;
-    if (load_one(out, e->in_data_root, n, net)) e->found = e->in_data_root;
-    else if (load_one(out, e->per_user, n, net)) e->found = e->per_user;
+    if (load_one(out, e->in_data_root, n, net)) {
+        e->found = e->in_data_root;
+    } else if (load_one(out, e->per_user, n, net)) {
+        e->found = e->per_user;
+        /* a damaged entry under the data root would be warned about on every run: replace it */
+        if (e->in_data_root[0] && access(e->in_data_root, F_OK) == 0 && store_one(e->in_data_root, out) == GB_OK)
+            gb_info("statistics cache: rewrote %s from %s", e->in_data_root, e->per_user);
+    }
     return e->found != NULL;
 }
 
-/* Writes st to path, creating its folder; GB_OK or the failure (nothing reported). */
 static gb_status store_one(const char *path, const gb_fid_stats *st) {
     if (!path[0]) return gb_fail(GB_ENV, "no path for it");
     char dir[1200];
@@ -146,6 +154,7 @@ static gb_status store_one(const char *path, const gb_fid_stats *st) {
 }
 
 void gb_stats_cache_store(const gb_stats_cache_entry *e, const gb_fid_stats *st) {
+    if (!e->in_data_root[0] && !e->per_user[0]) return; /* gb_stats_cache_locate said so already */
     if (store_one(e->in_data_root, st) == GB_OK) return;
     char first[512];
     snprintf(first, sizeof first, "%s", gb_last_error());

@@ -21,8 +21,9 @@
  * $XDG_CACHE_HOME/genbench/fid-stats/ (else ~/.cache/genbench/fid-stats/), which is read second:
  * the same name means the same bits wherever the file lies. Stale entries are never read again;
  * delete the folders to reclaim the space. A cache file that cannot be read or does not match
- * its name's provenance is warned about and recomputed (and rewritten); a cache that cannot be
- * written in either place is a warning, never a failed measurement. Tested by
+ * its name's provenance is warned about and recomputed (and rewritten; a damaged one under the
+ * data root is replaced by a good copy in the user's cache); a cache that cannot be written in
+ * either place is a warning, never a failed measurement. Tested by
  * tests/test_cmd_fid_images.c.
  */
 #ifndef GB_CLI_STATS_CACHE_H

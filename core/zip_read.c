@@ -4,8 +4,13 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 gb_status gb_zip_open(zip_t **za, const char *path, const char *what, const char *advice) {
+    struct stat st;
+    *za = NULL;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) /* libzip's "Not a zip archive" */
+        return gb_fail(GB_INPUT, "%s: an empty file (0 bytes), not a %s; %s", path, what, advice);
     int err = 0;
     *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &err);
     if (*za) return GB_OK;

@@ -15,7 +15,7 @@
  * noise of its own the same way (e.g. a Hutchinson probe from a stream named by the pass, at
  * position first * dim).
  *
- * Tested by tests/test_bpd.c: a density 2x per coordinate on [0,1] whose expected bits/dim over
+ * Tested by tests/test_bpd_dataset.c: a density 2x per coordinate on [0,1] whose expected bits/dim over
  * the dequantisation noise has a closed form, a recomputation from the documented streams,
  * batch-size independence to the bit, the uniform density's exact 8 bits with zero spread, and
  * the failures.

@@ -177,30 +177,22 @@ gb_status gb_fid_check_finite(const double *v, size_t n, const char *what, size_
  * eigenvalues, whose noise would otherwise dominate the error of the trace. */
 static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPSILON * largest; }
 
-/* A negative eigenvalue beyond this fraction of the matrix's size is not rounding: a covariance
- * stored in float32 (TTUR's statistics files) moves its eigenvalues by at most d * 2^-24 of the
- * largest (1.2e-4 at d = 2048, ~1e-6 in practice), and one accumulated in float64 by ~1e-13.
- * Between 1e-6 of the largest and this, the eigenvalue is clamped with a warning. */
+/* A negative eigenvalue below this fraction of the largest magnitude is not rounding: a
+ * covariance stored in float32 (TTUR's statistics files) moves its eigenvalues by at most
+ * d * 2^-24 of the largest (1.2e-4 at d = 2048, ~1e-6 in practice), and one accumulated in
+ * float64 by ~1e-13. Between 1e-6 and this, the eigenvalue is clamped with a warning. */
 #define NOT_PSD_FRACTION 1e-3
 
-/* GB_INPUT naming `which` when `lowest`, an eigenvalue of it or of a congruence with it (`how`),
- * lies below -NOT_PSD_FRACTION * scale. For the covariance's own eigenvalues scale is the largest
- * magnitude. For a congruence B^T S B, lowest >= lambda_min(S) ||B||^2, so with scale = ||B||^2
- * tr(S) a refusal proves lambda_min(S) < -NOT_PSD_FRACTION tr(S): never a covariance's rounding,
- * however differently the two covariances spread over the directions. */
-static gb_status check_psd(double lowest, double scale, const char *which, const char *how) {
-    if (lowest < -NOT_PSD_FRACTION * scale)
+/* GB_INPUT naming `which` when w[0..n) (ascending eigenvalues of it) hold one below
+ * -NOT_PSD_FRACTION of the largest magnitude. */
+static gb_status check_psd(const double *w, size_t n, const char *which) {
+    double top = n ? fmax(fabs(w[0]), fabs(w[n - 1])) : 0.0;
+    if (n && w[0] < -NOT_PSD_FRACTION * top)
         return gb_fail(GB_INPUT,
-                       "Frechet distance: %s is not positive semi-definite (%s has eigenvalue %.6g, below -%g times "
-                       "%.6g): it is not a covariance matrix",
-                       which, how, lowest, NOT_PSD_FRACTION, scale);
+                       "Frechet distance: %s is not positive semi-definite (it has eigenvalue %.6g, the largest "
+                       "magnitude is %.6g): it is not a covariance matrix",
+                       which, w[0], top);
     return GB_OK;
-}
-
-static double trace(const double *s, size_t d) {
-    double t = 0.0;
-    for (size_t i = 0; i < d; i++) t += s[i * d + i];
-    return t;
 }
 
 /* GB_INPUT unless the d x d matrix s is symmetric within 1e-6 of its largest diagonal entry
@@ -261,29 +253,43 @@ static void name_sigma(char *out, size_t size, const char *label, const char *fa
     else snprintf(out, size, "%s", fallback);
 }
 
+/* The covariance behind a congruence B^T S B (S: d x d, named `which`) whose lowest eigenvalue
+ * `lowest` (of largest magnitude `top`) is clearly negative. B has full column rank, so by
+ * Sylvester's law of inertia the negative eigenvalue is S's; how negative S's own is decides
+ * between a refusal (check_psd) and a warning. S's eigenvalues are computed here, in scratch
+ * [d * d] and w [d]: only in this rare case, so a covariance's rounding is never judged by the
+ * product's scale (two covariances spread over different directions can make the product's
+ * largest eigenvalue small against S's). */
+static gb_status judge_indefinite(gb_device *dev, const double *s, size_t d, double *scratch, double *w,
+                                  const char *which, double lowest, double top) {
+    memcpy(scratch, s, d * d * sizeof *scratch);
+    GB_TRY(symmetric_eigen(dev, 'N', d, scratch, w, which));
+    GB_TRY(check_psd(w, d, which));
+    gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: %s is not quite "
+            "positive semi-definite (a covariance stored in float32?)",
+            lowest, top, which);
+    return GB_OK;
+}
+
 /* Eigenvalues of the symmetric r x r matrix m (lower triangle read, overwritten), clamped at 0,
- * square-rooted and summed in ascending order (w: r doubles of scratch); *zeros counts those at
- * or below the noise floor. m is a congruence B^T S B of the covariance `suspect` with a
- * full-rank B (Sylvester's law of inertia: m has a negative eigenvalue only when S has one):
- * a clearly negative one is S's defect, GB_INPUT naming it (psd_scale: ||B||^2 tr(S), or an
- * upper bound of it; see check_psd). */
+ * square-rooted and summed in ascending order (w: at least d doubles of scratch); *zeros counts
+ * those at or below the noise floor. m is a congruence B^T S B of the covariance s (d x d, named
+ * suspect) with a full-rank B; a clearly negative eigenvalue is judged on s itself
+ * (judge_indefinite, with scratch [d * d], which may be m's storage). */
 static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, double *m, size_t r, double *w,
-                                const char *suspect, double psd_scale) {
+                                const double *s, size_t d, double *scratch, const char *suspect) {
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
     GB_TRY(symmetric_eigen(dev, 'N', r, m, w, "the product"));
     double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
-    if (r) GB_TRY(check_psd(w[0], psd_scale, suspect, "its congruence with the other's square root"));
-    if (r && w[0] < -1e-6 * top)
-        gb_warn("Frechet distance: eigenvalue %.3g of S1^(1/2) S2 S1^(1/2) (largest %.3g) clamped to 0: the "
-                "covariances are not positive semi-definite",
-                w[0], top);
+    const double lowest = r ? w[0] : 0.0;
     *zeros = 0;
     for (size_t i = 0; i < r; i++) {
         if (w[i] > floor) acc += sqrt(w[i]);
         else ++*zeros;
     }
     *out = acc;
+    if (lowest < -1e-6 * top) GB_TRY(judge_indefinite(dev, s, d, scratch, w, suspect, lowest, top));
     return GB_OK;
 }
 
@@ -309,8 +315,7 @@ static int cholesky_path(gb_device *dev, gb_status *st, double *out, const doubl
     GB_ASSERT(gb_congruence_work(d) <= d * d, "congruence scratch for order %zu exceeds the free half of t", d);
     gb_congruence_lower(d, t, d, l, d, t + d * d);
     size_t zeros;
-    /* ||L||^2 = ||S1|| <= tr S1 (S1 is positive definite here) */
-    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w, s2_name, trace(s1, d) * trace(s2, d));
+    *st = trace_sqrt_sym(dev, out, &zeros, t, d, w, s2, d, t, s2_name);
     char where[256] = "";
     if (s1_name) snprintf(where, sizeof where, " (or %.200s, nearly singular)", s1_name);
     if (*st == GB_OK) warn_rank_deficient(s2_name, where, zeros, d);
@@ -323,7 +328,7 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     memcpy(v, s1, d * d * sizeof *v);
     GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
     double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
-    GB_TRY(check_psd(w[0], top, names->s1, "it"));
+    GB_TRY(check_psd(w, d, names->s1));
     if (w[0] < -1e-6 * top)
         gb_warn("Frechet distance: eigenvalue %.3g of %s (largest %.3g) clamped to 0: it is not quite positive "
                 "semi-definite (a covariance stored in float32?)",
@@ -349,8 +354,7 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, b, (int)d, t, (int)d, 0.0, m,
                 (int)r);
     size_t zeros;
-    /* ||B||^2 is S1's largest eigenvalue */
-    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w, names->s2, w[d - 1] * trace(s2, d)));
+    GB_TRY(trace_sqrt_sym(dev, out, &zeros, m, r, w, s2, d, t, names->s2)); /* t: 2 d^2, free again */
     char where[256];
     snprintf(where, sizeof where, " (on the range of %.200s)", names->s1);
     warn_rank_deficient(names->s2, where, zeros, r);

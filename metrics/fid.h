@@ -57,10 +57,11 @@
  * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one is
  * more than float64 rounding (a covariance stored in float32 moves them by up to ~1e-4): a
  * warning. No covariance at all, GB_INPUT naming it: a negative variance, a matrix not
- * symmetric within 1e-6 of its largest variance, an eigenvalue of S1 below -1e-3 of its
- * largest, or one of B^T S2 B below -1e-3 ||B||^2 tr(S2), which proves S2 has one below
- * -1e-3 tr(S2) (Sylvester's law of inertia; judged so, two covariances that spread over
- * different directions never turn S2's rounding into a refusal). So is a rank-deficient
+ * symmetric within 1e-6 of its largest variance, or an eigenvalue below -1e-3 of the largest
+ * magnitude. S1's are at hand on the eigen route; a clearly negative eigenvalue of B^T S2 B
+ * is S2's (Sylvester's law of inertia), whose own eigenvalues are then computed to judge it
+ * (only then: on its own scale, so two covariances spread over different directions never
+ * turn S2's rounding into a refusal). So is a rank-deficient
  * covariance, named with its count of zero eigenvalues (sigma1's from its Cholesky failing or
  * its eigenvalues; sigma2's from those of B^T S2 B, which has S2's rank when S1 is definite):
  * the statistics of N <= d rows (also warned when they are accumulated) or of dependent
@@ -75,7 +76,8 @@
  * provenance members are read: gb_fid_stats_save), checks the shapes ((d,) and (d, d)) and
  * that every value is finite, and symmetrizes sigma as (S + S^T) / 2 (np.cov's result can
  * differ from its transpose in the last bits; a relative asymmetry above 1e-6 is logged as a
- * warning). Written and read by metrics/fid_file.c.
+ * warning, one above 1e-3 of the largest entry refused: no covariance). Written and read by
+ * metrics/fid_file.c.
  *
  * Tested by tests/test_fid_stats.c: closed forms (identical stats give 0, diagonal and
  * commuting covariances, a mean shift), both factor paths, singular covariances, batch

@@ -197,13 +197,12 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
         else if (h_abs < min_step) h_abs = min_step;
         int rejected = 0;
         double t_new = t, err;
-        c.nonfinite_t = NAN;
         for (;;) {
             if (h_abs < min_step) {
                 char why[200] = "the solution is not smooth there or the tolerances are too tight";
                 if (!isnan(c.nonfinite_t))
-                    snprintf(why, sizeof why, "every smaller step met a non-finite right-hand side (last %g at "
-                             "t = %.17g, component %zu of %zu)", c.nonfinite, c.nonfinite_t, c.nonfinite_at, n);
+                    snprintf(why, sizeof why, "the last attempt met a non-finite right-hand side (%g at t = %.17g, "
+                             "component %zu of %zu)", c.nonfinite, c.nonfinite_t, c.nonfinite_at, n);
                 s = gb_fail(GB_NUMERIC,
                             "ode: step size underflow at t = %.17g (|h| %.3g below 10 ulps of t) "
                             "after %zu accepted and %zu rejected steps; %s",
@@ -215,6 +214,7 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
             if (dir * (t_new - t1) > 0) t_new = t1;
             h = t_new - t;
             h_abs = fabs(h);
+            c.nonfinite_t = NAN; /* what this attempt meets */
             s = dp_attempt(&c, t, h, y, K, ytmp, y_new);
             if (s != GB_OK) break;
             /* a non-finite stage gives a NaN or infinite norm: rejected with the smallest

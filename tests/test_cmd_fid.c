@@ -180,6 +180,9 @@ Test(cmd_fid, error_statuses) {
     cr_expect_eq(run_cmd(gb_cmd_kid, (char *[]){"kid", both, f}, 3, last, sizeof last), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "both.npz: an empty file (0 bytes), not an .npz archive"), "%s",
                        gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_fid, (char *[]){"fid", both, a}, 3, last, sizeof last), GB_INPUT); /* via libzip */
+    cr_expect_not_null(strstr(gb_last_error(), "both.npz: an empty file (0 bytes), not a .npz/ZIP archive"), "%s",
+                       gb_last_error());
     unlink(both);
     unlink(bad);
     /* 64-d statistics beside a folder (2048-d pool features): found before the network is

@@ -86,9 +86,13 @@ static void remove_tree(const char *dir) {
 }
 
 /* A data root with CIFAR-10 (4 records per batch file) and MNIST (6 + 3 images) stand-ins. */
+/* A data root with small CIFAR-10 and MNIST files; the user's statistics cache is pointed into
+ * it too, so no test reads or writes the real ~/.cache (each test runs in its own process). */
 static void make_root(char *root) {
     cr_assert_not_null(mkdtemp(root));
     char dir[256];
+    snprintf(dir, sizeof dir, "%s/user-cache", root);
+    cr_assert_eq(setenv("XDG_CACHE_HOME", dir, 1), 0);
     snprintf(dir, sizeof dir, "%s/cifar10", root);
     cr_assert_eq(gb_shapes32_write_cifar_bin(dir, 7, 4), GB_OK, "%s", gb_last_error());
     snprintf(dir, sizeof dir, "%s/mnist", root);
@@ -292,6 +296,26 @@ Test(cmd_fid_images, split_statistics_cache, .timeout = 300) {
     cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048"), "%s", captured);
     expect_same_stats(&again, &first, "read from the user's cache");
     gb_fid_stats_free(&again);
+
+    /* the data root writable again, holding a damaged copy of that entry: the user's copy is
+     * read and the damaged one replaced by it, so the warning is not repeated on every run */
+    char damaged[1400];
+    snprintf(damaged, sizeof damaged, "%s/cache/fid-stats/%s", root, strrchr(user_entry, '/') + 1);
+    snprintf(cmd, sizeof cmd, "rm -f '%s/cache' && mkdir -p '%s/cache/fid-stats'", root, root);
+    cr_assert_eq(system(cmd), 0);
+    FILE *bad = fopen(damaged, "w");
+    cr_assert_not_null(bad);
+    fputs("not an npz", bad);
+    fclose(bad);
+    cached_stats_of(&again, root, "clean", "2", 0);
+    cr_expect_not_null(strstr(captured_err, "cannot be used"), "%s", captured_err);
+    cr_expect_not_null(strstr(captured, "; statistics from the cache, d = 2048"), "%s", captured);
+    expect_same_stats(&again, &first, "the user's copy beside a damaged one");
+    gb_fid_stats_free(&again);
+    cr_expect_eq(gb_fid_stats_load(&again, damaged, NULL), GB_OK, "replaced: %s", gb_last_error());
+    gb_fid_stats_free(&again);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' && touch '%s/cache'", root, root);
+    cr_assert_eq(system(cmd), 0);
 
     /* neither place can be written: a warning, and the statistics all the same */
     snprintf(cmd, sizeof cmd, "%s/not-a-folder", user);

@@ -329,6 +329,26 @@ Test(cmd_spectrum, channels_last_arrays_same_bits) {
     char want[300];
     snprintf(want, sizeof want, "%s: element [1, 2, 3, 2] is nan", last_f32);
     EXPECT_FAIL(&r, GB_INPUT, want, last_f32, bu8);
+
+    /* RGBA stored [n, h, w, 4] (axis 3 at most 4 under a larger axis 1) against the same planes
+     * stored [n, 4, h, w]: one spectrum, distance 0 */
+    const size_t rgba_last[4] = {2, 20, 24, 4}, rgba_first[4] = {2, 4, 20, 24};
+    uint8_t four_last[2 * 20 * 24 * 4], four_first[2 * 4 * 20 * 24];
+    for (size_t i = 0; i < 2; i++)
+        for (size_t p = 0; p < 20 * 24; p++)
+            for (size_t ch = 0; ch < 4; ch++) {
+                uint8_t px = (uint8_t)((i * 131 + p * 7 + ch * 61 + (p * p) % 17) & 0xff);
+                four_last[(i * 480 + p) * 4 + ch] = px;
+                four_first[(i * 4 + ch) * 480 + p] = px;
+            }
+    v = gb_npy_view(GB_NPY_U8, 4, rgba_last, four_last);
+    cr_assert_eq(gb_npy_save(last_u8, &v), GB_OK, "%s", gb_last_error());
+    v = gb_npy_view(GB_NPY_U8, 4, rgba_first, four_first);
+    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
+    RUN(&r, last_u8, last_f32);
+    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
+    cr_expect_not_null(strstr(r.out, "(npy uint8 [n, h, w, c], n = 2, c = 4, h = 20, w = 24"), "%s", r.out);
+    cr_expect_str_eq(r.last, "0");
     free(u8), free(f32);
     gb_npy_free(&a);
     remove_tree(dir);

@@ -452,6 +452,26 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
     double *a_dir = with_eigenvalues(q, s1_spread, d), *b_dir = with_eigenvalues(q, s2_spread, d);
     cr_expect_eq(gb_frechet_distance(&got, mu, a_dir, mu, b_dir, d, GB_FRECHET_AUTO), GB_OK, "%s", gb_last_error());
     cr_expect_eq(gb_frechet_distance(&got, mu, a_dir, mu, b_dir, d, GB_FRECHET_EIGEN), GB_OK, "%s", gb_last_error());
+
+    /* at d = 256 an eigenvalue -10 among 255 ones: clearly indefinite however the product is
+     * scaled (a bound by the traces, 256 x 245 x 1e-3, would let it pass), in either order */
+    const size_t big_d = 256;
+    uint64_t big_seed = TEST_SEED + 92;
+    double *big_q = random_orthogonal(big_d, &big_seed), *ones = malloc(big_d * sizeof *ones),
+           *zeros_mu = calloc(big_d, sizeof *zeros_mu);
+    for (size_t k = 0; k < big_d; k++) ones[k] = 1.0;
+    double *identity = with_eigenvalues(big_q, ones, big_d);
+    ones[0] = -10.0;
+    double *indefinite = with_eigenvalues(big_q, ones, big_d);
+    cr_expect_eq(gb_frechet_distance(&got, zeros_mu, identity, zeros_mu, indefinite, big_d, GB_FRECHET_AUTO),
+                 GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "sigma2 is not positive semi-definite (it has eigenvalue -10"), "%s",
+                       gb_last_error());
+    cr_expect_eq(gb_frechet_distance(&got, zeros_mu, indefinite, zeros_mu, identity, big_d, GB_FRECHET_AUTO),
+                 GB_INPUT);
+    cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -10"), "%s",
+                       gb_last_error());
+    free(big_q), free(ones), free(zeros_mu), free(identity), free(indefinite);
     free(q), free(good), free(bad), free(asym), free(near_singular), free(a_dir), free(b_dir);
 }
 

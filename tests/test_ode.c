@@ -153,7 +153,6 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
         } else {
             cr_assert_eq(s, GB_OK, "%s: %s", c->name, gb_last_error());
         }
-        const double t_end = c->underflows ? tr.t[tr.n - 1] : c->t1;
 
         snprintf(name, sizeof name, "ode_%s_counts", c->name);
         double *counts = mm_read_f64(name, 3, NULL);
@@ -174,13 +173,14 @@ Test(ode, matches_scipy_solve_ivp_rk45) {
             mm_expect_close(name, tr.t, t + 1, tr.n, TOL_TIME, 1e-3);
             if (!c->underflows) cr_expect_eq(tr.t[tr.n - 1], c->t1, "%s: the last step lands on t1 exactly", c->name);
         }
+        cr_expect(c->underflows ? fabs(st.t - t[nt - 1]) <= TOL_TIME * fabs(t[nt - 1]) : st.t == c->t1,
+                  "%s: stats.t %.17g, scipy's last time %.17g", c->name, st.t, t[nt - 1]);
         free(t);
 
         snprintf(name, sizeof name, "ode_%s_y", c->name);
         double *yref = mm_read_f64(name, c->n, NULL);
         snprintf(name, sizeof name, "%s final state", c->name);
         mm_expect_close(name, y, yref, c->n, TOL_Y, 1e-6);
-        cr_expect_eq(st.t, t_end, "%s: stats.t", c->name);
         free(yref);
     }
 }
@@ -270,7 +270,7 @@ Test(ode, failures_carry_status_and_time) {
     /* NaN past 0.5: every attempt across it is rejected until the step underflows there */
     cr_expect_eq(gb_ode_rk45(y, 1, 0.0, 1.0, rhs_nan, NULL, &o, &st), GB_NUMERIC);
     cr_expect(strstr(gb_last_error(), "step size underflow at t = ") != NULL, "%s", gb_last_error());
-    cr_expect(strstr(gb_last_error(), "non-finite right-hand side (last nan at t = ") != NULL, "%s",
+    cr_expect(strstr(gb_last_error(), "the last attempt met a non-finite right-hand side (nan at t = ") != NULL, "%s",
               gb_last_error());
     cr_expect(st.t <= 0.5 && st.t > 0.5 - 1e-12, "last accepted time %.17g", st.t);
     cr_expect(fabs(y[0] - exp(-st.t)) < 1e-4, "state at the last accepted time");

@@ -338,6 +338,10 @@ Test(zsl, gbu_matches_numpy) {
                                      z.gen_seen, NS, z.gen_unseen, NU, PER, DIM, GB_ZSL_KNN),
                  GB_INPUT, "no seen test samples");
     cr_expect_not_null(strstr(gb_last_error(), "0 seen and"), "%s", gb_last_error());
+    cr_expect_eq(gb_zsl_gbu_evaluate(&r, z.test_seen, z.lab_test_seen, z.n_ts, z.test_unseen, z.lab_test_unseen, 0,
+                                     z.gen_seen, NS, z.gen_unseen, NU, PER, DIM, GB_ZSL_KNN),
+                 GB_INPUT, "no unseen test samples");
+    cr_expect_not_null(strstr(gb_last_error(), "and 0 unseen test samples"), "%s", gb_last_error());
     free(ausuc);
     free(ref);
     unload(&z);
