@@ -195,24 +195,16 @@ static gb_status check_psd(const double *w, size_t n, const char *which) {
     return GB_OK;
 }
 
-/* GB_INPUT unless the d x d matrix s is symmetric within 1e-6 of its largest diagonal entry
- * (np.cov's product rounds its two triangles alike to ~1e-16) and its diagonal is >= 0. */
-static gb_status check_covariance(const double *s, size_t d, const char *which) {
-    double top = 0.0;
-    for (size_t i = 0; i < d; i++) {
+/* GB_INPUT unless the diagonal of the d x d matrix s (its variances) is >= 0. Its symmetry is
+ * not checked here: every step reads one triangle (the stats loader symmetrizes a file's sigma
+ * and refuses gross asymmetry, the accumulator writes both triangles alike), and a d^2 sweep of
+ * strided reads would cost 5% of the distance's time at d = 2048. */
+static gb_status check_variances(const double *s, size_t d, const char *which) {
+    for (size_t i = 0; i < d; i++)
         if (s[i * d + i] < 0)
             return gb_fail(GB_INPUT, "Frechet distance: %s has a negative variance, [%zu, %zu] = %.6g: it is not a "
                                      "covariance matrix",
                            which, i, i, s[i * d + i]);
-        top = fmax(top, s[i * d + i]);
-    }
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < i; j++)
-            if (fabs(s[i * d + j] - s[j * d + i]) > 1e-6 * top)
-                return gb_fail(GB_INPUT,
-                               "Frechet distance: %s is not symmetric ([%zu, %zu] = %.9g, [%zu, %zu] = %.9g): it is "
-                               "not a covariance matrix",
-                               which, i, j, s[i * d + j], j, i, s[j * d + i]);
     return GB_OK;
 }
 
@@ -389,8 +381,8 @@ static gb_status frechet(gb_device *dev, double *out, const double *mu1, const d
     GB_TRY(gb_fid_check_finite(mu2, dim, "mu2", 0));
     GB_TRY(gb_fid_check_finite(s1, dim * dim, "sigma1", dim));
     GB_TRY(gb_fid_check_finite(s2, dim * dim, "sigma2", dim));
-    GB_TRY(check_covariance(s1, dim, names->s1));
-    GB_TRY(check_covariance(s2, dim, names->s2));
+    GB_TRY(check_variances(s1, dim, names->s1));
+    GB_TRY(check_variances(s2, dim, names->s2));
     double diff2 = 0.0, tr1 = 0.0, tr2 = 0.0;
     for (size_t i = 0; i < dim; i++) {
         double dlt = mu1[i] - mu2[i];

@@ -56,9 +56,8 @@
  * zero eigenvalues) accurate: without it each zero eigenvalue would contribute
  * sqrt(rounding) ~ 1e-8 relative. A clamped eigenvalue below -1e-6 times the largest one is
  * more than float64 rounding (a covariance stored in float32 moves them by up to ~1e-4): a
- * warning. No covariance at all, GB_INPUT naming it: a negative variance, a matrix not
- * symmetric within 1e-6 of its largest variance, or an eigenvalue below -1e-3 of the largest
- * magnitude. S1's are at hand on the eigen route; a clearly negative eigenvalue of B^T S2 B
+ * warning. No covariance at all, GB_INPUT naming it: a negative variance or an eigenvalue
+ * below -1e-3 of the largest magnitude (gross asymmetry is refused where a file is read). S1's are at hand on the eigen route; a clearly negative eigenvalue of B^T S2 B
  * is S2's (Sylvester's law of inertia), whose own eigenvalues are then computed to judge it
  * (only then: on its own scale, so two covariances spread over different directions never
  * turn S2's rounding into a refusal). So is a rank-deficient
@@ -152,8 +151,9 @@ gb_status gb_fid_stats_from_features(gb_fid_stats *out, const float *x /* [n, di
 typedef enum { GB_FRECHET_AUTO, GB_FRECHET_EIGEN } gb_frechet_method;
 
 /* The Frechet distance (see the header). Inputs must be finite (GB_INPUT naming the first bad
- * entry otherwise) and the covariances symmetric, with no clearly negative eigenvalue (GB_INPUT
- * naming the matrix: see "Clamping" in the header). GB_NUMERIC when
+ * entry otherwise) and the covariances symmetric (one triangle is read), with no negative
+ * variance or clearly negative eigenvalue (GB_INPUT naming the matrix: see "Clamping" in the
+ * header). GB_NUMERIC when
  * LAPACK fails to converge; GB_ENV when memory runs out (about 3 d^2 doubles). */
 gb_status gb_frechet_distance(double *out, const double *mu1 /* [dim] */, const double *s1 /* [dim, dim] */,
                               const double *mu2 /* [dim] */, const double *s2 /* [dim, dim] */, size_t dim,
