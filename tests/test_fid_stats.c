@@ -468,6 +468,21 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
                  GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -10"), "%s",
                        gb_last_error());
+    /* the negative direction of S2 is one S1 is (nearly) zero in: the congruence cannot show it,
+     * the distance comes out -5; refused all the same, naming S2, in either order */
+    for (int exact_zero = 0; exact_zero < 2; exact_zero++) {
+        ones[0] = exact_zero ? 0.0 : 1e-7;
+        double *blind = with_eigenvalues(big_q, ones, big_d);
+        cr_expect_eq(gb_frechet_distance(&got, zeros_mu, blind, zeros_mu, indefinite, big_d, GB_FRECHET_AUTO),
+                     GB_INPUT, "got %g", got);
+        cr_expect_not_null(strstr(gb_last_error(), "sigma2 is not positive semi-definite (it has eigenvalue -10"),
+                           "%s", gb_last_error());
+        cr_expect_eq(gb_frechet_distance(&got, zeros_mu, indefinite, zeros_mu, blind, big_d, GB_FRECHET_AUTO),
+                     GB_INPUT, "got %g", got);
+        cr_expect_not_null(strstr(gb_last_error(), "sigma1 is not positive semi-definite (it has eigenvalue -10"),
+                           "%s", gb_last_error());
+        free(blind);
+    }
     free(big_q), free(ones), free(zeros_mu), free(identity), free(indefinite);
     free(q), free(good), free(bad), free(near_singular), free(a_dir), free(b_dir);
 }
