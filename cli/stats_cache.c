@@ -128,7 +128,15 @@ static int load_one(gb_fid_stats *out, const char *path, uint64_t n, const gb_cl
 }
 
 /* Writes st to path, creating its folder; GB_OK or the failure (nothing reported). */
-static gb_status store_one(const char *path, const gb_fid_stats *st);
+static gb_status store_one(const char *path, const gb_fid_stats *st) {
+    if (!path[0]) return gb_fail(GB_ENV, "no path for it");
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if (slash) GB_TRY(gb_mkdirs(dir));
+    return gb_fid_stats_save(path, st, GB_FID_LAYOUT_PYTORCH_FID);
+}
 
 int gb_stats_cache_load(gb_fid_stats *out, gb_stats_cache_entry *e, uint64_t n, const gb_cli_network *net) {
     e->found = NULL;
@@ -141,16 +149,6 @@ int gb_stats_cache_load(gb_fid_stats *out, gb_stats_cache_entry *e, uint64_t n, 
             gb_info("statistics cache: rewrote %s from %s", e->in_data_root, e->per_user);
     }
     return e->found != NULL;
-}
-
-static gb_status store_one(const char *path, const gb_fid_stats *st) {
-    if (!path[0]) return gb_fail(GB_ENV, "no path for it");
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    if (slash) GB_TRY(gb_mkdirs(dir));
-    return gb_fid_stats_save(path, st, GB_FID_LAYOUT_PYTORCH_FID);
 }
 
 void gb_stats_cache_store(const gb_stats_cache_entry *e, const gb_fid_stats *st) {

@@ -245,6 +245,15 @@ static void name_sigma(char *out, size_t size, const char *label, const char *fa
     else snprintf(out, size, "%s", fallback);
 }
 
+/* S's own eigenvalues (S: d x d, named `which`), computed in scratch [d * d] into w [d], and
+ * check_psd on them: the judgement both rare cases below come to. */
+static gb_status check_psd_of(gb_device *dev, const double *s, size_t d, double *scratch, double *w,
+                              const char *which) {
+    memcpy(scratch, s, d * d * sizeof *scratch);
+    GB_TRY(symmetric_eigen(dev, 'N', d, scratch, w, which));
+    return check_psd(w, d, which);
+}
+
 /* The covariance behind a congruence B^T S B (S: d x d, named `which`) whose lowest eigenvalue
  * `lowest` (of largest magnitude `top`) is clearly negative. B has full column rank, so by
  * Sylvester's law of inertia the negative eigenvalue is S's; how negative S's own is decides
@@ -254,9 +263,7 @@ static void name_sigma(char *out, size_t size, const char *label, const char *fa
  * largest eigenvalue small against S's). */
 static gb_status judge_indefinite(gb_device *dev, const double *s, size_t d, double *scratch, double *w,
                                   const char *which, double lowest, double top) {
-    memcpy(scratch, s, d * d * sizeof *scratch);
-    GB_TRY(symmetric_eigen(dev, 'N', d, scratch, w, which));
-    GB_TRY(check_psd(w, d, which));
+    GB_TRY(check_psd_of(dev, s, d, scratch, w, which));
     /* S's own lowest eigenvalue may be rounding while the product's is not (an ill-conditioned
      * factor amplifies it): only S's own decides whether S is to blame */
     if (w[0] < -1e-6 * fmax(fabs(w[0]), fabs(w[d - 1])))
@@ -273,13 +280,8 @@ static gb_status judge_indefinite(gb_device *dev, const double *s, size_t d, dou
  * ordinary inputs. */
 static gb_status judge_negative_distance(gb_device *dev, double value, const double *s1, const double *s2, size_t d,
                                          double *scratch, double *w, const sigma_names *names) {
-    const double *s[2] = {s1, s2};
-    const char *which[2] = {names->s1, names->s2};
-    for (int k = 0; k < 2; k++) {
-        memcpy(scratch, s[k], d * d * sizeof *scratch);
-        GB_TRY(symmetric_eigen(dev, 'N', d, scratch, w, which[k]));
-        GB_TRY(check_psd(w, d, which[k]));
-    }
+    GB_TRY(check_psd_of(dev, s1, d, scratch, w, names->s1));
+    GB_TRY(check_psd_of(dev, s2, d, scratch, w, names->s2));
     gb_warn("Frechet distance is negative (%.6g): a covariance is not quite positive semi-definite", value);
     return GB_OK;
 }

@@ -76,6 +76,20 @@ static void run_spectrum(cmd_result *r, char **argv, int argc) {
         run_spectrum((r), argv_, (int)(sizeof argv_ / sizeof *argv_)); \
     } while (0)
 
+/* RUN, which must succeed. */
+#define RUN_OK(r, ...)                                         \
+    do {                                                       \
+        RUN((r), __VA_ARGS__);                                 \
+        cr_assert_eq((r)->status, GB_OK, "%s", gb_last_error()); \
+    } while (0)
+
+/* Two runs gave one table (csv files compared byte for byte) and one distance line. */
+static void expect_same_table(const cmd_result *r, const char *csv, const cmd_result *ref, const char *ref_csv,
+                              const char *what) {
+    cr_expect(files_equal(csv, ref_csv), "%s", what);
+    cr_expect_str_eq(r->last, ref->last, "%s", what);
+}
+
 /* The run failed with `want`, and its message holds `piece` (unless NULL). */
 static void expect_failure(const cmd_result *r, gb_status want, const char *piece, const char *args) {
     cr_expect_eq(r->status, want, "spectrum %s: status %d, want %d (%s)", args, r->status, want, gb_last_error());
@@ -309,13 +323,10 @@ Test(cmd_spectrum, channels_last_arrays_same_bits) {
 
     cmd_result r, ref;
     snprintf(ref_csv, sizeof ref_csv, "%s/ref.csv", dir);
-    RUN(&ref, au8, bu8, "--csv", ref_csv);
-    cr_assert_eq(ref.status, GB_OK, "%s", gb_last_error());
+    RUN_OK(&ref, au8, bu8, "--csv", ref_csv);
     snprintf(csv, sizeof csv, "%s/u8.csv", dir);
-    RUN(&r, last_u8, bu8, "--csv", csv);
-    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
-    cr_expect(files_equal(csv, ref_csv), "[n, h, w, c] uint8 differs from [n, c, h, w]");
-    cr_expect_str_eq(r.last, ref.last);
+    RUN_OK(&r, last_u8, bu8, "--csv", csv);
+    expect_same_table(&r, csv, &ref, ref_csv, "[n, h, w, c] uint8 differs from [n, c, h, w]");
     cr_expect_not_null(strstr(r.out, "(npy uint8 [n, h, w, c], n = 6, c = 3, h = 20, w = 24, values 0..255)"), "%s",
                        r.out);
     snprintf(csv, sizeof csv, "%s/f32.csv", dir);
@@ -623,12 +634,9 @@ Test(cmd_spectrum, dataset_splits_same_bits_as_arrays) {
     snprintf(split_csv, sizeof split_csv, "%s/split.csv", root);
     snprintf(npy_csv, sizeof npy_csv, "%s/npy.csv", root);
     cmd_result s, n;
-    RUN(&s, "cifar10:train:5", "cifar10:test", "--data", root, "--csv", split_csv);
-    cr_assert_eq(s.status, GB_OK, "%s", gb_last_error());
-    RUN(&n, train_npy, test_npy, "--csv", npy_csv);
-    cr_assert_eq(n.status, GB_OK, "%s", gb_last_error());
-    cr_expect(files_equal(split_csv, npy_csv), "the splits' table differs from the arrays'");
-    cr_expect_str_eq(s.last, n.last);
+    RUN_OK(&s, "cifar10:train:5", "cifar10:test", "--data", root, "--csv", split_csv);
+    RUN_OK(&n, train_npy, test_npy, "--csv", npy_csv);
+    expect_same_table(&s, split_csv, &n, npy_csv, "the splits' table differs from the arrays'");
     cr_expect_not_null(strstr(s.out, "A: cifar10:train:5 (cifar10:train, the first 5 of 30 images, sha256 "), "%s",
                        s.out);
     cmd_result r;
@@ -686,12 +694,9 @@ Test(cmd_spectrum, zip_archives_same_bits_as_folders) {
     snprintf(ref_csv, sizeof ref_csv, "%s/ref.csv", dir);
     snprintf(csv, sizeof csv, "%s/zip.csv", dir);
     cmd_result ref, r;
-    RUN(&ref, a, b, "--csv", ref_csv);
-    cr_assert_eq(ref.status, GB_OK, "%s", gb_last_error());
-    RUN(&r, za, zb, "--csv", csv);
-    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
-    cr_expect(files_equal(csv, ref_csv), "the archives' table differs from the folders'");
-    cr_expect_str_eq(r.last, ref.last);
+    RUN_OK(&ref, a, b, "--csv", ref_csv);
+    RUN_OK(&r, za, zb, "--csv", csv);
+    expect_same_table(&r, csv, &ref, ref_csv, "the archives' table differs from the folders'");
     cr_expect_not_null(strstr(r.out, "(zip archive, n = "), "%s", r.out);
 
     char mixed[128], mixed_zip[160];
