@@ -1,6 +1,6 @@
 /* cli/cli_common.c - the small helpers every command shares (declared in cli/cli.h): help
- * detection, strict integer options, input paths checked before any work starts, and what
- * looks like a dataset split.
+ * detection, strict integer options, options given twice, input paths checked before any work
+ * starts, and what looks like a dataset split.
  * Kept out of cli/main.c so the suites that compile commands in (tests/test_cmd_*.c) can
  * compile this file in too. */
 #include <ctype.h>
@@ -32,6 +32,21 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
 }
 
 int gb_cli_is_value(const char *arg) { return arg && !(arg[0] == '-' && arg[1] == '-'); }
+
+gb_status gb_cli_refuse_repeated_options(const char *cmd, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (gb_cli_is_value(argv[i]) || strcmp(argv[i], "--help") == 0) continue;
+        /* prdc's --protocol names a precision/recall protocol or an image protocol, once each:
+         * cli/cmd_fid.c refuses a second of either kind itself */
+        if (strcmp(cmd, "prdc") == 0 && strcmp(argv[i], "--protocol") == 0) continue;
+        for (int j = 1; j < i; j++)
+            if (strcmp(argv[j], argv[i]) == 0)
+                return gb_fail(GB_USAGE, "%s is given twice: give each option once (genbench does not let a later "
+                                         "one override an earlier one)",
+                               argv[i]);
+    }
+    return GB_OK;
+}
 
 gb_status gb_cli_check_dir_length(const char *option, const char *dir) {
     size_t n = strlen(dir);

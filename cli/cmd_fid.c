@@ -445,15 +445,27 @@ typedef struct {
     gb_prdc_protocol protocol;
     unsigned long long k;
     int k_given;
+    const char *prdc_protocol_given, *image_protocol_given; /* the earlier --protocol of each kind */
     gb_cli_network net;
 } prdc_opts;
+
+/* A second --protocol of the same kind as an earlier one (main.c's check of repeated options
+ * leaves prdc's --protocol to this). */
+static gb_status once_per_kind(const char **given, const char *kind, const char *value) {
+    if (*given)
+        return gb_fail(GB_USAGE, "--protocol names %s twice ('%s', then '%s'): give it once", kind, *given, value);
+    *given = value;
+    return GB_OK;
+}
 
 /* --protocol names either a precision/recall protocol or an image protocol: the two sets of
  * names are disjoint. */
 static gb_status prdc_option(void *ctx, const char *name, const char *value) {
     prdc_opts *o = ctx;
-    if (strcmp(name, "--protocol") == 0 && (strcmp(value, "kynkaanniemi") == 0 || strcmp(value, "prdc") == 0))
+    if (strcmp(name, "--protocol") == 0 && (strcmp(value, "kynkaanniemi") == 0 || strcmp(value, "prdc") == 0)) {
+        GB_TRY(once_per_kind(&o->prdc_protocol_given, "a precision/recall protocol", value));
         return gb_prdc_protocol_by_name(&o->protocol, value);
+    }
     if (strcmp(name, "--protocol") == 0) {
         gb_fid_protocol p;
         if (gb_fid_protocol_by_name(&p, value) != GB_OK)
@@ -461,6 +473,7 @@ static gb_status prdc_option(void *ctx, const char *name, const char *value) {
                            "--protocol: '%s' is neither a precision/recall protocol (kynkaanniemi, prdc) nor an "
                            "image protocol (pytorch-fid, clean, legacy-tf)",
                            value);
+        GB_TRY(once_per_kind(&o->image_protocol_given, "an image protocol", value));
     }
     if (gb_cli_is_network_option(name)) return gb_cli_network_option(&o->net, name, value);
     if (strcmp(name, "--k") == 0) {

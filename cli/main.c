@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
                     {"evaluate", gb_cmd_evaluate}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
-        gb_status s = commands[i].fn(argc - 1, argv + 1);
+        gb_status s = gb_cli_refuse_repeated_options(cmd, argc - 1, argv + 1);
+        if (s == GB_OK) s = commands[i].fn(argc - 1, argv + 1);
         if (s != GB_OK && s != GB_GATE_FAILED)
             fprintf(stderr, "genbench %s: %s: %s\n", cmd, gb_status_name(s), gb_last_error());
         return (int)s;

@@ -45,6 +45,9 @@ expect_exit 2 "bad scale" -- "$bin" run toy2d-langevin --scale huge
 expect_exit 2 "a seed with a blank and a sign (strtoull would wrap it)" -- "$bin" run toy2d-langevin --seed ' -1'
 expect_exit 2 "a seed beyond 64 bits" -- "$bin" run toy2d-langevin --seed 99999999999999999999999
 expect_exit 0 "help" -- "$bin" run --help
+expect_exit 2 "an option given twice (which one was meant is unknown)" -- "$bin" run toy2d-langevin --seed 1 --seed 2
+expect_exit 2 "fid with two protocols, refused before its inputs are read" -- \
+  "$bin" fid no-such-a.npz no-such-b.npz --protocol clean --protocol legacy-tf
 expect_exit 2 "an option where --out's value belongs" -- "$bin" run toy2d-langevin --out --scale smoke
 expect_exit 2 "an option where bench --out's value belongs" -- "$bin" bench --out --quick
 expect_exit 2 "an option where data --data's value belongs" -- "$bin" data list --data --out

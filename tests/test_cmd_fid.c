@@ -103,6 +103,38 @@ Test(cmd_fid, kid_and_prdc_last_lines) {
     cr_expect_str_eq(last, want);
 }
 
+/* An option given twice is refused by main.c before any command runs (which one the user meant
+ * cannot be known); prdc's --protocol may name one protocol of each kind. */
+Test(cmd_fid, repeated_options) {
+    char *twice[] = {"fid", "a.npz", "--protocol", "clean", "b.npz", "--protocol", "legacy-tf"};
+    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 7, twice), GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "--protocol is given twice"), "%s", gb_last_error());
+    char *flag[] = {"fid", "a.npz", "b.npz", "--no-cache", "--no-cache"};
+    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 5, flag), GB_USAGE);
+    char *distinct[] = {"fid", "a.npz", "b.npz", "--protocol", "clean", "--batch", "8", "--help"};
+    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 8, distinct), GB_OK, "%s", gb_last_error());
+    char *kinds[] = {"prdc", "a.npy", "b.npy", "--protocol", "prdc", "--protocol", "clean"};
+    cr_expect_eq(gb_cli_refuse_repeated_options("prdc", 7, kinds), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(gb_cli_refuse_repeated_options("kid", 7, kinds), GB_USAGE);
+
+    char g[1024], r[1024], last[512];
+    fid_fixture(g, sizeof g, "prdc_fake.npy");
+    fid_fixture(r, sizeof r, "prdc_real.npy");
+    /* both kinds at once: the features need no network, so the image protocol is only noted */
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", g, r, "--protocol", "prdc", "--protocol", "clean"}, 7, last,
+                         sizeof last),
+                 GB_OK, "%s", gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", g, r, "--protocol", "prdc", "--protocol", "kynkaanniemi"}, 7,
+                         last, sizeof last),
+                 GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "a precision/recall protocol twice ('prdc', then 'kynkaanniemi')"), "%s",
+                       gb_last_error());
+    cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", g, r, "--protocol", "clean", "--protocol", "legacy-tf"}, 7,
+                         last, sizeof last),
+                 GB_USAGE);
+    cr_expect_not_null(strstr(gb_last_error(), "an image protocol twice"), "%s", gb_last_error());
+}
+
 Test(cmd_fid, error_statuses) {
     char a[1024], last[512], dir[] = "/tmp/gb_cmdfid_dir_XXXXXX", img[64], cmd[1400];
     cr_assert_not_null(mkdtemp(dir));
