@@ -202,7 +202,8 @@ Test(cuda_linalg, spectrum_against_cpu, .fini = ct_close) {
     spectrum_case(3, 2, 13, 10, 1);
     spectrum_case(4, 3, 32, 32, 2);
     spectrum_case(1, 1, 8, 5, 3);
-    spectrum_case(2, 1, 1, 7, 4);
+    spectrum_case(2, 1, 1, 7, 4); /* one row: planned as a 1-D transform */
+    spectrum_case(2, 1, 7, 1, 6); /* one column: a 2-D plan whose inner dimension is 1 */
     spectrum_case(50, 3, 28, 28, 5);
 }
 

@@ -2,9 +2,13 @@
 # ci/gpu/run.sh - on a lent GPU machine, from the repository root, with .gpu/ carried (made by
 # ci/gpu/pack.sh): every check that only a GPU can make, in one call.
 #
-#   1. the machine: nvidia-smi, and any library the binaries cannot find (printed first);
+#   1. the machine: nvidia-smi, PyTorch's view of CUDA, any library the binaries cannot find,
+#      and one smoke run on cuda whose error (a driver or runtime mismatch) is printed: the
+#      suites alone would only say they saw no GPU;
 #   2. the CUDA suites: CUDA against the CPU backend op by op, Philox on the device, cuSOLVER /
-#      cuFFT against LAPACK / FFTW, the ceilings (tests/test_cuda_*, tests/test_kernels_cuda*);
+#      cuFFT against LAPACK / FFTW, the ceilings (tests/test_cuda_*, tests/test_kernels_cuda*),
+#      with GB_SYNC_DEBUG=1 (a synchronisation after every launch, so a faulting kernel is named
+#      by its own check, not by a later copy's); a suite that ran no test is no pass;
 #   3. determinism: two runs of a pipeline on cuda with one seed give the same bytes;
 #      reproduce: every pipeline at smoke scale on cuda, gated by the same bands as the CPU's;
 #   4. `genbench bench --device cuda --quick`: the GPU rows, ceilings and peers;
@@ -18,8 +22,9 @@
 # and each runs whatever the previous ones did.
 #
 #   bash ci/gpu/run.sh [STEP...]     STEP: suites determinism reproduce bench inception fid
-#                                    (default: all; more than one 10-minute call may hold: run
-#                                    `suites determinism reproduce`, `inception bench`, then `fid`)
+#                                    (default: all, which outlasts one 10-minute call: run
+#                                    `suites`, `determinism reproduce`, `inception bench`, then
+#                                    `fid`, each group's time limits summing to under 600 s)
 set -u
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/genbench-gpu}
@@ -47,11 +52,18 @@ show_failures() {
 
 # CUDA's libraries from the machine: the toolkit's and the pip wheels' (nvidia-*), then ours.
 nv=$(python3 - <<'PY'
-import glob, os, site
+import glob, os, site, sys
+roots = set(site.getsitepackages()) | {p for p in sys.path if os.path.isdir(p)}
+try:  # the wheels beside torch itself, wherever this interpreter found it (a venv, --user)
+    import torch
+    roots.add(os.path.dirname(os.path.dirname(torch.__file__)))
+except Exception:
+    pass
 dirs = set()
-for sp in site.getsitepackages():
-    for f in glob.glob(os.path.join(sp, "nvidia", "**", "lib*.so*"), recursive=True):
-        dirs.add(os.path.dirname(f))
+for root in roots:
+    for f in glob.glob(os.path.join(root, "nvidia", "**", "lib*.so*"), recursive=True):
+        if "/stubs/" not in f:  # link-time stubs would shadow the driver's real libraries
+            dirs.add(os.path.dirname(f))
 print(":".join(sorted(dirs)))
 PY
 )
@@ -64,17 +76,28 @@ cp -r "$pack/pydeps" "$pack/pydeps-inception" build/bench-pydeps/
 bin=$pack/bin/genbench
 
 nvidia-smi -L >"$logs/gpu.txt" 2>&1
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available",
+  torch.cuda.is_available())' >>"$logs/gpu.txt" 2>&1
 cat "$logs/gpu.txt"
 missing=$(ldd "$pack"/bin/* 2>/dev/null | grep 'not found' | sort -u)
 if [ -n "$missing" ]; then
   note "MISSING LIBRARIES: $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
 fi
+# the smallest pipeline once on cuda: gb_cuda_device_open names the CUDA error when there is one
+if GB_DATA=/nonexistent timeout 60 "$bin" run toy2d-langevin --scale smoke --device cuda --out /tmp/gb-probe \
+  >"$logs/probe.log" 2>&1; then
+  note "cuda probe (toy2d-langevin smoke on cuda): ok"
+else
+  note "cuda probe (toy2d-langevin smoke on cuda): exit $?: $(tail -1 "$logs/probe.log")"
+fi
 
 # 2. the CUDA suites
 want suites && for t in "$pack"/bin/test_*; do
   name=$(basename "$t")
-  if timeout 240 "$t" --jobs 4 >"$logs/$name.log" 2>&1; then r=pass; else r="FAIL (exit $?; 124: timed out)"; fi
-  # a suite whose tests all skipped saw no GPU: that is no pass
+  if GB_SYNC_DEBUG=1 timeout 80 "$t" --jobs 4 >"$logs/$name.log" 2>&1; then r=pass
+  else r="FAIL (exit $?; 124: timed out)"; fi
+  # a suite whose tests all skipped saw no GPU, and one that ran none tested nothing: no pass
+  grep -aqE 'Tested: [1-9]' "$logs/$name.log" || r="FAIL (no test ran)"
   if grep -aq 'SKIPPED: no CUDA device' "$logs/$name.log"; then r="FAIL (skipped: the binary sees no GPU)"; fi
   [ "$r" = pass ] || show_failures "$logs/$name.log"
   note "$name: $r: $(grep -a 'Synthesis' "$logs/$name.log" | tail -1)"
@@ -160,7 +183,10 @@ for line in open(keys):
     else:
         sd[name] = torch.zeros(shape)
 torch.save(sd, os.path.join(d, "weights_zip.pth"))
-torch.save(sd, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+try:  # the legacy format is only the fallback below: a PyTorch that cannot write it costs nothing else
+    torch.save(sd, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+except Exception as e:
+    print("legacy .pth not written:", e)
 imgs = os.path.join(d, "images")
 os.makedirs(imgs, exist_ok=True)
 rng = np.random.default_rng(9)

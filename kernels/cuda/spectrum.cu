@@ -109,12 +109,17 @@ static gb_status make_plan(fft_plan *pl, size_t h, size_t w, size_t batch) {
         GB_CUFFT_CHECK(cufftDestroy(pl->h));
         pl->made = false;
     }
+    /* A one-row image is planned as the 1-D transform of its row: the same [1, W/2+1] layout,
+     * without asking cuFFT for a dimension of size 1, which its documentation does not promise. */
     int dims[2] = {(int)h, (int)w};
-    cufftResult r = cufftPlanMany(&pl->h, 2, dims, nullptr, 1, 0, nullptr, 1, 0, CUFFT_D2Z, (int)batch);
+    const int rank = h == 1 ? 1 : 2;
+    cufftResult r = cufftPlanMany(&pl->h, rank, dims + 2 - rank, nullptr, 1, 0, nullptr, 1, 0, CUFFT_D2Z, (int)batch);
     if (r == CUFFT_ALLOC_FAILED)
         return gb_fail(GB_ENV, "spectrum on the GPU: cuFFT ran out of device memory planning %zu "
                                "%zu x %zu transforms; run the metric with --device cpu", batch, h, w);
-    GB_CUFFT_CHECK(r);
+    if (r != CUFFT_SUCCESS) /* a size cuFFT refuses: the CPU's FFTW takes any */
+        return gb_fail(GB_ENV, "spectrum on the GPU: cuFFT cannot plan %zu %zu x %zu transforms (%s); run the "
+                               "metric with --device cpu", batch, h, w, gb_cuda_status_name(r));
     pl->made = true;
     pl->batch = batch;
     return GB_OK;
