@@ -38,12 +38,14 @@
  */
 #include "models/inception_v3.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "kernels/ops.h"
 #include "metrics/torch_weights.h"
 
@@ -698,9 +700,18 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     fwd m = {.net = net, .measuring = 1, .batch = (int)max_batch};
     forward(&m);
     memcpy(net->buf_floats, m.need, sizeof m.need);
+    const size_t limit = gb_inception_batch_limit(net);
+    if (net->max_batch > limit) { /* larger batches run in chunks of `limit`: the same features */
+        gb_info("FID Inception: batches of %zu images run in chunks of %zu (a larger chunk's widest activation "
+                    "would pass 2^31 elements, beyond the int indices of cuDNN's tensors)", net->max_batch, limit);
+        net->max_batch = limit;
+    }
     net->arena = gb_arena_measure();
     layout(net);
-    const size_t need = net->arena.used, free_bytes = gb_device_free_bytes(dev); /* a measuring arena counts in used */
+    /* on a GPU, room beside the activations for the convolutions' workspaces (cuDNN's and the
+     * scratch buffer's), whose first growth would otherwise abort in cudaMalloc */
+    const size_t free_bytes = gb_device_free_bytes(dev), headroom = free_bytes == SIZE_MAX ? 0 : (size_t)512 << 20;
+    const size_t need = net->arena.used + headroom; /* a measuring arena counts in used */
     if (need > free_bytes) { /* the allocator would abort; say what to change instead */
         gb_dev_free(dev, net->params);
         const size_t b = net->max_batch;
@@ -711,6 +722,13 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     gb_arena_allocate(&net->arena, dev, arena_alloc, arena_free);
     layout(net);
     return GB_OK;
+}
+
+size_t gb_inception_batch_limit(const gb_inception *net) {
+    size_t widest = 1;
+    for (int i = 0; i < NBUF; i++)
+        if (net->buf_floats[i] > widest) widest = net->buf_floats[i];
+    return (size_t)(INT_MAX - 1) / widest;
 }
 
 static int known_dims(int dims) {

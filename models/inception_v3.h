@@ -87,6 +87,12 @@ typedef struct {
 gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path, const char *expected_sha256,
                             size_t max_batch);
 
+/* The most images one pass of the loaded network takes: its widest activation (Conv2d_2b's
+ * [64, 147, 147] per image) times the batch stays below 2^31 elements, which cuDNN's tensor
+ * descriptors index with int (1552 images). gb_inception_load lowers a larger max_batch to this,
+ * with an info line; the forward runs any n in chunks of max_batch, so nothing else changes. */
+size_t gb_inception_batch_limit(const gb_inception *net);
+
 /* The features the forward returns, as pytorch-fid's --dims (InceptionV3 output blocks 0..3)
  * and torch-fidelity's feature names '64', '192', '768', '2048' choose them: the global
  * average of the activations after the stem's first max pool (64), after its second (192),

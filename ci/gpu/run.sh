@@ -205,11 +205,14 @@ mkdir -p "$fid/subset"
 for i in $(seq -f '%05g' 0 511); do cp "$fid/images/$i.png" "$fid/subset/"; done
 w="$fid/weights_zip.pth"
 hash=$(sha256sum "$w" | cut -c1-64)
-for dev in cpu cuda; do
-  timeout 120 "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch 64 --weights "$w" \
-    --weights-sha256 "$hash" >"$logs/fid_subset_$dev.log" 2>&1
+# and on cuda once more in batches of 100 (the last one 12): cuDNN plans per batch size, so this
+# says whether the features depend on --batch there (on the CPU they do not)
+for run in cpu:64 cuda:64 cuda:100; do
+  dev=${run%:*} batch=${run#*:}
+  timeout 120 "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch "$batch" \
+    --weights "$w" --weights-sha256 "$hash" >"$logs/fid_subset_${dev}_$batch.log" 2>&1
   st=$?
-  note "FID of $(ls "$fid/subset" | wc -l) images on $dev (exit $st): $(tail -1 "$logs/fid_subset_$dev.log")"
+  note "FID of $(ls "$fid/subset" | wc -l) images on $dev, batch $batch (exit $st): $(tail -1 "$logs/fid_subset_${dev}_$batch.log")"
 done
 for w in weights_zip weights_legacy; do
   hash=$(sha256sum "$fid/$w.pth" | cut -c1-64)
