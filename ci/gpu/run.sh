@@ -206,7 +206,7 @@ for i in $(seq -f '%05g' 0 511); do cp "$fid/images/$i.png" "$fid/subset/"; done
 w="$fid/weights_zip.pth"
 hash=$(sha256sum "$w" | cut -c1-64)
 # and on cuda once more in batches of 100 (the last one 12): cuDNN plans per batch size, so this
-# says whether the features depend on --batch there (on the CPU they do not)
+# says whether the features depend on --batch there (the CPU's do not, with a shape-invariant BLAS)
 for run in cpu:64 cuda:64 cuda:100; do
   dev=${run%:*} batch=${run#*:}
   timeout 120 "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch "$batch" \
