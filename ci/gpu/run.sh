@@ -210,10 +210,26 @@ hash=$(sha256sum "$w" | cut -c1-64)
 for run in cpu:64 cuda:64 cuda:100; do
   dev=${run%:*} batch=${run#*:}
   timeout 120 "$bin" fid "$fid/subset" "$fid/ref_stats.npz" --device "$dev" --threads 16 --batch "$batch" \
-    --weights "$w" --weights-sha256 "$hash" >"$logs/fid_subset_${dev}_$batch.log" 2>&1
+    --weights "$w" --weights-sha256 "$hash" --no-cache --stats-out "$fid/stats_${dev}_$batch.npz" \
+    >"$logs/fid_subset_${dev}_$batch.log" 2>&1
   st=$?
   note "FID of $(ls "$fid/subset" | wc -l) images on $dev, batch $batch (exit $st): $(tail -1 "$logs/fid_subset_${dev}_$batch.log")"
 done
+# the statistics themselves, against the CPU's: the features' mean and covariance, not one number
+python3 - "$fid" <<'PY' >"$logs/fid_subset_stats.log" 2>&1
+import sys
+import numpy as np
+d = sys.argv[1]
+cpu = np.load(d + "/stats_cpu_64.npz")
+for run in ("cuda_64", "cuda_100"):
+    g = np.load(d + "/stats_%s.npz" % run)
+    for k in ("mu", "sigma"):
+        err = np.abs(g[k] - cpu[k]).max() / np.abs(cpu[k]).max()
+        print("%s %s: max |cuda - cpu| / max |cpu| = %.3g" % (run, k, err))
+same = all(np.array_equal(np.load(d + "/stats_cuda_64.npz")[k], np.load(d + "/stats_cuda_100.npz")[k]) for k in ("mu", "sigma"))
+print("cuda batch 64 vs 100: %s" % ("identical" if same else "different bits"))
+PY
+note "FID subset statistics, cuda vs cpu: $(tr '\n' ';' <"$logs/fid_subset_stats.log")"
 for w in weights_zip weights_legacy; do
   hash=$(sha256sum "$fid/$w.pth" | cut -c1-64)
   start=$(date +%s%N)
