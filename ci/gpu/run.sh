@@ -217,9 +217,12 @@ for run in cpu:64 cuda:64 cuda:100; do
 done
 # the statistics themselves, against the CPU's: the features' mean and covariance, not one number
 python3 - "$fid" <<'PY' >"$logs/fid_subset_stats.log" 2>&1
-import sys
+import os, sys
 import numpy as np
 d = sys.argv[1]
+missing = [r for r in ("cpu_64", "cuda_64", "cuda_100") if not os.path.exists(d + "/stats_%s.npz" % r)]
+if missing:
+    sys.exit("not compared: no statistics from " + ", ".join(missing))
 cpu = np.load(d + "/stats_cpu_64.npz")
 for run in ("cuda_64", "cuda_100"):
     g = np.load(d + "/stats_%s.npz" % run)
