@@ -60,7 +60,9 @@ int main(int argc, char **argv) {
                     {"evaluate", gb_cmd_evaluate}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
-        gb_status s = gb_cli_refuse_repeated_options(cmd, argc - 1, argv + 1);
+        /* --help wins over everything else on the line, a repeated option included */
+        gb_status s = gb_cli_wants_help(argc - 1, argv + 1) ? GB_OK
+                                                             : gb_cli_refuse_repeated_options(cmd, argc - 1, argv + 1);
         if (s == GB_OK) s = commands[i].fn(argc - 1, argv + 1);
         if (s != GB_OK && s != GB_GATE_FAILED)
             fprintf(stderr, "genbench %s: %s: %s\n", cmd, gb_status_name(s), gb_last_error());

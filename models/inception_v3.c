@@ -700,35 +700,36 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
     fwd m = {.net = net, .measuring = 1, .batch = (int)max_batch};
     forward(&m);
     memcpy(net->buf_floats, m.need, sizeof m.need);
-    const size_t limit = gb_inception_batch_limit(net);
-    if (net->max_batch > limit) { /* larger batches run in chunks of `limit`: the same features */
+    const size_t chunk = gb_inception_chunk(net, net->max_batch);
+    if (chunk < net->max_batch) /* larger batches run in chunks: the same features */
         gb_info("FID Inception: batches of %zu images run in chunks of %zu (a larger chunk's widest activation "
-                    "would pass 2^31 elements, beyond the int indices of cuDNN's tensors)", net->max_batch, limit);
-        net->max_batch = limit;
-    }
+                "would pass 2^31 elements, beyond the int indices of cuDNN's tensors)", net->max_batch, chunk);
+    net->max_batch = chunk;
     net->arena = gb_arena_measure();
     layout(net);
     /* on a GPU, room beside the activations for the convolutions' workspaces (cuDNN's and the
      * scratch buffer's), whose first growth would otherwise abort in cudaMalloc */
     const size_t free_bytes = gb_device_free_bytes(dev), headroom = free_bytes == SIZE_MAX ? 0 : (size_t)512 << 20;
-    const size_t need = net->arena.used + headroom; /* a measuring arena counts in used */
-    if (need > free_bytes) { /* the allocator would abort; say what to change instead */
+    const size_t activations = net->arena.used; /* a measuring arena counts in used */
+    if (activations + headroom > free_bytes) { /* the allocator would abort; say what to change instead */
         gb_dev_free(dev, net->params);
         const size_t b = net->max_batch;
         memset(net, 0, sizeof *net);
-        return gb_fail(GB_ENV, "FID Inception: a batch of %zu images needs %.2f GB of %s memory for its activations, "
-                               "%.2f GB are free: lower --batch", b, need / 1e9, dev->ops->name, free_bytes / 1e9);
+        return gb_fail(GB_ENV, "FID Inception: a batch of %zu images needs %.2f GB of %s memory for its activations "
+                               "and %.2f GB beside them for the convolutions' workspaces, %.2f GB are free: lower "
+                               "--batch", b, activations / 1e9, dev->ops->name, headroom / 1e9, free_bytes / 1e9);
     }
     gb_arena_allocate(&net->arena, dev, arena_alloc, arena_free);
     layout(net);
     return GB_OK;
 }
 
-size_t gb_inception_batch_limit(const gb_inception *net) {
+size_t gb_inception_chunk(const gb_inception *net, size_t batch) {
     size_t widest = 1;
     for (int i = 0; i < NBUF; i++)
         if (net->buf_floats[i] > widest) widest = net->buf_floats[i];
-    return (size_t)(INT_MAX - 1) / widest;
+    const size_t limit = (size_t)(INT_MAX - 1) / widest;
+    return batch < limit ? batch : limit;
 }
 
 static int known_dims(int dims) {

@@ -87,11 +87,12 @@ typedef struct {
 gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path, const char *expected_sha256,
                             size_t max_batch);
 
-/* The most images one pass of the loaded network takes: its widest activation (Conv2d_2b's
- * [64, 147, 147] per image) times the batch stays below 2^31 elements, which cuDNN's tensor
- * descriptors index with int (1552 images). gb_inception_load lowers a larger max_batch to this,
- * with an info line; the forward runs any n in chunks of max_batch, so nothing else changes. */
-size_t gb_inception_batch_limit(const gb_inception *net);
+/* How many of `batch` images one pass of the network takes: all of them, up to the count whose
+ * widest activation (Conv2d_2b's [64, 147, 147] per image, net->buf_floats) stays below 2^31
+ * elements, which cuDNN's tensor descriptors index with int (1552 images). gb_inception_load
+ * sets max_batch to gb_inception_chunk(net, max_batch), with an info line when that lowers it;
+ * the forward runs any n in chunks of max_batch, so nothing else changes. */
+size_t gb_inception_chunk(const gb_inception *net, size_t batch);
 
 /* The features the forward returns, as pytorch-fid's --dims (InceptionV3 output blocks 0..3)
  * and torch-fidelity's feature names '64', '192', '768', '2048' choose them: the global

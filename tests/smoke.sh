@@ -46,6 +46,7 @@ expect_exit 2 "a seed with a blank and a sign (strtoull would wrap it)" -- "$bin
 expect_exit 2 "a seed beyond 64 bits" -- "$bin" run toy2d-langevin --seed 99999999999999999999999
 expect_exit 0 "help" -- "$bin" run --help
 expect_exit 2 "an option given twice (which one was meant is unknown)" -- "$bin" run toy2d-langevin --seed 1 --seed 2
+expect_exit 0 "--help beside an option given twice" -- "$bin" run toy2d-langevin --seed 1 --seed 2 --help
 expect_exit 2 "fid with two protocols, refused before its inputs are read" -- \
   "$bin" fid no-such-a.npz no-such-b.npz --protocol clean --protocol legacy-tf
 expect_exit 2 "an option where --out's value belongs" -- "$bin" run toy2d-langevin --out --scale smoke

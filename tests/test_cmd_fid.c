@@ -120,10 +120,14 @@ Test(cmd_fid, repeated_options) {
     char g[1024], r[1024], last[512];
     fid_fixture(g, sizeof g, "prdc_fake.npy");
     fid_fixture(r, sizeof r, "prdc_real.npy");
-    /* both kinds at once: the features need no network, so the image protocol is only noted */
+    /* both kinds at once: the features need no network, so the image protocol is only noted,
+     * and the precision/recall protocol (prdc: k = 5, strict) gives its own coverage */
     cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", g, r, "--protocol", "prdc", "--protocol", "clean"}, 7, last,
                          sizeof last),
                  GB_OK, "%s", gb_last_error());
+    char want[64];
+    snprintf(want, sizeof want, "coverage %.10g\n", fid_reference("prdc_k5_coverage"));
+    cr_expect_str_eq(last, want);
     cr_expect_eq(run_cmd(gb_cmd_prdc, (char *[]){"prdc", g, r, "--protocol", "prdc", "--protocol", "kynkaanniemi"}, 7,
                          last, sizeof last),
                  GB_USAGE);

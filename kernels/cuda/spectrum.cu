@@ -1,5 +1,6 @@
 /* kernels/cuda/spectrum.cu - metrics/spectrum.c's mean azimuthal power spectrum on the GPU
- * (batched cuFFT double 2-D real FFTs), declared in kernels/cuda/cuda_linalg.h.
+ * (batched cuFFT double 2-D real FFTs; 1-D for one-row images), declared in
+ * kernels/cuda/cuda_linalg.h.
  *
  * Definition (metrics/spectrum.h, "spectrum: genbench v1"): per plane,
  * P(ky, kx) = |F(ky, kx)|^2 / (H W)^2 with F the unnormalised DFT (no mean removal, no
@@ -110,7 +111,9 @@ static gb_status make_plan(fft_plan *pl, size_t h, size_t w, size_t batch) {
         pl->made = false;
     }
     /* A one-row image is planned as the 1-D transform of its row: the same [1, W/2+1] layout,
-     * without asking cuFFT for a dimension of size 1, which its documentation does not promise. */
+     * without asking cuFFT for an outer dimension of size 1, which its documentation does not
+     * promise. One-column images still plan [H, 1] (tests/test_cuda_linalg.c runs one, so the
+     * first GPU run shows whether cuFFT takes it); a refusal is the error below, not an abort. */
     int dims[2] = {(int)h, (int)w};
     const int rank = h == 1 ? 1 : 2;
     cufftResult r = cufftPlanMany(&pl->h, rank, dims + 2 - rank, nullptr, 1, 0, nullptr, 1, 0, CUFFT_D2Z, (int)batch);
