@@ -4,7 +4,8 @@
  *
  * "cpu" always works; "cuda" needs a build with the CUDA backend (the Makefile
  * defines GB_HAVE_CUDA when nvcc exists) and a visible GPU, else GB_ENV with the
- * reason; "auto" takes cuda when both hold, else cpu. Anything else is GB_USAGE.
+ * reason; "auto" takes cuda when both hold, else cpu (with a warning naming CUDA's error when the
+ * machine runs the NVIDIA driver). Anything else is GB_USAGE.
  * Tested by tests/test_kernels_cpu.c (names, errors) and
  * tests/test_kernels_cuda.c (the cuda path, when a GPU is present).
  */
@@ -13,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/log.h"
 #include "kernels/cpu/cpu.h"
 #ifdef GB_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.h"
@@ -136,14 +139,22 @@ static gb_status open_cuda(gb_device *dev, int threads) {
 #endif
 }
 
+gb_status gb_device_open_auto(gb_device *dev, int threads, const char *driver_file) {
+    if (gb_cuda_available()) return open_cuda(dev, threads);
+    /* A machine whose kernel runs the NVIDIA driver, but where CUDA finds no usable GPU (a CUDA
+     * runtime newer than the driver, a container without the device, a build without nvcc),
+     * would otherwise run an hour-long metric on the CPU with nothing said: say why, once. */
+    if (driver_file && access(driver_file, F_OK) == 0 && open_cuda(dev, threads) != GB_OK)
+        gb_warn("--device auto: this machine has an NVIDIA driver (%s) but CUDA is unusable here (%s): running on "
+                "the CPU", driver_file, gb_last_error());
+    return gb_cpu_device_open(dev, threads);
+}
+
 gb_status gb_device_open(gb_device *dev, const char *name, int threads) {
     GB_ASSERT(dev && name, "gb_device_open needs a device and a name");
     if (strcmp(name, "cpu") == 0) return gb_cpu_device_open(dev, threads);
     if (strcmp(name, "cuda") == 0) return open_cuda(dev, threads);
-    if (strcmp(name, "auto") == 0) {
-        if (gb_cuda_available()) return open_cuda(dev, threads);
-        return gb_cpu_device_open(dev, threads);
-    }
+    if (strcmp(name, "auto") == 0) return gb_device_open_auto(dev, threads, GB_NVIDIA_DRIVER_FILE);
     return gb_fail(GB_USAGE, "unknown device '%s': use --device cpu, cuda or auto", name);
 }
 

@@ -394,6 +394,12 @@ struct gb_device {
  * "cuda" without a usable GPU returns GB_ENV with the reason; a backend whose
  * table still lacks an op returns GB_ENV naming it (see gb_backend_missing_op). */
 gb_status gb_device_open(gb_device *dev, const char *name, int threads);
+/* The file the NVIDIA kernel driver publishes while it is loaded. */
+#define GB_NVIDIA_DRIVER_FILE "/proc/driver/nvidia/version"
+/* "auto": cuda when a GPU is usable, else cpu; when driver_file exists (the driver is loaded)
+ * but CUDA is unusable, a warning names CUDA's error first. gb_device_open passes
+ * GB_NVIDIA_DRIVER_FILE; tests pass their own file. */
+gb_status gb_device_open_auto(gb_device *dev, int threads, const char *driver_file);
 void gb_device_close(gb_device *dev);
 /* 1 when this build has the CUDA backend and a GPU is visible. */
 int gb_cuda_available(void);

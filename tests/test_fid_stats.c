@@ -19,6 +19,7 @@
 #include "metrics/kid.h"
 #include "metrics/prdc.h"
 #include "tests/fid_fixture.h"
+#include "tests/stderr_capture.h"
 
 #define TOL_STATS 1e-12    /* our mean/cov vs numpy's, both float64 from the same float32 rows */
 #define TOL_FID_PEER 1e-9  /* our FID vs pytorch-fid / clean-fid / the SVD route */
@@ -183,28 +184,6 @@ static void commuting_case(size_t d, int zero_a, gb_frechet_method method) {
     cr_expect(fabs(got - want) <= TOL_FID_CLOSED * scale, "d %zu (singular %d, method %d): FID %.17g, closed form %.17g",
               d, zero_a, (int)method, got, want);
     free(q), free(a), free(b), free(m1), free(m2), free(s1), free(s2);
-}
-
-/* What `call` writes to stderr (the log), as a string the caller frees. */
-static char *stderr_of(void (*call)(void *), void *ctx) {
-    char path[] = "/tmp/gb_fidwarn_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
-    call(ctx);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    FILE *f = fopen(path, "r");
-    char *text = calloc(1, 8192);
-    size_t got = fread(text, 1, 8191, f);
-    text[got] = 0;
-    fclose(f);
-    unlink(path);
-    return text;
 }
 
 typedef struct {
@@ -426,7 +405,6 @@ Test(fid_frechet, refuses_matrices_that_are_no_covariance) {
     for (size_t k = 0; k < d; k++) minus_i[k * d + k] = -1.0;
     cr_expect_eq(gb_frechet_distance(&got, mu, good, mu, minus_i, d, GB_FRECHET_AUTO), GB_INPUT);
     cr_expect_not_null(strstr(gb_last_error(), "sigma2 has a negative variance, [0, 0] = -1"), "%s", gb_last_error());
-
 
     /* rounded to float32 entry by entry (symmetric still), a covariance with a tiny eigenvalue
      * keeps its FID: at most a warning */

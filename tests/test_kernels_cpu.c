@@ -45,6 +45,7 @@
 #include "kernels/kernels.h"
 #include "tests/blas_probe.h"
 #include "tests/copy_rows_case.h"
+#include "tests/stderr_capture.h"
 
 #define U32 5.9604644775390625e-8 /* 2^-24 */
 
@@ -207,6 +208,33 @@ Test(device, cuda_without_gpu_is_env_error_and_auto_falls_back) {
     cr_assert_eq(gb_device_open(&d, "auto", 1), GB_OK, "%s", gb_last_error());
     cr_expect_str_eq(d.ops->name, "cpu");
     gb_device_close(&d);
+}
+
+static void open_auto_and_close(void *driver_file) {
+    gb_device d;
+    cr_assert_eq(gb_device_open_auto(&d, 1, driver_file), GB_OK, "%s", gb_last_error());
+    cr_expect_str_eq(d.ops->name, "cpu");
+    gb_device_close(&d);
+}
+
+/* "auto" falls back to the CPU quietly on a machine without the NVIDIA driver, and with a
+ * warning naming CUDA's error on one that has it (its file stood in for by a temporary one). */
+Test(device, auto_names_why_cuda_is_unusable_beside_a_driver) {
+    if (gb_cuda_available()) cr_skip_test("a CUDA device is present: the fallback cannot run here");
+    char driver[] = "/tmp/gb_nvidia_version_XXXXXX";
+    int fd = mkstemp(driver);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char *log = stderr_of(open_auto_and_close, driver);
+    cr_expect(strstr(log, "--device auto: this machine has an NVIDIA driver") && strstr(log, driver) &&
+                  strstr(log, "running on the CPU"),
+              "%s", log);
+    cr_expect(strstr(log, "no CUDA device") != NULL, "the warning names CUDA's error: %s", log);
+    free(log);
+    unlink(driver);
+    log = stderr_of(open_auto_and_close, driver); /* no driver file: no warning */
+    cr_expect_str_eq(log, "");
+    free(log);
 }
 
 Test(memory, alloc_aligned_and_round_trips, .init = open_cpu, .fini = close_cpu) {
