@@ -143,11 +143,14 @@ gb_status gb_device_open_auto(gb_device *dev, int threads, const char *driver_fi
     if (gb_cuda_available()) return open_cuda(dev, threads);
     /* A machine whose kernel runs the NVIDIA driver, but where CUDA finds no usable GPU (a CUDA
      * runtime newer than the driver, a container without the device, a build without nvcc),
-     * would otherwise run an hour-long metric on the CPU with nothing said: say why. */
+     * would otherwise run an hour-long metric on the CPU with nothing said: say why, once per
+     * process (`reproduce` opens a device for every pipeline). */
+    static int warned;
     if (driver_file && access(driver_file, F_OK) == 0) {
         if (open_cuda(dev, threads) == GB_OK) return GB_OK; /* usable after all (a GPU appeared): take it */
-        gb_warn("--device auto: this machine has an NVIDIA driver (%s) but CUDA is unusable here (%s): running on "
-                "the CPU", driver_file, gb_last_error());
+        if (!warned++)
+            gb_warn("--device auto: this machine has an NVIDIA driver (%s) but CUDA is unusable here, so genbench "
+                    "runs on the CPU. CUDA said: %s", driver_file, gb_last_error());
     }
     return gb_cpu_device_open(dev, threads);
 }

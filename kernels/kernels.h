@@ -397,7 +397,7 @@ gb_status gb_device_open(gb_device *dev, const char *name, int threads);
 /* The file the NVIDIA kernel driver publishes while it is loaded. */
 #define GB_NVIDIA_DRIVER_FILE "/proc/driver/nvidia/version"
 /* "auto": cuda when a GPU is usable, else cpu; when driver_file exists (the driver is loaded)
- * but CUDA is unusable, a warning names CUDA's error first. gb_device_open passes
+ * but CUDA is unusable, a warning names CUDA's error first (once per process). gb_device_open passes
  * GB_NVIDIA_DRIVER_FILE; tests pass their own file. */
 gb_status gb_device_open_auto(gb_device *dev, int threads, const char *driver_file);
 void gb_device_close(gb_device *dev);

@@ -716,8 +716,8 @@ gb_status gb_inception_load(gb_inception *net, gb_device *dev, const char *path,
         const size_t b = net->max_batch;
         memset(net, 0, sizeof *net);
         return gb_fail(GB_ENV, "FID Inception: a batch of %zu images needs %.2f GB of %s memory for its activations "
-                               "and %.2f GB beside them for the convolutions' workspaces, %.2f GB are free: lower "
-                               "--batch", b, activations / 1e9, dev->ops->name, headroom / 1e9, free_bytes / 1e9);
+                               "and %zu MiB beside them for the convolutions' workspaces, %.2f GB are free: lower "
+                               "--batch", b, activations / 1e9, dev->ops->name, headroom >> 20, free_bytes / 1e9);
     }
     gb_arena_allocate(&net->arena, dev, arena_alloc, arena_free);
     layout(net);

@@ -11,32 +11,10 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "tests/fd_capture.h"
 
 static char captured[16384];    /* the whole stdout of the last run_cmd */
 static char captured_err[8192]; /* its whole stderr (also passed on to the real stderr) */
-
-/* Points fd at a fresh temporary file (its name in path, a mkstemp template); returns the
- * saved fd. */
-static inline int capture_redirect(int fd, char *path) {
-    int tmp = mkstemp(path);
-    cr_assert_geq(tmp, 0);
-    int saved = dup(fd);
-    dup2(tmp, fd);
-    close(tmp);
-    return saved;
-}
-
-/* Restores fd and reads what went to path into buf (NUL-terminated), then removes path. */
-static inline void capture_restore(int fd, int saved, const char *path, char *buf, size_t size) {
-    dup2(saved, fd);
-    close(saved);
-    FILE *fp = fopen(path, "r");
-    cr_assert_not_null(fp);
-    size_t n = fread(buf, 1, size - 1, fp);
-    buf[n] = 0;
-    fclose(fp);
-    unlink(path);
-}
 
 /* Copy as much of src as fits in dst[size], NUL-terminated (what snprintf "%s" does, without
  * GCC's truncation warning for the big capture buffers). */

@@ -19,7 +19,7 @@
 #include "metrics/kid.h"
 #include "metrics/prdc.h"
 #include "tests/fid_fixture.h"
-#include "tests/stderr_capture.h"
+#include "tests/fd_capture.h"
 
 #define TOL_STATS 1e-12    /* our mean/cov vs numpy's, both float64 from the same float32 rows */
 #define TOL_FID_PEER 1e-9  /* our FID vs pytorch-fid / clean-fid / the SVD route */
