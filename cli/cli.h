@@ -29,11 +29,12 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
  * `--out --quick` is a missing value rather than a folder named "--quick". A value that must
  * start with "--" can be written as ./--name. */
 int gb_cli_is_value(const char *arg);
-/* GB_USAGE when an option of `genbench cmd ARGS` (argv[0] is cmd) appears twice: which of
+/* GB_USAGE when an option of `genbench CMD ARGS` (argv[0] is CMD) appears twice: which of
  * `--protocol clean --protocol legacy-tf` a user meant cannot be known, and a number reported
  * under the wrong one is worse than no number. Values never start with "--" (gb_cli_is_value), so
- * every such argument is an option. prdc's --protocol is exempt (its two kinds of names). */
-gb_status gb_cli_refuse_repeated_options(const char *cmd, int argc, char **argv);
+ * every such argument is an option. `repeatable` (NULL: none) names the one option the command
+ * checks itself (prdc's --protocol: one name of each of its two kinds, cli/cmd_fid.c). */
+gb_status gb_cli_refuse_repeated_options(int argc, char **argv, const char *repeatable);
 /* Folders given on the command line are joined with file names in fixed buffers of about
  * 1100-1400 bytes; longer ones are refused up front rather than cut short silently. */
 #define GB_CLI_MAX_DIR 1000

@@ -33,12 +33,10 @@ gb_status gb_cli_parse_u64(const char *option, const char *text, unsigned long l
 
 int gb_cli_is_value(const char *arg) { return arg && !(arg[0] == '-' && arg[1] == '-'); }
 
-gb_status gb_cli_refuse_repeated_options(const char *cmd, int argc, char **argv) {
+gb_status gb_cli_refuse_repeated_options(int argc, char **argv, const char *repeatable) {
     for (int i = 1; i < argc; i++) {
         if (gb_cli_is_value(argv[i]) || strcmp(argv[i], "--help") == 0) continue;
-        /* prdc's --protocol names a precision/recall protocol or an image protocol, once each:
-         * cli/cmd_fid.c refuses a second of either kind itself */
-        if (strcmp(cmd, "prdc") == 0 && strcmp(argv[i], "--protocol") == 0) continue;
+        if (repeatable && strcmp(argv[i], repeatable) == 0) continue;
         for (int j = 1; j < i; j++)
             if (strcmp(argv[j], argv[i]) == 0)
                 return gb_fail(GB_USAGE, "%s is given twice: give each option once (genbench does not let a later "

@@ -111,7 +111,7 @@ static gb_status cached_split_stats(int *hit, fid_input *fi, gb_cli_network *fn,
     snprintf(fi->stats.label, sizeof fi->stats.label, "%s", fi->in.arg);
     gb_info("%s: statistics from the cache %s", fi->in.arg, entry->found);
     gb_fid_stats_warn_few_samples(&fi->stats); /* as a fresh computation warns */
-    gb_image_set_free(&fi->in.set); /* not needed: as after a pass through the network */
+    gb_cli_input_release_images(&fi->in); /* not needed: as after a pass through the network */
     return GB_OK;
 }
 

@@ -54,15 +54,20 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         gb_status (*fn)(int, char **);
-    } commands[] = {{"list", gb_cmd_list}, {"run", gb_cmd_run}, {"reproduce", gb_cmd_reproduce},
-                    {"check", gb_cmd_check}, {"bench", gb_cmd_bench}, {"data", gb_cmd_data}, {"fid", gb_cmd_fid},
-                    {"sfid", gb_cmd_sfid}, {"kid", gb_cmd_kid}, {"prdc", gb_cmd_prdc}, {"isc", gb_cmd_isc},
-                    {"evaluate", gb_cmd_evaluate}, {"spectrum", gb_cmd_spectrum}, {"version", cmd_version}};
+        const char *repeatable; /* the option the command checks for repeats itself */
+    } commands[] = {{"list", gb_cmd_list, NULL},         {"run", gb_cmd_run, NULL},
+                    {"reproduce", gb_cmd_reproduce, NULL}, {"check", gb_cmd_check, NULL},
+                    {"bench", gb_cmd_bench, NULL},         {"data", gb_cmd_data, NULL},
+                    {"fid", gb_cmd_fid, NULL},             {"sfid", gb_cmd_sfid, NULL},
+                    {"kid", gb_cmd_kid, NULL},             {"prdc", gb_cmd_prdc, "--protocol"},
+                    {"isc", gb_cmd_isc, NULL},             {"evaluate", gb_cmd_evaluate, NULL},
+                    {"spectrum", gb_cmd_spectrum, NULL},   {"version", cmd_version, NULL}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         /* --help wins over everything else on the line, a repeated option included */
-        gb_status s = gb_cli_wants_help(argc - 1, argv + 1) ? GB_OK
-                                                             : gb_cli_refuse_repeated_options(cmd, argc - 1, argv + 1);
+        gb_status s = gb_cli_wants_help(argc - 1, argv + 1)
+                          ? GB_OK
+                          : gb_cli_refuse_repeated_options(argc - 1, argv + 1, commands[i].repeatable);
         if (s == GB_OK) s = commands[i].fn(argc - 1, argv + 1);
         if (s != GB_OK && s != GB_GATE_FAILED)
             fprintf(stderr, "genbench %s: %s: %s\n", cmd, gb_status_name(s), gb_last_error());

@@ -259,11 +259,14 @@ gb_status gb_cli_input_outputs(gb_cli_input *in, gb_cli_network *net, const gb_f
                        in->rows.kind);
     GB_TRY(gb_cli_network_open(net));
     gb_status s = image_outputs(want, kind, kind_size, in, net);
-    /* the images are not needed again: the other input may be as large */
+    gb_cli_input_release_images(in); /* not needed again: the other input may be as large */
+    return s;
+}
+
+void gb_cli_input_release_images(gb_cli_input *in) {
     gb_image_set_free(&in->set);
     gb_image_archive_close(in->archive);
     in->archive = NULL;
-    return s;
 }
 
 gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network *net, int logits) {

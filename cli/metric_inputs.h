@@ -86,6 +86,9 @@ gb_status gb_cli_input_rows(gb_cli_features *f, gb_cli_input *in, gb_cli_network
 gb_status gb_cli_input_outputs(gb_cli_input *in, gb_cli_network *net, const gb_fid_wanted *want, char *kind,
                                size_t kind_size);
 void gb_cli_input_free(gb_cli_input *in);
+/* Frees what an image input holds of its images (a loaded split's pixels, an open archive),
+ * once its outputs are computed or its statistics found: the input's description stays. */
+void gb_cli_input_release_images(gb_cli_input *in);
 /* What a split input (GB_CLI_SPLIT, still loaded) is, as its input line says it:
  * "cifar10:train, the first N of M images, sha256 ..., protocol P". */
 void gb_cli_split_kind(char *kind, size_t kind_size, const gb_cli_input *in, gb_fid_protocol protocol);

@@ -180,13 +180,24 @@ static double noise_floor(size_t r, double largest) { return (double)r * DBL_EPS
 /* A negative eigenvalue below this fraction of the largest magnitude is not rounding: a
  * covariance stored in float32 (TTUR's statistics files) moves its eigenvalues by at most
  * d * 2^-24 of the largest (1.2e-4 at d = 2048, ~1e-6 in practice), and one accumulated in
- * float64 by ~1e-13. Between 1e-6 and this, the eigenvalue is clamped with a warning. */
+ * float64 by ~1e-13. Between CLAMP_WARN_FRACTION and this, the eigenvalue is clamped with a
+ * warning; above CLAMP_WARN_FRACTION it is clamped quietly, as rounding. */
 #define NOT_PSD_FRACTION 1e-3
+#define CLAMP_WARN_FRACTION 1e-6
+
+/* Largest eigenvalue magnitude of ascending eigenvalues w[0..n). */
+static double largest_magnitude(const double *w, size_t n) { return n ? fmax(fabs(w[0]), fabs(w[n - 1])) : 0.0; }
+
+/* 1 when the lowest of ascending eigenvalues w[0..n) is negative beyond rounding, so that
+ * clamping it to 0 deserves a warning. */
+static int clamp_warrants_warning(const double *w, size_t n) {
+    return n && w[0] < -CLAMP_WARN_FRACTION * largest_magnitude(w, n);
+}
 
 /* GB_INPUT naming `which` when w[0..n) (ascending eigenvalues of it) hold one below
  * -NOT_PSD_FRACTION of the largest magnitude. */
 static gb_status check_psd(const double *w, size_t n, const char *which) {
-    double top = n ? fmax(fabs(w[0]), fabs(w[n - 1])) : 0.0;
+    const double top = largest_magnitude(w, n);
     if (n && w[0] < -NOT_PSD_FRACTION * top)
         return gb_fail(GB_INPUT,
                        "Frechet distance: %s is not positive semi-definite (it has eigenvalue %.6g, the largest "
@@ -266,7 +277,7 @@ static gb_status judge_indefinite(gb_device *dev, const double *s, size_t d, dou
     GB_TRY(check_psd_of(dev, s, d, scratch, w, which));
     /* S's own lowest eigenvalue may be rounding while the product's is not (an ill-conditioned
      * factor amplifies it): only S's own decides whether S is to blame */
-    if (w[0] < -1e-6 * fmax(fabs(w[0]), fabs(w[d - 1])))
+    if (clamp_warrants_warning(w, d))
         gb_warn("Frechet distance: eigenvalue %.3g of the product with the other's square root (largest %.3g) "
                 "clamped to 0: %s is not quite positive semi-definite (a covariance stored in float32?)",
                 lowest, top, which);
@@ -296,7 +307,7 @@ static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, doub
     /* dsyevd reads the lower triangle only: that triangle is a symmetric matrix within rounding
      * of the product (no symmetrizing pass, which cost a strided sweep over r^2 entries). */
     GB_TRY(symmetric_eigen(dev, 'N', r, m, w, "the product"));
-    double top = r ? fmax(fabs(w[r - 1]), fabs(w[0])) : 0.0, acc = 0.0, floor = noise_floor(r, top);
+    double top = largest_magnitude(w, r), acc = 0.0, floor = noise_floor(r, top);
     const double lowest = r ? w[0] : 0.0;
     *zeros = 0;
     for (size_t i = 0; i < r; i++) {
@@ -304,7 +315,7 @@ static gb_status trace_sqrt_sym(gb_device *dev, double *out, size_t *zeros, doub
         else ++*zeros;
     }
     *out = acc;
-    if (lowest < -1e-6 * top) GB_TRY(judge_indefinite(dev, s, d, scratch, w, suspect, lowest, top));
+    if (lowest < -CLAMP_WARN_FRACTION * top) GB_TRY(judge_indefinite(dev, s, d, scratch, w, suspect, lowest, top));
     return GB_OK;
 }
 
@@ -342,9 +353,9 @@ static gb_status eigen_path(gb_device *dev, double *out, const double *s1, const
                             double *t, double *w, const sigma_names *names) {
     memcpy(v, s1, d * d * sizeof *v);
     GB_TRY(symmetric_eigen(dev, 'V', d, v, w, "S1"));
-    double top = fmax(fabs(w[d - 1]), fabs(w[0])), floor = noise_floor(d, top);
+    double top = largest_magnitude(w, d), floor = noise_floor(d, top);
     GB_TRY(check_psd(w, d, names->s1));
-    if (w[0] < -1e-6 * top)
+    if (clamp_warrants_warning(w, d))
         gb_warn("Frechet distance: eigenvalue %.3g of %s (largest %.3g) clamped to 0: it is not quite positive "
                 "semi-definite (a covariance stored in float32?)",
                 w[0], names->s1, top);

@@ -178,7 +178,7 @@ gb_status gb_ode_rk45(double *y, size_t n, double t0, double t1, gb_ode_rhs f, v
     for (int j = 0; j < 7; j++) K[j] = mem + (size_t)j * n;
     double *y_new = mem + 7 * n, *ytmp = mem + 8 * n, *tmp = mem + 9 * n;
 
-    rhs_ctx c = {f, user, n, 0, opts->max_nfev, 0.0, NAN, 0};
+    rhs_ctx c = {.f = f, .user = user, .n = n, .max_nfev = opts->max_nfev, .nonfinite_t = NAN};
     double rtol = opts->rtol, atol = opts->atol;
     double max_step = opts->max_step > 0 ? opts->max_step : INFINITY;
     double dir = t1 != t0 ? (t1 > t0 ? 1.0 : -1.0) : 1.0;

@@ -104,18 +104,19 @@ Test(cmd_fid, kid_and_prdc_last_lines) {
 }
 
 /* An option given twice is refused by main.c before any command runs (which one the user meant
- * cannot be known); prdc's --protocol may name one protocol of each kind. */
+ * cannot be known); prdc's --protocol, its command table's repeatable option, may name one
+ * protocol of each kind. */
 Test(cmd_fid, repeated_options) {
     char *twice[] = {"fid", "a.npz", "--protocol", "clean", "b.npz", "--protocol", "legacy-tf"};
-    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 7, twice), GB_USAGE);
+    cr_expect_eq(gb_cli_refuse_repeated_options(7, twice, NULL), GB_USAGE);
     cr_expect_not_null(strstr(gb_last_error(), "--protocol is given twice"), "%s", gb_last_error());
     char *flag[] = {"fid", "a.npz", "b.npz", "--no-cache", "--no-cache"};
-    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 5, flag), GB_USAGE);
+    cr_expect_eq(gb_cli_refuse_repeated_options(5, flag, NULL), GB_USAGE);
     char *distinct[] = {"fid", "a.npz", "b.npz", "--protocol", "clean", "--batch", "8", "--help"};
-    cr_expect_eq(gb_cli_refuse_repeated_options("fid", 8, distinct), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(gb_cli_refuse_repeated_options(8, distinct, NULL), GB_OK, "%s", gb_last_error());
     char *kinds[] = {"prdc", "a.npy", "b.npy", "--protocol", "prdc", "--protocol", "clean"};
-    cr_expect_eq(gb_cli_refuse_repeated_options("prdc", 7, kinds), GB_OK, "%s", gb_last_error());
-    cr_expect_eq(gb_cli_refuse_repeated_options("kid", 7, kinds), GB_USAGE);
+    cr_expect_eq(gb_cli_refuse_repeated_options(7, kinds, "--protocol"), GB_OK, "%s", gb_last_error());
+    cr_expect_eq(gb_cli_refuse_repeated_options(7, kinds, NULL), GB_USAGE);
 
     char g[1024], r[1024], last[512];
     fid_fixture(g, sizeof g, "prdc_fake.npy");

@@ -85,7 +85,6 @@ static void remove_tree(const char *dir) {
     cr_expect_eq(system(cmd), 0);
 }
 
-/* A data root with CIFAR-10 (4 records per batch file) and MNIST (6 + 3 images) stand-ins. */
 /* A data root with small CIFAR-10 and MNIST files; the user's statistics cache is pointed into
  * it too, so no test reads or writes the real ~/.cache (each test runs in its own process). */
 static void make_root(char *root) {

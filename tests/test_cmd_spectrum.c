@@ -295,7 +295,7 @@ Test(cmd_spectrum, folder_and_npy_same_bits) {
  * table as their [n, c, h, w] original, uint8 and float32 alike; a bad element is named by its
  * index in the stored order. */
 Test(cmd_spectrum, channels_last_arrays_same_bits) {
-    char au8[1024], bu8[1024], dir[64], last_u8[160], last_f32[160], ref_csv[160], csv[160];
+    char au8[1024], bu8[1024], dir[64], nhwc_u8[160], nhwc_f32[160], ref_csv[160], csv[160];
     fixture_path(au8, sizeof au8, "a_u8.npy");
     fixture_path(bu8, sizeof bu8, "b_u8.npy");
     temp_dir(dir);
@@ -314,32 +314,31 @@ Test(cmd_spectrum, channels_last_arrays_same_bits) {
                 u8[(i * hw + p) * c + ch] = v;
                 f32[(i * hw + p) * c + ch] = v;
             }
-    snprintf(last_u8, sizeof last_u8, "%s/a_nhwc_u8.npy", dir);
-    snprintf(last_f32, sizeof last_f32, "%s/a_nhwc_f32.npy", dir);
+    snprintf(nhwc_u8, sizeof nhwc_u8, "%s/a_nhwc_u8.npy", dir);
+    snprintf(nhwc_f32, sizeof nhwc_f32, "%s/a_nhwc_f32.npy", dir);
     gb_npy_array v = gb_npy_view(GB_NPY_U8, 4, nhwc, u8);
-    cr_assert_eq(gb_npy_save(last_u8, &v), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npy_save(nhwc_u8, &v), GB_OK, "%s", gb_last_error());
     v = gb_npy_view(GB_NPY_F32, 4, nhwc, f32);
-    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npy_save(nhwc_f32, &v), GB_OK, "%s", gb_last_error());
 
     cmd_result r, ref;
     snprintf(ref_csv, sizeof ref_csv, "%s/ref.csv", dir);
     RUN_OK(&ref, au8, bu8, "--csv", ref_csv);
     snprintf(csv, sizeof csv, "%s/u8.csv", dir);
-    RUN_OK(&r, last_u8, bu8, "--csv", csv);
+    RUN_OK(&r, nhwc_u8, bu8, "--csv", csv);
     expect_same_table(&r, csv, &ref, ref_csv, "[n, h, w, c] uint8 differs from [n, c, h, w]");
     cr_expect_not_null(strstr(r.out, "(npy uint8 [n, h, w, c], n = 6, c = 3, h = 20, w = 24, values 0..255)"), "%s",
                        r.out);
     snprintf(csv, sizeof csv, "%s/f32.csv", dir);
-    RUN(&r, last_f32, bu8, "--csv", csv);
-    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
+    RUN_OK(&r, nhwc_f32, bu8, "--csv", csv);
     cr_expect(files_equal(csv, ref_csv), "[n, h, w, c] float32 differs from [n, c, h, w] uint8");
 
     f32[((1 * a.shape[2] + 2) * a.shape[3] + 3) * c + 2] = NAN; /* stored element [1, 2, 3, 2] */
     v = gb_npy_view(GB_NPY_F32, 4, nhwc, f32);
-    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npy_save(nhwc_f32, &v), GB_OK, "%s", gb_last_error());
     char want[300];
-    snprintf(want, sizeof want, "%s: element [1, 2, 3, 2] is nan", last_f32);
-    EXPECT_FAIL(&r, GB_INPUT, want, last_f32, bu8);
+    snprintf(want, sizeof want, "%s: element [1, 2, 3, 2] is nan", nhwc_f32);
+    EXPECT_FAIL(&r, GB_INPUT, want, nhwc_f32, bu8);
 
     /* RGBA stored [n, h, w, 4] (axis 3 at most 4 under a larger axis 1) against the same planes
      * stored [n, 4, h, w]: one spectrum, distance 0 */
@@ -352,12 +351,11 @@ Test(cmd_spectrum, channels_last_arrays_same_bits) {
                 four_last[(i * 480 + p) * 4 + ch] = px;
                 four_first[(i * 4 + ch) * 480 + p] = px;
             }
-    v = gb_npy_view(GB_NPY_U8, 4, rgba_last, four_last);
-    cr_assert_eq(gb_npy_save(last_u8, &v), GB_OK, "%s", gb_last_error());
+    v = gb_npy_view(GB_NPY_U8, 4, rgba_last, four_last); /* the two files reused: [n, h, w, 4], [n, 4, h, w] */
+    cr_assert_eq(gb_npy_save(nhwc_u8, &v), GB_OK, "%s", gb_last_error());
     v = gb_npy_view(GB_NPY_U8, 4, rgba_first, four_first);
-    cr_assert_eq(gb_npy_save(last_f32, &v), GB_OK, "%s", gb_last_error());
-    RUN(&r, last_u8, last_f32);
-    cr_assert_eq(r.status, GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_npy_save(nhwc_f32, &v), GB_OK, "%s", gb_last_error());
+    RUN_OK(&r, nhwc_u8, nhwc_f32);
     cr_expect_not_null(strstr(r.out, "(npy uint8 [n, h, w, c], n = 2, c = 4, h = 20, w = 24"), "%s", r.out);
     cr_expect_str_eq(r.last, "0");
     free(u8), free(f32);
